@@ -1,0 +1,44 @@
+# Skein: `make run` serves the demo, `make test` runs the whole suite. Both set everything up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: run test setup venv migrate demo worker lint bench-help clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+setup: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+
+demo: setup
+	$(PY) manage.py seed_demo
+
+run: demo
+	@echo "Starting the Celery worker and the web server on http://$(HOST):$(PORT)/"
+	@$(PY) -m celery -A config worker --beat --loglevel=INFO --concurrency=2 \
+		--schedule=var/celerybeat-schedule >var/worker.log 2>&1 & \
+	WORKER=$$!; trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
+	echo "Celery worker pid $$WORKER (log: var/worker.log)"; \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+worker: setup
+	$(PY) -m celery -A config worker --beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+test: venv
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var staticfiles

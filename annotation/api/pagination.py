@@ -1,0 +1,23 @@
+"""One way to paginate every list: ``{"count", "next", "previous", "results"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 1000
+
+
+def paginate(request: Request, queryset: QuerySet, serializer_class: Any,
+             context: dict[str, Any] | None = None) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request)
+    data = serializer_class(page, many=True, context=context or {}).data
+    return paginator.get_paginated_response(data)

@@ -1,0 +1,31 @@
+"""Routes of the v1 API (the contract is ../shared/API.md; the schema is the reference)."""
+
+from django.urls import path
+
+from annotation.api import views as v
+
+urlpatterns = [
+    path("auth/token/", v.TokenView.as_view()),
+    path("users/", v.UserCreateView.as_view()),
+    path("users/me/", v.MeView.as_view()),
+    path("projects/", v.ProjectListView.as_view()),
+    path("projects/<int:project_id>/", v.ProjectDetailView.as_view()),
+    path("projects/<int:project_id>/progress/", v.ProgressView.as_view()),
+    path("projects/<int:project_id>/members/", v.MemberListView.as_view()),
+    path("projects/<int:project_id>/members/<str:username>/", v.MemberDetailView.as_view()),
+    path("projects/<int:project_id>/guidelines/", v.GuidelineListView.as_view()),
+    path("projects/<int:project_id>/guidelines/current/", v.GuidelineCurrentView.as_view()),
+    path("projects/<int:project_id>/guidelines/acks/", v.GuidelineAckListView.as_view()),
+    path("projects/<int:project_id>/guidelines/<int:version>/ack/", v.GuidelineAckView.as_view()),
+    path("projects/<int:project_id>/items/", v.ItemListView.as_view()),
+    path("projects/<int:project_id>/items/import/", v.ItemImportView.as_view()),
+    path("projects/<int:project_id>/next/", v.NextView.as_view()),
+    path("assignments/<int:assignment_id>/submit/", v.SubmitView.as_view()),
+    path("assignments/<int:assignment_id>/skip/", v.SkipView.as_view()),
+    path("projects/<int:project_id>/annotations/", v.AnnotationListView.as_view()),
+    path("annotations/<int:annotation_id>/", v.AnnotationDetailView.as_view()),
+    path("projects/<int:project_id>/export/", v.ExportView.as_view()),
+    path("projects/<int:project_id>/labelsets/", v.LabelSetListView.as_view()),
+    path("labelsets/<int:labelset_id>/", v.LabelSetDetailView.as_view()),
+    path("labelsets/<int:labelset_id>/download/", v.LabelSetDownloadView.as_view()),
+]

@@ -1,0 +1,417 @@
+"""The v1 API views: one view per operation, each a thin call into a service or selector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from annotation import selectors
+from annotation.api import serializers as s
+from annotation.api.pagination import paginate
+from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from annotation.models import Assignment, GuidelineAck, LabelSet, Membership
+from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
+from annotation.services import exports, guidelines, imports, projects, queue
+
+
+class LoginThrottle(AnonRateThrottle):
+    scope = "login"
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise InvalidInput({"detail": "Send a JSON object."})
+    return dict(request.data)
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        body = _body(request)
+        user = authenticate(request, username=str(body.get("username", "")),
+                            password=str(body.get("password", "")))
+        if user is None:
+            raise InvalidInput({"detail": "Wrong username or password."})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class UserCreateView(APIView):
+    @extend_schema(request=s.UserCreateSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        body = _body(request)
+        user = projects.user_create(actor=request.user, username=body.get("username", ""),
+                                    password=body.get("password", ""),
+                                    email=body.get("email", "") or "")
+        return Response({"id": user.pk, "username": user.username, "email": user.email},
+                        status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        memberships = Membership.objects.filter(user=user).values("project_id", "role")
+        return Response({
+            "id": user.pk, "username": user.username, "is_staff": user.is_staff,
+            "can_create_projects": selectors.can_create_projects(user=user),
+            "projects": [{"id": m["project_id"], "role": m["role"]} for m in memberships],
+        })
+
+
+class ProjectListView(APIView):
+    @extend_schema(responses={200: s.ProjectSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        qs = selectors.projects_for(user=request.user).prefetch_related("labels")
+        roles = dict(Membership.objects.filter(user=request.user)
+                     .values_list("project_id", "role"))
+        return paginate(request, qs, s.ProjectSerializer, context={"roles": roles})
+
+    @extend_schema(request=s.ProjectWriteSerializer, responses={201: s.ProjectSerializer})
+    def post(self, request: Request) -> Response:
+        if not selectors.can_create_projects(user=request.user):
+            raise Forbidden({"detail": "Ask an admin for permission to create projects."})
+        body = _body(request)
+        project = projects.project_create(creator=request.user, name=body.pop("name", ""),
+                                          labels=body.pop("labels", None), **body)
+        data = s.ProjectSerializer(project, context={"roles": {project.pk: "manager"}}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses={200: s.ProjectSerializer})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = project_for(user=request.user, project_id=project_id)
+        return Response(s.ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
+
+    @extend_schema(request=s.ProjectWriteSerializer, responses={200: s.ProjectSerializer})
+    def patch(self, request: Request, project_id: int) -> Response:
+        project, role = project_for(user=request.user, project_id=project_id,
+                                    roles=MANAGING_ROLES)
+        body = _body(request)
+        project = projects.project_update(project=project, actor=request.user,
+                                          labels=body.pop("labels", None), **body)
+        return Response(s.ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
+
+
+class ProgressView(APIView):
+    """Counts for the dashboard (managers) or the labeler's own numbers."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = project_for(user=request.user, project_id=project_id)
+        data: dict[str, Any] = {"me": selectors.labeler_stats(user=request.user,
+                                                             project=project)}
+        if role in MANAGING_ROLES:
+            data["progress"] = selectors.project_progress(project=project)
+        return Response(data)
+
+
+class MemberListView(APIView):
+    @extend_schema(responses={200: s.MembershipSerializer(many=True)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        qs = project.memberships.select_related("user").order_by("user__username")
+        return paginate(request, qs, s.MembershipSerializer)
+
+    @extend_schema(request=s.MemberWriteSerializer, responses={201: s.MembershipSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        body = _body(request)
+        membership = projects.member_set(project=project, actor=request.user,
+                                         username=str(body.get("username", "")),
+                                         role=str(body.get("role", "")))
+        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: int, username: str) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        projects.member_remove(project=project, actor=request.user, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GuidelineListView(APIView):
+    @extend_schema(responses={200: s.GuidelineSerializer(many=True)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id)
+        return paginate(request, project.guidelines.order_by("-version"), s.GuidelineSerializer)
+
+    @extend_schema(request=s.GuidelineWriteSerializer, responses={201: s.GuidelineSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        guideline = guidelines.guideline_publish(project=project, actor=request.user,
+                                                 body=_body(request).get("body", ""))
+        return Response(s.GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
+
+
+class GuidelineCurrentView(APIView):
+    @extend_schema(responses={200: s.GuidelineSerializer, 404: OpenApiResponse(dict)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id)
+        guideline = selectors.current_guideline(project=project)
+        if guideline is None:
+            raise NotFound({"detail": "This project has no guideline yet."})
+        acked = selectors.has_acknowledged(user=request.user, guideline=guideline)
+        return Response(s.GuidelineSerializer(guideline, context={"acknowledged": acked}).data)
+
+
+class GuidelineAckListView(APIView):
+    """Who acknowledged which version (managers)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        acks = (GuidelineAck.objects.filter(guideline__project=project)
+                .order_by("-guideline__version", "user__username")
+                .values_list("user__username", "guideline__version", "acknowledged_at"))
+        return Response({"results": [{"username": u, "version": v, "acknowledged_at": t}
+                                     for u, v, t in acks]})
+
+
+class GuidelineAckView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, project_id: int, version: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id)
+        guidelines.guideline_acknowledge(project=project, user=request.user, version=version)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ItemImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object",
+                                         "properties": {"file": {"type": "string",
+                                                                 "format": "binary"}}},
+                 "application/json": {"type": "array", "items": {"type": "object"}}},
+        responses={201: s.ImportResultSerializer, 400: OpenApiResponse(dict)},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+        if upload is not None:
+            from django.conf import settings
+
+            if upload.size > settings.SKEIN_MAX_UPLOAD_BYTES:
+                raise PayloadTooLarge({"file": [f"The file is {upload.size} bytes; the limit is "
+                                                f"{settings.SKEIN_MAX_UPLOAD_BYTES}."]})
+            fmt = imports.format_from_name(upload.name or "")
+            result = imports.items_import(project=project, stream=upload.file, fmt=fmt)
+        elif isinstance(request.data, list):
+            result = imports.items_import_records(project=project, records=request.data)
+        else:
+            items = request.data.get("items") if isinstance(request.data, dict) else None
+            if items is None:
+                raise InvalidInput({"file": ["Send a file (multipart field 'file') or a JSON "
+                                             "list of items."]})
+            result = imports.items_import_records(project=project, records=items)
+        return Response({"created": result.created, "duplicates": result.duplicates},
+                        status=status.HTTP_201_CREATED)
+
+
+class ItemListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("state", str), OpenApiParameter("has_gold", bool)],
+        responses={200: s.ItemSerializer(many=True)},
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        state = request.query_params.get("state")
+        if state and state not in ("open", "leased", "complete"):
+            raise InvalidInput({"state": ["Use open, leased or complete."]})
+        has_gold_raw = request.query_params.get("has_gold")
+        has_gold = None
+        if has_gold_raw is not None:
+            if has_gold_raw.lower() not in ("true", "false", "1", "0"):
+                raise InvalidInput({"has_gold": ["Use true or false."]})
+            has_gold = has_gold_raw.lower() in ("true", "1")
+        qs = selectors.items_for_manager(project=project, state=state, has_gold=has_gold)
+        return paginate(request, qs, s.ItemSerializer)
+
+
+class NextView(APIView):
+    """Claim the next item (a POST: it writes a lease)."""
+
+    @extend_schema(request=None, responses={200: s.NextSerializer, 204: None,
+                                            409: OpenApiResponse(dict)})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id,
+                                 roles=LABELING_ROLES)
+        claim = queue.assignment_claim_next(project=project, user=request.user)
+        if claim is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = claim.item.data
+        if project.private_fields:
+            hidden = set(project.private_fields)
+            data = {k: v for k, v in data.items() if k not in hidden}
+        return Response({
+            "assignment": {"id": claim.assignment.pk, "expires_at": claim.assignment.expires_at},
+            "item": {"id": claim.item.pk, "external_id": claim.item.external_id, "data": data},
+            "guideline_version": claim.guideline_version,
+            "suggestion": claim.suggestion,
+        })
+
+
+def _assignment_project(request: Request, assignment_id: int) -> tuple[Any, list[str]]:
+    """The assignment's project, if the caller still belongs to it, and its label names."""
+    project_id = (Assignment.objects.filter(pk=assignment_id, annotator=request.user)
+                  .values_list("project_id", flat=True).first())
+    if project_id is None:
+        raise NotFound({"detail": "Assignment not found."})
+    project, _ = project_for(user=request.user, project_id=project_id, roles=LABELING_ROLES)
+    return project, list(project.labels.values_list("name", flat=True))
+
+
+class SubmitView(APIView):
+    @extend_schema(request=s.SubmitSerializer, responses={201: s.AnnotationSerializer,
+                                                          200: s.AnnotationSerializer})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        body = _body(request)
+        _, label_names = _assignment_project(request, assignment_id)
+        annotation, created = queue.annotation_submit(
+            assignment_id=assignment_id, user=request.user, labels=body.get("labels"),
+            label_names=label_names, duration_ms=body.get("duration_ms"),
+            client_id=body.get("client_id"),
+        )
+        data = {
+            "id": annotation.pk, "item": annotation.item_id,
+            "assignment": annotation.assignment_id, "annotator": request.user.username,
+            "labels": annotation.labels, "guideline_version": annotation.guideline_version,
+            "duration_ms": annotation.duration_ms, "client_id": annotation.client_id,
+            "created_at": annotation.created_at,
+        }
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SkipView(APIView):
+    @extend_schema(request=s.SkipSerializer, responses={204: None})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        body = _body(request) if request.data else {}
+        _assignment_project(request, assignment_id)
+        queue.assignment_skip(assignment_id=assignment_id, user=request.user,
+                              reason=body.get("reason", ""))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnotationListView(APIView):
+    @extend_schema(responses={200: s.AnnotationSerializer(many=True)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = project_for(user=request.user, project_id=project_id)
+        qs = selectors.annotations_visible_to(user=request.user, project=project, role=role)
+        return paginate(request, qs, s.AnnotationSerializer)
+
+
+class AnnotationDetailView(APIView):
+    """Change one's own last answer, while the project allows it."""
+
+    @extend_schema(request=s.AnnotationUpdateSerializer, responses={200: s.AnnotationSerializer})
+    def patch(self, request: Request, annotation_id: int) -> Response:
+        from annotation.models import Annotation
+
+        project_id = (Annotation.objects.filter(pk=annotation_id, annotator=request.user)
+                      .values_list("project_id", flat=True).first())
+        if project_id is None:
+            raise NotFound({"detail": "Annotation not found."})
+        project, _ = project_for(user=request.user, project_id=project_id)
+        annotation = queue.annotation_update(
+            annotation_id=annotation_id, user=request.user, labels=_body(request).get("labels"),
+            label_names=list(project.labels.values_list("name", flat=True)), project=project,
+        )
+        return Response(s.AnnotationSerializer(annotation).data)
+
+
+class ExportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS)),
+                    OpenApiParameter("aggregation", str, enum=list(exports.AGGREGATIONS)),
+                    OpenApiParameter("state", str, enum=["labeled", "complete", "all"]),
+                    OpenApiParameter("include_private", bool)],
+        responses={(200, "application/x-ndjson"): str},
+    )
+    def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        params = request.query_params
+        options = exports.export_options(fmt=params.get("format"),
+                                         aggregation=params.get("aggregation"),
+                                         state=params.get("state"))
+        include_private = params.get("include_private", "").lower() in ("1", "true")
+        exports.export_audit(project=project, actor=request.user,
+                             options={**options, "include_private": include_private})
+        records = exports.export_records(project=project, aggregation=options["aggregation"],
+                                         state=options["state"],
+                                         include_private=include_private)
+        response = StreamingHttpResponse(
+            (piece.encode() for piece in exports.render_export(records, options["format"])),
+            content_type=exports.CONTENT_TYPES[options["format"]],
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="project{project.pk}-labels.{options["format"]}"')
+        return response
+
+
+class LabelSetListView(APIView):
+    @extend_schema(responses={200: s.LabelSetSerializer(many=True)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        return paginate(request, project.labelsets.order_by("-version"), s.LabelSetSerializer)
+
+    @extend_schema(request=s.LabelSetRequestSerializer, responses={202: s.LabelSetSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        from tasks.dispatch import enqueue_labelset_build
+
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        body = _body(request) if request.data else {}
+        labelset = exports.labelset_request(project=project, actor=request.user,
+                                            fmt=body.get("format"),
+                                            aggregation=body.get("aggregation"),
+                                            state=body.get("state"))
+        enqueue_labelset_build(labelset_id=labelset.pk)
+        return Response(s.LabelSetSerializer(labelset).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _labelset_for(request: Request, labelset_id: int) -> LabelSet:
+    labelset = get_object_or_404(LabelSet.objects.select_related("project"), pk=labelset_id)
+    project_for(user=request.user, project_id=labelset.project_id, roles=MANAGING_ROLES)
+    return labelset
+
+
+class LabelSetDetailView(APIView):
+    @extend_schema(responses={200: s.LabelSetSerializer})
+    def get(self, request: Request, labelset_id: int) -> Response:
+        return Response(s.LabelSetSerializer(_labelset_for(request, labelset_id)).data)
+
+
+class LabelSetDownloadView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): str})
+    def get(self, request: Request, labelset_id: int) -> StreamingHttpResponse:
+        from django.http import FileResponse
+
+        labelset = _labelset_for(request, labelset_id)
+        if labelset.state != LabelSet.State.READY:
+            raise NotFound({"detail": f"This snapshot is {labelset.state}, not ready yet."})
+        response = FileResponse(exports.labelset_open(labelset=labelset), as_attachment=True,
+                                filename=f"project{labelset.project_id}-labelset-v"
+                                         f"{labelset.version}.{labelset.format}",
+                                content_type=exports.CONTENT_TYPES[labelset.format])
+        response["X-Content-SHA256"] = labelset.sha256
+        return response

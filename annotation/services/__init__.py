@@ -1,0 +1,1 @@
+"""Writes of the annotation domain, one module per topic; views, commands and jobs call these."""

@@ -1,0 +1,240 @@
+"""Exports: one record per item with its annotations, provenance and aggregate label.
+
+Records are produced as a stream: items come from a server-side cursor in chunks, each
+chunk's annotations in one query, so memory stays flat however large the project is.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+
+from annotation.errors import InvalidInput
+from annotation.models import Annotation, Item, LabelSet, Project
+from annotation.services.audit import audit_record
+
+FORMATS = ("jsonl", "csv", "json")
+AGGREGATIONS = ("majority", "dawid_skene", "none")
+CHUNK = 2000
+CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
+                 "json": "application/json"}
+
+# (project, label_names) -> aggregator: per item, its annotations' label lists ->
+# (labels or None, confidence or None, extra fields)
+Aggregator = Callable[[int, list[list[str]]], tuple[list[str] | None, float | None, dict]]
+
+
+def export_options(*, fmt: str | None, aggregation: str | None, state: str | None = None
+                   ) -> dict[str, str | None]:
+    """Validate export parameters, every bad one named."""
+    errors: dict[str, list[str]] = {}
+    fmt = fmt or "jsonl"
+    aggregation = aggregation or "majority"
+    if fmt not in FORMATS:
+        errors["format"] = [f"'{fmt}' is not one of {', '.join(FORMATS)}."]
+    if aggregation not in AGGREGATIONS:
+        errors["aggregation"] = [f"'{aggregation}' is not one of {', '.join(AGGREGATIONS)}."]
+    if state not in (None, "", "complete", "labeled", "all"):
+        errors["state"] = ["Use 'complete', 'labeled' (the default) or 'all'."]
+    if errors:
+        raise InvalidInput(errors)
+    return {"format": fmt, "aggregation": aggregation, "state": state or "labeled"}
+
+
+def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregator:
+    """Majority vote: single-label, the most given label and its share of the votes (a tie
+    gives no label and says so); multi-label, each label chosen by more than half."""
+    multi = project.is_multi_label
+
+    def aggregate(item_id: int, label_lists: list[list[str]]) -> tuple[Any, Any, dict]:
+        if not label_lists:
+            return None, None, {}
+        n = len(label_lists)
+        counts: dict[str, int] = {}
+        for labels in label_lists:
+            for name in labels:
+                counts[name] = counts.get(name, 0) + 1
+        if multi:
+            chosen = [name for name in label_names if counts.get(name, 0) * 2 > n]
+            shares = [max(counts.get(name, 0), n - counts.get(name, 0)) / n
+                      for name in label_names]
+            return chosen, sum(shares) / len(shares), {}
+        best = max(counts.values())
+        winners = [name for name in label_names if counts.get(name) == best]
+        if len(winners) > 1:
+            return None, best / n, {"tie": winners}
+        return winners, best / n, {}
+
+    return aggregate
+
+
+def _aggregator_for(*, project: Project, aggregation: str, label_names: list[str]
+                    ) -> Aggregator | None:
+    if aggregation == "none":
+        return None
+    from quality.export_aggregation import aggregator_for
+
+    return aggregator_for(project=project, aggregation=aggregation, label_names=label_names)
+
+
+def _items(project: Project, state: str) -> Iterator[dict[str, Any]]:
+    items = Item.objects.filter(project=project)
+    if state == "complete":
+        items = items.filter(state=Item.State.COMPLETE)
+    elif state == "labeled":
+        items = items.filter(annotation_count__gt=0)
+    return items.order_by("id").values(
+        "id", "external_id", "data", "gold", "is_gold", "predicted_labels", "confidence"
+    ).iterator(chunk_size=CHUNK)
+
+
+def _chunks(iterable: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def export_records(*, project: Project, aggregation: str = "majority", state: str = "labeled",
+                   include_private: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield one export record per item, in item order."""
+    label_names = list(project.labels.values_list("name", flat=True))
+    aggregate = _aggregator_for(project=project, aggregation=aggregation,
+                                label_names=label_names)
+    private = set(project.private_fields or []) if not include_private else set()
+    multi = project.is_multi_label
+    for chunk in _chunks(_items(project, state), CHUNK):
+        by_item: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in chunk}
+        annotations = (
+            Annotation.objects.filter(item_id__in=list(by_item))
+            .order_by("item_id", "id")
+            .values_list("item_id", "annotator__username", "labels", "guideline_version",
+                         "created_at", "duration_ms", "suggestion", "counts")
+        )
+        for item_id, user, labels, version, created, duration, suggestion, counts in annotations:
+            by_item[item_id].append({
+                "annotator": user, "labels": labels, "guideline_version": version,
+                "created_at": created.isoformat(), "duration_ms": duration,
+                "suggestion": suggestion, "counts": counts,
+            })
+        for row in chunk:
+            anns = by_item[row["id"]]
+            data = row["data"]
+            if private:
+                data = {k: v for k, v in data.items() if k not in private}
+            record: dict[str, Any] = {"external_id": row["external_id"], "data": data}
+            if aggregate is not None:
+                labels, confidence, extra = aggregate(
+                    row["id"], [a["labels"] for a in anns if a["counts"]])
+                if not multi:
+                    record["label"] = labels[0] if labels else None
+                record["labels"] = labels
+                record["confidence"] = confidence
+                record.update(extra)
+            if row["is_gold"]:
+                record["gold"] = row["gold"]
+            record["annotations"] = anns
+            yield record
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+def render_export(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """Serialise records as JSONL, CSV or one JSON list, piece by piece."""
+    if fmt == "jsonl":
+        for record in records:
+            yield json.dumps(record, ensure_ascii=False) + "\n"
+    elif fmt == "json":
+        yield "["
+        first = True
+        for record in records:
+            yield ("" if first else ",\n") + json.dumps(record, ensure_ascii=False)
+            first = False
+        yield "]\n"
+    else:
+        yield _csv_line(["external_id", "labels", "confidence", "n_annotations", "data",
+                         "annotations"])
+        for record in records:
+            labels = record.get("labels")
+            yield _csv_line([
+                record["external_id"], "|".join(labels) if labels else "",
+                "" if record.get("confidence") is None else f"{record['confidence']:.6g}",
+                len(record["annotations"]),
+                json.dumps(record["data"], ensure_ascii=False),
+                json.dumps(record["annotations"], ensure_ascii=False),
+            ])
+
+
+def export_audit(*, project: Project, actor: Any, options: dict[str, Any]) -> None:
+    audit_record(actor=actor, action="export.made", project=project, details=options)
+
+
+@transaction.atomic
+def labelset_request(*, project: Project, actor: Any, fmt: str | None,
+                     aggregation: str | None, state: str | None = None) -> LabelSet:
+    """Register a snapshot to build; the build runs as a background job."""
+    options = export_options(fmt=fmt, aggregation=aggregation, state=state)
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    latest = LabelSet.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    labelset = LabelSet.objects.create(
+        project=project, version=latest + 1, format=options["format"],
+        aggregation=options["aggregation"], filters={"state": options["state"]},
+        created_by=actor,
+    )
+    audit_record(actor=actor, action="labelset.requested", project=project,
+                 target=f"v{labelset.version}", details=options)
+    return labelset
+
+
+def labelset_build(*, labelset_id: int) -> LabelSet:
+    """Write the snapshot file through the storage API and seal it with its sha256."""
+    labelset = LabelSet.objects.select_related("project").get(pk=labelset_id)
+    if labelset.state == LabelSet.State.READY:
+        return labelset
+    project = labelset.project
+    digest = hashlib.sha256()
+    items = annotations = 0
+    records = export_records(project=project, aggregation=labelset.aggregation,
+                             state=labelset.filters.get("state", "labeled"))
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal items, annotations
+        for record in records:
+            items += 1
+            annotations += len(record["annotations"])
+            yield record
+
+    from quality.datacard import data_card_for
+
+    name = f"project{project.pk}-v{labelset.version}.{labelset.format}"
+    with tempfile.TemporaryFile() as spool:
+        for piece in render_export(counted(), labelset.format):
+            data = piece.encode()
+            digest.update(data)
+            spool.write(data)
+        spool.seek(0)
+        labelset.file.save(name, File(spool), save=False)
+    labelset.sha256 = digest.hexdigest()
+    labelset.item_count, labelset.annotation_count = items, annotations
+    labelset.data_card = data_card_for(project=project, labelset=labelset)
+    labelset.state = LabelSet.State.READY
+    labelset.save()
+    return labelset
+
+
+def labelset_open(*, labelset: LabelSet) -> Any:
+    return default_storage.open(labelset.file.name, "rb")

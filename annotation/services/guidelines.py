@@ -1,0 +1,40 @@
+"""Guideline versions and their acknowledgement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from annotation.errors import InvalidInput, NotFound
+from annotation.models import Guideline, GuidelineAck, Project
+from annotation.services.audit import audit_record
+
+MAX_GUIDELINE_CHARS = 200_000
+
+
+@transaction.atomic
+def guideline_publish(*, project: Project, actor: Any, body: str) -> Guideline:
+    """Publish a new version; every labeler must acknowledge it before getting more items."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput({"body": ["A guideline cannot be empty."]})
+    if len(body) > MAX_GUIDELINE_CHARS:
+        raise InvalidInput({"body": [f"At most {MAX_GUIDELINE_CHARS} characters."]})
+    # Lock the project row so two managers publishing at once get distinct versions.
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    guideline = Guideline.objects.create(project=project, version=latest + 1, body=body,
+                                         created_by=actor)
+    audit_record(actor=actor, action="guideline.published", project=project,
+                 target=f"v{guideline.version}")
+    return guideline
+
+
+def guideline_acknowledge(*, project: Project, user: Any, version: int) -> GuidelineAck:
+    guideline = Guideline.objects.filter(project=project, version=version).first()
+    if guideline is None:
+        raise NotFound({"detail": f"Guideline version {version} does not exist."})
+    ack, _ = GuidelineAck.objects.get_or_create(guideline=guideline, user=user)
+    return ack

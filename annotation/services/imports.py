@@ -1,0 +1,332 @@
+"""Importing items from CSV, JSONL and JSON, read as a stream and written in batches.
+
+The whole file is validated; rows are inserted as they are read, inside one transaction,
+and any bad row rolls everything back, so a bad file writes nothing and lists every
+error (row number and field). An ``external_id`` already in the project, or repeated in the
+file, counts as a duplicate and never creates a second item.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import transaction
+
+from annotation.errors import ImportRejected, InvalidInput
+from annotation.models import Item, Project
+
+FORMATS = ("csv", "jsonl", "json")
+BATCH_SIZE = 5000
+MAX_ERRORS_LISTED = 1000
+MAX_EXTERNAL_ID = 255
+MAX_ROW_BYTES = 1_000_000
+RESERVED = {"external_id", "gold", "data"}
+_MULTI_SEPARATOR = "|"
+
+Row = tuple[int, Any]  # (row number as the user counts it, parsed row or an error string)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    duplicates: int
+    rows: int
+
+
+class _RowError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a binary stream and counts the bytes read, for progress and size caps."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw, self.bytes_read = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.bytes_read += n
+        return n
+
+
+def format_from_name(name: str) -> str:
+    lowered = name.lower()
+    for fmt in FORMATS:
+        if lowered.endswith("." + fmt):
+            return fmt
+    raise InvalidInput({"file": [f"Cannot tell the format of '{name}': use a .csv, .jsonl "
+                                 "or .json file."]})
+
+
+def _csv_rows(stream: IO[bytes]) -> Iterator[Row]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except (csv.Error, UnicodeDecodeError) as exc:
+        yield 1, f"header: {exc}"
+        return
+    header = [h.strip() for h in header]
+    if "external_id" not in header:
+        yield 1, "header: the header has no 'external_id' column"
+        return
+    if len(set(header)) != len(header) or "" in header:
+        yield 1, "header: column names must be unique and not empty"
+        return
+    row_number = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as exc:
+            row_number += 1
+            yield row_number, f"row: malformed CSV ({exc})"
+            if isinstance(exc, UnicodeDecodeError):
+                return
+            continue
+        row_number = reader.line_num
+        if not values:
+            continue
+        if len(values) != len(header):
+            yield row_number, (f"row: has {len(values)} fields but the header has "
+                               f"{len(header)}")
+            continue
+        yield row_number, dict(zip(header, values, strict=True))
+
+
+def _jsonl_rows(stream: IO[bytes]) -> Iterator[Row]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_ROW_BYTES:
+            yield number, f"row: longer than {MAX_ROW_BYTES} bytes"
+            continue
+        try:
+            yield number, json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            yield number, f"row: not valid JSON ({exc})"
+
+
+def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
+    """Stream the elements of a top-level JSON array without loading the whole file."""
+    decoder = json.JSONDecoder()
+    reader = codecs.getincrementaldecoder("utf-8-sig")()
+    buffer, position, number, started = "", 0, 0, False
+    eof = False
+    while True:
+        # Skip whitespace and separators, then decode one element.
+        while True:
+            while position < len(buffer) and buffer[position] in " \t\r\n":
+                position += 1
+            if position < len(buffer) or eof:
+                break
+            chunk = stream.read(1 << 16)
+            try:
+                buffer, position = buffer[position:] + reader.decode(chunk, final=not chunk), 0
+            except UnicodeDecodeError as exc:
+                yield number + 1, f"row: not valid UTF-8 ({exc})"
+                return
+            eof = not chunk
+        if position >= len(buffer):
+            if not started:
+                yield 1, "file: expected a JSON list of items"
+            elif started != "closed":
+                yield number + 1, "file: the JSON list is not closed with ']'"
+            return
+        char = buffer[position]
+        if not started:
+            if char != "[":
+                yield 1, "file: expected a JSON list of items"
+                return
+            started, position = True, position + 1
+            expect_value = True
+            continue
+        if started == "closed":
+            yield number, "file: unexpected content after the closing ']'"
+            return
+        if char == "]":
+            started, position = "closed", position + 1
+            continue
+        if char == ",":
+            if expect_value:
+                yield number + 1, "row: unexpected ','"
+                return
+            expect_value, position = True, position + 1
+            continue
+        if not expect_value:
+            yield number + 1, "row: expected ',' between items"
+            return
+        try:
+            value, end = decoder.raw_decode(buffer, position)
+        except json.JSONDecodeError as exc:
+            if eof or len(buffer) - position > MAX_ROW_BYTES:
+                yield number + 1, f"row: not valid JSON ({exc.msg})"
+                return
+            chunk = stream.read(1 << 16)
+            try:
+                buffer = buffer[position:] + reader.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc2:
+                yield number + 1, f"row: not valid UTF-8 ({exc2})"
+                return
+            position, eof = 0, not chunk
+            continue
+        number += 1
+        # A value that ends exactly at the buffer's end may be a truncated number.
+        if end == len(buffer) and not eof and not isinstance(value, dict | list | str):
+            chunk = stream.read(1 << 16)
+            if chunk:
+                buffer = buffer[position:] + reader.decode(chunk)
+                position, number = 0, number - 1
+                continue
+        position, expect_value = end, False
+        yield number, value
+
+
+_READERS = {"csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_rows}
+
+
+def _clean_gold(raw: Any, *, project: Project, label_names: set[str], from_csv: bool
+                ) -> list[str] | None:
+    if raw is None or raw == "" or raw == []:
+        return None
+    if isinstance(raw, str):
+        values = raw.split(_MULTI_SEPARATOR) if from_csv else [raw]
+    elif isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+        values = raw
+    else:
+        raise _RowError("gold", "gold must be a label name or a list of label names")
+    values = [v.strip() for v in values]
+    unknown = [v for v in values if v not in label_names]
+    if unknown:
+        raise _RowError("gold", f"'{unknown[0]}' is not a label of this project")
+    if not project.is_multi_label and len(values) != 1:
+        raise _RowError("gold", "this project takes exactly one gold label per item")
+    return sorted(set(values))
+
+
+def _clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: bool
+               ) -> tuple[str, dict[str, Any], list[str] | None]:
+    if not isinstance(raw, dict):
+        raise _RowError("row", "each item must be an object with an external_id")
+    external_id = raw.get("external_id")
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        external_id = str(external_id)
+    if not isinstance(external_id, str) or not external_id.strip():
+        raise _RowError("external_id", "external_id is missing or empty")
+    external_id = external_id.strip()
+    if len(external_id) > MAX_EXTERNAL_ID:
+        raise _RowError("external_id", f"external_id is longer than {MAX_EXTERNAL_ID} characters")
+    data = {k: v for k, v in raw.items() if k not in RESERVED}
+    nested = raw.get("data")
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise _RowError("data", "data must be an object")
+        data.update(nested)
+    if not data or all(v in ("", None) for v in data.values()):
+        raise _RowError("data", "the item has no data: give 'text' or other fields")
+    gold = _clean_gold(raw.get("gold"), project=project, label_names=label_names,
+                       from_csv=from_csv)
+    return external_id, data, gold
+
+
+def random_key(seed: int, external_id: str) -> float:
+    """The item's place in the seeded random order the queue uses before any model."""
+    digest = hashlib.blake2b(f"{seed}:{external_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def items_import(*, project: Project, stream: IO[bytes], fmt: str,
+                 progress: Progress | None = None) -> ImportResult:
+    """Import a file; raises ImportRejected (with every error) and writes nothing if any
+    row is bad. ``progress(rows, bytes_read)`` is called after each batch."""
+    if fmt not in FORMATS:
+        raise InvalidInput({"format": [f"'{fmt}' is not one of {', '.join(FORMATS)}."]})
+    label_names = set(project.labels.values_list("name", flat=True))
+    counting = _CountingReader(stream)
+    buffered = io.BufferedReader(counting, buffer_size=1 << 16)
+    errors: list[dict[str, Any]] = []
+    error_count = 0
+    rows = 0
+    batch: list[Item] = []
+    max_rows = settings.SKEIN_MAX_IMPORT_ROWS
+
+    def flush() -> None:
+        if batch and not errors:
+            Item.objects.bulk_create(batch, ignore_conflicts=True)
+        batch.clear()
+
+    with transaction.atomic():
+        # One import at a time per project, so created/duplicate counts are exact.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        before = Item.objects.filter(project=project).count()
+        for number, raw in _READERS[fmt](buffered):
+            rows += 1
+            if rows > max_rows:
+                errors.append({"row": number, "field": "file",
+                               "message": f"more than {max_rows} rows; split the file"})
+                error_count += 1
+                break
+            if isinstance(raw, str):
+                field, _, message = raw.partition(": ")
+                error_count += 1
+                if len(errors) < MAX_ERRORS_LISTED:
+                    errors.append({"row": number, "field": field, "message": message})
+                continue
+            try:
+                external_id, data, gold = _clean_row(raw, project=project,
+                                                     label_names=label_names,
+                                                     from_csv=fmt == "csv")
+            except _RowError as exc:
+                error_count += 1
+                if len(errors) < MAX_ERRORS_LISTED:
+                    errors.append({"row": number, "field": exc.field, "message": exc.message})
+                continue
+            if errors:
+                continue
+            batch.append(Item(project=project, external_id=external_id, data=data, gold=gold,
+                              is_gold=gold is not None,
+                              random_key=random_key(project.seed, external_id)))
+            if len(batch) >= BATCH_SIZE:
+                flush()
+                if progress:
+                    progress(rows, counting.bytes_read)
+        if not errors and rows == 0:
+            errors.append({"row": 0, "field": "file", "message": "the file has no items"})
+            error_count += 1
+        if errors:
+            detail: dict[str, Any] = {"errors": errors}
+            if error_count > len(errors):
+                detail["more_errors"] = error_count - len(errors)
+            raise ImportRejected(detail)
+        flush()
+        if progress:
+            progress(rows, counting.bytes_read)
+        created = Item.objects.filter(project=project).count() - before
+    return ImportResult(created=created, duplicates=rows - created, rows=rows)
+
+
+def items_import_records(*, project: Project, records: list[Any]) -> ImportResult:
+    """Import items given as a JSON list in a request body."""
+    if not isinstance(records, list):
+        raise InvalidInput({"items": ["Send a list of items or a file."]})
+    payload = "\n".join(json.dumps(r) for r in records).encode()
+    return items_import(project=project, stream=io.BytesIO(payload), fmt="jsonl")

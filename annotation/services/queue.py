@@ -1,0 +1,353 @@
+"""The queue: claiming the next item, submitting, skipping and editing annotations.
+
+Every write here is one short transaction. Items carry ``annotation_count`` and
+``lease_count`` so that "has a free slot" is a column the queue's partial index can serve;
+the counters change only in this module, always together with the rows they count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.utils import timezone
+
+from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
+from annotation.models import Annotation, Assignment, Guideline, GuidelineAck, Item, Project
+
+logger = logging.getLogger(__name__)
+
+EXPIRY_SWEEP_BATCH = 500
+MAX_CLIENT_ID = 100
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``next`` hands a labeler."""
+
+    assignment: Assignment
+    item: Item
+    guideline_version: int | None
+    suggestion: dict[str, Any] | None
+
+
+def _item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
+                          d_leases: int) -> None:
+    """Move an item's counters and recompute its state in the same UPDATE statement.
+
+    ``F()`` values inside the statement are the row's values before the update, so the
+    state is computed from the new counts written out explicitly."""
+    new_ann = F("annotation_count") + d_annotations
+    new_lease = F("lease_count") + d_leases
+    Item.objects.filter(pk=item_id).update(
+        annotation_count=new_ann,
+        lease_count=new_lease,
+        state=Case(
+            When(is_gold=True, then=Value(Item.State.OPEN)),
+            When(annotation_count__gte=overlap - d_annotations,
+                 then=Value(Item.State.COMPLETE)),
+            When(annotation_count__lt=overlap - d_annotations - d_leases - F("lease_count"),
+                 then=Value(Item.State.OPEN)),
+            default=Value(Item.State.LEASED),
+        ),
+    )
+
+
+def _guideline_gate(*, project: Project, user: Any) -> int | None:
+    """The current guideline version, or raise 409 if the labeler has not acknowledged it."""
+    current = (
+        Guideline.objects.filter(project=project)
+        .annotate(acked=Exists(GuidelineAck.objects.filter(guideline=OuterRef("pk"), user=user)))
+        .order_by("-version").values_list("version", "acked").first()
+    )
+    if current is None:
+        return None
+    version, acked = current
+    if not acked:
+        raise GuidelineNotAcknowledged(version)
+    return version
+
+
+def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
+    """The model's suggestion as recorded in provenance: ``shown`` says whether the labeler
+    saw it. In ``ab`` mode a seeded half of the items hide it (to measure automation bias)."""
+    if project.suggestions == Project.Suggestions.OFF or item.predicted_labels is None:
+        return None
+    shown = True
+    if project.suggestions == Project.Suggestions.AB:
+        digest = hashlib.sha256(f"{project.seed}:{item.pk}".encode()).digest()
+        shown = digest[0] % 2 == 0
+    return {"labels": item.predicted_labels, "confidence": item.confidence,
+            "model_version": item.scored_by, "shown": shown}
+
+
+def visible_suggestion(suggestion: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The part of a recorded suggestion the labeler may see (nothing when hidden)."""
+    if not suggestion or not suggestion.get("shown"):
+        return None
+    return {k: suggestion[k] for k in ("labels", "confidence", "model_version")}
+
+
+def leases_expire(*, project: Project, now: Any = None) -> int:
+    """Return expired leases' slots to the queue. Rows another sweep holds are skipped, so
+    concurrent labelers never wait on each other here."""
+    now = now or timezone.now()
+    stale = Assignment.objects.filter(project=project, state=Assignment.State.ACTIVE,
+                                      expires_at__lte=now)
+    if not stale.exists():
+        return 0
+    with transaction.atomic():
+        rows = list(
+            stale.select_for_update(skip_locked=True).values_list("id", "item_id")
+            [:EXPIRY_SWEEP_BATCH]
+        )
+        if not rows:
+            return 0
+        Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
+            state=Assignment.State.EXPIRED, closed_at=now)
+        per_item: dict[int, int] = {}
+        for _, item_id in rows:
+            per_item[item_id] = per_item.get(item_id, 0) + 1
+        for item_id, n in per_item.items():
+            _item_counters_update(item_id=item_id, overlap=project.overlap, d_annotations=0,
+                                  d_leases=-n)
+    return len(rows)
+
+
+def _own_open_claim(*, project: Project, user: Any, now: Any) -> Assignment | None:
+    return (
+        Assignment.objects.select_related("item")
+        .filter(project=project, annotator=user, state=Assignment.State.ACTIVE,
+                expires_at__gt=now)
+        .order_by("created_at").first()
+    )
+
+
+def _pick_gold(*, project: Project, user: Any) -> Item | None:
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    return (
+        Item.objects.filter(project=project, is_gold=True).exclude(Exists(seen))
+        .order_by("random_key").first()
+    )
+
+
+def _pick_open(*, project: Project, user: Any) -> Item | None:
+    """The open item of highest priority this labeler has never held, locked so that
+    concurrent claimers skip it (PostgreSQL); SQLite serialises writers instead."""
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    return (
+        Item.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(project=project, state=Item.State.OPEN, is_gold=False)
+        .exclude(Exists(seen))
+        .order_by("-priority", "random_key")
+        .first()
+    )
+
+
+def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None
+                          ) -> Claim | None:
+    """Give the labeler their next item, or None when nothing is left for them.
+
+    Order: their own unexpired lease; a gold item at ``gold_rate``; the open item with the
+    highest priority that they have not seen and that still has a free slot."""
+    from quality.gates import qualification_gate
+
+    guideline_version = _guideline_gate(project=project, user=user)
+    qualification_gate(project=project, user=user)
+    now = timezone.now()
+    own = _own_open_claim(project=project, user=user, now=now)
+    if own is not None:
+        return Claim(own, own.item, own.guideline_version, visible_suggestion(own.suggestion))
+    leases_expire(project=project, now=now)
+    rng = rng or random
+    with transaction.atomic():
+        item = None
+        if project.gold_rate > 0 and rng.random() < project.gold_rate:
+            item = _pick_gold(project=project, user=user)
+        if item is None:
+            item = _pick_open(project=project, user=user)
+        if item is None:
+            return None
+        suggestion = suggestion_for(project=project, item=item)
+        try:
+            with transaction.atomic():
+                assignment = Assignment.objects.create(
+                    project=project, item=item, annotator=user, is_gold=item.is_gold,
+                    guideline_version=guideline_version, suggestion=suggestion,
+                    expires_at=now + timedelta(seconds=project.lease_seconds),
+                )
+        except IntegrityError:
+            # A second request of the same labeler raced us to this item; serve theirs.
+            own = _own_open_claim(project=project, user=user, now=now)
+            if own is None:
+                raise Conflict({"detail": "Another request of yours is claiming an item; "
+                                          "try again."}) from None
+            return Claim(own, own.item, own.guideline_version,
+                         visible_suggestion(own.suggestion))
+        _item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=0,
+                              d_leases=1)
+    return Claim(assignment, item, guideline_version, visible_suggestion(suggestion))
+
+
+def labels_validate(*, project: Project, labels: Any, label_names: list[str]) -> list[str]:
+    """Check submitted labels against the project's schema; 400 names the problem."""
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise InvalidInput({"labels": ["Send a list of label names."]})
+    if not labels:
+        raise InvalidInput({"labels": ["Choose at least one label."]})
+    unknown = [x for x in labels if x not in label_names]
+    if unknown:
+        raise InvalidInput({"labels": [f"'{x}' is not a label of this project."
+                                       for x in unknown]})
+    if len(set(labels)) != len(labels):
+        raise InvalidInput({"labels": ["A label is given more than once."]})
+    if not project.is_multi_label and len(labels) > 1:
+        raise InvalidInput({"labels": ["This project takes exactly one label per item, "
+                                       f"got {len(labels)}."]})
+    order = {name: i for i, name in enumerate(label_names)}
+    return sorted(labels, key=order.__getitem__)
+
+
+def _duration_validate(duration_ms: Any) -> int | None:
+    if duration_ms is None:
+        return None
+    if isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or not (
+        0 <= duration_ms <= 24 * 3600 * 1000
+    ):
+        raise InvalidInput({"duration_ms": ["A whole number of milliseconds, 0 to 86400000."]})
+    return duration_ms
+
+
+def _client_id_validate(client_id: Any) -> str | None:
+    if client_id in (None, ""):
+        return None
+    if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
+        raise InvalidInput({"client_id": [f"A string of at most {MAX_CLIENT_ID} characters."]})
+    return client_id
+
+
+def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
+    qs = Assignment.objects.select_related("project")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    assignment = qs.filter(pk=assignment_id, annotator=user).first()
+    if assignment is None:
+        raise NotFound({"detail": "Assignment not found."})
+    return assignment
+
+
+def annotation_submit(*, assignment_id: int, user: Any, labels: Any, label_names: list[str],
+                      duration_ms: Any = None, client_id: Any = None
+                      ) -> tuple[Annotation, bool]:
+    """Record a labeler's answer. Returns (annotation, created).
+
+    The same ``client_id`` again returns the first annotation. A late submit (the lease
+    expired) is still taken while the item needs it; otherwise 409, so nothing is dropped
+    silently."""
+    duration_ms = _duration_validate(duration_ms)
+    client_id = _client_id_validate(client_id)
+    if client_id:
+        existing = Annotation.objects.filter(annotator=user, client_id=client_id).first()
+        if existing is not None:
+            if existing.assignment_id != assignment_id:
+                raise Conflict({"client_id": ["This client_id was already used for another "
+                                              "assignment."]})
+            return existing, False
+    with transaction.atomic():
+        assignment = _assignment_of(assignment_id=assignment_id, user=user, lock=True)
+        project = assignment.project
+        labels = labels_validate(project=project, labels=labels, label_names=label_names)
+        if assignment.state == Assignment.State.SUBMITTED:
+            raise Conflict({"detail": "This assignment was already submitted; change the "
+                                      "annotation instead."})
+        if assignment.state == Assignment.State.SKIPPED:
+            raise Conflict({"detail": "This item was skipped."})
+        now = timezone.now()
+        was_active = assignment.state == Assignment.State.ACTIVE
+        late = not was_active or assignment.expires_at <= now
+        if late and not assignment.is_gold:
+            item = Item.objects.select_for_update().get(pk=assignment.item_id)
+            others = item.lease_count - (1 if was_active else 0)
+            if item.annotation_count + others >= project.overlap:
+                raise Conflict({"detail": "Your lease expired and this item no longer needs "
+                                          "an answer; your answer was not recorded."})
+        try:
+            with transaction.atomic():
+                annotation = Annotation.objects.create(
+                    project=project, item_id=assignment.item_id, assignment=assignment,
+                    annotator=user, labels=labels, guideline_version=assignment.guideline_version,
+                    duration_ms=duration_ms, suggestion=assignment.suggestion,
+                    is_gold=assignment.is_gold, client_id=client_id,
+                )
+        except IntegrityError:
+            raise Conflict({"detail": "You already annotated this item."}) from None
+        Assignment.objects.filter(pk=assignment.pk).update(
+            state=Assignment.State.SUBMITTED, closed_at=now)
+        _item_counters_update(item_id=assignment.item_id, overlap=project.overlap,
+                              d_annotations=1, d_leases=-1 if was_active else 0)
+        transaction.on_commit(lambda: _after_submit(project=project, annotation=annotation))
+    return annotation, True
+
+
+def _after_submit(*, project: Project, annotation: Annotation) -> None:
+    """Let the learning loop and quality module react; their failure never fails a submit."""
+    from tasks.triggers import after_annotation
+
+    try:
+        after_annotation(project=project, annotation=annotation)
+    except Exception:  # the broker may be down: labeling goes on, the failure is logged
+        logger.exception("after-submit hook failed for project %s", project.pk)
+
+
+def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
+    """Give an item back; this labeler will not be offered it again."""
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput({"reason": ["A reason is text."]})
+    reason = (reason or "")[:500]
+    with transaction.atomic():
+        assignment = _assignment_of(assignment_id=assignment_id, user=user, lock=True)
+        if assignment.state == Assignment.State.SKIPPED:
+            return
+        if assignment.state == Assignment.State.SUBMITTED:
+            raise Conflict({"detail": "This item was already submitted."})
+        was_active = assignment.state == Assignment.State.ACTIVE
+        Assignment.objects.filter(pk=assignment.pk).update(
+            state=Assignment.State.SKIPPED, skip_reason=reason, closed_at=timezone.now())
+        if was_active:
+            _item_counters_update(item_id=assignment.item_id,
+                                  overlap=assignment.project.overlap, d_annotations=0,
+                                  d_leases=-1)
+
+
+def assignment_release(*, assignment: Assignment) -> None:
+    """End an open lease without an answer (a member removed); the slot returns."""
+    with transaction.atomic():
+        updated = Assignment.objects.filter(pk=assignment.pk, state=Assignment.State.ACTIVE
+                                            ).update(state=Assignment.State.EXPIRED,
+                                                     closed_at=timezone.now())
+        if updated:
+            _item_counters_update(item_id=assignment.item_id,
+                                  overlap=assignment.project.overlap, d_annotations=0,
+                                  d_leases=-1)
+
+
+def annotation_update(*, annotation_id: int, user: Any, labels: Any, label_names: list[str],
+                      project: Project) -> Annotation:
+    """Change one's own answer, allowed for one lease length after submitting."""
+    annotation = Annotation.objects.filter(pk=annotation_id, annotator=user,
+                                           project=project).first()
+    if annotation is None:
+        raise NotFound({"detail": "Annotation not found."})
+    deadline = annotation.created_at + timedelta(seconds=project.lease_seconds)
+    if timezone.now() > deadline:
+        raise Conflict({"detail": "This answer can no longer be changed."})
+    annotation.labels = labels_validate(project=project, labels=labels, label_names=label_names)
+    annotation.save(update_fields=["labels", "updated_at"])
+    return annotation
+

@@ -1,0 +1,1 @@
+"""Settings by environment: ``local`` (make run), ``test`` (pytest) and ``production``."""

@@ -1,0 +1,83 @@
+"""Shared fixtures: users by role, a project, API clients. Tests run on the real database
+(PostgreSQL in CI, SQLite locally)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
+
+from annotation.models import Project
+from annotation.services.imports import items_import_records
+from annotation.services.projects import member_set, project_create
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def make_user(db: Any):
+    def make(username: str | None = None, *, staff: bool = False, can_create: bool = False,
+             password: str = "correct-horse-9") -> Any:
+        User = get_user_model()
+        user = User.objects.create_user(username=username or f"user{next(_counter)}",
+                                        password=password, is_staff=staff)
+        if can_create:
+            user.user_permissions.add(Permission.objects.get(codename="add_project"))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager", can_create=True)
+
+
+@pytest.fixture
+def labeler(make_user):
+    return make_user("labeler")
+
+
+@pytest.fixture
+def make_project(manager):
+    def make(*, labels: Any = ("pos", "neg"), creator: Any = None, items: int = 0,
+             **settings: Any) -> Project:
+        project = project_create(creator=creator or manager, name=f"p{next(_counter)}",
+                                 labels=[{"name": n} for n in labels], **settings)
+        if items:
+            items_import_records(project=project, records=[
+                {"external_id": f"i{n}", "text": f"item number {n}"} for n in range(items)])
+        return project
+
+    return make
+
+
+@pytest.fixture
+def project(make_project):
+    return make_project(items=10)
+
+
+@pytest.fixture
+def add_member(manager):
+    def add(project: Project, user: Any, role: str = "labeler") -> Any:
+        member_set(project=project, actor=manager, username=user.username, role=role)
+        return user
+
+    return add
+
+
+@pytest.fixture
+def api():
+    """An API client authenticated as the given user (or anonymous)."""
+
+    def client(user: Any = None) -> APIClient:
+        c = APIClient()
+        if user is not None:
+            c.force_authenticate(user)
+        return c
+
+    return client
