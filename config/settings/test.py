@@ -9,3 +9,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "1000/min"}}  # noqa: F405
+
+import os  # noqa: E402
+
+# A queue of the run's own, so test runs sharing one broker never take each other's jobs.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("SKEIN_TEST_QUEUE", "skein-test")
