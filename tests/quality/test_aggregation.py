@@ -138,7 +138,7 @@ def test_dawid_skene_recovers_planted_accuracies_and_beats_majority_vote() -> No
     ds_accuracy = (result.labels == truth).mean()
     mv = majority_vote(item, label, truth.size, k)
     mv_accuracy_untied = (mv.labels[~mv.tied] == truth[~mv.tied]).mean()
-    assert ds_accuracy > mv_accuracy_untied + 0.05
+    assert ds_accuracy > mv_accuracy_untied + 0.2
     assert result.converged and result.n_iter < 100
 
 

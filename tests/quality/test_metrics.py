@@ -114,10 +114,11 @@ def test_cohen_kappa_pairs_match_sklearn(shape: tuple) -> None:
 
 def test_cohen_kappa_leaves_out_pairs_sharing_one_item_and_undefined_pairs() -> None:
     # Annotators 0 and 1 share items 0-2 and both say 0 everywhere: kappa undefined.
-    # Annotators 0 and 2 share only item 3. Annotators 1 and 3 share items 4, 5 and disagree.
+    # Annotators 0 and 2 share only item 3, where they disagree (a defined 0 on one item,
+    # but one item is not enough). Annotators 1 and 3 share items 4, 5 and disagree.
     item = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     annotator = [0, 1, 0, 1, 0, 1, 0, 2, 1, 3, 1, 3]
-    label = [0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0]
+    label = [0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0]
     got = m.cohen_kappa_pairs(item, annotator, label)
     assert set(got) == {(1, 3)}
     assert got[(1, 3)] == pytest.approx(-1.0)
