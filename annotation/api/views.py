@@ -253,11 +253,18 @@ class NextView(APIView):
     """Claim the next item (a POST: it writes a lease)."""
 
     @extend_schema(request=None, responses={200: s.NextSerializer, 204: None,
-                                            409: OpenApiResponse(dict)})
+                                            409: OpenApiResponse(dict)},
+                   parameters=[OpenApiParameter(
+                       "ahead_of", int, description="Prefetch: the assignment still on "
+                       "screen; answer with the item after it (at most two open leases).")])
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id,
                                  roles=LABELING_ROLES)
-        claim = queue.assignment_claim_next(project=project, user=request.user)
+        ahead_of = request.query_params.get("ahead_of")
+        if ahead_of is not None and not ahead_of.isdigit():
+            raise InvalidInput({"ahead_of": ["An assignment id."]})
+        claim = queue.assignment_claim_next(project=project, user=request.user,
+                                            ahead_of=int(ahead_of) if ahead_of else None)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = claim.item.data

@@ -120,13 +120,13 @@ def leases_expire(*, project: Project, now: Any = None) -> int:
     return len(rows)
 
 
-def _own_open_claim(*, project: Project, user: Any, now: Any) -> Assignment | None:
-    return (
-        Assignment.objects.select_related("item")
-        .filter(project=project, annotator=user, state=Assignment.State.ACTIVE,
-                expires_at__gt=now)
-        .order_by("created_at").first()
-    )
+def _own_open_claim(*, project: Project, user: Any, now: Any, ahead_of: int | None = None
+                    ) -> Assignment | None:
+    qs = Assignment.objects.select_related("item").filter(
+        project=project, annotator=user, state=Assignment.State.ACTIVE, expires_at__gt=now)
+    if ahead_of is not None:
+        qs = qs.exclude(pk=ahead_of)
+    return qs.order_by("created_at").first()
 
 
 def _pick_gold(*, project: Project, user: Any) -> Item | None:
@@ -150,20 +150,27 @@ def _pick_open(*, project: Project, user: Any) -> Item | None:
     )
 
 
-def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None
-                          ) -> Claim | None:
+def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None,
+                          ahead_of: int | None = None) -> Claim | None:
     """Give the labeler their next item, or None when nothing is left for them.
 
     Order: their own unexpired lease; a gold item at ``gold_rate``; the open item with the
-    highest priority that they have not seen and that still has a free slot."""
+    highest priority that they have not seen and that still has a free slot.
+
+    ``ahead_of`` is the labeler's current assignment: the browser fetches the following
+    item while the current one is on screen, so a labeler holds at most two leases."""
     from quality.gates import qualification_gate
 
     guideline_version = _guideline_gate(project=project, user=user)
     qualification_gate(project=project, user=user)
     now = timezone.now()
-    own = _own_open_claim(project=project, user=user, now=now)
+    own = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
     if own is not None:
         return Claim(own, own.item, own.guideline_version, visible_suggestion(own.suggestion))
+    if ahead_of is not None and not Assignment.objects.filter(
+        pk=ahead_of, annotator=user, project=project, state=Assignment.State.ACTIVE
+    ).exists():
+        ahead_of = None  # not a current lease of theirs: an ordinary claim
     leases_expire(project=project, now=now)
     rng = rng or random
     with transaction.atomic():
@@ -184,7 +191,7 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
                 )
         except IntegrityError:
             # A second request of the same labeler raced us to this item; serve theirs.
-            own = _own_open_claim(project=project, user=user, now=now)
+            own = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
             if own is None:
                 raise Conflict({"detail": "Another request of yours is claiming an item; "
                                           "try again."}) from None
