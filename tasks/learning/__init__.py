@@ -1,0 +1,92 @@
+"""The active-learning engine: featurize item data, train, evaluate, score the pool.
+
+Pure numpy/scikit-learn, no Django; the Celery jobs in tasks/ call these functions.
+
+Why modAL is used only for its query-strategy functions: modAL 0.4.2.1's
+ActiveLearner.teach / Committee.teach pass `force_all_finite` to scikit-learn's
+check_array, which scikit-learn 1.8 removed. Rather than pin scikit-learn below 1.8, we fit
+and evaluate scikit-learn estimators ourselves (we need our own persistence,
+cross-validation and chunked scoring anyway) and call modAL's strategy functions
+(modAL.uncertainty.classifier_uncertainty / classifier_margin / classifier_entropy,
+modAL.disagreement.vote_entropy, modAL.batch.ranked_batch) on our fitted models through
+tiny adapters (see strategies.py). Never call `.teach`.
+
+The worker API, in order:
+
+    featurizer = fit_featurizer(chunks_of_item_data)          # streaming; pickle it
+    X = featurizer.transform(item_data_list)                  # fixed width, chunk by chunk
+    model = train_model(X, y, multi_label=..., classes=..., seed=...,
+                        committee_size=committee_size_for(strategy))
+    metrics = evaluate(X, y, multi_label=..., classes=..., seed=...)
+    priority, predicted, confidence = score_chunk(model, X_chunk, strategy, seed)
+    plan = batch_priorities(top_scores, X_top, X_labeled, batch_size=..., seed=...,
+                            X_random=X_random_sample, batch_mode=True)
+    cold_start_priorities(X_sample, n, seed)                  # before the first model
+
+Strategy names: "uncertainty", "margin", "entropy", "committee", "random"; DEFAULT_STRATEGY
+is the one the label-efficiency benchmark (bench/bench_label_efficiency.py) found best.
+`batch_mode` (default on) is applied on top of any strategy: the top candidates are
+re-ranked for diversity (DEFAULT_BATCH_METHOD) and a share of each batch (EXPLORE_SHARE)
+goes to random items, because between two retrains every labeler draws from the same
+scores and a batch of near-identical items teaches little.
+"""
+
+from tasks.learning.featurize import FeatureSpec, Featurizer, fit_featurizer, infer_spec
+from tasks.learning.score import (
+    CANDIDATE_FACTOR,
+    DEFAULT_BATCH_METHOD,
+    EXPLORE_SHARE,
+    BatchPlan,
+    ChunkScores,
+    batch_priorities,
+    candidate_count,
+    cold_start_priorities,
+    exploration_count,
+    score_chunk,
+)
+from tasks.learning.strategies import STRATEGIES, diverse_seed, rank_batch, uncertainty_scores
+from tasks.learning.train import (
+    COMMITTEE_SIZE,
+    Metrics,
+    TrainedModel,
+    evaluate,
+    expected_calibration_error,
+    train_model,
+)
+
+DEFAULT_STRATEGY = "uncertainty"
+
+
+def committee_size_for(strategy: str) -> int:
+    """Bootstrap members to fit with the model: only query by committee needs them."""
+    return COMMITTEE_SIZE if strategy == "committee" else 0
+
+
+__all__ = [
+    "BatchPlan",
+    "CANDIDATE_FACTOR",
+    "COMMITTEE_SIZE",
+    "ChunkScores",
+    "DEFAULT_BATCH_METHOD",
+    "DEFAULT_STRATEGY",
+    "EXPLORE_SHARE",
+    "FeatureSpec",
+    "Featurizer",
+    "Metrics",
+    "STRATEGIES",
+    "TrainedModel",
+    "batch_priorities",
+    "candidate_count",
+    "cold_start_priorities",
+    "committee_size_for",
+    "diverse_seed",
+    "evaluate",
+    "expected_calibration_error",
+    "exploration_count",
+    "fit_featurizer",
+    "infer_spec",
+    "rank_batch",
+    "score_chunk",
+    "train_model",
+    "uncertainty_scores",
+]

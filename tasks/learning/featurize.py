@@ -1,0 +1,326 @@
+"""Item data (JSON dicts) to a fixed-width feature matrix, fitted by streaming over chunks.
+
+Nothing here keeps a vocabulary: text is hashed, so the width is fixed before any data is
+seen and a pool of a million items can be fitted and transformed chunk by chunk. What is
+fitted is only running statistics: document frequencies (for TF-IDF), numeric mean/std and
+the pixel range. The fitted `Featurizer` pickles to a small blob (document frequencies are
+stored sparsely).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+FieldKind = Literal["text", "numeric", "image"]
+FeatureMatrix = sp.csr_matrix | np.ndarray
+
+IMAGE_FIELD_NAMES = ("image", "pixels")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one key of the item's `data` is featurized; `size` is the pixel count of images."""
+
+    name: str
+    kind: FieldKind
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The fields to featurize and the hashing widths; part of a model's identity."""
+
+    fields: tuple[FieldSpec, ...]
+    word_features: int = 2**18
+    char_features: int = 2**18
+    char_ngrams: bool = True
+
+    @property
+    def has_text(self) -> bool:
+        return any(f.kind == "text" for f in self.fields)
+
+
+def _flat_pixels(value: Any) -> list[float] | None:
+    """Flatten a list (or 2-D list) of numbers; None when it is not one."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    nested = isinstance(value[0], list | tuple)
+    flat = [v for row in value for v in row] if nested else list(value)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat):
+        return [float(v) for v in flat]
+    return None
+
+
+def infer_spec(sample: Sequence[Mapping[str, Any]], **options: Any) -> FeatureSpec:
+    """Guess a spec from a sample of item data: str -> text, int/float -> numeric,
+    a list of numbers under `image`/`pixels` -> image. A key keeps the kind it has in most
+    of the sample, so a few missing or odd values do not change the spec."""
+    votes: dict[str, dict[FieldKind, int]] = {}
+    sizes: dict[str, int] = {}
+    for data in sample:
+        for key, value in data.items():
+            kind: FieldKind | None = None
+            if isinstance(value, str):
+                kind = "text"
+            elif isinstance(value, int | float):  # bool included, as 0/1
+                kind = "numeric"
+            elif key in IMAGE_FIELD_NAMES:
+                pixels = _flat_pixels(value)
+                if pixels is not None:
+                    kind = "image"
+                    sizes[key] = max(sizes.get(key, 0), len(pixels))
+            if kind is not None:
+                votes.setdefault(key, {}).setdefault(kind, 0)
+                votes[key][kind] += 1
+    fields = []
+    for key in sorted(votes):
+        kind = max(votes[key], key=lambda k: votes[key][k])
+        fields.append(FieldSpec(key, kind, sizes.get(key, 0) if kind == "image" else 0))
+    if not fields:
+        raise ValueError("no usable fields (str, number, or image list) in the sample")
+    return FeatureSpec(fields=tuple(fields), **options)
+
+
+@dataclass
+class _Moments:
+    """Running count/mean/M2 (Chan et al.), so chunks can be merged in any order."""
+
+    n: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def update(self, values: np.ndarray) -> None:
+        if values.size == 0:
+            return
+        n_b = float(values.size)
+        mean_b = float(values.mean())
+        m2_b = float(((values - mean_b) ** 2).sum())
+        delta = mean_b - self.mean
+        total = self.n + n_b
+        self.mean += delta * n_b / total
+        self.m2 += m2_b + delta * delta * self.n * n_b / total
+        self.n = total
+
+    @property
+    def std(self) -> float:
+        if self.n < 2:
+            return 1.0
+        std = math.sqrt(self.m2 / self.n)
+        return std if std > 1e-12 else 1.0
+
+
+@dataclass
+class Featurizer:
+    """Fitted state for one FeatureSpec; `partial_fit` over chunks, then `transform` chunks.
+
+    Text: word 1-2-grams and char_wb 2-4-grams, hashed (non-negative counts), weighted by
+    smooth IDF (log((1 + n) / (1 + df)) + 1, as scikit-learn's TfidfTransformer) and l2
+    normalised per part; the parts of all text fields share the row's unit norm equally.
+    Numbers: z-scores with the running mean/std (missing -> 0). Images: pixels scaled to
+    [0, 1] with the fitted min/max, padded or cut to the spec's size.
+    """
+
+    spec: FeatureSpec
+    n_docs: int = 0
+    _df: dict[str, np.ndarray] = field(default_factory=dict)
+    _moments: dict[str, _Moments] = field(default_factory=dict)
+    _pixel_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _idf_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    # ----- construction -------------------------------------------------------------------
+    @classmethod
+    def from_sample(cls, sample: Sequence[Mapping[str, Any]], **options: Any) -> Featurizer:
+        """A fresh featurizer whose spec is inferred from `sample` (not yet fitted)."""
+        return cls(infer_spec(sample, **options))
+
+    def _vectorizers(self, name: str) -> list[tuple[str, HashingVectorizer]]:
+        parts = [
+            (
+                f"{name}:word",
+                HashingVectorizer(
+                    n_features=self.spec.word_features,
+                    ngram_range=(1, 2),
+                    alternate_sign=False,
+                    norm=None,
+                ),
+            )
+        ]
+        if self.spec.char_ngrams:
+            parts.append(
+                (
+                    f"{name}:char",
+                    HashingVectorizer(
+                        n_features=self.spec.char_features,
+                        analyzer="char_wb",
+                        ngram_range=(2, 4),
+                        alternate_sign=False,
+                        norm=None,
+                    ),
+                )
+            )
+        return parts
+
+    @property
+    def n_features(self) -> int:
+        """Width of every matrix `transform` returns."""
+        width = 0
+        for f in self.spec.fields:
+            if f.kind == "text":
+                width += self.spec.word_features
+                width += self.spec.char_features if self.spec.char_ngrams else 0
+            elif f.kind == "numeric":
+                width += 1
+            else:
+                width += f.size
+        return width
+
+    # ----- fitting ------------------------------------------------------------------------
+    def partial_fit(self, items: Sequence[Mapping[str, Any]]) -> Featurizer:
+        """Fold one chunk into the running statistics; chunk order does not matter."""
+        self._idf_cache.clear()
+        self.n_docs += len(items)
+        for f in self.spec.fields:
+            if f.kind == "text":
+                texts = _texts(items, f.name)
+                for key, vec in self._vectorizers(f.name):
+                    counts = vec.transform(texts).tocsc()
+                    df = np.diff(counts.indptr).astype(np.int64)
+                    if key in self._df:
+                        self._df[key] += df
+                    else:
+                        self._df[key] = df
+            elif f.kind == "numeric":
+                values = _numbers(items, f.name)
+                self._moments.setdefault(f.name, _Moments()).update(values[~np.isnan(values)])
+            else:
+                pixels = _pixels(items, f.name, f.size)
+                seen = pixels[~np.isnan(pixels)]
+                if seen.size:
+                    lo, hi = self._pixel_range.get(f.name, (math.inf, -math.inf))
+                    self._pixel_range[f.name] = (min(lo, seen.min()), max(hi, seen.max()))
+        return self
+
+    def fit(self, chunks: Iterable[Sequence[Mapping[str, Any]]]) -> Featurizer:
+        """Reset, then stream over `chunks` (an iterable of item-data lists)."""
+        self.n_docs = 0
+        self._df, self._moments, self._pixel_range = {}, {}, {}
+        for chunk in chunks:
+            self.partial_fit(chunk)
+        return self
+
+    def idf(self, key: str) -> np.ndarray:
+        """Smooth IDF for one hashed text part; unseen columns get the largest weight."""
+        if key not in self._idf_cache:
+            df = self._df.get(key)
+            width = self.spec.char_features if key.endswith(":char") else self.spec.word_features
+            if df is None:
+                df = np.zeros(width, dtype=np.int64)
+            self._idf_cache[key] = np.log((1.0 + self.n_docs) / (1.0 + df)) + 1.0
+        return self._idf_cache[key]
+
+    # ----- transforming -------------------------------------------------------------------
+    def transform(self, items: Sequence[Mapping[str, Any]]) -> FeatureMatrix:
+        """Features for a chunk: CSR when there is text, a dense float array otherwise."""
+        blocks: list[Any] = []
+        n_text_parts = sum(
+            len(self._vectorizers(f.name)) for f in self.spec.fields if f.kind == "text"
+        )
+        for f in self.spec.fields:
+            if f.kind == "text":
+                texts = _texts(items, f.name)
+                for key, vec in self._vectorizers(f.name):
+                    counts = vec.transform(texts).tocsr()
+                    weighted = counts @ sp.diags(self.idf(key))
+                    blocks.append(_l2_rows(weighted) / math.sqrt(n_text_parts))
+            elif f.kind == "numeric":
+                values = _numbers(items, f.name)
+                moments = self._moments.get(f.name, _Moments())
+                z = (values - moments.mean) / moments.std
+                blocks.append(np.nan_to_num(z, nan=0.0).reshape(-1, 1))
+            else:
+                pixels = _pixels(items, f.name, f.size)
+                lo, hi = self._pixel_range.get(f.name, (0.0, 1.0))
+                scale = hi - lo if hi > lo else 1.0
+                blocks.append(np.clip(np.nan_to_num((pixels - lo) / scale, nan=0.0), 0.0, 1.0))
+        if self.spec.has_text:
+            out = sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr")
+            out.sort_indices()
+            return out
+        return np.hstack(blocks).astype(np.float64)
+
+    # ----- pickling -----------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Store document frequencies sparsely: most hashed columns never occur."""
+        state = dict(self.__dict__)
+        state["_idf_cache"] = {}
+        state["_df"] = {
+            key: (np.flatnonzero(df).astype(np.int32), df[df != 0].astype(np.int32))
+            for key, df in self._df.items()
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state.pop("_df")
+        self.__dict__.update(state)
+        self._df = {}
+        for key, (idx, counts) in packed.items():
+            width = self.spec.char_features if key.endswith(":char") else self.spec.word_features
+            df = np.zeros(width, dtype=np.int64)
+            df[idx] = counts
+            self._df[key] = df
+
+
+def fit_featurizer(
+    chunks: Iterable[Sequence[Mapping[str, Any]]], spec: FeatureSpec | None = None
+) -> Featurizer:
+    """Infer the spec from the first chunk when none is given, then stream over all chunks."""
+    featurizer: Featurizer | None = Featurizer(spec) if spec is not None else None
+    if featurizer is not None:
+        featurizer.fit([])
+    for chunk in chunks:
+        if featurizer is None:
+            featurizer = Featurizer(infer_spec(chunk))
+        featurizer.partial_fit(chunk)
+    if featurizer is None:
+        raise ValueError("no items to fit the featurizer on")
+    return featurizer
+
+
+def _texts(items: Sequence[Mapping[str, Any]], name: str) -> list[str]:
+    out = []
+    for data in items:
+        value = data.get(name)
+        out.append(value if isinstance(value, str) else "" if value is None else str(value))
+    return out
+
+
+def _numbers(items: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
+    out = np.full(len(items), np.nan)
+    for i, data in enumerate(items):
+        value = data.get(name)
+        if isinstance(value, int | float):
+            out[i] = float(value)
+    return out
+
+
+def _pixels(items: Sequence[Mapping[str, Any]], name: str, size: int) -> np.ndarray:
+    out = np.full((len(items), size), np.nan)
+    for i, data in enumerate(items):
+        flat = _flat_pixels(data.get(name))
+        if flat is not None:
+            row = flat[:size]
+            out[i, : len(row)] = row
+    return out
+
+
+def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
