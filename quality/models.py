@@ -1,0 +1,72 @@
+"""Quality records: reviewers' adjudications, cached reports, labelers' qualification."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from annotation.models import Item, Project
+
+
+class Review(models.Model):
+    """A reviewer's decision on a disputed item; the latest one is the item's adjudicated label."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reviews")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="reviews")
+    labels = models.JSONField()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "item", "-id"], name="review_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"review of item {self.item_id}: {self.labels}"
+
+
+class QualityReport(models.Model):
+    """The last computed quality report of a project, with how many annotations it saw."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE,
+                                   related_name="quality_report")
+    payload = models.JSONField(default=dict)
+    annotation_count = models.PositiveIntegerField(default=0)
+    last_annotation_id = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"quality report of {self.project_id} at {self.computed_at}"
+
+
+class Qualification(models.Model):
+    """A labeler's standing on a project that requires qualification on gold items."""
+
+    class State(models.TextChoices):
+        QUALIFYING = "qualifying", "Qualifying"
+        QUALIFIED = "qualified", "Qualified"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE,
+                                related_name="qualifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="qualifications")
+    state = models.CharField(max_length=12, choices=State.choices,
+                             default=State.QUALIFYING)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    # Gold answers from this moment on make up the current attempt.
+    attempt_started_at = models.DateTimeField()
+    answered = models.PositiveIntegerField(default=0)
+    correct = models.PositiveIntegerField(default=0)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="qualification_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.project_id}: {self.state}"
