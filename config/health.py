@@ -1,4 +1,4 @@
-"""``/healthz``: is the database reachable, is the broker reachable."""
+"""``/healthz``: the database, the broker and the workers' heartbeats."""
 
 from __future__ import annotations
 
@@ -29,8 +29,19 @@ def _broker_ok() -> tuple[bool, str]:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while labeling can go on (the database is up), 503 when it cannot. A broker or
+    worker outage degrades training only, so it shows in the body, not the status."""
+    from config.heartbeat import live_workers
+
     db_ok, db_msg = _database_ok()
     broker_ok, broker_msg = _broker_ok()
-    body = {"status": "ok" if db_ok and broker_ok else "degraded",
-            "database": db_msg, "broker": broker_msg}
+    try:
+        workers = live_workers()
+        workers_msg = "ok" if workers else "no worker heartbeat"
+    except Exception as exc:
+        workers, workers_msg = [], f"unknown ({type(exc).__name__})"
+    healthy = db_ok and broker_ok and bool(workers)
+    body = {"status": "ok" if healthy else ("degraded" if db_ok else "down"),
+            "database": db_msg, "broker": broker_msg,
+            "workers": {"status": workers_msg, "live": workers}}
     return JsonResponse(body, status=200 if db_ok else 503)

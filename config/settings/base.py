@@ -193,3 +193,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Operations: /metrics is open to loopback and staff, or to anyone sending this bearer token.
+SKEIN_METRICS_TOKEN = os.environ.get("SKEIN_METRICS_TOKEN", "")
+# A worker is "alive" on /healthz if it wrote a heartbeat within this many seconds.
+SKEIN_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("SKEIN_WORKER_HEARTBEAT_SECONDS", 60))
+CELERY_IMPORTS = ("tasks.maintenance_jobs",)
+CELERY_BEAT_SCHEDULE = {
+    "erase-expired-item-data": {"task": "skein.retention.erase_expired", "schedule": 3600.0},
+}

@@ -1,0 +1,44 @@
+"""Worker heartbeats: each Celery worker writes a timestamp to the cache every few seconds,
+so ``/healthz`` can tell whether any worker is alive without a broadcast (which kombu's
+filesystem transport does not support)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+KEY = "skein:worker-heartbeat"
+INTERVAL_SECONDS = 10
+
+
+def beat(hostname: str) -> None:
+    beats = cache.get(KEY) or {}
+    now = time.time()
+    horizon = now - 10 * settings.SKEIN_WORKER_HEARTBEAT_SECONDS
+    beats = {h: t for h, t in beats.items() if t > horizon}
+    beats[hostname] = now
+    cache.set(KEY, beats, timeout=None)
+
+
+def live_workers() -> list[str]:
+    beats = cache.get(KEY) or {}
+    cutoff = time.time() - settings.SKEIN_WORKER_HEARTBEAT_SECONDS
+    return sorted(h for h, t in beats.items() if t >= cutoff)
+
+
+def start(sender: Any = None, **_: Any) -> None:
+    """Connected to ``worker_ready``: beat from a daemon thread of the main worker process."""
+    hostname = getattr(sender, "hostname", None) or "worker"
+
+    def loop() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a cache hiccup must never kill the worker
+                beat(hostname)
+            time.sleep(INTERVAL_SECONDS)
+
+    threading.Thread(target=loop, name="skein-heartbeat", daemon=True).start()

@@ -1,0 +1,13 @@
+"""Periodic housekeeping jobs (scheduled by Celery beat, see CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from annotation.services.retention import item_data_erase_expired
+from tasks.base import job
+
+
+@job(name="retention.erase_expired", time_limit=3600)
+def erase_expired_item_data(self: Any) -> dict[int, int]:
+    return item_data_erase_expired()
