@@ -14,7 +14,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from annotation import selectors
@@ -22,12 +21,9 @@ from annotation.api import serializers as s
 from annotation.api.pagination import paginate
 from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from annotation.models import Assignment, GuidelineAck, LabelSet, Membership
+from annotation.ratelimit import login_attempt
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
 from annotation.services import exports, guidelines, imports, projects, queue
-
-
-class LoginThrottle(AnonRateThrottle):
-    scope = "login"
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -41,10 +37,14 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [LoginThrottle]
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: dict})
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: dict, 429: dict})
     def post(self, request: Request) -> Response:
+        wait = login_attempt(request)
+        if wait is not None:
+            return Response({"detail": f"Too many login attempts; try again in {wait} s."},
+                            status=status.HTTP_429_TOO_MANY_REQUESTS,
+                            headers={"Retry-After": str(wait)})
         body = _body(request)
         user = authenticate(request, username=str(body.get("username", "")),
                             password=str(body.get("password", "")))

@@ -135,7 +135,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
     # `format` is the export format (jsonl, csv, json), not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("SKEIN_LOGIN_RATE", "10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Skein API",
@@ -202,3 +201,5 @@ CELERY_IMPORTS = ("tasks.maintenance_jobs",)
 CELERY_BEAT_SCHEDULE = {
     "erase-expired-item-data": {"task": "skein.retention.erase_expired", "schedule": 3600.0},
 }
+# Login attempts allowed per client address (API token and browser login), e.g. "10/min".
+SKEIN_LOGIN_RATE = os.environ.get("SKEIN_LOGIN_RATE", "10/min")
