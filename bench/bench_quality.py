@@ -221,8 +221,9 @@ def main() -> None:
     row(
         "majority_vote",
         lambda: aggregation.majority_vote(it, lb, n_items, k),
-        lambda r: f"accuracy vs truth {(r.labels == data['truth']).mean():.4f}, "
-        f"{r.tied.mean():.2%} tied",
+        lambda r: (
+            f"accuracy vs truth {(r.labels == data['truth']).mean():.4f}, {r.tied.mean():.2%} tied"
+        ),
         args.repeat,
     )
     ds = row(
@@ -237,8 +238,10 @@ def main() -> None:
     row(
         "dawid_skene (default tol, until converged)",
         lambda: aggregation.dawid_skene(it, an, lb, n_items, n_ann, k),
-        lambda r: f"{r.n_iter} rounds, converged={r.converged}, "
-        f"accuracy vs truth {(r.labels == data['truth']).mean():.4f}",
+        lambda r: (
+            f"{r.n_iter} rounds, converged={r.converged}, "
+            f"accuracy vs truth {(r.labels == data['truth']).mean():.4f}"
+        ),
         args.repeat,
     )
 

@@ -120,6 +120,8 @@ def dawid_skene(
         raise ValueError("n_classes must be at least 1")
     if smoothing <= 0:
         raise ValueError("smoothing must be positive")
+    if max_iter < 1:
+        raise ValueError("max_iter must be at least 1")
     it = _check("item", item, n_items)
     an = _check("annotator", annotator, n_annotators)
     lb = _check("label", label, n_classes)
@@ -162,7 +164,8 @@ def dawid_skene(
     log_lik = -np.inf
     converged = False
     rounds = 0
-    for rounds in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+    while rounds < max_iter:
+        rounds += 1
         # M-step: expected counts of (true class k, annotator a, given label l).
         priors = (post.sum(axis=1) + smoothing) / (n_lab + k * smoothing)
         table = np.full((k, n_annotators * k), smoothing)

@@ -411,9 +411,7 @@ def agreement_with_consensus(
     # - own label below the top: the others' top is the item's top.
     sole = is_top & unique_top
     agree = sole & (own - 1 > s2)
-    disagree = (sole & (own - 1 < s2) & (ns2 == 1)) | (is_top & (nt1 == 2)) | (
-        ~is_top & unique_top
-    )
+    disagree = (sole & (own - 1 < s2) & (ns2 == 1)) | (is_top & (nt1 == 2)) | (~is_top & unique_top)
     scored = (m >= 2) & (agree | disagree)
     n_agree = np.bincount(an[scored & agree], minlength=size)
     n_scored = np.bincount(an[scored], minlength=size)

@@ -96,9 +96,7 @@ def test_dawid_skene_matches_loop_reference(seed: int) -> None:
     keep = rng.random(item.size) > 0.15
     item, annotator, label = item[keep], annotator[keep], label[keep]
     n_items = 64  # items 60..63 have no annotation
-    got = dawid_skene(
-        item, annotator, label, n_items, n_annotators, k, max_iter=7, tol=-np.inf
-    )
+    got = dawid_skene(item, annotator, label, n_items, n_annotators, k, max_iter=7, tol=-np.inf)
     posteriors, conf, priors = reference_dawid_skene(
         item, annotator, label, n_items, n_annotators, k, n_iter=7, smoothing=0.01
     )

@@ -29,9 +29,7 @@ SHAPES = [
 ]
 
 
-def make_long(
-    n_items: int, n_annotators: int, n_classes: int, missing: float, seed: int
-) -> Long:
+def make_long(n_items: int, n_annotators: int, n_classes: int, missing: float, seed: int) -> Long:
     """Annotators who agree with a hidden truth more often than chance, some cells left empty."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, n_classes, n_items)
