@@ -1,9 +1,23 @@
 """Routes of the browser UI."""
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from labeling_ui import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="labeling_ui/login.html",
+                                                redirect_authenticated_user=True),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/new/", views.project_new, name="project-new"),
+    path("projects/<int:project_id>/label/", views.label, name="label"),
+    path("projects/<int:project_id>/dashboard/", views.dashboard, name="dashboard"),
+    path("projects/<int:project_id>/settings/", views.project_settings, name="settings"),
+    path("projects/<int:project_id>/data/", views.data, name="data"),
+    path("projects/<int:project_id>/guideline/", views.guideline, name="guideline"),
+    path("projects/<int:project_id>/guideline/preview/", views.guideline_preview,
+         name="guideline-preview"),
+    path("projects/<int:project_id>/members/", views.members, name="members"),
 ]

@@ -1,9 +1,130 @@
-"""Pages of the browser UI."""
+"""Pages of the browser UI: server-rendered shells; their data comes from the v1 API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from annotation import selectors
+from annotation.errors import Forbidden, NotFound
+from annotation.models import Project
+from annotation.rendering import render_markdown
+from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
+
+MAX_PREVIEW_CHARS = 200_000
+
+
+def _project(request: HttpRequest, project_id: int,
+             roles: Iterable[str] = LABELING_ROLES) -> tuple[Project, str]:
+    """The project and the caller's role, as a page: 404 to non-members, 403 to wrong roles."""
+    try:
+        return selectors.project_for(user=request.user, project_id=project_id, roles=roles)
+    except NotFound as exc:
+        raise Http404("Project not found.") from exc
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.detail)) from exc
+
+
+def _page(request: HttpRequest, template: str, project: Project | None, role: str | None,
+          section: str, **context: Any) -> HttpResponse:
+    config = {"projectId": project.pk if project else None, "role": role,
+              "username": request.user.get_username(), **context.pop("config", {})}
+    return render(request, template, {
+        "project": project, "role": role, "section": section,
+        "is_manager": role in MANAGING_ROLES,
+        "can_review": role in (*MANAGING_ROLES, REVIEWER), "config": config, **context,
+    })
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Skein")
+    """The caller's projects with what is left for them and what they did today."""
+    roles = dict(request.user.memberships.values_list("project_id", "role"))
+    rows = []
+    for project in selectors.projects_for(user=request.user).order_by("name"):
+        role = "admin" if request.user.is_staff else roles.get(project.pk)
+        stats = selectors.labeler_stats(user=request.user, project=project)
+        rows.append({"project": project, "role": role, "stats": stats,
+                     "is_manager": role in MANAGING_ROLES})
+    return render(request, "labeling_ui/home.html", {
+        "rows": rows, "section": "home",
+        "can_create": selectors.can_create_projects(user=request.user),
+    })
+
+
+@login_required
+def label(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project(request, project_id)
+    labels = list(project.labels.order_by("order", "id").values("name", "shortcut", "color"))
+    return _page(request, "labeling_ui/label.html", project, role, "label", labels=labels,
+                 config={"labels": labels, "multi": project.is_multi_label,
+                         "leaseSeconds": project.lease_seconds,
+                         "suggestions": project.suggestions})
+
+
+@login_required
+def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project(request, project_id, MANAGING_ROLES)
+    return _page(request, "labeling_ui/dashboard.html", project, role, "dashboard")
+
+
+@login_required
+def project_new(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_create_projects(user=request.user):
+        raise PermissionDenied("Ask an admin for permission to create projects.")
+    return _page(request, "labeling_ui/project_form.html", None, None, "new",
+                 choices=_choices())
+
+
+@login_required
+def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project(request, project_id, MANAGING_ROLES)
+    return _page(request, "labeling_ui/project_form.html", project, role, "settings",
+                 choices=_choices())
+
+
+def _choices() -> dict[str, Any]:
+    return {"kind": Project.Kind.choices, "strategy": Project.Strategy.choices,
+            "suggestions": Project.Suggestions.choices}
+
+
+@login_required
+def data(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project(request, project_id, MANAGING_ROLES)
+    return _page(request, "labeling_ui/data.html", project, role, "data")
+
+
+@login_required
+def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project(request, project_id, MANAGING_ROLES)
+    current = selectors.current_guideline(project=project)
+    return _page(request, "labeling_ui/guideline.html", project, role, "guideline",
+                 current=current)
+
+
+@login_required
+@require_POST
+def guideline_preview(request: HttpRequest, project_id: int) -> JsonResponse:
+    """Markdown to the same sanitised HTML labelers will see (nothing is saved)."""
+    _project(request, project_id, MANAGING_ROLES)
+    try:
+        body = json.loads(request.body or b"{}").get("body", "")
+    except (ValueError, AttributeError):
+        return JsonResponse({"body": ["Send JSON: {\"body\": \"...\"}."]}, status=400)
+    if not isinstance(body, str) or len(body) > MAX_PREVIEW_CHARS:
+        return JsonResponse({"body": [f"Text of at most {MAX_PREVIEW_CHARS} characters."]},
+                            status=400)
+    return JsonResponse({"html": render_markdown(body)})
+
+
+@login_required
+def members(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = _project(request, project_id, MANAGING_ROLES)
+    return _page(request, "labeling_ui/members.html", project, role, "members")

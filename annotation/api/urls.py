@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from annotation.api import dashboard_views, ops_views
 from annotation.api import views as v
 
 urlpatterns = [
@@ -28,4 +29,6 @@ urlpatterns = [
     path("projects/<int:project_id>/labelsets/", v.LabelSetListView.as_view()),
     path("labelsets/<int:labelset_id>/", v.LabelSetDetailView.as_view()),
     path("labelsets/<int:labelset_id>/download/", v.LabelSetDownloadView.as_view()),
+    path("projects/<int:project_id>/dashboard/", dashboard_views.DashboardView.as_view()),
+    path("audit/", ops_views.AuditLogView.as_view()),
 ]

@@ -1,0 +1,470 @@
+// The labeling page: keyboard-first; every answer is retried with its client_id until saved
+// or until the labeler has been told plainly that it was not.
+import { api, ApiError, clientId, config, errorText, sleep } from "./api.js";
+import { renderItem } from "./item_render.js";
+
+const $ = (id) => document.getElementById(id);
+const projectId = config.projectId;
+const multi = config.multi;
+const labelByKey = new Map(config.labels.filter((l) => l.shortcut)
+  .map((l) => [l.shortcut.toLowerCase(), l.name]));
+const pendingKey = `skein:pending:${config.username}:${projectId}`;
+const RETRY_DELAYS = [0, 400, 1200, 3000];
+
+const state = {
+  current: null,      // {assignmentId, item, suggestion, expiresAt, shownAt}
+  last: null,         // {annotationId, item, labels, suggestion, submittedAt}
+  selected: new Set(),
+  editing: false,
+  editStartedAt: 0,
+  busy: false,
+  done: null,
+  left: null,
+  guidelineVersion: null,
+  mustAck: false,
+  finished: false,
+  clockSkew: 0,
+};
+
+// Latency hook for bench/: [{key, shown, painted}] in performance.now() milliseconds.
+window.skein = { timings: [], state };
+
+function setStatus(text) { $("save-status").textContent = text; }
+
+function showSaveError(text) {
+  $("save-error-text").textContent = text;
+  $("save-error").hidden = false;
+}
+
+function hideSaveError() { $("save-error").hidden = true; }
+
+// ---- pending answers (kept in localStorage until the server has them) ----
+function loadPending() {
+  try { return JSON.parse(localStorage.getItem(pendingKey) || "null"); } catch { return null; }
+}
+function storePending(p) {
+  try {
+    if (p) localStorage.setItem(pendingKey, JSON.stringify(p));
+    else localStorage.removeItem(pendingKey);
+  } catch { /* private mode: memory only */ }
+}
+
+// ---- rendering ----
+function renderLabelsState(labels) {
+  for (const button of document.querySelectorAll(".label-btn")) {
+    const on = labels.has(button.dataset.label);
+    button.classList.toggle("selected", on);
+    if (multi) button.setAttribute("aria-pressed", String(on));
+  }
+}
+
+function renderSuggestion(suggestion) {
+  const box = $("suggestion");
+  if (!suggestion || !suggestion.labels || !suggestion.labels.length) { box.hidden = true; return; }
+  $("suggestion-label").textContent = suggestion.labels.join(", ");
+  $("suggestion-confidence").textContent = suggestion.confidence === null
+    || suggestion.confidence === undefined ? "" : `${Math.round(suggestion.confidence * 100)}%`;
+  box.hidden = false;
+}
+
+function showItem(entry, keyTime) {
+  const body = $("item");
+  body.replaceChildren(renderItem(entry.item.data));
+  $("item-id").textContent = entry.item.external_id;
+  $("item-card").setAttribute("aria-busy", "false");
+  renderSuggestion(entry.suggestion);
+  if (keyTime !== undefined) {
+    const timing = { key: keyTime, shown: performance.now(), painted: null };
+    window.skein.timings.push(timing);
+    requestAnimationFrame(() => setTimeout(() => { timing.painted = performance.now(); }, 0));
+  }
+}
+
+function showCurrent(keyTime) {
+  state.selected = new Set();
+  renderLabelsState(state.selected);
+  $("item-state").hidden = true;
+  if (state.current) showItem(state.current, keyTime);
+  $("back-btn").disabled = !canGoBack();
+}
+
+function showFinished() {
+  state.finished = true;
+  state.current = null;
+  $("item").replaceChildren(Object.assign(document.createElement("p"), {
+    className: "finished", textContent: "Nothing left for you in this project. Thank you!" }));
+  $("item-id").textContent = "";
+  $("suggestion").hidden = true;
+  $("item-card").setAttribute("aria-busy", "false");
+  $("lease-left").textContent = "–";
+  $("back-btn").disabled = !canGoBack();
+}
+
+function renderCounts() {
+  $("count-done").textContent = state.done ?? "–";
+  $("count-left").textContent = state.left ?? "–";
+}
+
+let lastProgressFetch = 0;
+async function refreshProgress(force = false) {
+  const now = Date.now();
+  if (!force && now - lastProgressFetch < 5000) return;
+  lastProgressFetch = now;
+  try {
+    const { data } = await api("GET", `projects/${projectId}/progress/`);
+    state.done = data.me.done;
+    state.left = data.me.remaining + (state.current ? 1 : 0);
+    renderCounts();
+  } catch { /* counts are a nicety; the next refresh catches up */ }
+}
+
+function tickLease() {
+  const out = $("lease-left");
+  if (!state.current) { out.textContent = "–"; return; }
+  const ms = state.current.expiresAt - (Date.now() + state.clockSkew);
+  if (ms <= 0) {
+    out.textContent = "expired";
+    out.classList.add("warn");
+    return;
+  }
+  const s = Math.floor(ms / 1000);
+  out.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  out.classList.toggle("warn", s < 60);
+}
+
+// ---- guideline ----
+async function openGuideline({ required }) {
+  const dialog = $("guideline");
+  let data;
+  try {
+    ({ data } = await api("GET", `projects/${projectId}/guidelines/current/`));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      if (!required) setStatus("This project has no guideline yet.");
+      return;
+    }
+    setStatus(`Could not load the guideline: ${err.message}`);
+    return;
+  }
+  state.guidelineVersion = data.version;
+  state.mustAck = required || !data.acknowledged;
+  $("guideline-version").textContent = `version ${data.version}`;
+  // `html` is rendered from Markdown and sanitised by the server (annotation.rendering).
+  $("guideline-body").innerHTML = data.html;
+  const ack = $("guideline-ack");
+  ack.hidden = !state.mustAck;
+  ack.textContent = `I have read version ${data.version}`;
+  $("guideline-new").hidden = !state.mustAck;
+  $("guideline-close").hidden = state.mustAck;
+  if (!dialog.open) dialog.showModal();
+  (state.mustAck ? ack : $("guideline-close")).focus();
+}
+
+function closeGuideline() {
+  if (state.mustAck) return;
+  $("guideline").close();
+}
+
+async function acknowledge() {
+  const version = state.guidelineVersion;
+  const ack = $("guideline-ack");
+  ack.disabled = true;
+  try {
+    await withRetry(() => api("POST", `projects/${projectId}/guidelines/${version}/ack/`));
+    state.mustAck = false;
+    $("guideline").close();
+    setStatus(`Guideline version ${version} acknowledged.`);
+    if (!state.current) await loadNext();
+  } catch (err) {
+    setStatus(`Could not record that you read the guideline: ${err.message}`);
+  } finally {
+    ack.disabled = false;
+  }
+}
+
+// ---- requests with retries ----
+function retryable(err) {
+  return !(err instanceof ApiError) || err.status >= 500 || err.status === 429;
+}
+
+async function withRetry(call, onRetry) {
+  let lastError;
+  for (const [n, delay] of RETRY_DELAYS.entries()) {
+    if (delay) await sleep(delay);
+    try {
+      return await call();
+    } catch (err) {
+      lastError = err;
+      if (!retryable(err)) throw err;
+      if (onRetry) onRetry(n + 1, err);
+    }
+  }
+  throw lastError;
+}
+
+async function loadNext(keyTime) {
+  let response;
+  try {
+    response = await withRetry(() => api("POST", `projects/${projectId}/next/`),
+      () => setStatus("Connection trouble; trying again…"));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409 && err.body.guideline_version) {
+      state.current = null;
+      await openGuideline({ required: true });
+      return;
+    }
+    state.current = null;
+    $("item").replaceChildren(Object.assign(document.createElement("p"), {
+      className: "alert alert-error", textContent: `Could not load the next item: ${err.message}. `
+        + "Reload the page to try again." }));
+    return;
+  }
+  if (response.status === 204) { showFinished(); refreshProgress(true); return; }
+  const { assignment, item, suggestion } = response.data;
+  const serverDate = Date.parse(response.headers.get("Date") || "");
+  if (!Number.isNaN(serverDate)) {
+    const skew = serverDate - Date.now();
+    state.clockSkew = Math.abs(skew) > 2000 ? skew : 0;
+  }
+  state.current = { assignmentId: assignment.id, item, suggestion,
+    expiresAt: Date.parse(assignment.expires_at), shownAt: performance.now() };
+  if (state.left === null || state.done === null) refreshProgress(true);
+  showCurrent(keyTime);
+  tickLease();
+}
+
+// ---- actions ----
+async function saveAnswer(pending) {
+  storePending(pending);
+  try {
+    const { data } = await withRetry(
+      () => api("POST", `assignments/${pending.assignmentId}/submit/`, pending.body),
+      (n) => setStatus(`Saving… (attempt ${n + 1})`));
+    storePending(null);
+    hideSaveError();
+    return data;
+  } catch (err) {
+    if (retryable(err)) {
+      showSaveError(`The server could not be reached (${err.message}). Your answer is kept in `
+        + "this browser and will be sent again; do not close the page.");
+      setStatus("Not saved yet.");
+      scheduleRetry(pending);
+    } else {
+      storePending(null);
+      showSaveError(`The server refused it: ${errorText(err.body) || err.message}`);
+      setStatus("Not saved.");
+    }
+    throw err;
+  }
+}
+
+let retryTimer = null;
+function scheduleRetry(pending) {
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => retryPending(pending), 5000);
+}
+
+async function retryPending(pending = loadPending()) {
+  clearTimeout(retryTimer);
+  if (!pending || state.busy) return;
+  state.busy = true;
+  try {
+    const saved = await saveAnswer(pending);
+    afterSaved(pending, saved);
+    setStatus(`Saved ${pending.externalId}.`);
+    await loadNext();
+  } catch { /* saveAnswer has told the labeler */ } finally {
+    state.busy = false;
+  }
+}
+
+function afterSaved(pending, saved) {
+  state.last = { annotationId: saved.id, item: pending.item, labels: saved.labels,
+    suggestion: pending.suggestion, submittedAt: Date.now() };
+  state.done = (state.done ?? 0) + 1;
+  if (state.left !== null) state.left = Math.max(0, state.left - 1);
+  renderCounts();
+}
+
+async function submit(labels, keyTime) {
+  const current = state.current;
+  if (!current || state.busy || !labels.length) return;
+  state.busy = true;
+  const pending = {
+    assignmentId: current.assignmentId, externalId: current.item.external_id,
+    item: current.item, suggestion: current.suggestion,
+    body: { labels, duration_ms: Math.max(0, Math.round(performance.now() - current.shownAt)),
+      client_id: clientId() },
+  };
+  renderLabelsState(new Set(labels));
+  try {
+    const saved = await saveAnswer(pending);
+    afterSaved(pending, saved);
+    setStatus(`Saved: ${labels.join(", ")} for ${pending.externalId}.`);
+    await loadNext(keyTime);
+  } catch (err) {
+    if (!retryable(err)) await loadNext(keyTime);  // e.g. lease lost: move on, already told
+  } finally {
+    state.busy = false;
+  }
+  refreshProgress();
+}
+
+async function skip(keyTime) {
+  const current = state.current;
+  if (!current || state.busy) return;
+  state.busy = true;
+  try {
+    await withRetry(() => api("POST", `assignments/${current.assignmentId}/skip/`, {}));
+    if (state.left !== null) state.left = Math.max(0, state.left - 1);
+    renderCounts();
+    setStatus(`Skipped ${current.item.external_id}.`);
+    await loadNext(keyTime);
+  } catch (err) {
+    setStatus(`Could not skip: ${err.message}`);
+  } finally {
+    state.busy = false;
+  }
+}
+
+function canGoBack() {
+  return Boolean(state.last)
+    && Date.now() - state.last.submittedAt < config.leaseSeconds * 1000;
+}
+
+function startEdit() {
+  if (!canGoBack() || state.busy || state.editing) {
+    if (state.last && !canGoBack()) setStatus("The last answer can no longer be changed.");
+    return;
+  }
+  state.editing = true;
+  state.editStartedAt = performance.now();
+  $("edit-banner").hidden = false;
+  showItem(state.last);
+  state.selected = new Set(state.last.labels);
+  renderLabelsState(state.selected);
+  $("item-state").textContent = `your answer: ${state.last.labels.join(", ")}`;
+  $("item-state").hidden = false;
+  setStatus(`Changing your answer for ${state.last.item.external_id}.`);
+}
+
+function endEdit() {
+  if (!state.editing) return;
+  state.editing = false;
+  $("edit-banner").hidden = true;
+  // The time spent on the old item does not count against the current one.
+  if (state.current) state.current.shownAt += performance.now() - state.editStartedAt;
+  if (state.finished) showFinished(); else showCurrent();
+}
+
+async function saveEdit(labels) {
+  if (state.busy || !labels.length) return;
+  state.busy = true;
+  const last = state.last;
+  try {
+    const { data } = await withRetry(
+      () => api("PATCH", `annotations/${last.annotationId}/`, { labels }));
+    last.labels = data.labels;
+    setStatus(`Changed ${last.item.external_id} to ${data.labels.join(", ")}.`);
+    endEdit();
+  } catch (err) {
+    setStatus(`Could not change the answer: ${err.message}`);
+    showSaveError(`Your change to ${last.item.external_id} was not saved: ${err.message}`);
+  } finally {
+    state.busy = false;
+  }
+}
+
+function chooseLabel(name, keyTime) {
+  if (multi) {
+    if (state.selected.has(name)) state.selected.delete(name); else state.selected.add(name);
+    renderLabelsState(state.selected);
+    return;
+  }
+  if (state.editing) saveEdit([name]); else submit([name], keyTime);
+}
+
+function confirmMulti(keyTime) {
+  if (!multi) return;
+  const labels = config.labels.map((l) => l.name).filter((n) => state.selected.has(n));
+  if (!labels.length) { setStatus("Choose at least one label first."); return; }
+  if (state.editing) saveEdit(labels); else submit(labels, keyTime);
+}
+
+// ---- keyboard ----
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target instanceof HTMLElement && target.closest("input, textarea, select")) return;
+  const dialog = $("guideline");
+  const key = event.key;
+  if (dialog.open) {
+    if (key === "?" || key === "Escape") {
+      event.preventDefault();
+      closeGuideline();
+    }
+    return;  // Enter/Space on the focused acknowledge button work natively
+  }
+  const lower = key.length === 1 ? key.toLowerCase() : key;
+  const keyTime = event.timeStamp;
+  if (labelByKey.has(lower)) {
+    event.preventDefault();
+    chooseLabel(labelByKey.get(lower), keyTime);
+  } else if (key === "Enter" && multi) {
+    event.preventDefault();
+    confirmMulti(keyTime);
+  } else if (key === "?") {
+    event.preventDefault();
+    openGuideline({ required: false });
+  } else if (key === "Escape") {
+    endEdit();
+  } else if (lower === "s" && !state.editing) {
+    event.preventDefault();
+    skip(keyTime);
+  } else if (lower === "b" || key === "Backspace") {
+    event.preventDefault();
+    startEdit();
+  } else if (lower === "r" && !$("save-error").hidden) {
+    event.preventDefault();
+    retryPending();
+  }
+}
+
+// ---- wiring ----
+document.addEventListener("keydown", onKey);
+for (const button of document.querySelectorAll(".label-btn")) {
+  button.addEventListener("click", (e) => chooseLabel(button.dataset.label, e.timeStamp));
+}
+$("submit-btn")?.addEventListener("click", (e) => confirmMulti(e.timeStamp));
+$("skip-btn").addEventListener("click", (e) => skip(e.timeStamp));
+$("back-btn").addEventListener("click", () => (state.editing ? endEdit() : startEdit()));
+$("guideline-btn").addEventListener("click", () => openGuideline({ required: false }));
+$("guideline-close").addEventListener("click", closeGuideline);
+$("guideline-ack").addEventListener("click", acknowledge);
+$("guideline").addEventListener("cancel", (e) => { if (state.mustAck) e.preventDefault(); });
+$("retry-btn").addEventListener("click", () => retryPending());
+window.addEventListener("beforeunload", (e) => {
+  if (loadPending()) { e.preventDefault(); e.returnValue = ""; }
+});
+setInterval(() => { tickLease(); $("back-btn").disabled = !canGoBack(); }, 1000);
+
+async function start() {
+  refreshProgress(true);
+  const pending = loadPending();
+  if (pending) {
+    setStatus("Sending an answer that was not saved before…");
+    await retryPending(pending);
+    if (loadPending()) return;
+  }
+  let guideline = null;
+  try {
+    ({ data: guideline } = await api("GET", `projects/${projectId}/guidelines/current/`));
+  } catch { /* no guideline yet, or a hiccup: next/ says so with 409 if one is needed */ }
+  if (guideline && !guideline.acknowledged) {
+    await openGuideline({ required: true });
+    return;
+  }
+  if (!state.current) await loadNext();
+}
+
+start();
