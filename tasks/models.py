@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -36,6 +37,14 @@ class ModelVersion(models.Model):
     trained_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The newest counted annotation it trained on: "new labels since" is annotations after it.
+    last_annotation_id = models.BigIntegerField(default=0)
+    trigger = models.CharField(max_length=10, blank=True)  # auto / manual / activate
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    # Which Celery job runs it and when it last showed progress (stale = its worker died).
+    job_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project_id", "-version"]
@@ -43,7 +52,55 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(fields=["project", "version"], name="modelversion_unique"),
             models.UniqueConstraint(fields=["project"], condition=Q(state="active"),
                                     name="modelversion_one_active"),
+            # The DB-level guard: at most one training or scoring run per project at a time.
+            models.UniqueConstraint(fields=["project"],
+                                    condition=Q(state__in=["queued", "training", "scoring"]),
+                                    name="modelversion_one_running"),
         ]
 
     def __str__(self) -> str:
         return f"{self.project} model v{self.version} ({self.state})"
+
+
+class ScoreChunk(models.Model):
+    """One slice (an item-id range) of a version's scoring pass; any worker may take it.
+
+    Done exactly once: the job that flips ``state`` to done is the one that counts it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_item_id = models.BigIntegerField()
+    last_item_id = models.BigIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    job_id = models.CharField(max_length=64, blank=True)
+    items_scored = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "index"], name="scorechunk_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version_id} chunk {self.index} ({self.state})"
+
+
+class PoolSeed(models.Model):
+    """The cold start of a project: the diverse first batch, chosen once before any model."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="pool_seed")
+    n_items = models.PositiveIntegerField(default=0)  # pool size when seeded
+    n_picked = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.project} seeded with {self.n_picked} of {self.n_items}"
