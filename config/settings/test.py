@@ -14,3 +14,7 @@ import os  # noqa: E402
 
 # A queue of the run's own, so test runs sharing one broker never take each other's jobs.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("SKEIN_TEST_QUEUE", "skein-test")
+# Serve app static files straight from their folders (no collectstatic before tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

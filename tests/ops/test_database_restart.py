@@ -1,0 +1,157 @@
+"""PostgreSQL restarted while labelers work: a clear 503 meanwhile, nothing lost or doubled.
+
+The test runs its own PostgreSQL cluster (initdb into a temporary folder, on a free port)
+and a real web server process against it, so it can stop and start the database without
+touching the one the rest of the suite uses."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """Cluster commands refuse to run as root; run them as the postgres user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+class Cluster:
+    def __init__(self, base: Path):
+        self.bin = PG_BIN[-1]
+        self.data = base / "pgdata"
+        self.port = _free_port()
+        self.log = base / "pg.log"
+
+    def init(self) -> None:
+        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-A",
+                                     "trust", "-U", "postgres"]),
+                       check=True, capture_output=True)
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
+                                     str(self.log), "-w", "-t", "30", *args]),
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.pg_ctl("-o", f"-p {self.port} -k {self.data.parent} -h 127.0.0.1", "start")
+
+    def stop(self) -> None:
+        self.pg_ctl("-m", "fast", "stop")
+
+
+def _call(base: str, method: str, path: str, token: str | None = None,
+          body: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(base + path, method=method,
+                                     data=json.dumps(body).encode() if body else None)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw.startswith(b"{") else {"raw": raw.decode()}
+
+
+@pytest.fixture
+def cluster():
+    if not PG_BIN or not shutil.which("runuser"):
+        pytest.fail("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are required")
+    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="skein-pgrestart-"))
+    base.chmod(0o777)
+    cluster = Cluster(base)
+    cluster.init()
+    cluster.start()
+    yield cluster
+    with contextlib.suppress(subprocess.CalledProcessError):
+        cluster.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+           "DATABASE_URL": f"postgres://postgres@127.0.0.1:{cluster.port}/postgres",
+           "SKEIN_VAR_DIR": str(tmp_path / "var"), "ALLOWED_HOSTS": "127.0.0.1"}
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
+                   check=True)
+    setup = (
+        "from django.contrib.auth.models import User\n"
+        "from annotation.services.projects import project_create, member_set\n"
+        "from annotation.services.imports import items_import_records\n"
+        "m = User.objects.create_user('boss', password='x-pass-123')\n"
+        "User.objects.create_user('lab', password='x-pass-123')\n"
+        "p = project_create(creator=m, name='restart', labels=['a', 'b'])\n"
+        "member_set(project=p, actor=m, username='lab', role='labeler')\n"
+        "items_import_records(project=p, records=[{'external_id': str(i), 'text': 't'}"
+        " for i in range(5)])\n"
+        "print(p.pk)\n"
+    )
+    out = subprocess.run([python, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    project_id = int(out.strip().splitlines()[-1])
+    port = _free_port()
+    server = subprocess.Popen([python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                _call(base, "GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        status, body = _call(base, "POST", "/api/v1/auth/token/",
+                             body={"username": "lab", "password": "x-pass-123"})
+        assert status == 200, body
+        token = body["token"]
+        status, claim = _call(base, "POST", f"/api/v1/projects/{project_id}/next/", token)
+        assert status == 200, claim
+        submit_path = f"/api/v1/assignments/{claim['assignment']['id']}/submit/"
+        answer = {"labels": ["a"], "client_id": "restart-1", "duration_ms": 900}
+
+        cluster.stop()
+        status, body = _call(base, "POST", submit_path, token, answer)
+        assert status == 503, body
+        assert "database" in body["detail"].lower()
+        status, body = _call(base, "GET", "/healthz")
+        assert status == 503 and body["database"] != "ok"
+
+        cluster.start()
+        status, first = _call(base, "POST", submit_path, token, answer)
+        assert status == 201, first
+        status, again = _call(base, "POST", submit_path, token, answer)
+        assert status == 200 and again["id"] == first["id"]
+        status, page = _call(base, "GET", f"/api/v1/projects/{project_id}/annotations/", token)
+        assert page["count"] == 1
+        assert page["results"][0]["labels"] == ["a"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
