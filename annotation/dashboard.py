@@ -15,13 +15,14 @@ from annotation.models import Annotation, Assignment, Project
 from annotation.selectors import project_progress
 
 MAX_HOURS = 7 * 24
+MIN_HOURS = 12
 MAX_LEASES_LISTED = 50
 
 
 def annotations_per_hour(*, project: Project, now: datetime | None = None,
                          max_hours: int = MAX_HOURS) -> list[dict[str, Any]]:
     """Annotations per clock hour, zeros filled, from the first annotation (at most
-    ``max_hours`` back) to the current hour."""
+    ``max_hours``, at least ``MIN_HOURS`` back) to the current hour; empty if none."""
     now = now or timezone.now()
     current = now.replace(minute=0, second=0, microsecond=0)
     earliest = current - timedelta(hours=max_hours - 1)
@@ -33,7 +34,7 @@ def annotations_per_hour(*, project: Project, now: datetime | None = None,
     }
     if not counts:
         return []
-    start = min(counts)
+    start = min(min(counts), current - timedelta(hours=MIN_HOURS - 1))
     series = []
     hour = start
     while hour <= current:

@@ -106,7 +106,8 @@ def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
     current = selectors.current_guideline(project=project)
     return _page(request, "labeling_ui/guideline.html", project, role, "guideline",
-                 current=current)
+                 current=current,
+                 config={"currentVersion": current.version if current else 0})
 
 
 @login_required

@@ -1,0 +1,90 @@
+// Create or edit a project and its label schema through the API.
+import { api, ApiError, config, el, errorText, showFieldErrors } from "./api.js";
+
+const form = document.getElementById("project-form");
+const rows = document.getElementById("label-rows");
+const projectId = config.projectId;
+const NUMBERS = ["overlap", "lease_seconds", "retrain_every"];
+const FLOATS = ["gold_rate"];
+const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+  "#ff9da7", "#9c755f", "#bab0ac"];
+let counter = 0;
+
+function labelRow(label = { name: "", shortcut: "", color: "" }) {
+  const n = counter++;
+  const row = el("div", { class: "label-row" },
+    el("input", { "aria-label": "Label name", class: "label-name-input", value: label.name,
+      placeholder: "label name", maxlength: 100, id: `label-name-${n}` }),
+    el("input", { "aria-label": "Shortcut key", class: "label-key-input", value: label.shortcut || "",
+      maxlength: 1, placeholder: "key" }),
+    el("input", { "aria-label": "Colour", type: "color", class: "label-color-input",
+      value: label.color || PALETTE[rows.children.length % PALETTE.length] }),
+    el("button", { type: "button", class: "btn btn-small btn-danger", "aria-label": "Remove label",
+      onclick: () => { row.remove(); } }, "Remove"));
+  rows.append(row);
+  return row;
+}
+
+function collect() {
+  const body = {};
+  for (const name of ["name", "description", "kind", "strategy", "suggestions"]) {
+    body[name] = form.elements[name].value.trim();
+  }
+  for (const name of NUMBERS) body[name] = Number.parseInt(form.elements[name].value, 10);
+  for (const name of FLOATS) body[name] = Number.parseFloat(form.elements[name].value);
+  body.labels = [...rows.querySelectorAll(".label-row")].map((row) => ({
+    name: row.querySelector(".label-name-input").value.trim(),
+    shortcut: row.querySelector(".label-key-input").value.trim(),
+    color: row.querySelector(".label-color-input").value,
+  })).filter((l) => l.name);
+  return body;
+}
+
+function fill(project) {
+  for (const name of ["name", "description", "kind", "strategy", "suggestions", ...NUMBERS, ...FLOATS]) {
+    if (project[name] !== undefined && project[name] !== null) form.elements[name].value = project[name];
+  }
+  rows.replaceChildren();
+  project.labels.forEach((l) => labelRow(l));
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("form-error");
+  const ok = document.getElementById("form-ok");
+  error.hidden = true;
+  ok.hidden = true;
+  const button = document.getElementById("save-project");
+  button.disabled = true;
+  try {
+    if (projectId) {
+      const { data } = await api("PATCH", `projects/${projectId}/`, collect());
+      fill(data);
+      showFieldErrors(form, {});
+      ok.textContent = "Saved.";
+      ok.hidden = false;
+    } else {
+      const { data } = await api("POST", "projects/", collect());
+      window.location.assign(`/projects/${data.id}/data/`);
+    }
+  } catch (err) {
+    const rest = err instanceof ApiError ? showFieldErrors(form, err.body) : {};
+    const text = err instanceof ApiError ? errorText(rest) : err.message;
+    error.textContent = text ? `Not saved: ${text}` : "Not saved: please correct the fields marked below.";
+    error.hidden = false;
+    error.scrollIntoView({ block: "nearest" });
+  } finally {
+    button.disabled = false;
+  }
+});
+
+document.getElementById("add-label").addEventListener("click", () => {
+  labelRow().querySelector("input").focus();
+});
+
+if (projectId) {
+  api("GET", `projects/${projectId}/`).then(({ data }) => fill(data));
+} else {
+  labelRow();
+  labelRow();
+}
