@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("skein")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["tasks"], related_name="jobs")
+app.autodiscover_tasks(["tasks", "quality"], related_name="jobs")
 
 
 @worker_ready.connect

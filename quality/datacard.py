@@ -4,27 +4,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count
+import numpy as np
 
-from annotation.models import Annotation, LabelSet, Project
+from annotation.models import Item, LabelSet, Project
+from quality.selectors import adjudicated_labels, annotation_arrays
 
 
 def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
-    annotations = Annotation.objects.filter(project=project)
+    """Counts, label distribution, agreement with its interval, people, guideline and model
+    versions, aggregation and filters of the annotations behind a snapshot."""
+    from quality.services import agreement_summary, label_distribution
+
+    state = (labelset.filters or {}).get("state", "labeled")
+    a = annotation_arrays(project=project,
+                          item_state=Item.State.COMPLETE if state == "complete" else None)
+    counted = a.subset(a.counts)
+    agreement = agreement_summary(counted, overlap=project.overlap, seed=project.seed,
+                           per_label=True)
+    item_ids = set(a.item_ids.tolist())
+    adjudicated = [i for i in adjudicated_labels(project=project) if i in item_ids]
     return {
         "project": project.name,
+        "kind": project.kind,
+        "labels": a.label_names,
         "items": labelset.item_count,
         "annotations": labelset.annotation_count,
-        "annotators": annotations.values("annotator").distinct().count(),
-        "guideline_versions": sorted(
-            v for v in annotations.values_list("guideline_version", flat=True).distinct()
-            if v is not None
-        ),
+        "annotations_counted": counted.n,
+        "annotators": int(np.unique(a.annotator).size) if a.n else 0,
+        "label_distribution": label_distribution(counted),
+        "agreement": agreement,
+        "overlap": project.overlap,
+        "guideline_versions": sorted({int(v) for v in a.guideline_version.tolist() if v >= 0}),
+        "model_versions": _model_versions(project, a),
         "aggregation": labelset.aggregation,
+        "adjudicated_items": len(adjudicated),
+        "gold_items": int(a.item_is_gold.sum()),
         "filters": labelset.filters,
-        "label_distribution": {
-            "|".join(labels): n
-            for labels, n in annotations.values_list("labels").annotate(n=Count("id"))
-            .values_list("labels", "n")
-        },
     }
+
+
+def _model_versions(project: Project, a: Any) -> list[dict[str, Any]]:
+    """The model versions whose suggestions the labelers got (shown or hidden)."""
+    from annotation.models import Annotation
+    from tasks.models import ModelVersion
+
+    used = {
+        v for v in Annotation.objects.filter(project=project, suggestion__isnull=False)
+        .values_list("suggestion__model_version", flat=True).distinct()
+        if isinstance(v, int)
+    }
+    rows = (ModelVersion.objects.filter(project=project, version__in=used).order_by("version")
+            .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at"))
+    known = {r["version"]: r for r in rows}
+    out = []
+    for version in sorted(used):
+        row = known.get(version, {"version": version})
+        out.append({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()})
+    return out

@@ -1,13 +1,94 @@
-"""Which aggregate label an export (and training) gives each item."""
+"""Which aggregate label an export (and training) gives each item.
+
+A reviewer's decision (the latest review) always wins over the aggregate. Dawid–Skene is fit
+once over the project's counted annotations when the aggregator is made; the export then
+streams and looks each item up.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
 
 from annotation.errors import InvalidInput
 from annotation.models import Project
 from annotation.services.exports import Aggregator, majority_aggregator
+from quality.selectors import adjudicated_labels, annotation_arrays
 
 
 def aggregator_for(*, project: Project, aggregation: str, label_names: list[str]) -> Aggregator:
     if aggregation == "majority":
-        return majority_aggregator(project=project, label_names=label_names)
-    raise InvalidInput({"aggregation": [f"'{aggregation}' is not available yet."]})
+        inner = majority_aggregator(project=project, label_names=label_names)
+    elif aggregation == "dawid_skene":
+        inner = dawid_skene_aggregator(project=project, label_names=label_names)
+    else:
+        raise InvalidInput({"aggregation": [f"'{aggregation}' is not available."]})
+    return with_adjudication(project=project, aggregate=inner)
+
+
+def with_adjudication(*, project: Project, aggregate: Aggregator) -> Aggregator:
+    """Prefer the reviewer's decision; the aggregate is still reported beside it."""
+    decided = adjudicated_labels(project=project)
+
+    def aggregate_or_decided(item_id: int, label_lists: list[list[str]]
+                             ) -> tuple[list[str] | None, float | None, dict]:
+        labels = decided.get(item_id)
+        if labels is None:
+            return aggregate(item_id, label_lists)
+        agg_labels, agg_confidence, extra = aggregate(item_id, label_lists)
+        return labels, 1.0, {"adjudicated": True,
+                             "aggregate": {"labels": agg_labels, "confidence": agg_confidence,
+                                           **extra}}
+
+    return aggregate_or_decided
+
+
+def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggregator:
+    """Dawid–Skene over the counted annotations; confidence is the posterior of the label
+    given (multi-label: the mean over labels of the posterior of the yes/no answer)."""
+    from quality.services import project_consensus
+
+    a, result = project_consensus(project=project, method="dawid_skene")
+    names = a.label_names
+    row_of = {int(item_id): i for i, item_id in enumerate(a.item_ids.tolist())}
+    multi = project.is_multi_label
+
+    def aggregate(item_id: int, label_lists: list[list[str]]
+                  ) -> tuple[list[str] | None, float | None, dict]:
+        i = row_of.get(item_id)
+        if i is None or not label_lists:
+            return None, None, {}
+        chosen = [names[j] for j in np.flatnonzero(result.chosen[i])]
+        posterior = ({} if result.posterior is None else
+                     {name: round(float(result.posterior[i, j]), 6)
+                      for j, name in enumerate(names)})
+        extra: dict[str, Any] = {"posterior": posterior}
+        if result.tied[i]:
+            extra["tie"] = [names[j] for j in np.flatnonzero(result.tie_labels[i])]
+            if not multi:
+                return None, float(result.confidence[i]), extra
+        return chosen, float(result.confidence[i]), extra
+
+    return aggregate
+
+
+def training_labels(*, project: Project) -> Iterator[tuple[int, list[str], float]]:
+    """(item id, labels, confidence) to train on, by the project's chosen aggregation with
+    reviewers' decisions first; items without a label (ties, no annotation) are left out."""
+    label_names = list(project.labels.order_by("order", "id").values_list("name", flat=True))
+    aggregate = aggregator_for(project=project, aggregation=project.aggregation,
+                               label_names=label_names)
+    a = annotation_arrays(project=project, counted_only=True)
+    by_item: dict[int, list[list[str]]] = {}
+    for row in range(a.n):
+        item_id = int(a.item_ids[a.item[row]])
+        by_item.setdefault(item_id, []).append(
+            [label_names[j] for j in np.flatnonzero(a.matrix[row])])
+    for item_id in adjudicated_labels(project=project):
+        by_item.setdefault(item_id, [])
+    for item_id in sorted(by_item):
+        labels, confidence, _ = aggregate(item_id, by_item[item_id])
+        if labels:
+            yield item_id, labels, 1.0 if confidence is None else float(confidence)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from annotation.api import dashboard_views, ops_views
 from annotation.api import views as v
+from quality import api as quality_api
 
 urlpatterns = [
     path("auth/token/", v.TokenView.as_view()),
@@ -29,6 +30,15 @@ urlpatterns = [
     path("projects/<int:project_id>/labelsets/", v.LabelSetListView.as_view()),
     path("labelsets/<int:labelset_id>/", v.LabelSetDetailView.as_view()),
     path("labelsets/<int:labelset_id>/download/", v.LabelSetDownloadView.as_view()),
+    path("projects/<int:project_id>/quality/", quality_api.QualityView.as_view()),
+    path("projects/<int:project_id>/quality/me/", quality_api.QualityMeView.as_view()),
+    path("projects/<int:project_id>/review/", quality_api.ReviewQueueView.as_view()),
+    path("projects/<int:project_id>/review/<int:item_id>/",
+         quality_api.ReviewDecisionView.as_view()),
+    path("projects/<int:project_id>/items/<int:item_id>/gold/",
+         quality_api.ItemGoldView.as_view()),
+    path("projects/<int:project_id>/members/<str:username>/requalify/",
+         quality_api.RequalifyView.as_view()),
     path("projects/<int:project_id>/dashboard/", dashboard_views.DashboardView.as_view()),
     path("audit/", ops_views.AuditLogView.as_view()),
 ]

@@ -159,10 +159,10 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
 
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following
     item while the current one is on screen, so a labeler holds at most two leases."""
-    from quality.gates import qualification_gate
+    from quality.gates import GOLD_ONLY, qualification_gate
 
     guideline_version = _guideline_gate(project=project, user=user)
-    qualification_gate(project=project, user=user)
+    gold_only = qualification_gate(project=project, user=user) == GOLD_ONLY
     now = timezone.now()
     own = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
     if own is not None:
@@ -175,9 +175,9 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     rng = rng or random
     with transaction.atomic():
         item = None
-        if project.gold_rate > 0 and rng.random() < project.gold_rate:
+        if gold_only or (project.gold_rate > 0 and rng.random() < project.gold_rate):
             item = _pick_gold(project=project, user=user)
-        if item is None:
+        if item is None and not gold_only:  # a labeler who is qualifying gets gold only
             item = _pick_open(project=project, user=user)
         if item is None:
             return None
@@ -257,6 +257,8 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, label_names
     The same ``client_id`` again returns the first annotation. A late submit (the lease
     expired) is still taken while the item needs it; otherwise 409, so nothing is dropped
     silently."""
+    from quality.gates import annotation_counts
+
     duration_ms = _duration_validate(duration_ms)
     client_id = _client_id_validate(client_id)
     if client_id:
@@ -291,6 +293,7 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, label_names
                     annotator=user, labels=labels, guideline_version=assignment.guideline_version,
                     duration_ms=duration_ms, suggestion=assignment.suggestion,
                     is_gold=assignment.is_gold, client_id=client_id,
+                    counts=annotation_counts(project=project, user=user),
                 )
         except IntegrityError:
             raise Conflict({"detail": "You already annotated this item."}) from None

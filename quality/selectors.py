@@ -1,0 +1,230 @@
+"""Reads for quality: a project's annotations as integer arrays, adjudications, gold answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.contrib.auth import get_user_model
+
+from annotation.models import Annotation, Item, Project
+from quality.models import Review
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+# suggestion_state values
+NO_SUGGESTION, SUGGESTION_HIDDEN, SUGGESTION_SHOWN = -1, 0, 1
+
+
+@dataclass(frozen=True)
+class AnnotationArrays:
+    """One row per annotation; items, annotators and labels mapped to 0-based ints."""
+
+    item: IntArray
+    """Index into ``item_ids``."""
+    annotator: IntArray
+    """Index into ``annotator_ids`` / ``usernames``."""
+    label: IntArray
+    """Single-label projects: the label's index; multi-label: -1 (use ``matrix``)."""
+    matrix: npt.NDArray[np.int8]
+    """n_annotations × n_labels, 1 where the annotation chose the label."""
+    item_ids: IntArray
+    annotator_ids: IntArray
+    usernames: list[str]
+    label_names: list[str]
+    multi_label: bool
+    counts: BoolArray
+    """False for annotations of labelers who have not qualified."""
+    guideline_version: IntArray
+    """-1 where unknown."""
+    seconds: FloatArray
+    """Time spent, NaN where unknown."""
+    suggestion_state: npt.NDArray[np.int8]
+    """-1 no suggestion, 0 recorded but hidden, 1 shown."""
+    suggestion_accepted: BoolArray
+    """The answer equals the model's suggestion (meaningful where a suggestion exists)."""
+    on_gold: BoolArray
+    """The item is a gold item with an answer."""
+    gold_correct: BoolArray
+    """The answer equals the gold answer (meaningful where ``on_gold``)."""
+    item_is_gold: BoolArray
+    """Per item (aligned with ``item_ids``)."""
+
+    @property
+    def n(self) -> int:
+        return int(self.item.size)
+
+    def subset(self, mask: BoolArray) -> AnnotationArrays:
+        """The rows under ``mask``; the index spaces (items, annotators) are kept."""
+        return AnnotationArrays(
+            item=self.item[mask], annotator=self.annotator[mask], label=self.label[mask],
+            matrix=self.matrix[mask], item_ids=self.item_ids, annotator_ids=self.annotator_ids,
+            usernames=self.usernames, label_names=self.label_names,
+            multi_label=self.multi_label, counts=self.counts[mask],
+            guideline_version=self.guideline_version[mask], seconds=self.seconds[mask],
+            suggestion_state=self.suggestion_state[mask],
+            suggestion_accepted=self.suggestion_accepted[mask], on_gold=self.on_gold[mask],
+            gold_correct=self.gold_correct[mask], item_is_gold=self.item_is_gold,
+        )
+
+
+def label_names_of(*, project: Project) -> list[str]:
+    return list(project.labels.order_by("order", "id").values_list("name", flat=True))
+
+
+def annotation_arrays(*, project: Project, counted_only: bool = False,
+                      item_ids: list[int] | None = None, item_state: str | None = None
+                      ) -> AnnotationArrays:
+    """Every annotation of the project (or of ``item_ids``, or of items in ``item_state``)
+    as arrays, in one query."""
+    label_names = label_names_of(project=project)
+    index = {name: i for i, name in enumerate(label_names)}
+    qs = Annotation.objects.filter(project=project)
+    if counted_only:
+        qs = qs.filter(counts=True)
+    if item_ids is not None:
+        qs = qs.filter(item_id__in=item_ids)
+    if item_state is not None:
+        qs = qs.filter(item__state=item_state)
+    rows = qs.order_by("id").values_list(
+        "item_id", "annotator_id", "labels", "guideline_version", "duration_ms", "suggestion",
+        "counts", "item__is_gold", "item__gold",
+    )
+    n_labels = len(label_names)
+    item_db: list[int] = []
+    annotator_db: list[int] = []
+    single: list[int] = []
+    hot_rows: list[int] = []
+    hot_cols: list[int] = []
+    versions: list[int] = []
+    seconds: list[float] = []
+    sugg_state: list[int] = []
+    accepted: list[bool] = []
+    counts: list[bool] = []
+    on_gold: list[bool] = []
+    correct: list[bool] = []
+    for r, (item_id, annotator_id, labels, version, duration, suggestion, count, is_gold,
+            gold) in enumerate(rows.iterator(chunk_size=5000)):
+        item_db.append(item_id)
+        annotator_db.append(annotator_id)
+        chosen = [index[name] for name in labels if name in index]
+        single.append(chosen[0] if chosen else -1)
+        hot_rows.extend([r] * len(chosen))
+        hot_cols.extend(chosen)
+        versions.append(-1 if version is None else version)
+        seconds.append(np.nan if duration is None else duration / 1000.0)
+        if suggestion and suggestion.get("labels") is not None:
+            sugg_state.append(SUGGESTION_SHOWN if suggestion.get("shown") else
+                              SUGGESTION_HIDDEN)
+            accepted.append(sorted(suggestion["labels"]) == sorted(labels))
+        else:
+            sugg_state.append(NO_SUGGESTION)
+            accepted.append(False)
+        counts.append(bool(count))
+        gold_item = bool(is_gold) and gold is not None
+        on_gold.append(gold_item)
+        correct.append(gold_item and sorted(_as_list(gold)) == sorted(labels))
+    n = len(item_db)
+    item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
+    annotator_ids, annotator = np.unique(np.asarray(annotator_db, dtype=np.int64),
+                                         return_inverse=True)
+    matrix = np.zeros((n, n_labels), dtype=np.int8)
+    if hot_rows:
+        matrix[np.asarray(hot_rows), np.asarray(hot_cols)] = 1
+    names = dict(get_user_model().objects.filter(pk__in=annotator_ids.tolist())
+                 .values_list("pk", "username"))
+    on_gold_arr = np.asarray(on_gold, dtype=bool)
+    item_is_gold = np.zeros(item_ids.size, dtype=bool)
+    item_is_gold[item[on_gold_arr]] = True
+    multi = project.is_multi_label
+    return AnnotationArrays(
+        item=item.astype(np.int64).reshape(-1), annotator=annotator.astype(np.int64).reshape(-1),
+        label=(np.full(n, -1, dtype=np.int64) if multi
+               else np.asarray(single, dtype=np.int64).reshape(-1)),
+        matrix=matrix, item_ids=item_ids, annotator_ids=annotator_ids,
+        usernames=[names.get(int(a), "") for a in annotator_ids],
+        label_names=label_names, multi_label=multi,
+        counts=np.asarray(counts, dtype=bool),
+        guideline_version=np.asarray(versions, dtype=np.int64),
+        seconds=np.asarray(seconds, dtype=np.float64),
+        suggestion_state=np.asarray(sugg_state, dtype=np.int8),
+        suggestion_accepted=np.asarray(accepted, dtype=bool),
+        on_gold=on_gold_arr, gold_correct=np.asarray(correct, dtype=bool),
+        item_is_gold=item_is_gold,
+    )
+
+
+def _as_list(gold: Any) -> list[str]:
+    if gold is None:
+        return []
+    return [gold] if isinstance(gold, str) else list(gold)
+
+
+def adjudicated_labels(*, project: Project) -> dict[int, list[str]]:
+    """The latest reviewer decision per item."""
+    out: dict[int, list[str]] = {}
+    for item_id, labels in (Review.objects.filter(project=project).order_by("id")
+                            .values_list("item_id", "labels").iterator(chunk_size=5000)):
+        out[item_id] = labels
+    return out
+
+
+def item_field_values(*, project: Project, field: str) -> dict[int, Any]:
+    """``data[field]`` per item id (missing: None), read by the database's JSON lookup."""
+    rows = Item.objects.filter(project=project).values_list("id", f"data__{field}")
+    return {item_id: value for item_id, value in rows.iterator(chunk_size=5000)}
+
+
+def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: Any = None,
+                    limit: int | None = None) -> list[bool]:
+    """Whether each of the user's answers on gold items was right, oldest first."""
+    qs = Annotation.objects.filter(project=project, annotator=user, item__is_gold=True,
+                                   item__gold__isnull=False)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    rows = qs.order_by("id").values_list("labels", "item__gold")
+    if limit is not None:
+        rows = rows[:limit]
+    return [sorted(labels) == sorted(_as_list(gold)) for labels, gold in rows]
+
+
+def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Review-queue rows with the item (never its gold answer) and every label given, by whom;
+    two queries whatever the page size."""
+    ids = [row["item_id"] for row in rows]
+    items = {r["id"]: r for r in Item.objects.filter(project=project, pk__in=ids)
+             .values("id", "external_id", "data")}
+    given: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for item_id, user, labels, version, created, counts in (
+        Annotation.objects.filter(item_id__in=ids).order_by("item_id", "id")
+        .values_list("item_id", "annotator__username", "labels", "guideline_version",
+                     "created_at", "counts")
+    ):
+        given[item_id].append({"annotator": user, "labels": labels,
+                               "guideline_version": version, "created_at": created,
+                               "counts": counts})
+    hidden = set(project.private_fields or [])
+    out = []
+    for row in rows:
+        item = items.get(row["item_id"])
+        if item is None:
+            continue
+        data = item["data"]
+        if hidden and isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in hidden}
+        out.append({**row, "item": {"id": item["id"], "external_id": item["external_id"],
+                                    "data": data},
+                    "annotations": given[row["item_id"]]})
+    return out
+
+
+def own_gold_accuracy(*, project: Project, user: Any, before: Any) -> tuple[int, int]:
+    """(correct, answered) of the user's gold answers given before ``before``."""
+    answers = gold_answers_of(project=project, user=user, until=before)
+    return sum(answers), len(answers)
