@@ -1,8 +1,15 @@
-"""Enqueueing jobs after the transaction commits; a broker outage is recorded, not hidden."""
+"""Enqueueing jobs after the transaction commits; a broker outage is recorded, not hidden.
+
+Learning-loop jobs never make a labeler's request fail: when the broker is unreachable the
+failure is logged (and shown on the model version), and the periodic tick re-queues the
+work once the broker is back (see tasks.services.models.jobs_reap).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -25,3 +32,57 @@ def enqueue_labelset_build(*, labelset_id: int) -> None:
                       "snapshot again when it is back.")
 
     transaction.on_commit(send)
+
+
+def _send(job: Any, args: list[Any], *, what: str,
+          on_error: Callable[[Exception], None] | None = None) -> None:
+    def send() -> None:
+        try:
+            job.apply_async(args=args, retry=False)
+        except Exception as exc:  # broker unreachable: labeling goes on; the tick retries
+            logger.warning("could not enqueue %s %s: %s", what, args, exc)
+            if on_error is not None:
+                on_error(exc)
+
+    transaction.on_commit(send)
+
+
+def _version_note(version_id: int) -> Callable[[Exception], None]:
+    def note(exc: Exception) -> None:
+        from tasks.models import ModelVersion
+
+        ModelVersion.objects.filter(pk=version_id).update(
+            error=f"The job queue is unreachable ({type(exc).__name__}); the job is queued "
+                  "again automatically when it is back.")
+
+    return note
+
+
+def enqueue_train(*, version_id: int) -> None:
+    from tasks.jobs import train_model
+
+    _send(train_model, [version_id], what="training", on_error=_version_note(version_id))
+
+
+def enqueue_chunk(*, chunk_id: int) -> None:
+    from tasks.jobs import score_chunk
+
+    _send(score_chunk, [chunk_id], what="scoring chunk")
+
+
+def enqueue_finish(*, version_id: int) -> None:
+    from tasks.jobs import finish_scoring
+
+    _send(finish_scoring, [version_id], what="activation", on_error=_version_note(version_id))
+
+
+def enqueue_training_check(*, project_id: int) -> None:
+    from tasks.jobs import check_training
+
+    _send(check_training, [project_id], what="training check")
+
+
+def enqueue_tick() -> None:
+    from tasks.jobs import learning_tick
+
+    _send(learning_tick, [], what="learning tick")

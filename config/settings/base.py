@@ -203,3 +203,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Login attempts allowed per client address (API token and browser login), e.g. "10/min".
 SKEIN_LOGIN_RATE = os.environ.get("SKEIN_LOGIN_RATE", "10/min")
+
+# The learning loop (tasks/): the periodic tick (beat) re-queues work a dead worker or a
+# broker outage left behind and starts due training; a run with no heartbeat for
+# SKEIN_JOB_STALE_SECONDS counts as lost; the pool is scored in chunks of SKEIN_SCORE_CHUNK.
+SKEIN_LEARNING_TICK_SECONDS = float(os.environ.get("SKEIN_LEARNING_TICK_SECONDS", 60))
+SKEIN_JOB_STALE_SECONDS = int(os.environ.get("SKEIN_JOB_STALE_SECONDS", 600))
+SKEIN_SCORE_CHUNK = int(os.environ.get("SKEIN_SCORE_CHUNK", 20000))
+CELERY_BEAT_SCHEDULE = {
+    "learning-tick": {"task": "skein.learning.tick", "schedule": SKEIN_LEARNING_TICK_SECONDS},
+}

@@ -1,0 +1,84 @@
+"""Reads of the learning loop: versions, labels since the last model, automation bias."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from annotation.models import Annotation, Project
+from tasks.models import ModelVersion
+
+RUNNING_STATES = ("queued", "training", "scoring")
+
+
+def model_versions(*, project: Project) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(project=project).order_by("-version")
+
+
+def active_version(*, project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, state=ModelVersion.State.ACTIVE).first()
+
+
+def running_version(*, project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, state__in=RUNNING_STATES).first()
+
+
+def last_trained_annotation_id(*, project: Project) -> int:
+    """The newest annotation any trained version saw (0 before the first model)."""
+    row = (ModelVersion.objects.filter(project=project, trained_at__isnull=False)
+           .order_by("-last_annotation_id").values_list("last_annotation_id", flat=True).first())
+    return int(row or 0)
+
+
+def labels_since_last_model(*, project: Project) -> int:
+    """Counted annotations newer than what the last trained version saw."""
+    return Annotation.objects.filter(
+        project=project, counts=True, pk__gt=last_trained_annotation_id(project=project)
+    ).count()
+
+
+def training_due(*, project: Project) -> bool:
+    """Automatic training is due: enabled, nothing running, and either `retrain_every` new
+    labels since the last model or the project's strategy changed since the active one."""
+    if not project.training_enabled or running_version(project=project) is not None:
+        return False
+    active = active_version(project=project)
+    if active is not None and active.strategy and active.strategy != project.strategy:
+        return True
+    return labels_since_last_model(project=project) >= max(1, project.retrain_every)
+
+
+def _as_list(labels: Any) -> list[Any]:
+    if labels is None:
+        return []
+    return sorted(labels) if isinstance(labels, list) else [labels]
+
+
+def suggestion_agreement(*, project: Project) -> dict[str, dict[str, Any]]:
+    """How often labelers' answers equal the model's suggestion, when they saw it (`shown`)
+    and when it was hidden from them (`hidden`, in `ab` mode): a higher rate when shown than
+    when hidden is a measure of automation bias. Rates are null without annotations."""
+    out = {key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
+    rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
+            .values_list("labels", "suggestion").iterator(chunk_size=2000))
+    for labels, suggestion in rows:
+        if not isinstance(suggestion, dict) or suggestion.get("labels") is None:
+            continue
+        key = "shown" if suggestion.get("shown") else "hidden"
+        out[key]["annotations"] += 1
+        if _as_list(labels) == _as_list(suggestion["labels"]):
+            out[key]["agree"] += 1
+    for part in out.values():
+        if part["annotations"]:
+            part["rate"] = part["agree"] / part["annotations"]
+    return out
+
+
+def learning_curve(*, project: Project) -> list[dict[str, Any]]:
+    """One point per trained version: labels seen against its cross-validated metrics."""
+    rows = (ModelVersion.objects.filter(project=project, trained_at__isnull=False)
+            .order_by("version").values("version", "n_labels", "metrics", "state"))
+    return [{"version": r["version"], "n_labels": r["n_labels"], "state": r["state"],
+             "accuracy": (r["metrics"] or {}).get("accuracy"),
+             "macro_f1": (r["metrics"] or {}).get("macro_f1")} for r in rows]

@@ -1,0 +1,1 @@
+"""Writes of the learning loop: model versions, training, scoring, cold start."""

@@ -1,0 +1,221 @@
+"""Model version lifecycle: request a training run, roll back or forward, fail, recover.
+
+States: queued -> training -> scoring -> active (the previous active -> retired), or failed.
+At most one version per project is queued/training/scoring (a partial unique constraint),
+so at most one training or scoring run goes on per project, whatever the number of workers.
+A run whose worker died is noticed by its stale heartbeat (``jobs_reap``) and retried a
+bounded number of times; after that the version is failed with the reason, and the
+previous version keeps serving throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotation.errors import Conflict
+from annotation.models import Project
+from tasks.models import ModelVersion, ScoreChunk
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # runs of one training (or one chunk) before the version is failed
+RUNNING = (ModelVersion.State.QUEUED, ModelVersion.State.TRAINING, ModelVersion.State.SCORING)
+
+
+def stale_after() -> timedelta:
+    """How long a run may go without a heartbeat before its worker counts as dead."""
+    return timedelta(seconds=getattr(settings, "SKEIN_JOB_STALE_SECONDS", 600))
+
+
+def is_stale(heartbeat_at: Any, *, now: Any = None) -> bool:
+    return heartbeat_at is None or heartbeat_at < (now or timezone.now()) - stale_after()
+
+
+def training_request(*, project: Project, actor: Any = None, trigger: str = "manual"
+                     ) -> ModelVersion:
+    """Queue a training run (a new version); Conflict while another run is in progress."""
+    from tasks.dispatch import enqueue_train
+
+    with transaction.atomic():
+        # Serialise version numbering per project; the constraint is the real guard.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        running = ModelVersion.objects.filter(project=project, state__in=RUNNING).first()
+        if running is not None:
+            raise Conflict({"detail": f"Model v{running.version} is {running.state}; wait for "
+                                      "it to finish.", "version": running.version})
+        number = (ModelVersion.objects.filter(project=project)
+                  .aggregate(n=Max("version"))["n"] or 0) + 1
+        try:
+            with transaction.atomic():
+                version = ModelVersion.objects.create(
+                    project=project, version=number, state=ModelVersion.State.QUEUED,
+                    strategy=project.strategy, aggregation=project.aggregation,
+                    trigger=trigger, requested_by=actor if getattr(actor, "pk", None) else None,
+                    heartbeat_at=timezone.now())
+        except IntegrityError:
+            raise Conflict({"detail": "Another training run was just started."}) from None
+        enqueue_train(version_id=version.pk)
+    return version
+
+
+def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
+    """Roll back or forward: re-score the pool with this version; it becomes active (and the
+    current one retired) only when every chunk is written. Until then nothing changes."""
+    from tasks.services.scoring import scoring_start
+
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=version.project_id).first()
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.state == ModelVersion.State.ACTIVE:
+            raise Conflict({"detail": f"Model v{version.version} is already active."})
+        if not version.artifact or version.trained_at is None:
+            raise Conflict({"detail": f"Model v{version.version} was never trained; there is "
+                                      "nothing to activate."})
+        running = (ModelVersion.objects.filter(project_id=version.project_id, state__in=RUNNING)
+                   .exclude(pk=version.pk).first())
+        if running is not None:
+            raise Conflict({"detail": f"Model v{running.version} is {running.state}; wait for "
+                                      "it to finish."})
+        version.trigger = "activate"
+        version.requested_by = actor if getattr(actor, "pk", None) else None
+        version.attempts = 0
+        version.error = ""
+        version.save(update_fields=["trigger", "requested_by", "attempts", "error",
+                                    "updated_at"])
+        try:
+            with transaction.atomic():
+                scoring_start(version=version)
+        except IntegrityError:
+            raise Conflict({"detail": "Another training run was just started."}) from None
+    version.refresh_from_db()
+    return version
+
+
+def version_fail(*, version_id: int, error: str) -> None:
+    """Give up on a run: the version shows the reason; whatever was active stays active.
+
+    A version that served before (a roll-back that failed) returns to retired, its artifact
+    intact; a new one is failed."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None or version.state not in RUNNING:
+            return
+        version.state = (ModelVersion.State.RETIRED if version.activated_at
+                         else ModelVersion.State.FAILED)
+        version.error = error[:4000]
+        version.save(update_fields=["state", "error", "updated_at"])
+    logger.warning("model version %s failed: %s", version_id, error[:200])
+
+
+def version_heartbeat(*, version_id: int) -> None:
+    ModelVersion.objects.filter(pk=version_id).update(heartbeat_at=timezone.now())
+
+
+def jobs_reap(*, now: Any = None) -> dict[str, int]:
+    """Find runs whose worker died (no heartbeat for ``stale_after``) and retry them, or fail
+    them after MAX_ATTEMPTS. Called by the periodic tick and when a worker starts."""
+    from tasks.dispatch import enqueue_chunk, enqueue_finish, enqueue_train
+
+    now = now or timezone.now()
+    cutoff = now - stale_after()
+    counts = {"train": 0, "chunks": 0, "finish": 0, "failed": 0}
+    for version in ModelVersion.objects.filter(
+            state__in=(ModelVersion.State.QUEUED, ModelVersion.State.TRAINING),
+            heartbeat_at__lt=cutoff):
+        if version.attempts >= MAX_ATTEMPTS:
+            version_fail(version_id=version.pk, error=(
+                f"Gave up after {version.attempts} attempts; the worker stopped responding "
+                f"while training. {version.error}".strip()))
+            counts["failed"] += 1
+            continue
+        with transaction.atomic():
+            moved = ModelVersion.objects.filter(
+                pk=version.pk, state=version.state, heartbeat_at__lt=cutoff).update(
+                state=ModelVersion.State.QUEUED, heartbeat_at=now,
+                error=(f"Attempt {version.attempts}: the worker stopped responding while "
+                       "training; queued again." if version.state == ModelVersion.State.TRAINING
+                       else version.error or "The training job was not picked up; queued "
+                       "again."))
+            if moved:
+                enqueue_train(version_id=version.pk)
+                counts["train"] += 1
+    for version in ModelVersion.objects.filter(state=ModelVersion.State.SCORING):
+        chunks = ScoreChunk.objects.filter(version=version)
+        dead = list(chunks.filter(state=ScoreChunk.State.RUNNING, heartbeat_at__lt=cutoff))
+        if not is_stale(version.heartbeat_at, now=now) and not dead:
+            continue
+        if any(c.attempts >= MAX_ATTEMPTS for c in dead):
+            version_fail(version_id=version.pk, error=(
+                "Gave up: a scoring chunk's worker stopped responding "
+                f"{MAX_ATTEMPTS} times."))
+            counts["failed"] += 1
+            continue
+        with transaction.atomic():
+            ScoreChunk.objects.filter(pk__in=[c.pk for c in dead], state=ScoreChunk.State.RUNNING
+                                      ).update(state=ScoreChunk.State.PENDING,
+                                               error="the worker stopped responding")
+            todo = list(chunks.filter(state=ScoreChunk.State.PENDING).values_list("pk",
+                                                                                  flat=True))
+            ModelVersion.objects.filter(pk=version.pk).update(
+                heartbeat_at=now,
+                error=f"{len(dead)} scoring chunk(s) lost with their worker; queued again."
+                if dead else version.error)
+            for chunk_id in todo:
+                enqueue_chunk(chunk_id=chunk_id)
+            counts["chunks"] += len(todo)
+            if not todo and not chunks.exclude(state=ScoreChunk.State.DONE).exists():
+                enqueue_finish(version_id=version.pk)
+                counts["finish"] += 1
+    return counts
+
+
+def version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
+    """A training attempt raised: back to queued (Celery retries it) with the reason shown."""
+    ModelVersion.objects.filter(pk=version_id, state=ModelVersion.State.TRAINING,
+                                job_id=job_id).update(state=ModelVersion.State.QUEUED,
+                                                      error=error[:4000],
+                                                      heartbeat_at=timezone.now())
+
+
+def chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
+    """A chunk attempt raised: back to pending (Celery retries it) with the reason shown."""
+    ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id
+                              ).update(state=ScoreChunk.State.PENDING, error=error[:4000])
+
+
+def training_check(*, project_id: int) -> ModelVersion | None:
+    """Start automatic training when it is due (see tasks.selectors.training_due); before
+    the first model, seed the pool's order by diversity."""
+    from tasks.selectors import training_due
+    from tasks.services.scoring import pool_seed
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    if not ModelVersion.objects.filter(project=project).exists():
+        pool_seed(project_id=project.pk)
+    if not training_due(project=project):
+        return None
+    try:
+        return training_request(project=project, trigger="auto")
+    except Conflict:
+        return None
+
+
+def learning_tick() -> dict[str, int]:
+    """The periodic round (Celery beat, and once when a worker starts): recover runs whose
+    worker died, re-queue what a broker outage dropped, start due training, seed pools."""
+    counts = jobs_reap()
+    started = 0
+    for project_id in Project.objects.filter(training_enabled=True).values_list("pk", flat=True):
+        if training_check(project_id=project_id) is not None:
+            started += 1
+    counts["started"] = started
+    return counts

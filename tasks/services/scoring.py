@@ -1,0 +1,284 @@
+"""Scoring the pool with a model version, in chunks any worker can take, then activating it.
+
+How old and new priorities meet: a scoring pass rewrites every item of the pool (items still
+needing annotations, gold excluded) by item-id ranges, each chunk in one statement, with
+chunk scores in [0, 1) on a fixed scale. The job that writes the last chunk re-ranks the top
+candidates into the next batch (priorities in [1, 2], diversity + exploration from
+tasks.learning) and, in the same transaction, makes the version active and retires the old
+one. While chunks are being written the queue serves a mix of old and new chunk scores, both
+on the same [0, 1) scale, and the old batch (in [1, 2]) until its chunk is rewritten; each
+item's suggestion names the version that made it (``scored_by``). Items imported after a
+pass began keep priority 0 and are served in the seeded random order after scored ones.
+
+Cold start (``pool_seed``): before any model, once a project has enough open items, the
+periodic tick (and any training check) puts one cluster-spread batch (``diverse_seed``
+through ``cold_start_priorities``) at the front; everything else stays in random order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from annotation.models import Item, Project
+from tasks.learning import (
+    batch_priorities,
+    candidate_count,
+    cold_start_priorities,
+    exploration_count,
+    fit_featurizer,
+    score_chunk,
+)
+from tasks.models import ModelVersion, PoolSeed, ScoreChunk
+from tasks.services.artifacts import artifact_load
+from tasks.services.faults import fault_sleep
+from tasks.services.models import MAX_ATTEMPTS, is_stale, version_fail
+
+logger = logging.getLogger(__name__)
+
+SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
+MIN_SEED_POOL = 20  # fewer open items than this: not worth clustering yet
+MAX_BATCH = 500
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "SKEIN_SCORE_CHUNK", 20_000))
+
+
+def pool_of(project_id: int) -> QuerySet[Item]:
+    """The items a model scores: not gold, not complete, data not erased."""
+    return (Item.objects.filter(project_id=project_id, is_gold=False,
+                                data_erased_at__isnull=True)
+            .exclude(state=Item.State.COMPLETE))
+
+
+def batch_size_for(project: Project) -> int:
+    """Items served between two retrains: retrain_every labels at `overlap` per item."""
+    return max(1, min(MAX_BATCH, math.ceil(project.retrain_every / max(1, project.overlap))))
+
+
+# ----- bulk writes ---------------------------------------------------------------------------
+def write_scores(*, ids: Sequence[int], priority: Sequence[float],
+                 labels: Sequence[Any] | None, confidence: Sequence[float] | None,
+                 scored_by: int | None) -> None:
+    """Write priorities (and predictions) of many items in one statement per call."""
+    table = connection.ops.quote_name(Item._meta.db_table)
+    ids = [int(i) for i in ids]
+    prio = [float(p) for p in priority]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if labels is None:
+                cursor.execute(
+                    f"UPDATE {table} AS i SET priority = v.p FROM "  # noqa: S608
+                    "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id",
+                    [ids, prio])
+            else:
+                cursor.execute(
+                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l::jsonb, "  # noqa: S608
+                    "confidence = v.c, scored_by = %s FROM unnest(%s::bigint[], %s::float8[], "
+                    "%s::text[], %s::float8[]) AS v(id, p, l, c) WHERE i.id = v.id",
+                    [scored_by, ids, prio, [json.dumps(x) for x in labels],
+                     [float(c) for c in confidence or []]])
+        return
+    with connection.cursor() as cursor:
+        if labels is None:
+            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",  # noqa: S608
+                               list(zip(prio, ids, strict=True)))
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
+                "confidence = %s, scored_by = %s WHERE id = %s",
+                [(p, json.dumps(lab), float(c), scored_by, i) for p, lab, c, i in
+                 zip(prio, labels, confidence or [], ids, strict=True)])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# ----- a scoring pass ------------------------------------------------------------------------
+def scoring_start(*, version: ModelVersion) -> int:
+    """Plan a pass over the pool (call inside the caller's transaction): chunks by item-id
+    ranges, the version in state scoring, one job per chunk queued after commit."""
+    from tasks.dispatch import enqueue_chunk, enqueue_finish
+
+    ScoreChunk.objects.filter(version=version).delete()
+    ids = list(pool_of(version.project_id).order_by("id").values_list("id", flat=True))
+    size = chunk_size()
+    chunks = [ScoreChunk(version=version, index=n, first_item_id=ids[start],
+                         last_item_id=ids[min(start + size, len(ids)) - 1])
+              for n, start in enumerate(range(0, len(ids), size))]
+    ScoreChunk.objects.bulk_create(chunks)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        state=ModelVersion.State.SCORING, chunks_total=len(chunks), chunks_done=0,
+        heartbeat_at=timezone.now(), job_id="")
+    version.state = ModelVersion.State.SCORING
+    version.chunks_total, version.chunks_done = len(chunks), 0
+    if not chunks:
+        enqueue_finish(version_id=version.pk)
+    for chunk_id in ScoreChunk.objects.filter(version=version).values_list("pk", flat=True):
+        enqueue_chunk(chunk_id=chunk_id)
+    return len(chunks)
+
+
+def _claim_chunk(*, chunk_id: int, job_id: str) -> ScoreChunk | None:
+    with transaction.atomic():
+        chunk = (ScoreChunk.objects.select_for_update(of=("self",))
+                 .select_related("version", "version__project").filter(pk=chunk_id).first())
+        if (chunk is None or chunk.state == ScoreChunk.State.DONE
+                or chunk.version.state != ModelVersion.State.SCORING):
+            return None
+        if (chunk.state == ScoreChunk.State.RUNNING and chunk.job_id != job_id
+                and not is_stale(chunk.heartbeat_at)):
+            return None
+        if chunk.attempts >= MAX_ATTEMPTS:
+            version_id = chunk.version_id
+            transaction.on_commit(lambda: version_fail(version_id=version_id, error=(
+                f"Gave up: scoring chunk {chunk.index} failed {chunk.attempts} times. "
+                f"{chunk.error}".strip())))
+            return None
+        if chunk.state == ScoreChunk.State.RUNNING:
+            chunk.error = f"attempt {chunk.attempts}: the worker was lost; retrying"
+        chunk.state = ScoreChunk.State.RUNNING
+        chunk.attempts += 1
+        chunk.job_id = job_id
+        chunk.heartbeat_at = timezone.now()
+        chunk.save(update_fields=["state", "attempts", "job_id", "heartbeat_at", "error"])
+    return chunk
+
+
+def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
+    """Score one chunk and write it; returns the version id when it was the pass's last
+    chunk (the caller then runs ``scoring_finish``), else None."""
+    chunk = _claim_chunk(chunk_id=chunk_id, job_id=job_id)
+    if chunk is None:
+        return None
+    version = chunk.version
+    artifact = artifact_load(version.artifact.name)
+    rows = list(pool_of(version.project_id)
+                .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
+                .order_by("id").values_list("id", "data"))
+    fault_sleep("score")
+    ids = [r[0] for r in rows]
+    if rows:
+        X = artifact.featurizer.transform([r[1] for r in rows])
+        seed = int(version.project.seed) + 7919 * version.version + chunk.index
+        scores = score_chunk(artifact.model, X, artifact.strategy, seed)
+        labels = [_jsonable(x) for x in scores.predicted_labels]
+        labels = [x if isinstance(x, list) else [x] for x in labels]
+    now = timezone.now()
+    with transaction.atomic():
+        if not ScoreChunk.objects.filter(pk=chunk.pk, job_id=job_id).exclude(
+                state=ScoreChunk.State.DONE).update(state=ScoreChunk.State.DONE,
+                                                    items_scored=len(ids), heartbeat_at=now):
+            return None  # another worker finished it meanwhile
+        if not ModelVersion.objects.filter(pk=version.pk, state=ModelVersion.State.SCORING
+                                           ).update(chunks_done=F("chunks_done") + 1,
+                                                    heartbeat_at=now):
+            transaction.set_rollback(True)  # the version failed meanwhile: write nothing
+            return None
+        if rows:
+            write_scores(ids=ids, priority=scores.priority, labels=labels,
+                         confidence=scores.confidence, scored_by=version.version)
+        done, total = ModelVersion.objects.filter(pk=version.pk).values_list(
+            "chunks_done", "chunks_total").get()
+    return version.pk if done >= total else None
+
+
+def scoring_finish(*, version_id: int) -> ModelVersion | None:
+    """Re-rank the top candidates into the next batch and activate the version (the old
+    active one retired), all in one transaction; a no-op unless every chunk is written."""
+    version = (ModelVersion.objects.select_related("project").filter(pk=version_id).first())
+    if (version is None or version.state != ModelVersion.State.SCORING
+            or version.chunks_done < version.chunks_total):
+        return None
+    project = version.project
+    artifact = artifact_load(version.artifact.name)
+    batch = batch_size_for(project)
+    seed = int(project.seed) + 7919 * version.version
+    pool = pool_of(project.pk)
+    candidates = list(pool.filter(scored_by=version.version, priority__lt=1.0)
+                      .order_by("-priority", "random_key")
+                      .values_list("id", "data", "priority")[:candidate_count(batch)])
+    taken = {c[0] for c in candidates}
+    start = random.Random(seed).random()
+    explore = [r for r in pool.filter(random_key__gte=start).order_by("random_key")
+               .values_list("id", "data")[:exploration_count(batch) + len(taken)]
+               if r[0] not in taken][:exploration_count(batch)]
+    writes: tuple[list[int], list[float]] = ([], [])
+    if candidates:
+        featurizer = artifact.featurizer
+        X_random = featurizer.transform([r[1] for r in explore]) if explore else None
+        plan = batch_priorities(
+            np.array([c[2] for c in candidates]), featurizer.transform([c[1] for c in candidates]),
+            None, batch_size=batch, seed=seed, X_random=X_random, batch_mode=True)
+        for (item_id, _, old), new in zip(candidates, plan.candidates, strict=True):
+            if new != old:
+                writes[0].append(item_id)
+                writes[1].append(float(new))
+        for (item_id, _), new in zip(explore, plan.random, strict=True):
+            if not np.isnan(new):
+                writes[0].append(item_id)
+                writes[1].append(float(new))
+    now = timezone.now()
+    with transaction.atomic():
+        current = ModelVersion.objects.select_for_update().get(pk=version_id)
+        if current.state != ModelVersion.State.SCORING:
+            return None
+        if writes[0]:
+            write_scores(ids=writes[0], priority=writes[1], labels=None, confidence=None,
+                         scored_by=None)
+        ModelVersion.objects.filter(project_id=project.pk, state=ModelVersion.State.ACTIVE
+                                    ).update(state=ModelVersion.State.RETIRED, updated_at=now)
+        current.state = ModelVersion.State.ACTIVE
+        current.activated_at = now
+        current.heartbeat_at = now
+        current.save(update_fields=["state", "activated_at", "heartbeat_at", "updated_at"])
+    logger.info("model v%s of project %s is active", current.version, project.pk)
+    return current
+
+
+# ----- cold start ----------------------------------------------------------------------------
+def pool_seed(*, project_id: int) -> int:
+    """Before the first model: put one diverse batch first. Done once per project; returns
+    the number of items moved to the front (0 when not due)."""
+    project = Project.objects.filter(pk=project_id).first()
+    if (project is None or PoolSeed.objects.filter(project_id=project_id).exists()
+            or ModelVersion.objects.filter(project_id=project_id,
+                                           state=ModelVersion.State.ACTIVE).exists()):
+        return 0
+    pool = pool_of(project_id).filter(state=Item.State.OPEN, annotation_count=0)
+    sample = list(pool.order_by("random_key").values_list("id", "data")[:SEED_SAMPLE])
+    if len(sample) < MIN_SEED_POOL:
+        return 0
+    batch = min(batch_size_for(project), len(sample) // 2)
+    featurizer = fit_featurizer([[r[1] for r in sample]])
+    priority = cold_start_priorities(featurizer.transform([r[1] for r in sample]), batch,
+                                     int(project.seed))
+    front = [(r[0], float(p)) for r, p in zip(sample, priority, strict=True) if p >= 1.0]
+    try:
+        with transaction.atomic():
+            PoolSeed.objects.create(project_id=project_id, n_items=pool.count(),
+                                    n_picked=len(front))
+            if ModelVersion.objects.filter(project_id=project_id,
+                                           state=ModelVersion.State.ACTIVE).exists():
+                transaction.set_rollback(True)
+                return 0
+            # Only items nobody has scored: the seeded random order stays for the rest.
+            write_scores(ids=[f[0] for f in front], priority=[f[1] for f in front],
+                         labels=None, confidence=None, scored_by=None)
+    except IntegrityError:
+        return 0  # another worker seeded it first
+    return len(front)

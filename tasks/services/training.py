@@ -1,0 +1,187 @@
+"""Training a model version: consensus labels + gold answers -> featurize, fit, evaluate.
+
+The labels are each item's consensus over its counted annotations (the project's
+aggregation, through quality.export_aggregation.aggregator_for), with an item's gold answer
+taking precedence. The featurizer's statistics (IDF) are fitted on the labeled items plus a
+random sample of the pool, so scoring sees the same vocabulary weights everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.errors import InvalidInput
+from annotation.models import Annotation, Item, Project
+from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
+from tasks.models import ModelVersion
+from tasks.services.artifacts import Artifact, artifact_save
+from tasks.services.faults import fault_sleep
+from tasks.services.models import MAX_ATTEMPTS, is_stale, version_fail, version_heartbeat
+
+logger = logging.getLogger(__name__)
+
+FEATURIZER_POOL_SAMPLE = 20_000  # unlabeled items folded into the IDF statistics
+MIN_LABELS = 2
+_READ_CHUNK = 2000
+
+
+@dataclass
+class TrainingSet:
+    """Featurizable labeled items, aligned lists; ``aggregation`` is what was used."""
+
+    item_ids: list[int]
+    data: list[dict[str, Any]]
+    labels: list[Any]
+    last_annotation_id: int
+    aggregation: str
+
+
+def _chunks(iterator: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def training_set(*, project: Project) -> TrainingSet:
+    """Consensus label per item from counted annotations, plus gold answers (which win)."""
+    from quality.export_aggregation import aggregator_for
+
+    label_names = list(project.labels.values_list("name", flat=True))
+    aggregation = project.aggregation
+    try:
+        aggregate = aggregator_for(project=project, aggregation=aggregation,
+                                   label_names=label_names)
+    except InvalidInput:  # an aggregation the quality module does not offer (yet)
+        aggregation = "majority"
+        aggregate = aggregator_for(project=project, aggregation=aggregation,
+                                   label_names=label_names)
+    multi = project.is_multi_label
+    chosen: dict[int, Any] = {}
+    last_id = 0
+    rows = (Annotation.objects.filter(project=project, counts=True)
+            .order_by("item_id", "id").values_list("id", "item_id", "labels")
+            .iterator(chunk_size=_READ_CHUNK))
+    current: int | None = None
+    lists: list[list[str]] = []
+
+    def close() -> None:
+        if current is None:
+            return
+        labels, _, _ = aggregate(current, lists)
+        if labels is not None and (multi or labels):
+            chosen[current] = list(labels) if multi else labels[0]
+
+    for ann_id, item_id, labels in rows:
+        last_id = max(last_id, ann_id)
+        if item_id != current:
+            close()
+            current, lists = item_id, []
+        lists.append(labels)
+    close()
+    for item_id, gold in Item.objects.filter(project=project, gold__isnull=False).values_list(
+            "id", "gold"):
+        if isinstance(gold, list) and (gold or multi):
+            chosen[item_id] = list(gold) if multi else gold[0]
+    known = set(label_names)
+    ids, data, labels = [], [], []
+    for chunk in _chunks(iter(sorted(chosen)), _READ_CHUNK):
+        for item_id, item_data in (Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True)
+                                   .order_by("id").values_list("id", "data")):
+            label = chosen[item_id]
+            if (multi and not set(label) <= known) or (not multi and label not in known):
+                continue  # a label since removed from the schema
+            ids.append(item_id)
+            data.append(item_data)
+            labels.append(label)
+    return TrainingSet(ids, data, labels, last_id, aggregation)
+
+
+def _pool_sample(*, project: Project, n: int) -> list[dict[str, Any]]:
+    """A random sample of unlabeled items (the seeded random order is uniform)."""
+    return list(Item.objects.filter(project=project, annotation_count=0, is_gold=False,
+                                    data_erased_at__isnull=True)
+                .order_by("random_key").values_list("data", flat=True)[:n])
+
+
+def _claim(*, version_id: int, job_id: str) -> ModelVersion | None:
+    """Take the run: a queued version, or a training one whose worker died (same message
+    redelivered, or no heartbeat for a while). Anything else is a duplicate: do nothing."""
+    with transaction.atomic():
+        version = (ModelVersion.objects.select_for_update().select_related("project")
+                   .filter(pk=version_id).first())
+        if version is None or version.state not in (ModelVersion.State.QUEUED,
+                                                     ModelVersion.State.TRAINING):
+            return None
+        if (version.state == ModelVersion.State.TRAINING and version.job_id != job_id
+                and not is_stale(version.heartbeat_at)):
+            return None
+        if version.attempts >= MAX_ATTEMPTS:
+            transaction.on_commit(lambda: version_fail(version_id=version_id, error=(
+                f"Gave up after {version.attempts} attempts. {version.error}".strip())))
+            return None
+        if version.state == ModelVersion.State.TRAINING:
+            version.error = (f"Attempt {version.attempts}: the worker was lost while "
+                             "training; retrying.")
+        version.state = ModelVersion.State.TRAINING
+        version.attempts += 1
+        version.job_id = job_id
+        version.heartbeat_at = timezone.now()
+        version.save(update_fields=["state", "attempts", "job_id", "heartbeat_at", "error",
+                                    "updated_at"])
+    return version
+
+
+class NotEnoughLabels(Exception):
+    """Training cannot start yet; not worth retrying."""
+
+
+def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
+    """Train one queued version, store its artifact and metrics, then start scoring."""
+    from tasks.services.scoring import scoring_start
+
+    version = _claim(version_id=version_id, job_id=job_id)
+    if version is None:
+        return None
+    project = version.project
+    labeled = training_set(project=project)
+    if len(labeled.labels) < MIN_LABELS:
+        raise NotEnoughLabels(f"Needs at least {MIN_LABELS} labeled items; has "
+                              f"{len(labeled.labels)}.")
+    fault_sleep("train")
+    pool = _pool_sample(project=project, n=FEATURIZER_POOL_SAMPLE)
+    featurizer = fit_featurizer([labeled.data, pool] if pool else [labeled.data])
+    del pool
+    version_heartbeat(version_id=version.pk)
+    X = featurizer.transform(labeled.data)
+    classes = list(project.labels.values_list("name", flat=True))
+    seed = int(project.seed) + version.version
+    multi = project.is_multi_label
+    strategy = version.strategy or project.strategy
+    model = train_model(X, labeled.labels, multi_label=multi, classes=classes, seed=seed,
+                        committee_size=committee_size_for(strategy))
+    version_heartbeat(version_id=version.pk)
+    metrics = evaluate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed).as_dict()
+    metrics["aggregation"] = labeled.aggregation
+    metrics["n_gold"] = Item.objects.filter(pk__in=labeled.item_ids, gold__isnull=False).count()
+    name = artifact_save(project_id=project.pk, version=version.version,
+                         artifact=Artifact(featurizer, model, strategy))
+    with transaction.atomic():
+        current = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if current.state != ModelVersion.State.TRAINING or current.job_id != job_id:
+            return None  # taken over meanwhile (we were presumed dead); theirs wins
+        current.artifact.name = name
+        current.n_labels = len(labeled.labels)
+        current.metrics = metrics
+        current.last_annotation_id = labeled.last_annotation_id
+        current.trained_at = timezone.now()
+        current.strategy = strategy
+        current.save(update_fields=["artifact", "n_labels", "metrics", "last_annotation_id",
+                                    "trained_at", "strategy", "updated_at"])
+        scoring_start(version=current)
+    return current
