@@ -210,6 +210,5 @@ SKEIN_LOGIN_RATE = os.environ.get("SKEIN_LOGIN_RATE", "10/min")
 SKEIN_LEARNING_TICK_SECONDS = float(os.environ.get("SKEIN_LEARNING_TICK_SECONDS", 60))
 SKEIN_JOB_STALE_SECONDS = int(os.environ.get("SKEIN_JOB_STALE_SECONDS", 600))
 SKEIN_SCORE_CHUNK = int(os.environ.get("SKEIN_SCORE_CHUNK", 20000))
-CELERY_BEAT_SCHEDULE = {
-    "learning-tick": {"task": "skein.learning.tick", "schedule": SKEIN_LEARNING_TICK_SECONDS},
-}
+CELERY_BEAT_SCHEDULE["learning-tick"] = {
+    "task": "skein.learning.tick", "schedule": SKEIN_LEARNING_TICK_SECONDS}
