@@ -5,6 +5,7 @@ from django.urls import path
 from annotation.api import dashboard_views, ops_views
 from annotation.api import views as v
 from quality import api as quality_api
+from tasks import api as models_api
 
 urlpatterns = [
     path("auth/token/", v.TokenView.as_view()),
@@ -41,4 +42,7 @@ urlpatterns = [
          quality_api.RequalifyView.as_view()),
     path("projects/<int:project_id>/dashboard/", dashboard_views.DashboardView.as_view()),
     path("audit/", ops_views.AuditLogView.as_view()),
+    path("projects/<int:project_id>/models/", models_api.ModelListView.as_view()),
+    path("projects/<int:project_id>/models/train/", models_api.ModelTrainView.as_view()),
+    path("models/<int:model_id>/activate/", models_api.ModelActivateView.as_view()),
 ]

@@ -1,0 +1,68 @@
+"""API views for model versions: list with metrics, train now, activate (roll back/forward)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api.pagination import paginate
+from annotation.errors import NotFound
+from annotation.selectors import MANAGING_ROLES, project_for
+from tasks import selectors
+from tasks.models import ModelVersion
+from tasks.services.models import model_activate, training_request
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "version", "state", "strategy", "aggregation", "n_labels", "metrics",
+                  "error", "attempts", "chunks_total", "chunks_done", "trigger", "created_at",
+                  "trained_at", "activated_at"]
+
+
+class ModelListView(APIView):
+    """Versions (newest first) with metrics and state, plus the active one, the learning
+    curve, labels since the last model and how often labelers agree with suggestions."""
+
+    @extend_schema(responses={200: ModelVersionSerializer(many=True)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        response = paginate(request, selectors.model_versions(project=project),
+                            ModelVersionSerializer)
+        active = selectors.active_version(project=project)
+        response.data["active"] = ModelVersionSerializer(active).data if active else None
+        response.data["training_enabled"] = project.training_enabled
+        response.data["retrain_every"] = project.retrain_every
+        response.data["labels_since_last_model"] = selectors.labels_since_last_model(
+            project=project)
+        response.data["learning_curve"] = selectors.learning_curve(project=project)
+        response.data["suggestion_agreement"] = selectors.suggestion_agreement(project=project)
+        return response
+
+
+class ModelTrainView(APIView):
+    """Queue a training run now (managers); 409 while another run is in progress."""
+
+    @extend_schema(request=None, responses={202: ModelVersionSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        version = training_request(project=project, actor=request.user, trigger="manual")
+        version.refresh_from_db()
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelActivateView(APIView):
+    """Roll back or forward: re-score the pool with this version, then make it active."""
+
+    @extend_schema(request=None, responses={202: ModelVersionSerializer})
+    def post(self, request: Request, model_id: int) -> Response:
+        version = ModelVersion.objects.filter(pk=model_id).first()
+        if version is None:
+            raise NotFound({"detail": "Model not found."})
+        project_for(user=request.user, project_id=version.project_id, roles=MANAGING_ROLES)
+        version = model_activate(version=version, actor=request.user)
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
