@@ -68,9 +68,9 @@ form.addEventListener("submit", async (event) => {
       window.location.assign(`/projects/${data.id}/data/`);
     }
   } catch (err) {
-    const rest = err instanceof ApiError ? showFieldErrors(form, err.body) : {};
-    const text = err instanceof ApiError ? errorText(rest) : err.message;
-    error.textContent = text ? `Not saved: ${text}` : "Not saved: please correct the fields marked below.";
+    if (err instanceof ApiError) showFieldErrors(form, err.body);
+    const text = err instanceof ApiError ? errorText(err.body) : err.message;
+    error.textContent = `Not saved: ${text || "please correct the fields marked below."}`;
     error.hidden = false;
     error.scrollIntoView({ block: "nearest" });
   } finally {

@@ -1,0 +1,73 @@
+"""The manager's console in a real browser: project, upload with errors, members, guideline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from annotation.models import Guideline, Item, Membership, Project
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BAD_CSV = b"external_id,text,gold\na1,first review,good\na2,,bad\na3,third review,spam\n"
+GOOD_CSV = b"external_id,text,gold\na1,first review,good\na2,second review,bad\na3,third,\n"
+
+
+def _upload(page: Any, name: str, content: bytes) -> None:
+    page.set_input_files("#upload-file", {"name": name, "mimeType": "text/csv",
+                                           "buffer": content})
+    page.get_by_role("button", name="Upload").click()
+
+
+def test_manager_creates_project_uploads_adds_labeler_publishes(new_page, manager, make_user):
+    make_user("paula")
+    page = new_page(manager.username)
+    page.get_by_role("link", name="New project").click()
+    page.get_by_label("Name", exact=True).fill("Reviews")
+    names = page.locator(".label-name-input")
+    names.nth(0).fill("good")
+    names.nth(1).fill("bad")
+    page.locator(".label-key-input").nth(0).fill("g")  # reserved for the guideline
+    page.select_option("#f-suggestions", "show")
+    page.fill("#f-overlap", "2")
+    page.get_by_role("button", name="Create project").click()
+    page.locator("#form-error").filter(has_text="reserved").wait_for()
+    page.locator(".label-key-input").nth(0).fill("j")
+    page.get_by_role("button", name="Create project").click()
+    page.wait_for_url("**/data/")
+    project = Project.objects.get(name="Reviews")
+    assert (project.overlap, project.suggestions) == (2, "show")
+    assert list(project.labels.values_list("name", "shortcut")) == [("good", "j"),
+                                                                    ("bad", "1")]
+
+    _upload(page, "items.csv", BAD_CSV)
+    table = page.locator("#error-table tbody")
+    table.locator("tr").nth(1).wait_for()
+    rows = [r.split("\t") for r in table.inner_text().splitlines()]
+    assert [r[0] for r in rows] == ["3", "4"]
+    assert "spam" in rows[1][2]
+    assert "Nothing was imported" in page.locator("#upload-status").inner_text()
+    assert Item.objects.filter(project=project).count() == 0
+
+    _upload(page, "items.csv", GOOD_CSV)
+    page.locator("#upload-status").filter(has_text="Imported 3 new items").wait_for()
+    assert page.locator("#upload-errors").is_hidden()
+    assert Item.objects.filter(project=project).count() == 3
+
+    page.get_by_role("link", name="Members").click()
+    page.fill("#m-username", "paula")
+    page.get_by_role("button", name="Add").click()
+    page.locator("#members tbody tr[data-username=paula]").wait_for()
+    assert Membership.objects.get(project=project, user__username="paula").role == "labeler"
+
+    page.get_by_role("link", name="Guideline").click()
+    page.fill("#guideline-body", "# Reviews\n\nPress **j** for good. <script>alert(1)</script>")
+    page.locator("#guideline-preview strong").filter(has_text="j").wait_for()
+    assert page.locator("#guideline-preview script").count() == 0
+    page.get_by_role("button", name="Publish new version").click()
+    page.locator("#guideline-status").filter(has_text="Published version 1").wait_for()
+    assert Guideline.objects.get(project=project).version == 1
+    row = page.locator("#acks tbody tr", has_text="paula")
+    assert "none" in row.inner_text()
+    assert page.dialogs == [] and page.page_errors == []
