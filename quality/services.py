@@ -34,7 +34,11 @@ from quality.selectors import (
 
 # Projects with at most this many annotations get their report computed on request;
 # larger ones are served from the cache that the refresh job keeps.
-INLINE_REPORT_LIMIT = getattr(settings, "SKEIN_QUALITY_INLINE_LIMIT", 20_000)
+INLINE_REPORT_LIMIT = 20_000
+
+
+def inline_report_limit() -> int:
+    return int(getattr(settings, "SKEIN_QUALITY_INLINE_LIMIT", INLINE_REPORT_LIMIT))
 BOOTSTRAP_SAMPLES = 1000
 SLICE_FIELD = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 MAX_SLICE_VALUES = 50
@@ -329,7 +333,7 @@ def quality_report(*, project: Project, slice_field: str | None = None) -> dict[
     (refreshed by a background job when labels arrived since) for large ones."""
     slice_field = slice_field_validate(slice_field)
     total, last_id = _annotation_watermark(project)
-    if slice_field or total <= INLINE_REPORT_LIMIT:
+    if slice_field or total <= inline_report_limit():
         report = quality_report_compute(project=project, slice_field=slice_field)
         report["cache"] = {"state": "fresh", "inline": True}
         return report
