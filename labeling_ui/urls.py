@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from labeling_ui import views
+from labeling_ui.review_views import review as review_page
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,4 +21,5 @@ urlpatterns = [
     path("projects/<int:project_id>/guideline/preview/", views.guideline_preview,
          name="guideline-preview"),
     path("projects/<int:project_id>/members/", views.members, name="members"),
+    path("projects/<int:project_id>/review/", review_page, name="review"),
 ]
