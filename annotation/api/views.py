@@ -32,6 +32,15 @@ def _body(request: Request) -> dict[str, Any]:
     return dict(request.data)
 
 
+def _settings_only(body: dict[str, Any]) -> dict[str, Any]:
+    """Refuse fields that are not project settings before they reach a service's keyword
+    arguments (a body with "creator" or "project" must be a 400, not a TypeError)."""
+    unknown = set(body) - projects.SETTINGS_FIELDS
+    if unknown:
+        raise InvalidInput({field: ["Unknown field."] for field in sorted(unknown)})
+    return body
+
+
 class TokenView(APIView):
     """Exchange a username and password for an API token."""
 
@@ -90,8 +99,9 @@ class ProjectListView(APIView):
         if not selectors.can_create_projects(user=request.user):
             raise Forbidden({"detail": "Ask an admin for permission to create projects."})
         body = _body(request)
-        project = projects.project_create(creator=request.user, name=body.pop("name", ""),
-                                          labels=body.pop("labels", None), **body)
+        name, labels = body.pop("name", ""), body.pop("labels", None)
+        project = projects.project_create(creator=request.user, name=name, labels=labels,
+                                          **_settings_only(body))
         data = s.ProjectSerializer(project, context={"roles": {project.pk: "manager"}}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -107,8 +117,9 @@ class ProjectDetailView(APIView):
         project, role = project_for(user=request.user, project_id=project_id,
                                     roles=MANAGING_ROLES)
         body = _body(request)
-        project = projects.project_update(project=project, actor=request.user,
-                                          labels=body.pop("labels", None), **body)
+        labels = body.pop("labels", None)
+        project = projects.project_update(project=project, actor=request.user, labels=labels,
+                                          **_settings_only(body))
         return Response(s.ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
 
 

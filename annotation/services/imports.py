@@ -75,22 +75,32 @@ def format_from_name(name: str) -> str:
                                  "or .json file."]})
 
 
+class _Bad(str):
+    """A reader's complaint about a row, ``"field: message"`` — never a parsed value, so a
+    JSON string element cannot pass for an error (or an error for data)."""
+
+
+def _decoded_lines(stream: IO[bytes]) -> Iterator[str]:
+    """The stream's lines decoded one by one, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(stream):
+        yield raw.decode("utf-8-sig" if number == 0 else "utf-8")
+
+
 def _csv_rows(stream: IO[bytes]) -> Iterator[Row]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, strict=True)
+    reader = csv.reader(_decoded_lines(stream), strict=True)
     try:
         header = next(reader)
     except StopIteration:
         return
     except (csv.Error, UnicodeDecodeError) as exc:
-        yield 1, f"header: {exc}"
+        yield 1, _Bad(f"header: {exc}")
         return
     header = [h.strip() for h in header]
     if "external_id" not in header:
-        yield 1, "header: the header has no 'external_id' column"
+        yield 1, _Bad("header: the header has no 'external_id' column")
         return
     if len(set(header)) != len(header) or "" in header:
-        yield 1, "header: column names must be unique and not empty"
+        yield 1, _Bad("header: column names must be unique and not empty")
         return
     row_number = 1
     while True:
@@ -100,31 +110,48 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[Row]:
             return
         except (csv.Error, UnicodeDecodeError) as exc:
             row_number += 1
-            yield row_number, f"row: malformed CSV ({exc})"
             if isinstance(exc, UnicodeDecodeError):
+                yield reader.line_num + 1, _Bad(f"row: not valid UTF-8 ({exc.reason})")
                 return
+            yield row_number, _Bad(f"row: malformed CSV ({exc})")
             continue
         row_number = reader.line_num
         if not values:
             continue
         if len(values) != len(header):
-            yield row_number, (f"row: has {len(values)} fields but the header has "
-                               f"{len(header)}")
+            yield row_number, _Bad(f"row: has {len(values)} fields but the header has "
+                                   f"{len(header)}")
             continue
         yield row_number, dict(zip(header, values, strict=True))
 
 
+def _json_value(text: str | bytes) -> Any:
+    """One JSON value; any way it can fail (syntax, a number too long, nesting too deep)
+    is a ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _jsonl_rows(stream: IO[bytes]) -> Iterator[Row]:
-    for number, line in enumerate(stream, start=1):
+    number = 0
+    while line := stream.readline(MAX_ROW_BYTES + 1):
+        number += 1
+        if len(line) > MAX_ROW_BYTES:
+            while line and not line.endswith(b"\n"):  # skip the rest without holding it
+                line = stream.readline(1 << 16)
+            yield number, _Bad(f"row: longer than {MAX_ROW_BYTES} bytes")
+            continue
         if not line.strip():
             continue
-        if len(line) > MAX_ROW_BYTES:
-            yield number, f"row: longer than {MAX_ROW_BYTES} bytes"
-            continue
         try:
-            yield number, json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            yield number, f"row: not valid JSON ({exc})"
+            yield number, _json_value(line)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            yield number, _Bad(f"row: not valid JSON ({exc})")
+
+
+_NUMBER_CHARS = "0123456789+-.eE"
 
 
 def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
@@ -133,6 +160,7 @@ def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
     reader = codecs.getincrementaldecoder("utf-8-sig")()
     buffer, position, number, started = "", 0, 0, False
     eof = False
+    expect_value = True
     while True:
         # Skip whitespace and separators, then decode one element.
         while True:
@@ -144,60 +172,73 @@ def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
             try:
                 buffer, position = buffer[position:] + reader.decode(chunk, final=not chunk), 0
             except UnicodeDecodeError as exc:
-                yield number + 1, f"row: not valid UTF-8 ({exc})"
+                yield number + 1, _Bad(f"row: not valid UTF-8 ({exc.reason})")
                 return
             eof = not chunk
         if position >= len(buffer):
             if not started:
-                yield 1, "file: expected a JSON list of items"
+                yield 1, _Bad("file: expected a JSON list of items")
             elif started != "closed":
-                yield number + 1, "file: the JSON list is not closed with ']'"
+                yield number + 1, _Bad("file: the JSON list is not closed with ']'")
             return
         char = buffer[position]
         if not started:
             if char != "[":
-                yield 1, "file: expected a JSON list of items"
+                yield 1, _Bad("file: expected a JSON list of items")
                 return
             started, position = True, position + 1
-            expect_value = True
             continue
         if started == "closed":
-            yield number, "file: unexpected content after the closing ']'"
+            yield number, _Bad("file: unexpected content after the closing ']'")
             return
         if char == "]":
+            if expect_value and number:
+                yield number + 1, _Bad("row: a ',' before the closing ']' (trailing comma)")
+                return
             started, position = "closed", position + 1
             continue
         if char == ",":
             if expect_value:
-                yield number + 1, "row: unexpected ','"
+                yield number + 1, _Bad("row: unexpected ','")
                 return
             expect_value, position = True, position + 1
             continue
         if not expect_value:
-            yield number + 1, "row: expected ',' between items"
+            yield number + 1, _Bad("row: expected ',' between items")
             return
         try:
             value, end = decoder.raw_decode(buffer, position)
-        except json.JSONDecodeError as exc:
-            if eof or len(buffer) - position > MAX_ROW_BYTES:
-                yield number + 1, f"row: not valid JSON ({exc.msg})"
+        except RecursionError:
+            yield number + 1, _Bad("row: not valid JSON (nested too deeply)")
+            return
+        except ValueError as exc:  # JSONDecodeError, or a number too long to convert
+            if len(buffer) - position > MAX_ROW_BYTES:
+                yield number + 1, _Bad(f"row: longer than {MAX_ROW_BYTES} characters")
+                return
+            if eof or not isinstance(exc, json.JSONDecodeError):
+                yield number + 1, _Bad(f"row: not valid JSON ({getattr(exc, 'msg', exc)})")
                 return
             chunk = stream.read(1 << 16)
             try:
                 buffer = buffer[position:] + reader.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc2:
-                yield number + 1, f"row: not valid UTF-8 ({exc2})"
+                yield number + 1, _Bad(f"row: not valid UTF-8 ({exc2.reason})")
+                return
+            position, eof = 0, not chunk
+            continue
+        # A scalar that runs to the buffer's end, or stops at a '.', 'e' or sign there, may
+        # be a number cut by the read boundary ("1" of "12", "1" of "1.5"): read on first.
+        if (not eof and not isinstance(value, dict | list | str)
+                and not buffer[end:].strip(_NUMBER_CHARS)):
+            chunk = stream.read(1 << 16)
+            try:
+                buffer = buffer[position:] + reader.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                yield number + 1, _Bad(f"row: not valid UTF-8 ({exc.reason})")
                 return
             position, eof = 0, not chunk
             continue
         number += 1
-        # A value that ends exactly at the buffer's end may be a truncated number.
-        if end == len(buffer) and not eof and not isinstance(value, dict | list | str):
-            chunk = stream.read(1 << 16)
-            if chunk:
-                buffer = buffer[position:] + reader.decode(chunk)
-                position, number = 0, number - 1
-                continue
         position, expect_value = end, False
         yield number, value
 
@@ -294,7 +335,7 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
                                "message": f"more than {max_rows} rows; split the file"})
                 error_count += 1
                 break
-            if isinstance(raw, str):
+            if isinstance(raw, _Bad):
                 field, _, message = raw.partition(": ")
                 error_count += 1
                 if len(errors) < MAX_ERRORS_LISTED:

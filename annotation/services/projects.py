@@ -105,6 +105,12 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
             bad(field, "Must be a number from 0 to 1.")
     if "name" in fields and not str(fields["name"] or "").strip():
         bad("name", "A project needs a name.")
+    elif "name" in fields and (not isinstance(fields["name"], str) or len(fields["name"]) > 200):
+        bad("name", "A name is text of at most 200 characters.")
+    if "description" in fields and not isinstance(fields["description"], str):
+        bad("description", "A description is text.")
+    if "training_enabled" in fields and not isinstance(fields["training_enabled"], bool):
+        bad("training_enabled", "Must be true or false.")
     if "private_fields" in fields and not (
         isinstance(fields["private_fields"], list)
         and all(isinstance(f, str) for f in fields["private_fields"])

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
@@ -114,7 +114,7 @@ def leases_expire(*, project: Project, now: Any = None) -> int:
         per_item: dict[int, int] = {}
         for _, item_id in rows:
             per_item[item_id] = per_item.get(item_id, 0) + 1
-        for item_id, n in per_item.items():
+        for item_id, n in sorted(per_item.items()):  # one lock order: no deadlocks
             _item_counters_update(item_id=item_id, overlap=project.overlap, d_annotations=0,
                                   d_leases=-n)
     return len(rows)
@@ -137,17 +137,21 @@ def _pick_gold(*, project: Project, user: Any) -> Item | None:
     )
 
 
-def _pick_open(*, project: Project, user: Any) -> Item | None:
-    """The open item of highest priority this labeler has never held, locked so that
-    concurrent claimers skip it (PostgreSQL); SQLite serialises writers instead."""
+def open_candidates(*, project: Project, user: Any) -> QuerySet[Item]:
+    """Open items this labeler has never held, best first, locked so that concurrent
+    claimers skip them (PostgreSQL); SQLite serialises writers instead. Served by the
+    partial index ``item_queue_idx``."""
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
     return (
         Item.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(project=project, state=Item.State.OPEN, is_gold=False)
         .exclude(Exists(seen))
         .order_by("-priority", "random_key")
-        .first()
     )
+
+
+def _pick_open(*, project: Project, user: Any) -> Item | None:
+    return open_candidates(project=project, user=user).first()
 
 
 def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None,
@@ -155,7 +159,9 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     """Give the labeler their next item, or None when nothing is left for them.
 
     Order: their own unexpired lease; a gold item at ``gold_rate``; the open item with the
-    highest priority that they have not seen and that still has a free slot.
+    highest priority that they have not seen and that still has a free slot. Gold is mixed
+    into regular work: when no regular item is left for the labeler the answer is None
+    every time, not a gold item now and then.
 
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following
     item while the current one is on screen, so a labeler holds at most two leases."""
@@ -174,11 +180,13 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     leases_expire(project=project, now=now)
     rng = rng or random
     with transaction.atomic():
-        item = None
-        if gold_only or (project.gold_rate > 0 and rng.random() < project.gold_rate):
+        if gold_only:  # a labeler who is qualifying gets gold only
             item = _pick_gold(project=project, user=user)
-        if item is None and not gold_only:  # a labeler who is qualifying gets gold only
+        else:
             item = _pick_open(project=project, user=user)
+            if item is not None and project.gold_rate > 0 and rng.random() < project.gold_rate:
+                # The open row stays locked until commit, a few milliseconds; others skip it.
+                item = _pick_gold(project=project, user=user) or item
         if item is None:
             return None
         suggestion = suggestion_for(project=project, item=item)
@@ -271,6 +279,12 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, label_names
     with transaction.atomic():
         assignment = _assignment_of(assignment_id=assignment_id, user=user, lock=True)
         project = assignment.project
+        if assignment.state == Assignment.State.SUBMITTED and client_id:
+            # A retry that raced its first attempt past the check above: same answer.
+            existing = Annotation.objects.filter(annotator=user, client_id=client_id,
+                                                 assignment_id=assignment_id).first()
+            if existing is not None:
+                return existing, False
         labels = labels_validate(project=project, labels=labels, label_names=label_names)
         if assignment.state == Assignment.State.SUBMITTED:
             raise Conflict({"detail": "This assignment was already submitted; change the "
