@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import paginate
+from annotation.api.pagination import paginate, paginated
 from annotation.errors import InvalidInput
 from annotation.models import AuditEvent
 
@@ -53,7 +53,7 @@ class AuditLogView(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("project", int), OpenApiParameter("action", str),
                                OpenApiParameter("format", str, enum=["json", "csv", "jsonl"])],
-                   responses={200: AuditEventSerializer(many=True)})
+                   responses={200: paginated(AuditEventSerializer)})
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         events = _events(request)
         fmt = request.query_params.get("format", "json")

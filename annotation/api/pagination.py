@@ -21,3 +21,17 @@ def paginate(request: Request, queryset: QuerySet, serializer_class: Any,
     page = paginator.paginate_queryset(queryset, request)
     data = serializer_class(page, many=True, context=context or {}).data
     return paginator.get_paginated_response(data)
+
+
+def paginated(serializer_class: Any) -> Any:
+    """The schema of a page of ``serializer_class`` items, for ``extend_schema``."""
+    from drf_spectacular.utils import inline_serializer
+    from rest_framework import serializers
+
+    return inline_serializer(
+        name=f"Paginated{serializer_class.__name__.removesuffix('Serializer')}List",
+        fields={"count": serializers.IntegerField(),
+                "next": serializers.CharField(allow_null=True),
+                "previous": serializers.CharField(allow_null=True),
+                "results": serializer_class(many=True)},
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import StreamingHttpResponse
+from django.http import QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import serializers as s
-from annotation.api.pagination import paginate
+from annotation.api.pagination import paginate, paginated
 from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from annotation.models import Assignment, GuidelineAck, LabelSet, Membership
 from annotation.ratelimit import login_attempt
@@ -27,9 +27,13 @@ from annotation.services import exports, guidelines, imports, projects, queue
 
 
 def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
+    """The request body as a plain dict (form bodies give their last value per key)."""
+    data = request.data
+    if isinstance(data, QueryDict):
+        return data.dict()
+    if not isinstance(data, dict):
         raise InvalidInput({"detail": "Send a JSON object."})
-    return dict(request.data)
+    return dict(data)
 
 
 def _settings_only(body: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +91,7 @@ class MeView(APIView):
 
 
 class ProjectListView(APIView):
-    @extend_schema(responses={200: s.ProjectSerializer(many=True)})
+    @extend_schema(responses={200: paginated(s.ProjectSerializer)})
     def get(self, request: Request) -> Response:
         qs = selectors.projects_for(user=request.user).prefetch_related("labels")
         roles = dict(Membership.objects.filter(user=request.user)
@@ -137,7 +141,7 @@ class ProgressView(APIView):
 
 
 class MemberListView(APIView):
-    @extend_schema(responses={200: s.MembershipSerializer(many=True)})
+    @extend_schema(responses={200: paginated(s.MembershipSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         qs = project.memberships.select_related("user").order_by("user__username")
@@ -162,7 +166,7 @@ class MemberDetailView(APIView):
 
 
 class GuidelineListView(APIView):
-    @extend_schema(responses={200: s.GuidelineSerializer(many=True)})
+    @extend_schema(responses={200: paginated(s.GuidelineSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id)
         return paginate(request, project.guidelines.order_by("-version"), s.GuidelineSerializer)
@@ -243,7 +247,7 @@ class ItemImportView(APIView):
 class ItemListView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("state", str), OpenApiParameter("has_gold", bool)],
-        responses={200: s.ItemSerializer(many=True)},
+        responses={200: paginated(s.ItemSerializer)},
     )
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
@@ -332,7 +336,7 @@ class SkipView(APIView):
 
 
 class AnnotationListView(APIView):
-    @extend_schema(responses={200: s.AnnotationSerializer(many=True)})
+    @extend_schema(responses={200: paginated(s.AnnotationSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
         qs = selectors.annotations_visible_to(user=request.user, project=project, role=role)
@@ -388,7 +392,7 @@ class ExportView(APIView):
 
 
 class LabelSetListView(APIView):
-    @extend_schema(responses={200: s.LabelSetSerializer(many=True)})
+    @extend_schema(responses={200: paginated(s.LabelSetSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         return paginate(request, project.labelsets.order_by("-version"), s.LabelSetSerializer)

@@ -204,7 +204,11 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
     if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
         raise Forbidden({"detail": "Only admins and managers can create accounts."})
     errors: dict[str, list[str]] = {}
-    username = (username or "").strip()
+    if not isinstance(username, str) or not isinstance(password, str) or not isinstance(
+        email, str
+    ):
+        raise InvalidInput({"detail": "username, password and email are text."})
+    username = username.strip()
     if not re.fullmatch(r"[\w.@+-]{1,150}", username):
         errors["username"] = ["Letters, digits and @/./+/-/_ only, 1 to 150 characters."]
     elif User.objects.filter(username__iexact=username).exists():

@@ -1,0 +1,34 @@
+"""Property-based fuzzing of the v1 API from its own OpenAPI schema (schemathesis): no
+request, however malformed, gets a 5xx, and documented answers match the schema."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from config.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+MAX_EXAMPLES = 15
+
+
+@pytest.fixture
+def token(make_user, make_project, labeler, add_member, manager):
+    """A manager of a real project, so the fuzzer reaches past the permission checks."""
+    from rest_framework.authtoken.models import Token
+
+    project = make_project(items=5)
+    add_member(project, labeler)
+    return Token.objects.create(user=manager).key
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_api_never_answers_5xx(case, token):
+    response = case.call(headers={"Authorization": f"Token {token}"})
+    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
