@@ -122,28 +122,34 @@ def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project
     page.route("**/submit/", flaky)
     first = _current_id(page)
     _press(page, "1")
+    page.locator("#save-status").filter(has_text=f"Saved: pos for {first}").wait_for()
     assert len(bodies) == 2 and bodies[0]["client_id"] == bodies[1]["client_id"]
     assert Annotation.objects.filter(annotator=labeler).count() == 1
     assert Annotation.objects.get(annotator=labeler).item.external_id == first
 
-    # The server stays unreachable: the labeler is told plainly, and nothing advances.
+    # The server stays unreachable: the labeler is told plainly and can give no more answers
+    # until it is saved; nothing is lost.
     page.unroute("**/submit/")
     page.route("**/submit/", lambda route: route.abort("connectionrefused"))
-    stuck = _current_id(page)
+    unsaved = _current_id(page)
+    page.wait_for_timeout(150)
     page.keyboard.press("2")
     alert = page.locator("#save-error")
     alert.wait_for()
-    assert "could not be saved" in alert.inner_text()
-    assert _current_id(page) == stuck
+    assert "did not reach the server" in alert.inner_text()
+    assert unsaved in alert.inner_text()
+    page.keyboard.press("1")
+    page.locator("#save-status").filter(has_text="not saved yet").wait_for()
     assert Annotation.objects.filter(annotator=labeler).count() == 1
     # Back online: r sends the kept answer with its client_id, once.
     page.unroute("**/submit/")
     page.keyboard.press("r")
-    _wait_for_new_item(page, stuck)
     alert.wait_for(state="hidden")
+    page.locator("#count-done").filter(has_text="2").wait_for()
     assert list(Annotation.objects.filter(annotator=labeler).order_by("id")
                 .values_list("item__external_id", "labels")) == [(first, ["pos"]),
-                                                                 (stuck, ["neg"])]
+                                                                 (unsaved, ["neg"])]
+    assert _current_id(page) not in (first, unsaved)
 
 
 def test_item_markup_renders_literally_everywhere(new_page, make_project, make_user,

@@ -13,6 +13,14 @@ const RETRY_DELAYS = [0, 400, 1200, 3000];
 
 const state = {
   current: null,      // {assignmentId, item, suggestion, expiresAt, shownAt}
+  ahead: null,        // the following item, claimed ahead (same shape)
+  prefetching: false,
+  noMoreAhead: false,
+  pendings: [],       // answers not yet saved, in order (also in localStorage)
+  saving: new Set(),
+  answered: new Set(), // assignment ids answered in this page (never shown again)
+  blocked: false,     // an answer could not be saved: no more answers until it is
+  retrying: false,
   last: null,         // {annotationId, item, labels, suggestion, submittedAt}
   selected: new Set(),
   editing: false,
@@ -202,80 +210,143 @@ async function withRetry(call, onRetry) {
   throw lastError;
 }
 
-async function loadNext(keyTime) {
-  let response;
-  try {
-    response = await withRetry(() => api("POST", `projects/${projectId}/next/`),
-      () => setStatus("Connection trouble; trying again…"));
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 409 && err.body.guideline_version) {
-      state.current = null;
-      await openGuideline({ required: true });
-      return;
-    }
-    state.current = null;
-    $("item").replaceChildren(Object.assign(document.createElement("p"), {
-      className: "alert alert-error", textContent: `Could not load the next item: ${err.message}. `
-        + "Reload the page to try again." }));
-    return;
-  }
-  if (response.status === 204) { showFinished(); refreshProgress(true); return; }
+function claimFrom(response) {
   const { assignment, item, suggestion } = response.data;
   const serverDate = Date.parse(response.headers.get("Date") || "");
   if (!Number.isNaN(serverDate)) {
     const skew = serverDate - Date.now();
     state.clockSkew = Math.abs(skew) > 2000 ? skew : 0;
   }
-  state.current = { assignmentId: assignment.id, item, suggestion,
-    expiresAt: Date.parse(assignment.expires_at), shownAt: performance.now() };
-  if (state.left === null || state.done === null) refreshProgress(true);
-  showCurrent(keyTime);
-  tickLease();
+  return { assignmentId: assignment.id, item, suggestion,
+    expiresAt: Date.parse(assignment.expires_at), shownAt: 0 };
 }
 
-// ---- actions ----
-async function saveAnswer(pending) {
-  storePending(pending);
+function present(claim, keyTime) {
+  if (state.ahead && state.ahead.assignmentId === claim.assignmentId) state.ahead = null;
+  state.current = claim;
+  claim.shownAt = performance.now();
+  showCurrent(keyTime);
+  tickLease();
+  prefetch();
+}
+
+// Fetch the item after the one on screen (the queue lets a labeler hold two leases), so a
+// keypress can show it at once. Only once every answer is saved: until then the server would
+// still count the answered lease as open.
+async function prefetch() {
+  const current = state.current;
+  if (!current || state.ahead || state.prefetching || state.noMoreAhead || state.pendings.length
+      || state.blocked) return;
+  state.prefetching = true;
+  try {
+    const response = await api("POST", `projects/${projectId}/next/?ahead_of=${current.assignmentId}`);
+    if (response.status === 204) {
+      state.noMoreAhead = true;
+    } else if (state.current === current && !current.answered
+               && response.data.assignment.id !== current.assignmentId
+               && !state.answered.has(response.data.assignment.id)) {
+      state.ahead = claimFrom(response);
+    }
+  } catch { /* a missed prefetch only costs a round trip later */ } finally {
+    state.prefetching = false;
+  }
+}
+
+async function loadNext(keyTime) {
+  if (state.ahead) {
+    const claim = state.ahead;
+    state.ahead = null;
+    present(claim, keyTime);
+    return;
+  }
+  let response;
+  try {
+    response = await withRetry(() => api("POST", `projects/${projectId}/next/`),
+      () => setStatus("Connection trouble; trying again…"));
+  } catch (err) {
+    state.current = null;
+    if (err instanceof ApiError && err.status === 409 && err.body.guideline_version) {
+      await openGuideline({ required: true });
+      return;
+    }
+    $("item").replaceChildren(Object.assign(document.createElement("p"), {
+      className: "alert alert-error", textContent: `Could not load the next item: ${err.message}. `
+        + "Reload the page to try again." }));
+    return;
+  }
+  state.noMoreAhead = false;
+  if (response.status === 204) { showFinished(); refreshProgress(true); return; }
+  present(claimFrom(response), keyTime);
+  if (state.left === null || state.done === null) refreshProgress(true);
+}
+
+// ---- saving answers: in order, each retried with its client_id, kept until saved ----
+function storePendings() {
+  storePending(state.pendings.length ? state.pendings : null);
+}
+
+async function saveOne(pending) {
+  state.saving.add(pending);
   try {
     const { data } = await withRetry(
       () => api("POST", `assignments/${pending.assignmentId}/submit/`, pending.body),
       (n) => setStatus(`Saving… (attempt ${n + 1})`));
-    storePending(null);
-    hideSaveError();
-    return data;
+    state.pendings = state.pendings.filter((p) => p !== pending);
+    storePendings();
+    afterSaved(pending, data);
+    setStatus(`Saved: ${data.labels.join(", ")} for ${pending.externalId}.`);
+    return true;
   } catch (err) {
     if (retryable(err)) {
-      showSaveError(`The server could not be reached (${err.message}). Your answer is kept in `
-        + "this browser and will be sent again; do not close the page.");
+      state.blocked = true;
+      showSaveError(`Your answer for ${pending.externalId} did not reach the server `
+        + `(${err.message}). It is kept in this browser and sent again every few seconds; `
+        + "labeling continues once it is saved. Do not close the page.");
       setStatus("Not saved yet.");
-      scheduleRetry(pending);
+      scheduleRetry();
     } else {
-      storePending(null);
-      showSaveError(`The server refused it: ${errorText(err.body) || err.message}`);
+      state.pendings = state.pendings.filter((p) => p !== pending);
+      storePendings();
+      showSaveError(`Your answer for ${pending.externalId} was not recorded: `
+        + `${errorText(err.body) || err.message}`);
       setStatus("Not saved.");
     }
-    throw err;
+    return false;
+  } finally {
+    state.saving.delete(pending);
   }
+}
+
+// Saves run one after another, in the order they were given.
+let saveChain = Promise.resolve(true);
+function enqueueSave(pending) {
+  state.pendings.push(pending);
+  storePendings();
+  const result = saveChain.then((ok) => (ok ? saveOne(pending) : false));
+  saveChain = result;
+  return result;
 }
 
 let retryTimer = null;
-function scheduleRetry(pending) {
+function scheduleRetry() {
   clearTimeout(retryTimer);
-  retryTimer = setTimeout(() => retryPending(pending), 5000);
+  retryTimer = setTimeout(retryPending, 5000);
 }
 
-async function retryPending(pending = loadPending()) {
+async function retryPending() {
   clearTimeout(retryTimer);
-  if (!pending || state.busy) return;
-  state.busy = true;
-  try {
-    const saved = await saveAnswer(pending);
-    afterSaved(pending, saved);
-    setStatus(`Saved ${pending.externalId}.`);
-    await loadNext();
-  } catch { /* saveAnswer has told the labeler */ } finally {
-    state.busy = false;
+  if (!state.pendings.length || state.retrying) return;
+  state.retrying = true;
+  await saveChain;
+  for (const pending of [...state.pendings]) {
+    if (!(await saveOne(pending))) { state.retrying = false; return; }
   }
+  saveChain = Promise.resolve(true);
+  state.blocked = false;
+  state.retrying = false;
+  hideSaveError();
+  if (!state.finished && (!state.current || state.current.answered)) await loadNext();
+  else prefetch();
 }
 
 function afterSaved(pending, saved) {
@@ -284,28 +355,38 @@ function afterSaved(pending, saved) {
   state.done = (state.done ?? 0) + 1;
   if (state.left !== null) state.left = Math.max(0, state.left - 1);
   renderCounts();
+  $("back-btn").disabled = !canGoBack();
+}
+
+function blockedNotice() {
+  setStatus("An earlier answer is not saved yet; press r to retry now.");
 }
 
 async function submit(labels, keyTime) {
   const current = state.current;
   if (!current || state.busy || !labels.length) return;
-  state.busy = true;
+  if (state.blocked) { blockedNotice(); return; }
   const pending = {
     assignmentId: current.assignmentId, externalId: current.item.external_id,
     item: current.item, suggestion: current.suggestion,
     body: { labels, duration_ms: Math.max(0, Math.round(performance.now() - current.shownAt)),
       client_id: clientId() },
   };
-  renderLabelsState(new Set(labels));
-  try {
-    const saved = await saveAnswer(pending);
-    afterSaved(pending, saved);
-    setStatus(`Saved: ${labels.join(", ")} for ${pending.externalId}.`);
-    await loadNext(keyTime);
-  } catch (err) {
-    if (!retryable(err)) await loadNext(keyTime);  // e.g. lease lost: move on, already told
-  } finally {
-    state.busy = false;
+  current.answered = true;
+  state.answered.add(current.assignmentId);
+  const saved = enqueueSave(pending);
+  if (state.ahead) {
+    loadNext(keyTime);  // shown at once; the answer is saved meanwhile
+    if (await saved) prefetch();
+  } else {
+    state.busy = true;
+    renderLabelsState(new Set(labels));
+    try {
+      const ok = await saved;
+      if (ok || !state.blocked) await loadNext(keyTime);
+    } finally {
+      state.busy = false;
+    }
   }
   refreshProgress();
 }
@@ -313,8 +394,10 @@ async function submit(labels, keyTime) {
 async function skip(keyTime) {
   const current = state.current;
   if (!current || state.busy) return;
+  if (state.blocked) { blockedNotice(); return; }
   state.busy = true;
   try {
+    await saveChain;
     await withRetry(() => api("POST", `assignments/${current.assignmentId}/skip/`, {}));
     if (state.left !== null) state.left = Math.max(0, state.left - 1);
     renderCounts();
@@ -332,7 +415,8 @@ function canGoBack() {
     && Date.now() - state.last.submittedAt < config.leaseSeconds * 1000;
 }
 
-function startEdit() {
+async function startEdit() {
+  if (state.pendings.length && !state.blocked) await saveChain;  // the last answer first
   if (!canGoBack() || state.busy || state.editing) {
     if (state.last && !canGoBack()) setStatus("The last answer can no longer be changed.");
     return;
@@ -444,17 +528,18 @@ $("guideline-ack").addEventListener("click", acknowledge);
 $("guideline").addEventListener("cancel", (e) => { if (state.mustAck) e.preventDefault(); });
 $("retry-btn").addEventListener("click", () => retryPending());
 window.addEventListener("beforeunload", (e) => {
-  if (loadPending()) { e.preventDefault(); e.returnValue = ""; }
+  if (state.pendings.length) { e.preventDefault(); e.returnValue = ""; }
 });
 setInterval(() => { tickLease(); $("back-btn").disabled = !canGoBack(); }, 1000);
 
 async function start() {
   refreshProgress(true);
-  const pending = loadPending();
-  if (pending) {
-    setStatus("Sending an answer that was not saved before…");
-    await retryPending(pending);
-    if (loadPending()) return;
+  const kept = loadPending();
+  if (Array.isArray(kept) && kept.length) {
+    state.pendings = kept;
+    setStatus("Sending answers that were not saved before…");
+    await retryPending();
+    if (state.pendings.length) return;
   }
   let guideline = null;
   try {
