@@ -12,7 +12,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from config.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 12
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def token(make_user, make_project, labeler, add_member, manager):
     return Token.objects.create(user=manager).key
 
 
-@pytest.mark.django_db
+# transactional: the WSGI app closes connections after each request, as in production.
+@pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=list(HealthCheck))
