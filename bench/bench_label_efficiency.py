@@ -218,6 +218,12 @@ def _job(args: tuple[Variant, int, int]) -> tuple[str, int, int, dict[int, float
     return variant.name, batch, seed, curve, time.perf_counter() - t0
 
 
+def at_labels(curve: dict[int, float], n: int) -> float:
+    """Accuracy of the model in use when the n-th label arrived (last retrain at <= n)."""
+    done = [k for k in curve if k <= n]
+    return curve[max(done)] if done else np.nan
+
+
 def fmt(values: list[float]) -> str:
     arr = np.asarray(values)
     return f"{arr.mean():.3f} ± {arr.std():.3f}"
@@ -235,7 +241,7 @@ def report(data: Data, variants: list[Variant], batches: list[int], results: dic
         rand_need = np.mean([needed(c, data.target) for c in runs["random"]])
         for v in variants:
             curves = runs[v.name]
-            accs = [fmt([c.get(cp, np.nan) for c in curves]) for cp in CHECKPOINTS]
+            accs = [fmt([at_labels(c, cp) for c in curves]) for cp in CHECKPOINTS]
             need = [needed(c, data.target) for c in curves]
             if np.all(np.isfinite(need)):
                 need_s = f"{np.mean(need):.0f} ± {np.std(need):.0f}"
@@ -255,6 +261,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="digits,movies")
     parser.add_argument("--batches", default="10,20")
     parser.add_argument("--base", default="margin", help="strategy the batch-mode rows use")
+    parser.add_argument("--variants", default="", help="comma-separated variant names to run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     seeds = list(range(2 if args.quick else args.seeds))
@@ -272,6 +279,9 @@ def main() -> None:
     ]
     if args.quick:
         variants = [v for v in variants if v.name in ("random", base) or v.batch_mode]
+    if args.variants:
+        wanted = set(args.variants.split(",")) | {"random"}
+        variants = [v for v in variants if v.name in wanted]
     loaders = {"digits": load_digits_data, "movies": load_movies_data}
     started = time.perf_counter()
     for name in args.datasets.split(","):
