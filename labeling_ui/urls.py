@@ -4,13 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from labeling_ui import views
+from labeling_ui.login import RateLimitedLoginView
 from labeling_ui.review_views import review as review_page
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="labeling_ui/login.html",
-                                                redirect_authenticated_user=True),
-         name="login"),
+    path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/new/", views.project_new, name="project-new"),
     path("projects/<int:project_id>/label/", views.label, name="label"),

@@ -82,3 +82,19 @@ def test_production_refuses_to_start_without_a_secret_and_keeps_cookies_secure()
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, env=_production_env(DJANGO_SECRET_KEY="x" * 50))
     assert result.stdout.split() == ["False", "True", "True"], result.stderr
+
+
+def test_the_browser_login_is_rate_limited_too(make_user):
+    from django.test import Client
+
+    make_user("walker", password="right-password-1")
+    browser = Client()
+    with override_settings(SKEIN_LOGIN_RATE="2/min"):
+        codes = [browser.post("/login/", {"username": "walker", "password": "nope"},
+                              REMOTE_ADDR="10.5.5.5").status_code for _ in range(3)]
+        blocked = browser.post("/login/", {"username": "walker",
+                                           "password": "right-password-1"},
+                               REMOTE_ADDR="10.5.5.5")
+    assert codes == [200, 200, 429]  # the form re-shown with an error, then refused
+    assert blocked.status_code == 429
+    assert b"Too many login attempts" in blocked.content
