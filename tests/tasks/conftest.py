@@ -87,9 +87,9 @@ class Worker:
     def stop(self) -> None:
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
+        try:  # cold shutdown: running jobs are not acknowledged, so nothing is lost
+            os.killpg(self.proc.pid, signal.SIGQUIT)
+            self.proc.wait(10)
         except (subprocess.TimeoutExpired, ProcessLookupError):
             self.kill()
         self.proc = None
