@@ -91,7 +91,7 @@ class MeView(APIView):
 
 
 class ProjectListView(APIView):
-    @extend_schema(responses={200: paginated(s.ProjectSerializer)})
+    @extend_schema(operation_id="v1_projects_list", responses={200: paginated(s.ProjectSerializer)})
     def get(self, request: Request) -> Response:
         qs = selectors.projects_for(user=request.user).prefetch_related("labels")
         roles = dict(Membership.objects.filter(user=request.user)
