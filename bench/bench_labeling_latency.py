@@ -9,6 +9,7 @@ the following frame ("painted"); this script reports median and p95 of both, and
 server-side times of the submit and next requests from the Resource Timing API.
 
     .venv/bin/python bench/bench_labeling_latency.py [--items 200] [--server gunicorn]
+        [--look-ms 500 1000]
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def start_server(kind: str, env: dict[str, str], port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
-def drive(base: str, items: int, seed: int) -> tuple[list[dict], list[dict]]:
+def drive(base: str, items: int, seed: int, look: tuple[float, float]
+          ) -> tuple[list[dict], list[dict]]:
     from playwright.sync_api import sync_playwright
 
     rng = random.Random(seed)
@@ -90,7 +92,7 @@ def drive(base: str, items: int, seed: int) -> tuple[list[dict], list[dict]]:
         page.wait_for_function("document.getElementById('item-id').textContent !== ''")
         page.evaluate("performance.setResourceTimingBufferSize(10000)")
         for n in range(items):
-            page.wait_for_timeout(rng.uniform(60, 140))  # a (very fast) labeler's look
+            page.wait_for_timeout(rng.uniform(*look))  # the labeler looks at the item
             page.keyboard.press(str(rng.randrange(10)))
             page.wait_for_function(f"window.skein.timings.length > {n} && "
                                    f"window.skein.timings[{n}].painted !== null")
@@ -108,6 +110,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--server", choices=["runserver", "gunicorn"], default="runserver")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--look-ms", type=float, nargs=2, default=(500.0, 1000.0),
+                        metavar=("MIN", "MAX"),
+                        help="time spent looking at each item before the key, uniform in "
+                             "[MIN, MAX] ms (default 500 1000: a very fast labeler)")
     args = parser.parse_args()
     var = tempfile.mkdtemp(prefix="skein-bench-latency-")
     env = {**os.environ, "SKEIN_VAR_DIR": var, "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -121,15 +127,23 @@ def main() -> None:
     port = free_port()
     server = start_server(args.server, env, port)
     try:
-        timings, resources = drive(f"http://127.0.0.1:{port}", args.items, args.seed)
+        timings, resources = drive(f"http://127.0.0.1:{port}", args.items, args.seed,
+                                   tuple(args.look_ms))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
     shown = [t["shown"] - t["key"] for t in timings]
     painted = [t["painted"] - t["key"] for t in timings]
-    print(f"server: {args.server}, SQLite in {var}, {args.items} items of 'Handwritten digits'")
+    print(f"server: {args.server}, SQLite in {var}, {args.items} items of 'Handwritten digits', "
+          f"look {args.look_ms[0]:.0f}-{args.look_ms[1]:.0f} ms per item")
+    prefetched = sum(1 for t in timings if t.get("source") == "prefetched")
+    print(f"next item already prefetched at the keypress: {prefetched} of {len(timings)}")
     print(summary("keypress -> next item in the DOM", shown))
     print(summary("keypress -> next frame painted", painted))
+    for source in ("prefetched", "requested"):
+        subset = [t["shown"] - t["key"] for t in timings if t.get("source") == source]
+        if subset:
+            print(summary(f"  of which {source}", subset))
     for kind in ("submit", "next"):
         entries = [r for r in resources if f"/{kind}/" in r["name"]]
         print(summary(f"  {kind}: request, round trip", [e["duration"] for e in entries]))

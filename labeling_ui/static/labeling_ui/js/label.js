@@ -34,7 +34,8 @@ const state = {
   clockSkew: 0,
 };
 
-// Latency hook for bench/: [{key, shown, painted}] in performance.now() milliseconds.
+// Latency hook for bench/: [{key, shown, painted, source}], times in performance.now() ms;
+// source says whether the item came from the prefetch or had to be requested after the key.
 window.skein = { timings: [], state };
 
 function setStatus(text) { $("save-status").textContent = text; }
@@ -75,24 +76,24 @@ function renderSuggestion(suggestion) {
   box.hidden = false;
 }
 
-function showItem(entry, keyTime) {
+function showItem(entry, keyTime, source) {
   const body = $("item");
   body.replaceChildren(renderItem(entry.item.data));
   $("item-id").textContent = entry.item.external_id;
   $("item-card").setAttribute("aria-busy", "false");
   renderSuggestion(entry.suggestion);
   if (keyTime !== undefined) {
-    const timing = { key: keyTime, shown: performance.now(), painted: null };
+    const timing = { key: keyTime, shown: performance.now(), painted: null, source };
     window.skein.timings.push(timing);
     requestAnimationFrame(() => setTimeout(() => { timing.painted = performance.now(); }, 0));
   }
 }
 
-function showCurrent(keyTime) {
+function showCurrent(keyTime, source) {
   state.selected = new Set();
   renderLabelsState(state.selected);
   $("item-state").hidden = true;
-  if (state.current) showItem(state.current, keyTime);
+  if (state.current) showItem(state.current, keyTime, source);
   $("back-btn").disabled = !canGoBack();
 }
 
@@ -221,11 +222,11 @@ function claimFrom(response) {
     expiresAt: Date.parse(assignment.expires_at), shownAt: 0 };
 }
 
-function present(claim, keyTime) {
+function present(claim, keyTime, source) {
   if (state.ahead && state.ahead.assignmentId === claim.assignmentId) state.ahead = null;
   state.current = claim;
   claim.shownAt = performance.now();
-  showCurrent(keyTime);
+  showCurrent(keyTime, source);
   tickLease();
   prefetch();
 }
@@ -256,7 +257,7 @@ async function loadNext(keyTime) {
   if (state.ahead) {
     const claim = state.ahead;
     state.ahead = null;
-    present(claim, keyTime);
+    present(claim, keyTime, "prefetched");
     return;
   }
   let response;
@@ -276,7 +277,7 @@ async function loadNext(keyTime) {
   }
   state.noMoreAhead = false;
   if (response.status === 204) { showFinished(); refreshProgress(true); return; }
-  present(claimFrom(response), keyTime);
+  present(claimFrom(response), keyTime, "requested");
   if (state.left === null || state.done === null) refreshProgress(true);
 }
 
