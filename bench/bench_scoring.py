@@ -112,6 +112,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         from django.contrib.auth import get_user_model
+        from django.utils import timezone
 
         from annotation.models import Item
         from annotation.services.bulk import ItemCopier
@@ -121,7 +122,6 @@ def main() -> None:
         from tasks.models import ModelVersion
         from tasks.services.artifacts import Artifact, artifact_save
         from tasks.services.models import model_activate
-        from django.utils import timezone
 
         texts, labels = _sentences()
         user = get_user_model().objects.create_user("bench", password="bench-bench-1")
@@ -156,7 +156,7 @@ def main() -> None:
             trained_at=timezone.now(), artifact=artifact_save(
                 project_id=project.pk, version=1, artifact=Artifact(featurizer, model, "margin")))
 
-        log = open(var / "worker.log", "wb")
+        log = open(var / "worker.log", "wb")  # noqa: SIM115 - lives as long as the worker
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q",
              env["SKEIN_TEST_QUEUE"], f"--concurrency={args.workers}", "--without-gossip",
@@ -188,8 +188,8 @@ def main() -> None:
               f"worker's processes {peak_total / 2**20:.0f} MB")
 
         if not args.skip_modal:
-            from modAL.uncertainty import uncertainty_sampling
             import scipy.sparse as sp
+            from modAL.uncertainty import uncertainty_sampling
 
             data = list(Item.objects.filter(project=project).order_by("id")
                         .values_list("data", flat=True).iterator(chunk_size=20_000))

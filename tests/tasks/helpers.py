@@ -7,7 +7,7 @@ from typing import Any
 
 from annotation.models import Item, Project
 from annotation.services.imports import items_import_records
-from annotation.services.queue import assignment_claim_next, annotation_submit
+from annotation.services.queue import annotation_submit, assignment_claim_next
 
 POSITIVE = ["great", "wonderful", "superb", "delightful", "moving", "brilliant", "charming"]
 NEGATIVE = ["awful", "boring", "dreadful", "tedious", "clumsy", "dull", "terrible"]
