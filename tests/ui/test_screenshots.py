@@ -64,13 +64,13 @@ def test_demo_screenshots(new_page):
         item.scored_by = 1
         item.save(update_fields=["predicted_labels", "confidence", "scored_by"])
 
+    done = Annotation.objects.filter(project=movies, annotator__username="alice").count()
     page = new_page("alice", "skein-alice")
     page.set_viewport_size({"width": 1280, "height": 760})
     page.goto(f"/projects/{movies.pk}/label/")
     page.locator(".item-text").wait_for()
     page.wait_for_timeout(300)
     page.keyboard.press("1")
-    done = Annotation.objects.filter(project=movies, annotator__username="alice").count()
     page.locator("#count-done").filter(has_text=str(done + 1)).wait_for()
     suggestion = page.locator("#suggestion")
     suggestion.wait_for()
