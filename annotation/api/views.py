@@ -383,7 +383,7 @@ class ExportView(APIView):
                                          state=options["state"],
                                          include_private=include_private)
         response = StreamingHttpResponse(
-            (piece.encode() for piece in exports.render_export(records, options["format"])),
+            exports.encode_stream(exports.render_export(records, options["format"])),
             content_type=exports.CONTENT_TYPES[options["format"]],
         )
         response["Content-Disposition"] = (
