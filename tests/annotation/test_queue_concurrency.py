@@ -30,7 +30,7 @@ def test_concurrent_labelers_fill_every_slot_exactly(make_user, manager):
     n_items = 2000 if connection.vendor == "postgresql" else 400
     project = project_create(creator=manager, name="race", labels=[{"name": "pos"},
                                                                    {"name": "neg"}],
-                             overlap=OVERLAP)
+                             overlap=OVERLAP, training_enabled=False)  # the queue alone
     items_import_records(project=project, records=[
         {"external_id": f"e{n}", "text": f"item {n}"} for n in range(n_items)])
     labelers = [make_user(f"lab{n}") for n in range(THREADS)]
