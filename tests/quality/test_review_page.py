@@ -7,12 +7,11 @@ import pytest
 from annotation.models import Item
 from quality.models import Review
 from tests.quality.helpers import annotate
-from tests.ui.conftest import browser, new_page  # noqa: F401 - browser fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_reviewer_decides_a_tie(new_page, make_project, make_user, add_member):  # noqa: F811
+def test_reviewer_decides_a_tie(new_page, make_project, make_user, add_member):
     project = make_project(labels=("pos", "neg"), overlap=2)
     from annotation.services.imports import items_import_records
 
@@ -43,7 +42,7 @@ def test_reviewer_decides_a_tie(new_page, make_project, make_user, add_member): 
     assert not page.page_errors
 
 
-def test_labeler_cannot_open_the_review_page(new_page, make_project, labeler,  # noqa: F811
+def test_labeler_cannot_open_the_review_page(new_page, make_project, labeler,
                                              add_member):
     project = make_project(items=1)
     add_member(project, labeler)
@@ -52,7 +51,7 @@ def test_labeler_cannot_open_the_review_page(new_page, make_project, labeler,  #
     assert response.status == 403
 
 
-def test_quality_panel_on_the_dashboard(new_page, make_project, make_user,  # noqa: F811
+def test_quality_panel_on_the_dashboard(new_page, make_project, make_user,
                                         manager, add_member):
     project = make_project(labels=("pos", "neg"), items=4, overlap=2)
     users = [add_member(project, make_user(f"w{k}")) for k in range(2)]
