@@ -9,6 +9,8 @@ one. While chunks are being written the queue serves a mix of old and new chunk 
 on the same [0, 1) scale, and the old batch (in [1, 2]) until its chunk is rewritten; each
 item's suggestion names the version that made it (``scored_by``). Items imported after a
 pass began keep priority 0 and are served in the seeded random order after scored ones.
+A pass that fails part-way leaves the chunks it wrote (their items name the failed version
+in ``scored_by``); the previous version stays active, and the next pass rewrites them all.
 
 Cold start (``pool_seed``): before any model, once a project has enough open items, the
 periodic tick (and any training check) puts one cluster-spread batch (``diverse_seed``

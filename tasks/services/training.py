@@ -113,7 +113,7 @@ def _claim(*, version_id: int, job_id: str) -> ModelVersion | None:
     """Take the run: a queued version, or a training one whose worker died (same message
     redelivered, or no heartbeat for a while). Anything else is a duplicate: do nothing."""
     with transaction.atomic():
-        version = (ModelVersion.objects.select_for_update().select_related("project")
+        version = (ModelVersion.objects.select_for_update(of=("self",)).select_related("project")
                    .filter(pk=version_id).first())
         if version is None or version.state not in (ModelVersion.State.QUEUED,
                                                      ModelVersion.State.TRAINING):

@@ -1,0 +1,108 @@
+"""Training, chunked scoring and activation services called in-process (the worker tests run
+the same functions through Celery): single- and multi-label, cold start, failure midway."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Item
+from annotation.services.imports import items_import_records
+from tasks.models import ModelVersion, PoolSeed, ScoreChunk
+from tasks.services.models import training_request, version_fail
+from tasks.services.scoring import chunk_score, pool_seed, scoring_finish
+from tasks.services.training import model_train
+from tests.tasks.helpers import label_some, sentiment_items
+
+
+def _run(version: ModelVersion) -> ModelVersion:
+    """What the jobs do, in order: train, every chunk, activation."""
+    model_train(version_id=version.pk, job_id="train-1")
+    finished = None
+    for chunk in ScoreChunk.objects.filter(version=version).order_by("index"):
+        finished = chunk_score(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}") or finished
+    assert finished == version.pk
+    scoring_finish(version_id=version.pk)
+    version.refresh_from_db()
+    return version
+
+
+@pytest.fixture
+def small_chunks(settings):
+    settings.SKEIN_SCORE_CHUNK = 25
+
+
+def test_a_version_scores_every_open_item_and_replaces_the_active_one(
+        small_chunks, make_project, make_user, add_member):
+    project = make_project(retrain_every=10, suggestions="show")
+    sentiment_items(project, clear=80, mixed=6)
+    alice = add_member(project, make_user("alice"))
+    label_some(project, alice, 12)
+    first = _run(training_request(project=project))
+    assert first.state == "active" and first.n_labels == 12 and first.chunks_total == 3
+    assert set(first.metrics) >= {"accuracy", "macro_f1", "log_loss", "ece", "n_labels"}
+    pool = Item.objects.filter(project=project, annotation_count=0)
+    assert not pool.exclude(scored_by=1).exists()
+    assert pool.filter(priority__gte=1.0).count() == 10  # the next batch: retrain_every items
+    top = pool.order_by("-priority").first()
+    assert top.predicted_labels[0] in ("pos", "neg") and 0.5 <= top.confidence <= 1.0
+
+    label_some(project, alice, 4)
+    second = _run(training_request(project=project))
+    first.refresh_from_db()
+    assert (second.state, first.state) == ("active", "retired")
+    assert second.last_annotation_id > first.last_annotation_id
+
+
+def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project):
+    project = make_project(labels=("sport", "tech", "art"), kind="multi_label")
+    records = []
+    for n in range(60):
+        topics = [t for t, on in (("sport", n % 2), ("tech", n % 3 == 0)) if on] or ["art"]
+        words = {"sport": "match goal team", "tech": "chip code robot", "art": "paint museum"}
+        text = " ".join(words[t] for t in topics) + f" note {n}"
+        records.append({"external_id": f"d{n}", "text": text,
+                        **({"gold": topics} if n < 30 else {})})
+    items_import_records(project=project, records=records)
+    version = _run(training_request(project=project))
+    assert version.state == "active" and version.n_labels == 30
+    item = Item.objects.get(project=project, external_id="d45")  # sport + tech
+    assert isinstance(item.predicted_labels, list)
+    assert set(item.predicted_labels) <= {"sport", "tech", "art"}
+
+
+def test_a_failed_run_leaves_the_previous_version_active(small_chunks, make_project, make_user,
+                                                         add_member):
+    project = make_project(retrain_every=10)
+    sentiment_items(project, clear=60, mixed=2)
+    alice = add_member(project, make_user("alice"))
+    label_some(project, alice, 10)
+    first = _run(training_request(project=project))
+    second = training_request(project=project)
+    model_train(version_id=second.pk, job_id="t2")
+    one = ScoreChunk.objects.filter(version=second).first()
+    chunk_score(chunk_id=one.pk, job_id="c1")
+    version_fail(version_id=second.pk, error="worker lost")
+    later = ScoreChunk.objects.filter(version=second, state="pending").first()
+    assert chunk_score(chunk_id=later.pk, job_id="c2") is None  # a late chunk is a no-op
+    assert scoring_finish(version_id=second.pk) is None
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (first.state, second.state, second.error) == ("active", "failed", "worker lost")
+
+
+def test_too_few_labels_fail_with_the_reason(make_project):
+    project = make_project(items=5)
+    version = training_request(project=project)
+    from tasks.services.training import NotEnoughLabels
+
+    with pytest.raises(NotEnoughLabels):
+        model_train(version_id=version.pk, job_id="x")
+
+
+def test_cold_start_puts_one_diverse_batch_first_once(make_project):
+    project = make_project(retrain_every=6)
+    sentiment_items(project, clear=40, mixed=4)
+    assert pool_seed(project_id=project.pk) == 6
+    assert Item.objects.filter(project=project, priority__gte=1.0).count() == 6
+    assert PoolSeed.objects.get(project=project).n_picked == 6
+    assert pool_seed(project_id=project.pk) == 0  # once
