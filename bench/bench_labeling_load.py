@@ -202,6 +202,9 @@ def invariants(project_id: int, overlap: int) -> dict[str, int]:
             SELECT count(*) FROM (SELECT item_id FROM annotation_assignment
             WHERE project_id = %(p)s AND state IN ('active', 'submitted')
             GROUP BY item_id HAVING count(*) > %(o)s) x""",
+        "items handed to more labelers than the overlap (leases ever made)": """
+            SELECT count(*) FROM (SELECT item_id FROM annotation_assignment
+            WHERE project_id = %(p)s GROUP BY item_id HAVING count(*) > %(o)s) x""",
         "labeler twice on one item (annotations)": """
             SELECT count(*) FROM (SELECT 1 FROM annotation_annotation WHERE project_id = %(p)s
             GROUP BY item_id, annotator_id HAVING count(*) > 1) x""",
@@ -294,8 +297,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="annotations/s per labeler (0: no think time, flat out)")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--client-processes", type=int, default=4)
     parser.add_argument("--training", action="store_true",
                         help="leave the learning loop on (submits enqueue training checks)")
