@@ -51,7 +51,9 @@ def _version_note(version_id: int) -> Callable[[Exception], None]:
     def note(exc: Exception) -> None:
         from tasks.models import ModelVersion
 
+        # No heartbeat: the next tick after the broker is back sends it again.
         ModelVersion.objects.filter(pk=version_id).update(
+            heartbeat_at=None,
             error=f"The job queue is unreachable ({type(exc).__name__}); the job is queued "
                   "again automatically when it is back.")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from annotation.errors import Conflict
@@ -126,9 +126,9 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
     now = now or timezone.now()
     cutoff = now - stale_after()
     counts = {"train": 0, "chunks": 0, "finish": 0, "failed": 0}
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
     for version in ModelVersion.objects.filter(
-            state__in=(ModelVersion.State.QUEUED, ModelVersion.State.TRAINING),
-            heartbeat_at__lt=cutoff):
+            silent, state__in=(ModelVersion.State.QUEUED, ModelVersion.State.TRAINING)):
         if version.attempts >= MAX_ATTEMPTS:
             version_fail(version_id=version.pk, error=(
                 f"Gave up after {version.attempts} attempts; the worker stopped responding "
@@ -136,8 +136,8 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
             counts["failed"] += 1
             continue
         with transaction.atomic():
-            moved = ModelVersion.objects.filter(
-                pk=version.pk, state=version.state, heartbeat_at__lt=cutoff).update(
+            moved = ModelVersion.objects.filter(silent, pk=version.pk, state=version.state
+                                                ).update(
                 state=ModelVersion.State.QUEUED, heartbeat_at=now,
                 error=(f"Attempt {version.attempts}: the worker stopped responding while "
                        "training; queued again." if version.state == ModelVersion.State.TRAINING

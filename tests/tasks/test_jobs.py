@@ -112,3 +112,12 @@ def test_reaper_requeues_chunks_of_a_dead_scoring_worker(make_project):
 def test_submits_queue_a_check_only_every_few_annotations():
     assert check_every(50) == 10 and check_every(10) == 2 and check_every(3) == 1
     assert check_every(100_000) == 20
+
+
+def test_a_run_the_broker_never_got_is_sent_again_by_the_next_tick(make_project):
+    project = make_project(items=5)
+    unsent = ModelVersion.objects.create(project=project, version=1, state="queued",
+                                         heartbeat_at=None, error="The job queue is unreachable")
+    assert jobs_reap()["train"] == 1
+    unsent.refresh_from_db()
+    assert unsent.state == "queued" and unsent.heartbeat_at is not None
