@@ -56,8 +56,9 @@ def test_login_attempts_are_rate_limited(api, make_user):
 
 
 def _production_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY",
-                                                            "DJANGO_DEBUG")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser fixtures; a deployment never has it.
+    dropped = ("DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production",
                 "ALLOWED_HOSTS": "skein.example.org", **extra})
     return env
