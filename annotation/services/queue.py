@@ -326,12 +326,15 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, label_names
 
 def _after_submit(*, project: Project, annotation: Annotation) -> None:
     """Let the learning loop and quality module react; their failure never fails a submit."""
-    from tasks.triggers import after_annotation
+    from quality.triggers import after_annotation as quality_after
+    from tasks.triggers import after_annotation as learning_after
 
-    try:
-        after_annotation(project=project, annotation=annotation)
-    except Exception:  # the broker may be down: labeling goes on, the failure is logged
-        logger.exception("after-submit hook failed for project %s", project.pk)
+    for hook in (learning_after, quality_after):
+        try:
+            hook(project=project, annotation=annotation)
+        except Exception:  # the broker may be down: labeling goes on, the failure is logged
+            logger.exception("after-submit hook %s failed for project %s", hook.__module__,
+                             project.pk)
 
 
 def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:

@@ -1,0 +1,16 @@
+"""Reactions of the quality module to new labels; called after a submit commits."""
+
+from __future__ import annotations
+
+from annotation.models import Annotation, Project
+
+# About one submit in this many asks for a report refresh (debounced to one a minute).
+REFRESH_EVERY = 25
+
+
+def after_annotation(*, project: Project, annotation: Annotation) -> None:
+    """Keep the cached quality report of a busy project fresh as labels arrive."""
+    from quality.services import quality_report_request_refresh
+
+    if annotation.pk % REFRESH_EVERY == 0:
+        quality_report_request_refresh(project=project)
