@@ -88,7 +88,11 @@ function draw(data) {
   const parts = [];
   if (running) parts.push(`v${running.version} is ${running.state}.`);
   if (!data.training_enabled) parts.push("Automatic training is off for this project.");
-  else parts.push(`${data.labels_since_last_model} of ${data.retrain_every} new labels until the next automatic training.`);
+  else if (data.labels_since_last_model >= data.retrain_every) {
+    parts.push(`${data.labels_since_last_model} new labels since the last model: training is due and starts on the next check.`);
+  } else {
+    parts.push(`${data.labels_since_last_model} of ${data.retrain_every} new labels until the next automatic training.`);
+  }
   if (failed && (!active || failed.version > active.version)) parts.push(`v${failed.version} failed: ${failed.error}`);
   q("status").textContent = parts.join(" ");
   q("active").textContent = active ? `v${active.version}` : "none";
