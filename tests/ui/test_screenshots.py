@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotation.demo import movie_review_rows
-from annotation.models import Annotation, Item, Project
+from annotation.models import Annotation, Project
 from annotation.services.guidelines import guideline_acknowledge
 from annotation.services.queue import annotation_submit, assignment_claim_next, assignment_skip
 
@@ -43,26 +42,42 @@ def _label_some(project: Project, username: str, n: int, rng: random.Random,
                           client_id=f"{username}-{i}")
 
 
-def test_demo_screenshots(new_page):
+def _train_in_process(project: Project) -> None:
+    """Train and score a model version here, through the services the workers run."""
+    from tasks.models import ModelVersion, ScoreChunk
+    from tasks.services.models import training_request
+    from tasks.services.scoring import chunk_score, scoring_finish
+    from tasks.services.training import model_train
+
+    version = training_request(project=project, trigger="manual")
+    model_train(version_id=version.pk, job_id="screenshot")
+    for chunk_id in ScoreChunk.objects.filter(version=version).values_list("pk", flat=True):
+        chunk_score(chunk_id=chunk_id, job_id="screenshot")
+    scoring_finish(version_id=version.pk)
+    assert ModelVersion.objects.get(pk=version.pk).state == ModelVersion.State.ACTIVE
+
+
+def test_demo_screenshots(new_page, monkeypatch):
+    # The jobs run in this process, so nothing is sent to the broker (a worker of another
+    # test might otherwise take them).
+    from tasks import dispatch
+
+    for name in ("enqueue_train", "enqueue_chunk", "enqueue_finish", "enqueue_training_check"):
+        monkeypatch.setattr(dispatch, name, lambda **_: None)
     call_command("seed_demo", reviews=200, stdout=open("/dev/null", "w"))  # noqa: SIM115
     movies = Project.objects.get(name="Movie review sentiment")
     truth = {row["external_id"]: row["gold"]
              for row in movie_review_rows(limit=200, gold_every=1)}
     rng = random.Random(3)
     _label_some(movies, "alice", 45, rng, truth)
+    _train_in_process(movies)
     _label_some(movies, "bob", 35, rng, truth)
+    _train_in_process(movies)
     # A working day: spread the annotations over the last ten hours.
     now = timezone.now()
     for n, annotation in enumerate(Annotation.objects.filter(project=movies).order_by("id")):
         Annotation.objects.filter(pk=annotation.pk).update(
             created_at=now - timedelta(minutes=600 - n * 5.5))
-    # Suggestions as an active model would have written them (the demo project shows them).
-    for item in Item.objects.filter(project=movies, annotation_count=0):
-        digest = hashlib.sha256(item.external_id.encode()).digest()
-        item.predicted_labels = ["positive" if digest[0] % 2 else "negative"]
-        item.confidence = 0.55 + digest[1] / 255 * 0.4
-        item.scored_by = 1
-        item.save(update_fields=["predicted_labels", "confidence", "scored_by"])
 
     done = Annotation.objects.filter(project=movies, annotator__username="alice").count()
     page = new_page("alice", "skein-alice")

@@ -1,7 +1,7 @@
 // Small hand-written SVG charts (no library): hourly bars and a horizontal label distribution.
 const NS = "http://www.w3.org/2000/svg";
 
-function svg(tag, attrs = {}, text) {
+export function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   if (text !== undefined) node.textContent = text;

@@ -1,18 +1,12 @@
 // The dashboard's model panel: the active model and its metrics, a learning curve (metric
 // against labels, one point per version, drawn as SVG by hand), versions with roll-back,
 // and "Train now". Data: GET projects/{id}/models/. Text only (no HTML from the server).
+import { svg } from "./charts.js";
+
 let ctx = null;
-const SVG = "http://www.w3.org/2000/svg";
 const fmt = (v, d = 2) => (v === null || v === undefined ? "–" : Number(v).toFixed(d));
 const pct = (v) => (v === null || v === undefined ? "–" : `${(Number(v) * 100).toFixed(0)}%`);
 const q = (name) => ctx.section.querySelector(`[data-m="${name}"]`);
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function curve(points) {
   const box = q("curve");
@@ -26,7 +20,7 @@ function curve(points) {
   const xMin = Math.min(0, ...xs), xMax = Math.max(...xs, 1);
   const x = (n) => L + ((n - xMin) / (xMax - xMin || 1)) * (W - L - R);
   const y = (v) => T + (1 - v) * (H - T - B);
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img",
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", style: `max-width: ${W}px`,
     "aria-label": "Learning curve" });
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     root.append(svg("line", { x1: L, x2: W - R, y1: y(tick), y2: y(tick), stroke: "#ddd" }));
