@@ -36,8 +36,9 @@ class Project(models.Model):
     overlap = models.PositiveSmallIntegerField(default=1)
     gold_rate = models.FloatField(default=0.0)
     lease_seconds = models.PositiveIntegerField(default=600)
+    # Margin with batch diversity won the label-efficiency benchmark (bench/README.md).
     strategy = models.CharField(max_length=20, choices=Strategy.choices,
-                                default=Strategy.UNCERTAINTY)
+                                default=Strategy.MARGIN)
     retrain_every = models.PositiveIntegerField(default=50)
     training_enabled = models.BooleanField(default=True)
     suggestions = models.CharField(max_length=10, choices=Suggestions.choices,

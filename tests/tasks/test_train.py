@@ -90,3 +90,11 @@ def test_multilabel_one_vs_rest_and_metrics():
     assert 0 < m.log_loss < 0.3
     none = evaluate(X[:3], Y[:3] * 0, multi_label=True, classes=["a", "b", "never"], seed=0)
     assert none.accuracy is None and none.reason
+
+
+def test_projects_default_to_the_benchmarked_strategy():
+    """The project default is the strategy the label-efficiency benchmark chose."""
+    from annotation.models import Project
+    from tasks.learning import DEFAULT_STRATEGY
+
+    assert Project._meta.get_field("strategy").default == DEFAULT_STRATEGY
