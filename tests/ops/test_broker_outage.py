@@ -6,35 +6,29 @@ broker the rest of the suite uses."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tasks.models import ModelVersion
+from tests.ops.helpers import free_port, http
 from tests.tasks.conftest import Worker, _database_url, wait_for
 from tests.tasks.helpers import sentiment_items
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Redis:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,20 +54,6 @@ class Redis:
             self.proc = None
 
 
-def _http(base: str, method: str, path: str, token: str | None = None,
-          body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(base + path, method=method,
-                                     data=json.dumps(body).encode() if body else None)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw.startswith(b"{") else {"raw": raw.decode()}
 
 
 @pytest.fixture
@@ -100,7 +80,7 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
     worker = Worker(_database_url(), tmp_path)
     worker.start(env={"CELERY_BROKER_URL": redis_server.url,
                       "SKEIN_LEARNING_TICK_SECONDS": "2"})
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
                             f"127.0.0.1:{port}"], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -112,15 +92,15 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
 
         statuses = []
         for _ in range(20):
-            status, claim = _http(base, "POST", f"/api/v1/projects/{project.pk}/next/", token)
+            status, claim = http(base, "POST", f"/api/v1/projects/{project.pk}/next/", token)
             assert status == 200, claim
-            status, answer = _http(
+            status, answer = http(
                 base, "POST", f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
                 token, {"labels": ["pos" if claim["item"]["external_id"].startswith("pos")
                                    else "neg"]})
             statuses.append(status)
         assert statuses == [201] * 20
-        status, health = _http(base, "GET", "/healthz")
+        status, health = http(base, "GET", "/healthz")
         assert status == 200 and health["broker"] != "ok" and health["database"] == "ok"
         assert not ModelVersion.objects.filter(project=project).exists()
 
@@ -133,7 +113,7 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
             lambda: ModelVersion.objects.filter(project=project, state="active").first(),
             timeout=90, worker=worker, what="a model trained after the broker came back")
         assert version.n_labels >= 20
-        status, health = _http(base, "GET", "/healthz")
+        status, health = http(base, "GET", "/healthz")
         assert health["broker"] == "ok"
     finally:
         for proc in (web, beat):
@@ -145,7 +125,7 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
 
 def _reachable(base: str) -> bool:
     try:
-        _http(base, "GET", "/healthz")
+        http(base, "GET", "/healthz")
         return True
     except OSError:
         return False

@@ -7,28 +7,22 @@ touching the one the rest of the suite uses."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.ops.helpers import free_port, http
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -42,7 +36,7 @@ class Cluster:
     def __init__(self, base: Path):
         self.bin = PG_BIN[-1]
         self.data = base / "pgdata"
-        self.port = _free_port()
+        self.port = free_port()
         self.log = base / "pg.log"
 
     def init(self) -> None:
@@ -62,20 +56,6 @@ class Cluster:
         self.pg_ctl("-m", "fast", "stop")
 
 
-def _call(base: str, method: str, path: str, token: str | None = None,
-          body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(base + path, method=method,
-                                     data=json.dumps(body).encode() if body else None)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw.startswith(b"{") else {"raw": raw.decode()}
 
 
 @pytest.fixture
@@ -116,7 +96,7 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
     out = subprocess.run([python, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env,
                          check=True, capture_output=True, text=True).stdout
     project_id = int(out.strip().splitlines()[-1])
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -124,32 +104,32 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
     try:
         for _ in range(100):
             try:
-                _call(base, "GET", "/healthz")
+                http(base, "GET", "/healthz")
                 break
             except OSError:
                 time.sleep(0.1)
-        status, body = _call(base, "POST", "/api/v1/auth/token/",
+        status, body = http(base, "POST", "/api/v1/auth/token/",
                              body={"username": "lab", "password": "x-pass-123"})
         assert status == 200, body
         token = body["token"]
-        status, claim = _call(base, "POST", f"/api/v1/projects/{project_id}/next/", token)
+        status, claim = http(base, "POST", f"/api/v1/projects/{project_id}/next/", token)
         assert status == 200, claim
         submit_path = f"/api/v1/assignments/{claim['assignment']['id']}/submit/"
         answer = {"labels": ["a"], "client_id": "restart-1", "duration_ms": 900}
 
         cluster.stop()
-        status, body = _call(base, "POST", submit_path, token, answer)
+        status, body = http(base, "POST", submit_path, token, answer)
         assert status == 503, body
         assert "database" in body["detail"].lower()
-        status, body = _call(base, "GET", "/healthz")
+        status, body = http(base, "GET", "/healthz")
         assert status == 503 and body["database"] != "ok"
 
         cluster.start()
-        status, first = _call(base, "POST", submit_path, token, answer)
+        status, first = http(base, "POST", submit_path, token, answer)
         assert status == 201, first
-        status, again = _call(base, "POST", submit_path, token, answer)
+        status, again = http(base, "POST", submit_path, token, answer)
         assert status == 200 and again["id"] == first["id"]
-        status, page = _call(base, "GET", f"/api/v1/projects/{project_id}/annotations/", token)
+        status, page = http(base, "GET", f"/api/v1/projects/{project_id}/annotations/", token)
         assert page["count"] == 1
         assert page["results"][0]["labels"] == ["a"]
     finally:

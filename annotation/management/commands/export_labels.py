@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.errors import DomainError
-from annotation.models import Project
+from annotation.management.commands._project_ref import project_from_ref
 from annotation.services.exports import export_options, export_records, render_export
 
 
@@ -25,11 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="file to write (default: stdout)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ref = options["project"]
-        project = (Project.objects.filter(pk=int(ref)).first() if ref.isdigit()
-                   else Project.objects.filter(name=ref).first())
-        if project is None:
-            raise CommandError(f"No project '{ref}'.")
+        project = project_from_ref(options["project"])
         try:
             opts = export_options(fmt=options["format"], aggregation=options["aggregation"],
                                   state=options["state"])

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotation.errors import DomainError
-from annotation.models import Project
+from annotation.management.commands._project_ref import project_from_ref
 from annotation.services.imports import format_from_name, items_import
 
 
@@ -23,11 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ref = options["project"]
-        project = (Project.objects.filter(pk=int(ref)).first() if ref.isdigit()
-                   else Project.objects.filter(name=ref).first())
-        if project is None:
-            raise CommandError(f"No project '{ref}'.")
+        project = project_from_ref(options["project"])
         path = options["file"]
         if not os.path.isfile(path):
             raise CommandError(f"No file '{path}'.")
