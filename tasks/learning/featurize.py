@@ -10,18 +10,21 @@ stored sparsely).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 FieldKind = Literal["text", "numeric", "image"]
 FeatureMatrix = sp.csr_matrix | np.ndarray
 
 IMAGE_FIELD_NAMES = ("image", "pixels")
+WORD_NGRAMS = (1, 2)
+CHAR_NGRAMS = (2, 4)
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 
 
 @dataclass(frozen=True)
@@ -140,31 +143,11 @@ class Featurizer:
         """A fresh featurizer whose spec is inferred from `sample` (not yet fitted)."""
         return cls(infer_spec(sample, **options))
 
-    def _vectorizers(self, name: str) -> list[tuple[str, HashingVectorizer]]:
-        parts = [
-            (
-                f"{name}:word",
-                HashingVectorizer(
-                    n_features=self.spec.word_features,
-                    ngram_range=(1, 2),
-                    alternate_sign=False,
-                    norm=None,
-                ),
-            )
-        ]
+    def _parts(self, name: str) -> list[tuple[str, int]]:
+        """(statistics key, hashed width) of each part of a text field: words, then chars."""
+        parts = [(f"{name}:word", self.spec.word_features)]
         if self.spec.char_ngrams:
-            parts.append(
-                (
-                    f"{name}:char",
-                    HashingVectorizer(
-                        n_features=self.spec.char_features,
-                        analyzer="char_wb",
-                        ngram_range=(2, 4),
-                        alternate_sign=False,
-                        norm=None,
-                    ),
-                )
-            )
+            parts.append((f"{name}:char", self.spec.char_features))
         return parts
 
     @property
@@ -184,23 +167,27 @@ class Featurizer:
     # ----- fitting ------------------------------------------------------------------------
     def partial_fit(self, items: Sequence[Mapping[str, Any]]) -> Featurizer:
         """Fold one chunk into the running statistics; chunk order does not matter."""
+        return self.partial_fit_fields(_columns(items, self.spec), len(items))
+
+    def partial_fit_fields(self, columns: Mapping[str, Sequence[Any]], n: int) -> Featurizer:
+        """`partial_fit` over column-oriented data: each spec field's `n` values (None when
+        missing), e.g. read straight from the database without building item dicts."""
         self._idf_cache.clear()
-        self.n_docs += len(items)
+        self.n_docs += n
         for f in self.spec.fields:
+            values = _column(columns, f.name, n)
             if f.kind == "text":
-                texts = _texts(items, f.name)
-                for key, vec in self._vectorizers(f.name):
-                    counts = vec.transform(texts).tocsc()
-                    df = np.diff(counts.indptr).astype(np.int64)
+                for key, counts in self._hashed_counts(f.name, _texts(values)):
+                    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
                     if key in self._df:
                         self._df[key] += df
                     else:
                         self._df[key] = df
             elif f.kind == "numeric":
-                values = _numbers(items, f.name)
-                self._moments.setdefault(f.name, _Moments()).update(values[~np.isnan(values)])
+                numbers = _numbers(values)
+                self._moments.setdefault(f.name, _Moments()).update(numbers[~np.isnan(numbers)])
             else:
-                pixels = _pixels(items, f.name, f.size)
+                pixels = _pixels(values, f.size)
                 seen = pixels[~np.isnan(pixels)]
                 if seen.size:
                     lo, hi = self._pixel_range.get(f.name, (math.inf, -math.inf))
@@ -228,32 +215,43 @@ class Featurizer:
     # ----- transforming -------------------------------------------------------------------
     def transform(self, items: Sequence[Mapping[str, Any]]) -> FeatureMatrix:
         """Features for a chunk: CSR when there is text, a dense float array otherwise."""
+        return self.transform_fields(_columns(items, self.spec), len(items))
+
+    def transform_fields(self, columns: Mapping[str, Sequence[Any]], n: int) -> FeatureMatrix:
+        """`transform` over column-oriented data (see `partial_fit_fields`)."""
         blocks: list[Any] = []
-        n_text_parts = sum(
-            len(self._vectorizers(f.name)) for f in self.spec.fields if f.kind == "text"
-        )
+        n_text_parts = sum(len(self._parts(f.name)) for f in self.spec.fields
+                           if f.kind == "text")
         for f in self.spec.fields:
+            values = _column(columns, f.name, n)
             if f.kind == "text":
-                texts = _texts(items, f.name)
-                for key, vec in self._vectorizers(f.name):
-                    counts = vec.transform(texts).tocsr()
-                    weighted = counts @ sp.diags(self.idf(key))
-                    blocks.append(_l2_rows(weighted) / math.sqrt(n_text_parts))
+                for key, counts in self._hashed_counts(f.name, _texts(values)):
+                    blocks.append(_tfidf_rows(counts, self.idf(key), math.sqrt(n_text_parts)))
             elif f.kind == "numeric":
-                values = _numbers(items, f.name)
+                numbers = _numbers(values)
                 moments = self._moments.get(f.name, _Moments())
-                z = (values - moments.mean) / moments.std
+                z = (numbers - moments.mean) / moments.std
                 blocks.append(np.nan_to_num(z, nan=0.0).reshape(-1, 1))
             else:
-                pixels = _pixels(items, f.name, f.size)
+                pixels = _pixels(values, f.size)
                 lo, hi = self._pixel_range.get(f.name, (0.0, 1.0))
                 scale = hi - lo if hi > lo else 1.0
                 blocks.append(np.clip(np.nan_to_num((pixels - lo) / scale, nan=0.0), 0.0, 1.0))
         if self.spec.has_text:
+            if len(blocks) == 1:
+                return blocks[0]
             out = sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr")
             out.sort_indices()
             return out
         return np.hstack(blocks).astype(np.float64)
+
+    def _hashed_counts(self, name: str, texts: list[str]) -> list[tuple[str, sp.csr_matrix]]:
+        """Hashed term counts of each part of one text field (see `hashed_word_counts`)."""
+        lowered = [t.lower() for t in texts]
+        out = [(f"{name}:word", hashed_word_counts(lowered, self.spec.word_features))]
+        if self.spec.char_ngrams:
+            out.append((f"{name}:char", hashed_char_counts(lowered, self.spec.char_features)))
+        return out
 
     # ----- pickling -----------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -293,34 +291,237 @@ def fit_featurizer(
     return featurizer
 
 
-def _texts(items: Sequence[Mapping[str, Any]], name: str) -> list[str]:
-    out = []
-    for data in items:
-        value = data.get(name)
-        out.append(value if isinstance(value, str) else "" if value is None else str(value))
-    return out
+def _columns(items: Sequence[Mapping[str, Any]], spec: FeatureSpec) -> dict[str, list[Any]]:
+    return {f.name: [data.get(f.name) for data in items] for f in spec.fields}
 
 
-def _numbers(items: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
-    out = np.full(len(items), np.nan)
-    for i, data in enumerate(items):
-        value = data.get(name)
+def _column(columns: Mapping[str, Sequence[Any]], name: str, n: int) -> Sequence[Any]:
+    values = columns.get(name)
+    if values is None:
+        return [None] * n
+    if len(values) != n:
+        raise ValueError(f"field {name!r}: {len(values)} values for {n} rows")
+    return values
+
+
+def _texts(values: Sequence[Any]) -> list[str]:
+    return [v if isinstance(v, str) else "" if v is None else str(v) for v in values]
+
+
+def _numbers(values: Sequence[Any]) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    for i, value in enumerate(values):
         if isinstance(value, int | float):
             out[i] = float(value)
     return out
 
 
-def _pixels(items: Sequence[Mapping[str, Any]], name: str, size: int) -> np.ndarray:
-    out = np.full((len(items), size), np.nan)
-    for i, data in enumerate(items):
-        flat = _flat_pixels(data.get(name))
+def _pixels(values: Sequence[Any], size: int) -> np.ndarray:
+    out = np.full((len(values), size), np.nan)
+    for i, value in enumerate(values):
+        flat = _flat_pixels(value)
         if flat is not None:
             row = flat[:size]
             out[i, : len(row)] = row
     return out
 
 
-def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+def _tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray, share: float) -> sp.csr_matrix:
+    """counts * idf, each row scaled to norm 1 / share (empty rows stay empty)."""
+    data = counts.data * idf[counts.indices]
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=counts.shape[0]))
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+    data /= (norms * share)[rows]
+    return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+
+
+# ----- hashing: the same columns as scikit-learn's HashingVectorizer, in whole-chunk numpy ----
+#
+# HashingVectorizer(alternate_sign=False, norm=None) builds every n-gram as a Python string
+# and hashes it one by one (~4 s per 20,000 short texts on this machine's cores). Here the
+# n-grams of a whole chunk are windows over one code-point array, hashed with MurmurHash3
+# (x86, 32 bit, seed 0, over the UTF-8 bytes: scikit-learn's hash) in vectorised numpy, so the
+# columns and counts are identical to scikit-learn's for lowercase text (the caller lowercases,
+# as its preprocessor does); tests/tasks/test_featurize.py checks this against scikit-learn.
+
+_C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)  # block mixing
+_F1, _F2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)  # finalisation
+_TAIL_MASK = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF], dtype=np.uint32)
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def _mix_k(k: np.ndarray) -> np.ndarray:
+    k *= _C1
+    k = _rotl(k, 15)
+    k *= _C2
+    return k
+
+
+def _words(buf: np.ndarray) -> np.ndarray:
+    """The little-endian uint32 starting at every byte offset of `buf` (zero-padded), plus one
+    for the end offset."""
+    padded = np.zeros(buf.size + 4, dtype=np.uint32)
+    padded[: buf.size] = buf
+    return padded[:-3] | (padded[1:-2] << 8) | (padded[2:-1] << 16) | (padded[3:] << 24)
+
+
+def _block(h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    h ^= _mix_k(k)
+    h = _rotl(h, 13)
+    h *= np.uint32(5)
+    h += np.uint32(0xE6546B64)
+    return h
+
+
+def _finish(h: np.ndarray, lengths: np.ndarray | int) -> np.ndarray:
+    h ^= np.asarray(lengths).astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= _F1
+    h ^= h >> np.uint32(13)
+    h *= _F2
+    h ^= h >> np.uint32(16)
+    return h.view(np.int32)
+
+
+def murmur3_32(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+               words: np.ndarray | None = None) -> np.ndarray:
+    """MurmurHash3_x86_32 (seed 0) of the byte strings buf[starts[i]:starts[i] + lengths[i]],
+    as signed int32 values (scikit-learn's murmurhash3_32(..., positive=False)). `words` is
+    `_words(buf)` when the caller has it already."""
+    n = starts.size
+    words = _words(buf) if words is None else words
+    h = np.zeros(n, dtype=np.uint32)
+    nblocks = lengths >> 2
+    most = int(nblocks.max()) if n else 0
+    if most > 0:
+        # keys by block count (descending), so the keys with a block j are a prefix
+        order = np.argsort(most - nblocks.astype(np.uint16 if most < 2**16 else np.int64),
+                           kind="stable")  # radix sort for small integers
+        with_more = n - np.cumsum(np.bincount(nblocks))  # keys with more than j blocks
+        hs, st = h[order], starts[order]
+        for j in range(most):
+            m = int(with_more[j])
+            hs[:m] = _block(hs[:m], words[st[:m] + 4 * j])
+        h[order] = hs
+    h ^= _mix_k(words[starts + 4 * nblocks] & _TAIL_MASK[lengths & 3])  # zero tail: no-op
+    return _finish(h, lengths)
+
+
+def _ascii_grams(words: np.ndarray, g: int, m: int) -> np.ndarray:
+    """murmur3_32 of the g-byte windows starting at bytes 0..m-1 (g <= 4), no gathers."""
+    if g == 4:
+        h = _block(np.zeros(m, dtype=np.uint32), words[:m].copy())
+    else:
+        h = _mix_k(words[:m] & _TAIL_MASK[g])
+    return _finish(h, g)
+
+
+def _columns_of(hashes: np.ndarray, width: int) -> np.ndarray:
+    """scikit-learn's column for a signed hash: abs(h) % width (abs(-2**31) taken as 2**31)."""
+    if width & (width - 1) == 0 and width <= 2**31:  # a power of two: a mask, in int32
+        return np.bitwise_and(np.abs(hashes), width - 1, dtype=np.int32)
+    return (np.abs(hashes.astype(np.int64)) % width).astype(np.int32)
+
+
+def _encode(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code points, UTF-8 byte offset of each code point plus the end, UTF-8 bytes)."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    utf8 = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    if utf8.size == cps.size:  # ASCII: one byte per code point
+        offsets = np.arange(cps.size + 1, dtype=np.int64)
+    else:
+        size = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+        offsets = np.zeros(cps.size + 1, dtype=np.int64)
+        np.cumsum(size, out=offsets[1:])
+    return cps, offsets, utf8
+
+
+def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, width: int) -> sp.csr_matrix:
+    """CSR of term counts from (row, column) pairs already grouped by row (rows ascending)."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    out = sp.csr_matrix((np.ones(cols.size), cols, indptr), shape=(n_rows, width))
+    out.sum_duplicates()  # sorts each row's columns and adds up repeated n-grams
+    return out
+
+
+def hashed_word_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
+    """Counts of word 1-2-grams (tokens of 2+ word characters, bigrams joined by a space),
+    hashed to `width` columns: HashingVectorizer(ngram_range=(1, 2), alternate_sign=False,
+    norm=None) on the same (lowercased) texts."""
+    n = len(lowered)
+    # one line per text, its tokens joined by single spaces: "tok1 tok2" is then a window
+    stream = "\n".join([" ".join(_TOKEN.findall(t)) for t in lowered])
+    cps, offsets, utf8 = _encode(stream)
+    sep = (cps == 32) | (cps == 10)
+    inside = ~sep
+    before = np.concatenate(([False], inside[:-1]))
+    after = np.concatenate((inside[1:], [False]))
+    starts = np.flatnonzero(inside & ~before)
+    ends = np.flatnonzero(inside & ~after) + 1
+    if starts.size == 0:
+        return sp.csr_matrix((n, width))
+    row = np.cumsum(cps == 10)[starts]  # the text each token belongs to
+    same = np.concatenate((row[1:] == row[:-1], [False]))  # token i and i+1 in one text
+    # unigram i, then bigram (i, i+1): grouped by text, in order
+    first = np.stack((starts, starts), axis=1).ravel()
+    last = np.stack((ends, np.concatenate((ends[1:], [0]))), axis=1).ravel()
+    keep = np.stack((np.ones_like(same), same), axis=1).ravel()
+    first, last = offsets[first[keep]], offsets[last[keep]]
+    rows = np.repeat(row, 2)[keep]
+    cols = _columns_of(murmur3_32(utf8, first, last - first), width)
+    return _counts(rows, cols, n, width)
+
+
+def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
+    """Counts of char_wb 2-4-grams (n-grams inside each whitespace-separated word padded with
+    one space each side), hashed to `width` columns: HashingVectorizer(analyzer="char_wb",
+    ngram_range=(2, 4), alternate_sign=False, norm=None) on the same texts."""
+    n = len(lowered)
+    lo, hi = CHAR_NGRAMS
+    # each text as " w1 w2 ... " (words separated by one space); texts without words as "".
+    # A window is an n-gram of a padded word iff no inner character is a space (and, for
+    # n = 2, not both characters are): between texts there are two spaces, so no valid
+    # window crosses from one text into the next.
+    padded = [" " + " ".join(words) + " " if (words := t.split()) else "" for t in lowered]
+    lengths = np.fromiter(map(len, padded), dtype=np.int64, count=n)
+    cps, offsets, utf8 = _encode("".join(padded))
+    size = cps.size
+    if size == 0:
+        return sp.csr_matrix((n, width))
+    space = cps == 32
+    row_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
+    m = size - 1  # windows start at 0..m-1 (longer n-grams: padded by invalid ones)
+    grams = np.arange(lo, hi + 1)
+    valid = np.zeros((m, grams.size), dtype=bool)
+    hashes = np.zeros((m, grams.size), dtype=np.int32)
+    # every window hashed as if its code points were bytes (right for ASCII windows), then
+    # the windows with a non-ASCII code point hashed again from their UTF-8 bytes
+    fast = _words(cps) if hi <= 4 else None
+    high = None
+    if utf8.size != size:
+        high = np.concatenate(([0], np.cumsum(cps >= 0x80, dtype=np.int32)))
+    words = _words(utf8) if high is not None or fast is None else None
+    for j, g in enumerate(grams):
+        k = size - g + 1
+        if k <= 0:
+            continue
+        ok = ~(space[:k] & space[g - 1:g - 1 + k]) if g == 2 else np.ones(k, dtype=bool)
+        for inner in range(1, g - 1):
+            ok &= ~space[inner:inner + k]
+        valid[:k, j] = ok
+        if fast is not None:
+            hashes[:k, j] = _ascii_grams(fast, int(g), k)
+            redo = np.flatnonzero(high[g:g + k] != high[:k]) if high is not None else None
+        else:
+            redo = np.arange(k)
+        if redo is not None and redo.size:
+            first = offsets[redo]
+            hashes[redo, j] = murmur3_32(utf8, first, offsets[redo + g] - first, words)
+    cols = _columns_of(hashes[valid], width)  # by position, then n: grouped by text
+    rows = np.broadcast_to(row_of[:m, None], valid.shape)[valid]
+    return _counts(rows, cols, n, width)
