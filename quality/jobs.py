@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from django.db import transaction
-
 from tasks.base import job
-
-logger = logging.getLogger(__name__)
 
 
 @job(name="quality.refresh_report", time_limit=1800)
@@ -26,16 +21,13 @@ def refresh_quality_report(self: Any, project_id: int) -> None:
 
 def enqueue_report_refresh(*, project_id: int) -> None:
     """Queue a refresh after the current transaction commits; a broker outage is logged and
-    the report stays marked as stale."""
+    the report stays marked as stale, so the next read asks again."""
+    from tasks.dispatch import send_after_commit
 
-    def send() -> None:
-        try:
-            refresh_quality_report.apply_async(args=[project_id], retry=False)
-        except Exception:
-            logger.exception("could not enqueue the quality report of project %s", project_id)
-            from quality.models import QualityReport
+    def stale(exc: Exception) -> None:
+        from quality.models import QualityReport
 
-            QualityReport.objects.filter(project_id=project_id).update(
-                refresh_requested_at=None)
+        QualityReport.objects.filter(project_id=project_id).update(refresh_requested_at=None)
 
-    transaction.on_commit(send)
+    send_after_commit(refresh_quality_report, [project_id], what="quality report",
+                      on_error=stale, best_effort=True)

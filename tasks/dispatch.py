@@ -8,6 +8,7 @@ work once the broker is back (see tasks.services.models.jobs_reap).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,12 +35,29 @@ def enqueue_labelset_build(*, labelset_id: int) -> None:
     transaction.on_commit(send)
 
 
-def _send(job: Any, args: list[Any], *, what: str,
-          on_error: Callable[[Exception], None] | None = None) -> None:
+# After a failed publish, best-effort jobs are not even tried for this long: a broker
+# outage must not add the connection timeout to every few labelers' submits.
+BREAKER_SECONDS = 15.0
+_broker_down_until = 0.0
+
+
+def send_after_commit(job: Any, args: list[Any], *, what: str,
+                      on_error: Callable[[Exception], None] | None = None,
+                      best_effort: bool = False) -> None:
+    """Publish ``job`` once the transaction commits. A failure is logged and handed to
+    ``on_error``; ``best_effort`` jobs (re-queued by the periodic tick anyway) are skipped
+    while the broker failed moments ago in this process."""
+
     def send() -> None:
+        global _broker_down_until
+        if best_effort and time.monotonic() < _broker_down_until:
+            if on_error is not None:
+                on_error(ConnectionError("the broker was unreachable moments ago"))
+            return
         try:
             job.apply_async(args=args, retry=False)
         except Exception as exc:  # broker unreachable: labeling goes on; the tick retries
+            _broker_down_until = time.monotonic() + BREAKER_SECONDS
             logger.warning("could not enqueue %s %s: %s", what, args, exc)
             if on_error is not None:
                 on_error(exc)
@@ -63,28 +81,30 @@ def _version_note(version_id: int) -> Callable[[Exception], None]:
 def enqueue_train(*, version_id: int) -> None:
     from tasks.jobs import train_model
 
-    _send(train_model, [version_id], what="training", on_error=_version_note(version_id))
+    send_after_commit(train_model, [version_id], what="training",
+                      on_error=_version_note(version_id))
 
 
 def enqueue_chunk(*, chunk_id: int) -> None:
     from tasks.jobs import score_chunk
 
-    _send(score_chunk, [chunk_id], what="scoring chunk")
+    send_after_commit(score_chunk, [chunk_id], what="scoring chunk")
 
 
 def enqueue_finish(*, version_id: int) -> None:
     from tasks.jobs import finish_scoring
 
-    _send(finish_scoring, [version_id], what="activation", on_error=_version_note(version_id))
+    send_after_commit(finish_scoring, [version_id], what="activation",
+                      on_error=_version_note(version_id))
 
 
 def enqueue_training_check(*, project_id: int) -> None:
     from tasks.jobs import check_training
 
-    _send(check_training, [project_id], what="training check")
+    send_after_commit(check_training, [project_id], what="training check", best_effort=True)
 
 
 def enqueue_tick() -> None:
     from tasks.jobs import learning_tick
 
-    _send(learning_tick, [], what="learning tick")
+    send_after_commit(learning_tick, [], what="learning tick")
