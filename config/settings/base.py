@@ -213,3 +213,6 @@ SKEIN_JOB_STALE_SECONDS = int(os.environ.get("SKEIN_JOB_STALE_SECONDS", 600))
 SKEIN_SCORE_CHUNK = int(os.environ.get("SKEIN_SCORE_CHUNK", 20000))
 CELERY_BEAT_SCHEDULE["learning-tick"] = {
     "task": "skein.learning.tick", "schedule": SKEIN_LEARNING_TICK_SECONDS}
+# Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
+# on balance no better than the seeded random order, so off unless asked for).
+SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")

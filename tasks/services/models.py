@@ -192,14 +192,18 @@ def chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
 
 def training_check(*, project_id: int) -> ModelVersion | None:
     """Start automatic training when it is due (see tasks.selectors.training_due); before
-    the first model, seed the pool's order by diversity."""
+    the first model, seed the pool's order by diversity if SKEIN_DIVERSE_COLD_START is on
+    (off by default: the label-efficiency benchmark found it no better than the seeded
+    random order on balance; see bench/README.md)."""
     from tasks.selectors import training_due
     from tasks.services.scoring import pool_seed
 
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return None
-    if not ModelVersion.objects.filter(project=project).exists():
+    if settings.SKEIN_DIVERSE_COLD_START and not ModelVersion.objects.filter(
+        project=project
+    ).exists():
         pool_seed(project_id=project.pk)
     if not training_due(project=project):
         return None

@@ -106,3 +106,15 @@ def test_cold_start_puts_one_diverse_batch_first_once(make_project):
     assert Item.objects.filter(project=project, priority__gte=1.0).count() == 6
     assert PoolSeed.objects.get(project=project).n_picked == 6
     assert pool_seed(project_id=project.pk) == 0  # once
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_the_training_check_seeds_the_pool_only_when_asked(make_project, settings, enabled):
+    from tasks.services.models import training_check
+
+    settings.SKEIN_DIVERSE_COLD_START = enabled
+    project = make_project(retrain_every=6)
+    sentiment_items(project, clear=40, mixed=4)
+    training_check(project_id=project.pk)
+    seeded = Item.objects.filter(project=project, priority__gte=1.0).count()
+    assert seeded == (6 if enabled else 0)
