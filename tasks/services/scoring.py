@@ -31,10 +31,12 @@ import scipy.sparse as sp
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from annotation.models import Item, Project
 from tasks.learning import (
+    Featurizer,
     batch_priorities,
     candidate_count,
     cold_start_priorities,
@@ -74,24 +76,36 @@ def batch_size_for(project: Project) -> int:
 def write_scores(*, ids: Sequence[int], priority: Sequence[float],
                  labels: Sequence[Any] | None, confidence: Sequence[float] | None,
                  scored_by: int | None) -> None:
-    """Write priorities (and predictions) of many items in one statement per call."""
+    """Write priorities (and predictions) of many items in one statement per call.
+
+    On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
+    that range through the primary key, not the whole table), skipping rows that already hold
+    the same values (a re-score by the same model rewrites nothing)."""
     table = connection.ops.quote_name(Item._meta.db_table)
     ids = [int(i) for i in ids]
     prio = [float(p) for p in priority]
+    if not ids:
+        return
     if connection.vendor == "postgresql":
+        bounds = [min(ids), max(ids)]
         with connection.cursor() as cursor:
             if labels is None:
                 cursor.execute(
                     f"UPDATE {table} AS i SET priority = v.p FROM "  # noqa: S608
-                    "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id",
-                    [ids, prio])
+                    "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id "
+                    "AND i.id BETWEEN %s AND %s AND i.priority IS DISTINCT FROM v.p",
+                    [ids, prio, *bounds])
             else:
                 cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l::jsonb, "  # noqa: S608
-                    "confidence = v.c, scored_by = %s FROM unnest(%s::bigint[], %s::float8[], "
-                    "%s::text[], %s::float8[]) AS v(id, p, l, c) WHERE i.id = v.id",
-                    [scored_by, ids, prio, [json.dumps(x) for x in labels],
-                     [float(c) for c in (confidence if confidence is not None else [])]])
+                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "  # noqa: S608
+                    "confidence = v.c, scored_by = %s FROM (SELECT u.id, u.p, u.l::jsonb AS l, "
+                    "u.c FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
+                    "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
+                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by) "
+                    "IS DISTINCT FROM (v.p, v.l, v.c, %s)",
+                    [scored_by, ids, prio, _label_texts(labels),
+                     [float(c) for c in (confidence if confidence is not None else [])],
+                     *bounds, scored_by])
         return
     with connection.cursor() as cursor:
         if labels is None:
@@ -101,9 +115,53 @@ def write_scores(*, ids: Sequence[int], priority: Sequence[float],
             cursor.executemany(
                 f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
                 "confidence = %s, scored_by = %s WHERE id = %s",
-                [(p, json.dumps(lab), float(c), scored_by, i) for p, lab, c, i in
-                 zip(prio, labels, confidence if confidence is not None else [], ids,
-                     strict=True)])
+                [(p, lab, float(c), scored_by, i) for p, lab, c, i in
+                 zip(prio, _label_texts(labels), confidence if confidence is not None else [],
+                     ids, strict=True)])
+
+
+def _label_texts(labels: Sequence[Any]) -> list[str]:
+    """JSON of each row's labels; rows mostly share a few label sets (lists of label names),
+    so each of those is dumped once."""
+    memo: dict[tuple[str, ...], str] = {}
+    out = []
+    for value in labels:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            key = tuple(value)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = json.dumps(value)
+            out.append(text)
+        else:
+            out.append(json.dumps(value))
+    return out
+
+
+def _async_commit() -> None:
+    """Inside the current transaction: don't wait for its WAL flush at commit. Scores are
+    recomputable (a crash loses at most the last moments of writes, never consistency), so
+    scoring doesn't need to pay for a disk flush per chunk."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def read_chunk(queryset: QuerySet[Item], featurizer: Featurizer
+               ) -> tuple[list[int], dict[str, list[Any]]]:
+    """Ids and the featurizer's fields of the items of `queryset`, column by column. Text-only
+    specs read just `data->>field` as text (no JSON decoding of whole items); others read
+    `data` and pick the fields."""
+    fields = featurizer.spec.fields
+    if all(f.kind == "text" for f in fields):
+        names = {f"_f{n}": f.name for n, f in enumerate(fields)}
+        rows = list(queryset.annotate(**{alias: KeyTextTransform(name, "data")
+                                         for alias, name in names.items()})
+                    .values_list("id", *names))
+        return ([r[0] for r in rows],
+                {name: [r[n + 1] for r in rows] for n, name in enumerate(names.values())})
+    rows = list(queryset.values_list("id", "data"))
+    return ([r[0] for r in rows],
+            {f.name: [(r[1] or {}).get(f.name) for r in rows] for f in fields})
 
 
 def _jsonable(value: Any) -> Any:
@@ -171,19 +229,21 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
         return None
     version = chunk.version
     artifact = artifact_load(version.artifact.name)
-    rows = list(pool_of(version.project_id)
-                .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
-                .order_by("id").values_list("id", "data"))
+    ids, columns = read_chunk(pool_of(version.project_id)
+                              .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
+                              .order_by("id"), artifact.featurizer)
     fault_sleep("score")
-    ids = [r[0] for r in rows]
-    if rows:
-        X = artifact.featurizer.transform([r[1] for r in rows])
+    if ids:
+        X = artifact.featurizer.transform_fields(columns, len(ids))
+        del columns
         seed = int(version.project.seed) + 7919 * version.version + chunk.index
         scores = score_chunk(artifact.model, X, artifact.strategy, seed)
+        del X
         labels = [_jsonable(x) for x in scores.predicted_labels]
         labels = [x if isinstance(x, list) else [x] for x in labels]
     now = timezone.now()
     with transaction.atomic():
+        _async_commit()
         if not ScoreChunk.objects.filter(pk=chunk.pk, job_id=job_id).exclude(
                 state=ScoreChunk.State.DONE).update(state=ScoreChunk.State.DONE,
                                                     items_scored=len(ids), heartbeat_at=now):
@@ -193,7 +253,7 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
                                                     heartbeat_at=now):
             transaction.set_rollback(True)  # the version failed meanwhile: write nothing
             return None
-        if rows:
+        if ids:
             write_scores(ids=ids, priority=scores.priority, labels=labels,
                          confidence=scores.confidence, scored_by=version.version)
         done, total = ModelVersion.objects.filter(pk=version.pk).values_list(
