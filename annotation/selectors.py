@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.errors import Forbidden, NotFound
@@ -29,29 +29,41 @@ MANAGING_ROLES = (ADMIN, MANAGER)
 User = AbstractBaseUser | AnonymousUser
 
 
-def role_in(*, user: User, project: Project) -> str | None:
-    """The caller's role in the project: ``admin`` for staff, else their membership role."""
-    if not user.is_authenticated:
-        return None
-    if user.is_staff:
-        return ADMIN
-    return (
-        Membership.objects.filter(project=project, user=user).values_list("role", flat=True)
-        .first()
-    )
+def _with_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
+    """Annotate each project with the caller's membership role, in the same query."""
+    if not user.is_authenticated or user.is_staff:
+        return projects
+    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return projects.annotate(member_role=Subquery(role))
+
+
+def _checked(project: Project | None, user: User, roles: Iterable[str], missing: str
+             ) -> tuple[Project, str]:
+    role = None
+    if project is not None and user.is_authenticated:
+        role = ADMIN if user.is_staff else project.member_role
+    if project is None or role is None:
+        raise NotFound({"detail": missing})
+    if role not in roles:
+        raise Forbidden({"detail": f"Your role ({role}) does not allow this."})
+    return project, role
 
 
 def project_for(*, user: User, project_id: int, roles: Iterable[str] = LABELING_ROLES
                 ) -> tuple[Project, str]:
-    """The project and the caller's role; 404 to non-members so projects do not leak,
-    403 to members whose role does not allow the operation."""
-    project = Project.objects.filter(pk=project_id).first()
-    role = role_in(user=user, project=project) if project else None
-    if project is None or role is None:
-        raise NotFound({"detail": "Project not found."})
-    if role not in roles:
-        raise Forbidden({"detail": f"Your role ({role}) does not allow this."})
-    return project, role
+    """The project and the caller's role, in one query; 404 to non-members so projects do
+    not leak, 403 to members whose role does not allow the operation."""
+    project = _with_role(Project.objects.filter(pk=project_id), user).first()
+    return _checked(project, user, roles, "Project not found.")
+
+
+def project_of_assignment(*, user: User, assignment_id: int,
+                          roles: Iterable[str] = LABELING_ROLES) -> tuple[Project, str]:
+    """The project of one of the caller's own assignments, if they still belong to it."""
+    projects = Project.objects.filter(assignments__pk=assignment_id,
+                                      assignments__annotator=user)
+    project = _with_role(projects, user).first() if user.is_authenticated else None
+    return _checked(project, user, roles, "Assignment not found.")
 
 
 def projects_for(*, user: User) -> QuerySet[Project]:

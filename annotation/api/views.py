@@ -20,7 +20,7 @@ from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
-from annotation.models import Assignment, GuidelineAck, LabelSet, Membership
+from annotation.models import GuidelineAck, LabelSet, Membership
 from annotation.ratelimit import login_attempt
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
 from annotation.services import exports, guidelines, imports, projects, queue
@@ -296,11 +296,8 @@ class NextView(APIView):
 
 def _assignment_project(request: Request, assignment_id: int) -> tuple[Any, list[str]]:
     """The assignment's project, if the caller still belongs to it, and its label names."""
-    project_id = (Assignment.objects.filter(pk=assignment_id, annotator=request.user)
-                  .values_list("project_id", flat=True).first())
-    if project_id is None:
-        raise NotFound({"detail": "Assignment not found."})
-    project, _ = project_for(user=request.user, project_id=project_id, roles=LABELING_ROLES)
+    project, _ = selectors.project_of_assignment(user=request.user,
+                                                 assignment_id=assignment_id)
     return project, list(project.labels.values_list("name", flat=True))
 
 

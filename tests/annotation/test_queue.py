@@ -367,7 +367,7 @@ def test_query_counts_do_not_grow_with_the_project(api, make_project, member, ma
     next_count, submit_count = counts[small.pk]
     # Exact numbers, so an N+1 cannot creep in (savepoints included: tests run in a
     # transaction). Raise them only with a reason.
-    assert (next_count, submit_count) == (12, 13), counts
+    assert (next_count, submit_count) == (11, 11), counts
 
 
 def test_next_reuse_of_own_lease_is_cheap(api, make_project, member):
