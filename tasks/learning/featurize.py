@@ -10,7 +10,6 @@ stored sparsely).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,7 +23,6 @@ FeatureMatrix = sp.csr_matrix | np.ndarray
 IMAGE_FIELD_NAMES = ("image", "pixels")
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (2, 4)
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 
 
 @dataclass(frozen=True)
@@ -449,32 +447,59 @@ def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, width: int) -> sp.c
     return out
 
 
+_ASCII_WORD = np.array([chr(c).isalnum() or c == 95 for c in range(128)] + [False])
+
+
+def _word_chars(cps: np.ndarray) -> np.ndarray:
+    """Which code points regex `\\w` matches (str.isalnum() or "_", checked for every code
+    point); non-ASCII ones looked up once per distinct code point."""
+    out = _ASCII_WORD[np.minimum(cps, 128)]
+    high = np.flatnonzero(cps >= 128)
+    if high.size:
+        distinct, inverse = np.unique(cps[high], return_inverse=True)
+        out[high] = np.array([chr(c).isalnum() for c in distinct.tolist()])[inverse]
+    return out
+
+
 def hashed_word_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
     """Counts of word 1-2-grams (tokens of 2+ word characters, bigrams joined by a space),
     hashed to `width` columns: HashingVectorizer(ngram_range=(1, 2), alternate_sign=False,
-    norm=None) on the same (lowercased) texts."""
+    norm=None) on the same (lowercased) texts, whose token_pattern r"(?u)\\b\\w\\w+\\b" is a
+    run of 2+ word characters."""
     n = len(lowered)
-    # one line per text, its tokens joined by single spaces: "tok1 tok2" is then a window
-    stream = "\n".join([" ".join(_TOKEN.findall(t)) for t in lowered])
-    cps, offsets, utf8 = _encode(stream)
-    sep = (cps == 32) | (cps == 10)
-    inside = ~sep
-    before = np.concatenate(([False], inside[:-1]))
-    after = np.concatenate((inside[1:], [False]))
-    starts = np.flatnonzero(inside & ~before)
-    ends = np.flatnonzero(inside & ~after) + 1
+    lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=n)
+    cps, offsets, utf8 = _encode("".join(lowered))
+    if cps.size == 0:
+        return sp.csr_matrix((n, width))
+    word = _word_chars(cps)
+    text_start = np.zeros(cps.size, dtype=bool)
+    text_start[np.cumsum(lengths)[:-1][lengths[1:] > 0]] = True
+    text_start[0] = True
+    before = np.concatenate(([False], word[:-1])) & ~text_start
+    after = np.concatenate((word[1:] & ~text_start[1:], [False]))
+    starts = np.flatnonzero(word & ~before)
+    ends = np.flatnonzero(word & ~after) + 1
+    long_enough = ends - starts >= 2
+    starts, ends = starts[long_enough], ends[long_enough]
     if starts.size == 0:
         return sp.csr_matrix((n, width))
-    row = np.cumsum(cps == 10)[starts]  # the text each token belongs to
+    row = np.repeat(np.arange(n, dtype=np.int32), lengths)[starts]  # each token's text
+    # the tokens' UTF-8 bytes, each followed by one space: "tok1 tok2" is then contiguous
+    first, size = offsets[starts], offsets[ends] - offsets[starts]
+    out_start = np.zeros(size.size, dtype=np.int64)
+    np.cumsum(size[:-1] + 1, out=out_start[1:])
+    total = int(out_start[-1] + size[-1] + 1)
+    source = np.arange(total) + np.repeat(first - out_start, size + 1)
+    buf = np.concatenate((utf8, [32]))[source]
+    buf[out_start + size] = 32
     same = np.concatenate((row[1:] == row[:-1], [False]))  # token i and i+1 in one text
     # unigram i, then bigram (i, i+1): grouped by text, in order
-    first = np.stack((starts, starts), axis=1).ravel()
-    last = np.stack((ends, np.concatenate((ends[1:], [0]))), axis=1).ravel()
+    key_start = np.repeat(out_start, 2)
+    bigram = np.concatenate((size[:-1] + 1 + size[1:], [0]))
+    key_size = np.stack((size, bigram), axis=1).ravel()
     keep = np.stack((np.ones_like(same), same), axis=1).ravel()
-    first, last = offsets[first[keep]], offsets[last[keep]]
-    rows = np.repeat(row, 2)[keep]
-    cols = _columns_of(murmur3_32(utf8, first, last - first), width)
-    return _counts(rows, cols, n, width)
+    cols = _columns_of(murmur3_32(buf, key_start[keep], key_size[keep]), width)
+    return _counts(np.repeat(row, 2)[keep], cols, n, width)
 
 
 def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
