@@ -23,6 +23,7 @@ FeatureMatrix = sp.csr_matrix | np.ndarray
 IMAGE_FIELD_NAMES = ("image", "pixels")
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (2, 4)
+BATCH_CHARS = 1_000_000  # texts hashed together: bounds the working arrays (~40 B per char)
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,14 @@ class Featurizer:
     def _hashed_counts(self, name: str, texts: list[str]) -> list[tuple[str, sp.csr_matrix]]:
         """Hashed term counts of each part of one text field (see `hashed_word_counts`)."""
         lowered = [t.lower() for t in texts]
-        out = [(f"{name}:word", hashed_word_counts(lowered, self.spec.word_features))]
+        batches = _batches(lowered)
+        hashers = [(f"{name}:word", hashed_word_counts, self.spec.word_features)]
         if self.spec.char_ngrams:
-            out.append((f"{name}:char", hashed_char_counts(lowered, self.spec.char_features)))
+            hashers.append((f"{name}:char", hashed_char_counts, self.spec.char_features))
+        out = []
+        for key, hasher, width in hashers:
+            parts = [hasher(lowered[a:b], width) for a, b in batches]
+            out.append((key, parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")))
         return out
 
     # ----- pickling -----------------------------------------------------------------------
@@ -287,6 +293,20 @@ def fit_featurizer(
     if featurizer is None:
         raise ValueError("no items to fit the featurizer on")
     return featurizer
+
+
+def _batches(texts: Sequence[str], max_chars: int = BATCH_CHARS) -> list[tuple[int, int]]:
+    """[start, end) ranges of `texts` of at most `max_chars` characters each (a longer text
+    alone): the hashing's working arrays grow with the characters it sees at once."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    out, start, total = [], 0, 0
+    for i, length in enumerate(lengths.tolist()):
+        if total and total + length > max_chars:
+            out.append((start, i))
+            start, total = i, 0
+        total += length
+    out.append((start, len(texts)))
+    return out
 
 
 def _columns(items: Sequence[Mapping[str, Any]], spec: FeatureSpec) -> dict[str, list[Any]]:
