@@ -295,9 +295,10 @@ def fit_featurizer(
     return featurizer
 
 
-def _batches(texts: Sequence[str], max_chars: int = BATCH_CHARS) -> list[tuple[int, int]]:
+def _batches(texts: Sequence[str], max_chars: int | None = None) -> list[tuple[int, int]]:
     """[start, end) ranges of `texts` of at most `max_chars` characters each (a longer text
     alone): the hashing's working arrays grow with the characters it sees at once."""
+    max_chars = BATCH_CHARS if max_chars is None else max_chars
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     out, start, total = [], 0, 0
     for i, length in enumerate(lengths.tolist()):

@@ -7,7 +7,13 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-from tasks.learning.featurize import hashed_char_counts, hashed_word_counts, murmur3_32
+from tasks.learning import featurize
+from tasks.learning.featurize import (
+    fit_featurizer,
+    hashed_char_counts,
+    hashed_word_counts,
+    murmur3_32,
+)
 
 TRICKY = [
     "", "   ", "a", "A b", "ab", " ab ", "ab", "cd", "I", "x" * 300, "12 345 6.7",
@@ -48,3 +54,14 @@ def test_counts_equal_hashing_vectorizer(analyzer, width):
         got = ours([t.lower() for t in texts], width)
         assert got.shape == expected.shape
         assert abs(got - expected).nnz == 0, texts
+
+
+def test_batches_of_texts_give_the_same_matrix(monkeypatch):
+    items = [{"text": t} for seed in range(5) for t in _random_texts(seed) + TRICKY]
+    featurizer = fit_featurizer([items])
+    whole = featurizer.transform(items)
+    monkeypatch.setattr(featurize, "BATCH_CHARS", 50)  # many batches, some of one long text
+    assert len(featurize._batches([(i.get("text") or "") for i in items])) > 5
+    batched = featurizer.transform(items)
+    assert batched.shape == whole.shape
+    assert abs(batched - whole).max() == 0
