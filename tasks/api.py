@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,11 +24,28 @@ class ModelVersionSerializer(serializers.ModelSerializer):
                   "trained_at", "activated_at"]
 
 
+ModelListSerializer = inline_serializer(
+    name="ModelVersionPage",
+    fields={
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "results": ModelVersionSerializer(many=True),
+        "active": ModelVersionSerializer(allow_null=True),
+        "training_enabled": serializers.BooleanField(),
+        "retrain_every": serializers.IntegerField(),
+        "labels_since_last_model": serializers.IntegerField(),
+        "learning_curve": serializers.ListField(child=serializers.DictField()),
+        "suggestion_agreement": serializers.DictField(),
+    },
+)
+
+
 class ModelListView(APIView):
     """Versions (newest first) with metrics and state, plus the active one, the learning
     curve, labels since the last model and how often labelers agree with suggestions."""
 
-    @extend_schema(responses={200: ModelVersionSerializer(many=True)})
+    @extend_schema(responses={200: ModelListSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         response = paginate(request, selectors.model_versions(project=project),

@@ -17,6 +17,8 @@ MAX_GUIDELINE_CHARS = 200_000
 @transaction.atomic
 def guideline_publish(*, project: Project, actor: Any, body: str) -> Guideline:
     """Publish a new version; every labeler must acknowledge it before getting more items."""
+    if body is not None and not isinstance(body, str):
+        raise InvalidInput({"body": ["A guideline is Markdown text."]})
     body = (body or "").strip()
     if not body:
         raise InvalidInput({"body": ["A guideline cannot be empty."]})
