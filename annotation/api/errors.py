@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,6 +21,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
         return Response(detail, status=exc.status_code)
+    if isinstance(exc, DataError):
+        # A value the database cannot store (a NUL character on PostgreSQL, a number out of
+        # range): the input is at fault, and the transaction was rolled back.
+        return Response({"detail": "A value in the request cannot be stored (for example a "
+                                   "NUL character or an out-of-range number)."}, status=400)
     if isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
     ):

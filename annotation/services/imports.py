@@ -265,6 +265,23 @@ def _clean_gold(raw: Any, *, project: Project, label_names: set[str], from_csv: 
     return sorted(set(values))
 
 
+def _nul_field(value: Any, path: str) -> str | None:
+    """The first field holding a NUL character, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found = _nul_field(inner, key if not path else f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for inner in value:
+            found = _nul_field(inner, path)
+            if found is not None:
+                return found
+    return None
+
+
 def _clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: bool
                ) -> tuple[str, dict[str, Any], list[str] | None]:
     if not isinstance(raw, dict):
@@ -277,6 +294,9 @@ def _clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: b
     external_id = external_id.strip()
     if len(external_id) > MAX_EXTERNAL_ID:
         raise _RowError("external_id", f"external_id is longer than {MAX_EXTERNAL_ID} characters")
+    nul = _nul_field(raw, "")
+    if nul is not None:
+        raise _RowError(nul, "contains a NUL character, which cannot be stored")
     data = {k: v for k, v in raw.items() if k not in RESERVED}
     nested = raw.get("data")
     if nested is not None:

@@ -397,3 +397,26 @@ def test_export_labels_command(api, make_project, make_user, add_member, tmp_pat
         call_command("export_labels", str(project.pk), "--format", "xml")
     with pytest.raises(CommandError):
         call_command("export_labels", "nope")
+
+
+def test_a_nul_character_is_a_row_error_on_every_database(make_project):
+    import io
+
+    from annotation.errors import ImportRejected
+    from annotation.models import Item
+    from annotation.services.imports import items_import
+
+    project = make_project()
+    body = b'{"external_id": "a", "text": "fine"}\n{"external_id": "b", "meta": {"x": "\\u0000"}}\n'
+    with pytest.raises(ImportRejected) as caught:
+        items_import(project=project, stream=io.BytesIO(body), fmt="jsonl")
+    assert caught.value.detail["errors"] == [{
+        "row": 2, "field": "meta.x",
+        "message": "contains a NUL character, which cannot be stored"}]
+    assert Item.objects.filter(project=project).count() == 0
+
+
+def test_a_value_the_database_cannot_store_is_a_400(api, project, manager):
+    response = api(manager).post(f"/api/v1/projects/{project.pk}/members/",
+                                 {"username": "a\x00b", "role": "labeler"}, format="json")
+    assert response.status_code == 400
