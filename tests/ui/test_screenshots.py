@@ -92,7 +92,7 @@ def test_demo_screenshots(new_page, monkeypatch):
     assert "Model suggestion" in suggestion.text_content()
     assert page.locator(".label-btn.selected").count() == 0  # never preselected
     page.wait_for_timeout(100)
-    page.screenshot(path=str(DOCS / "labeling.png"))
+    page.screenshot(path=str(DOCS / "labeling.png"), full_page=True)
 
     boss = new_page("manager", "skein-manager")
     boss.goto(f"/projects/{movies.pk}/dashboard/")
