@@ -154,6 +154,15 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterator[Row]:
 _NUMBER_CHARS = "0123456789+-.eE"
 
 
+def _refill(stream: IO[bytes], reader: Any, rest: str) -> tuple[str, bool, str | None]:
+    """Read the next block onto the undecoded rest: (buffer, at end of file, error)."""
+    chunk = stream.read(1 << 16)
+    try:
+        return rest + reader.decode(chunk, final=not chunk), not chunk, None
+    except UnicodeDecodeError as exc:
+        return rest, True, f"row: not valid UTF-8 ({exc.reason})"
+
+
 def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
     """Stream the elements of a top-level JSON array without loading the whole file."""
     decoder = json.JSONDecoder()
@@ -168,13 +177,11 @@ def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
                 position += 1
             if position < len(buffer) or eof:
                 break
-            chunk = stream.read(1 << 16)
-            try:
-                buffer, position = buffer[position:] + reader.decode(chunk, final=not chunk), 0
-            except UnicodeDecodeError as exc:
-                yield number + 1, _Bad(f"row: not valid UTF-8 ({exc.reason})")
+            buffer, eof, bad = _refill(stream, reader, buffer[position:])
+            position = 0
+            if bad:
+                yield number + 1, _Bad(bad)
                 return
-            eof = not chunk
         if position >= len(buffer):
             if not started:
                 yield 1, _Bad("file: expected a JSON list of items")
@@ -218,25 +225,21 @@ def _json_rows(stream: IO[bytes]) -> Iterator[Row]:
             if eof or not isinstance(exc, json.JSONDecodeError):
                 yield number + 1, _Bad(f"row: not valid JSON ({getattr(exc, 'msg', exc)})")
                 return
-            chunk = stream.read(1 << 16)
-            try:
-                buffer = buffer[position:] + reader.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc2:
-                yield number + 1, _Bad(f"row: not valid UTF-8 ({exc2.reason})")
+            buffer, eof, bad = _refill(stream, reader, buffer[position:])
+            position = 0
+            if bad:
+                yield number + 1, _Bad(bad)
                 return
-            position, eof = 0, not chunk
             continue
         # A scalar that runs to the buffer's end, or stops at a '.', 'e' or sign there, may
         # be a number cut by the read boundary ("1" of "12", "1" of "1.5"): read on first.
         if (not eof and not isinstance(value, dict | list | str)
                 and not buffer[end:].strip(_NUMBER_CHARS)):
-            chunk = stream.read(1 << 16)
-            try:
-                buffer = buffer[position:] + reader.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                yield number + 1, _Bad(f"row: not valid UTF-8 ({exc.reason})")
+            buffer, eof, bad = _refill(stream, reader, buffer[position:])
+            position = 0
+            if bad:
+                yield number + 1, _Bad(bad)
                 return
-            position, eof = 0, not chunk
             continue
         number += 1
         position, expect_value = end, False
