@@ -294,23 +294,14 @@ class NextView(APIView):
         })
 
 
-def _assignment_project(request: Request, assignment_id: int) -> tuple[Any, list[str]]:
-    """The assignment's project, if the caller still belongs to it, and its label names."""
-    project, _ = selectors.project_of_assignment(user=request.user,
-                                                 assignment_id=assignment_id)
-    return project, list(project.labels.values_list("name", flat=True))
-
-
 class SubmitView(APIView):
     @extend_schema(request=s.SubmitSerializer, responses={201: s.AnnotationSerializer,
                                                           200: s.AnnotationSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
         body = _body(request)
-        _, label_names = _assignment_project(request, assignment_id)
         annotation, created = queue.annotation_submit(
             assignment_id=assignment_id, user=request.user, labels=body.get("labels"),
-            label_names=label_names, duration_ms=body.get("duration_ms"),
-            client_id=body.get("client_id"),
+            duration_ms=body.get("duration_ms"), client_id=body.get("client_id"),
         )
         data = {
             "id": annotation.pk, "item": annotation.item_id,
@@ -326,7 +317,7 @@ class SkipView(APIView):
     @extend_schema(request=s.SkipSerializer, responses={204: None})
     def post(self, request: Request, assignment_id: int) -> Response:
         body = _body(request) if request.data else {}
-        _assignment_project(request, assignment_id)
+        selectors.project_of_assignment(user=request.user, assignment_id=assignment_id)
         queue.assignment_skip(assignment_id=assignment_id, user=request.user,
                               reason=body.get("reason", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)

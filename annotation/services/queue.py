@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
-from annotation.models import Annotation, Assignment, Guideline, GuidelineAck, Item, Project
+from annotation.models import Annotation, Assignment, Item, Project
+from annotation.services import queue_sql
 
 logger = logging.getLogger(__name__)
 
@@ -35,48 +36,6 @@ class Claim:
     item: Item
     guideline_version: int | None
     suggestion: dict[str, Any] | None
-
-
-def _item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
-                          d_leases: int) -> None:
-    """Move an item's counters and recompute its state in the same UPDATE statement.
-
-    Column values inside the statement are the row's values before the update, so the
-    state is computed from the new counts written out explicitly. Plain SQL: it runs twice
-    per labeled item, and building it with ``Case``/``When``/``F`` cost more CPU than the
-    database spends on it (bench/bench_labeling_load.py)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNTERS_SQL, [
-            d_annotations, d_leases, Item.State.OPEN.value,
-            overlap - d_annotations, Item.State.COMPLETE.value,
-            overlap - d_annotations - d_leases, Item.State.OPEN.value,
-            Item.State.LEASED.value, item_id,
-        ])
-
-
-_COUNTERS_SQL = (
-    f"UPDATE {Item._meta.db_table} SET annotation_count = annotation_count + %s, "
-    "lease_count = lease_count + %s, state = CASE "
-    "WHEN is_gold THEN %s "  # gold items stay open: every labeler may get them
-    "WHEN annotation_count >= %s THEN %s "  # overlap reached
-    "WHEN annotation_count < %s - lease_count THEN %s "  # a slot still free
-    "ELSE %s END WHERE id = %s"
-)
-
-
-def _guideline_gate(*, project: Project, user: Any) -> int | None:
-    """The current guideline version, or raise 409 if the labeler has not acknowledged it."""
-    current = (
-        Guideline.objects.filter(project=project)
-        .annotate(acked=Exists(GuidelineAck.objects.filter(guideline=OuterRef("pk"), user=user)))
-        .order_by("-version").values_list("version", "acked").first()
-    )
-    if current is None:
-        return None
-    version, acked = current
-    if not acked:
-        raise GuidelineNotAcknowledged(version)
-    return version
 
 
 def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
@@ -120,18 +79,16 @@ def leases_expire(*, project: Project, now: Any = None) -> int:
         for _, item_id in rows:
             per_item[item_id] = per_item.get(item_id, 0) + 1
         for item_id, n in sorted(per_item.items()):  # one lock order: no deadlocks
-            _item_counters_update(item_id=item_id, overlap=project.overlap, d_annotations=0,
-                                  d_leases=-n)
+            queue_sql.item_counters_update(item_id=item_id, overlap=project.overlap,
+                                           d_annotations=0, d_leases=-n)
     return len(rows)
 
 
 def _own_open_claim(*, project: Project, user: Any, now: Any, ahead_of: int | None = None
                     ) -> Assignment | None:
-    qs = Assignment.objects.select_related("item").filter(
-        project=project, annotator=user, state=Assignment.State.ACTIVE, expires_at__gt=now)
-    if ahead_of is not None:
-        qs = qs.exclude(pk=ahead_of)
-    return qs.order_by("created_at").first()
+    own = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
+                                  excluding=ahead_of).own_lease
+    return None if own is None else Assignment.objects.select_related("item").get(pk=own)
 
 
 def _pick_gold(*, project: Project, user: Any) -> Item | None:
@@ -140,23 +97,6 @@ def _pick_gold(*, project: Project, user: Any) -> Item | None:
         Item.objects.filter(project=project, is_gold=True).exclude(Exists(seen))
         .order_by("random_key").first()
     )
-
-
-def open_candidates(*, project: Project, user: Any) -> QuerySet[Item]:
-    """Open items this labeler has never held, best first, locked so that concurrent
-    claimers skip them (PostgreSQL); SQLite serialises writers instead. Served by the
-    partial index ``item_queue_idx``."""
-    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
-    return (
-        Item.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(project=project, state=Item.State.OPEN, is_gold=False)
-        .exclude(Exists(seen))
-        .order_by("-priority", "random_key")
-    )
-
-
-def _pick_open(*, project: Project, user: Any) -> Item | None:
-    return open_candidates(project=project, user=user).first()
 
 
 def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None,
@@ -172,46 +112,48 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     item while the current one is on screen, so a labeler holds at most two leases."""
     from quality.gates import GOLD_ONLY, qualification_gate
 
-    guideline_version = _guideline_gate(project=project, user=user)
-    gold_only = qualification_gate(project=project, user=user) == GOLD_ONLY
     now = timezone.now()
-    own = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
-    if own is not None:
-        return Claim(own, own.item, own.guideline_version, visible_suggestion(own.suggestion))
-    if ahead_of is not None and not Assignment.objects.filter(
-        pk=ahead_of, annotator=user, project=project, state=Assignment.State.ACTIVE
-    ).exists():
-        ahead_of = None  # not a current lease of theirs: an ordinary claim
-    leases_expire(project=project, now=now)
+    state = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
+                                    excluding=ahead_of)
+    guideline_version = state.guideline_version
+    if guideline_version is not None and not state.guideline_acked:
+        raise GuidelineNotAcknowledged(guideline_version)
+    gold_only = qualification_gate(project=project, user=user) == GOLD_ONLY
+    if state.own_lease is not None:
+        held = Assignment.objects.select_related("item").get(pk=state.own_lease)
+        return Claim(held, held.item, held.guideline_version,
+                     visible_suggestion(held.suggestion))
+    if state.expired_leases:
+        leases_expire(project=project, now=now)
     rng = rng or random
-    with transaction.atomic():
-        if gold_only:  # a labeler who is qualifying gets gold only
-            item = _pick_gold(project=project, user=user)
-        else:
-            item = _pick_open(project=project, user=user)
-            if item is not None and project.gold_rate > 0 and rng.random() < project.gold_rate:
-                # The open row stays locked until commit, a few milliseconds; others skip it.
-                item = _pick_gold(project=project, user=user) or item
-        if item is None:
-            return None
-        suggestion = suggestion_for(project=project, item=item)
-        try:
-            with transaction.atomic():
-                assignment = Assignment.objects.create(
-                    project=project, item=item, annotator=user, is_gold=item.is_gold,
-                    guideline_version=guideline_version, suggestion=suggestion,
-                    expires_at=now + timedelta(seconds=project.lease_seconds),
-                )
-        except IntegrityError:
-            # A second request of the same labeler raced us to this item; serve theirs.
-            own = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
-            if own is None:
-                raise Conflict({"detail": "Another request of yours is claiming an item; "
-                                          "try again."}) from None
-            return Claim(own, own.item, own.guideline_version,
-                         visible_suggestion(own.suggestion))
-        _item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=0,
-                              d_leases=1)
+    try:
+        with transaction.atomic():
+            if gold_only:  # a labeler who is qualifying gets gold only
+                item = _pick_gold(project=project, user=user)
+            else:
+                item = queue_sql.pick_open(project_id=project.pk, user_id=user.pk)
+                if item is not None and project.gold_rate > 0 and rng.random() < project.gold_rate:
+                    # The open row stays locked until commit (milliseconds); others skip it.
+                    item = _pick_gold(project=project, user=user) or item
+            if item is None:
+                return None
+            suggestion = suggestion_for(project=project, item=item)
+            assignment = queue_sql.insert(
+                Assignment, project_id=project.pk, item_id=item.pk, annotator_id=user.pk,
+                is_gold=item.is_gold, guideline_version=guideline_version,
+                suggestion=suggestion,
+                expires_at=now + timedelta(seconds=project.lease_seconds),
+            )
+            queue_sql.item_counters_update(item_id=item.pk, overlap=project.overlap,
+                                           d_annotations=0, d_leases=1)
+    except IntegrityError:
+        # A second request of the same labeler raced us to this item; serve theirs.
+        held = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
+        if held is None:
+            raise Conflict({"detail": "Another request of yours is claiming an item; "
+                                      "try again."}) from None
+        return Claim(held, held.item, held.guideline_version,
+                     visible_suggestion(held.suggestion))
     return Claim(assignment, item, guideline_version, visible_suggestion(suggestion))
 
 
@@ -262,66 +204,76 @@ def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
     return assignment
 
 
-def annotation_submit(*, assignment_id: int, user: Any, labels: Any, label_names: list[str],
-                      duration_ms: Any = None, client_id: Any = None
-                      ) -> tuple[Annotation, bool]:
+def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms: Any = None,
+                      client_id: Any = None) -> tuple[Annotation, bool]:
     """Record a labeler's answer. Returns (annotation, created).
 
     The same ``client_id`` again returns the first annotation. A late submit (the lease
     expired) is still taken while the item needs it; otherwise 409, so nothing is dropped
-    silently."""
+    silently. The caller must still belong to the project (404 otherwise)."""
     from quality.gates import annotation_counts
 
     duration_ms = _duration_validate(duration_ms)
     client_id = _client_id_validate(client_id)
-    if client_id:
-        existing = Annotation.objects.filter(annotator=user, client_id=client_id).first()
-        if existing is not None:
-            if existing.assignment_id != assignment_id:
-                raise Conflict({"client_id": ["This client_id was already used for another "
-                                              "assignment."]})
+    try:
+        with transaction.atomic():
+            assignment = queue_sql.assignment_for_submit(assignment_id=assignment_id,
+                                                         user_id=user.pk)
+            if assignment is None or (assignment.member_role is None and not user.is_staff):
+                raise NotFound({"detail": "Assignment not found."})
+            if assignment.state == Assignment.State.SUBMITTED and client_id:
+                existing = _same_answer(user=user, client_id=client_id,
+                                        assignment_id=assignment_id)
+                if existing is not None:
+                    return existing, False
+            project, label_names = queue_sql.project_with_label_names(
+                project_id=assignment.project_id)
+            labels = labels_validate(project=project, labels=labels, label_names=label_names)
+            if assignment.state == Assignment.State.SUBMITTED:
+                raise Conflict({"detail": "This assignment was already submitted; change "
+                                          "the annotation instead."})
+            if assignment.state == Assignment.State.SKIPPED:
+                raise Conflict({"detail": "This item was skipped."})
+            now = timezone.now()
+            was_active = assignment.state == Assignment.State.ACTIVE
+            late = not was_active or assignment.expires_at <= now
+            if late and not assignment.is_gold:
+                item = Item.objects.select_for_update().get(pk=assignment.item_id)
+                others = item.lease_count - (1 if was_active else 0)
+                if item.annotation_count + others >= project.overlap:
+                    raise Conflict({"detail": "Your lease expired and this item no longer "
+                                              "needs an answer; your answer was not "
+                                              "recorded."})
+            annotation = queue_sql.insert(
+                Annotation, project_id=project.pk, item_id=assignment.item_id,
+                assignment_id=assignment.pk, annotator_id=user.pk, labels=labels,
+                guideline_version=assignment.guideline_version, duration_ms=duration_ms,
+                suggestion=assignment.suggestion, is_gold=assignment.is_gold,
+                client_id=client_id, counts=annotation_counts(project=project, user=user),
+            )
+            queue_sql.assignment_close(assignment_id=assignment.pk,
+                                       state=Assignment.State.SUBMITTED, now=now)
+            queue_sql.item_counters_update(item_id=assignment.item_id, overlap=project.overlap,
+                                           d_annotations=1, d_leases=-1 if was_active else 0)
+            transaction.on_commit(lambda: _after_submit(project=project, annotation=annotation))
+    except IntegrityError:
+        # The whole transaction rolled back: nothing of this attempt was written.
+        existing = client_id and _same_answer(user=user, client_id=client_id,
+                                              assignment_id=assignment_id)
+        if existing:
             return existing, False
-    with transaction.atomic():
-        assignment = _assignment_of(assignment_id=assignment_id, user=user, lock=True)
-        project = assignment.project
-        if assignment.state == Assignment.State.SUBMITTED and client_id:
-            # A retry that raced its first attempt past the check above: same answer.
-            existing = Annotation.objects.filter(annotator=user, client_id=client_id,
-                                                 assignment_id=assignment_id).first()
-            if existing is not None:
-                return existing, False
-        labels = labels_validate(project=project, labels=labels, label_names=label_names)
-        if assignment.state == Assignment.State.SUBMITTED:
-            raise Conflict({"detail": "This assignment was already submitted; change the "
-                                      "annotation instead."})
-        if assignment.state == Assignment.State.SKIPPED:
-            raise Conflict({"detail": "This item was skipped."})
-        now = timezone.now()
-        was_active = assignment.state == Assignment.State.ACTIVE
-        late = not was_active or assignment.expires_at <= now
-        if late and not assignment.is_gold:
-            item = Item.objects.select_for_update().get(pk=assignment.item_id)
-            others = item.lease_count - (1 if was_active else 0)
-            if item.annotation_count + others >= project.overlap:
-                raise Conflict({"detail": "Your lease expired and this item no longer needs "
-                                          "an answer; your answer was not recorded."})
-        try:
-            with transaction.atomic():
-                annotation = Annotation.objects.create(
-                    project=project, item_id=assignment.item_id, assignment=assignment,
-                    annotator=user, labels=labels, guideline_version=assignment.guideline_version,
-                    duration_ms=duration_ms, suggestion=assignment.suggestion,
-                    is_gold=assignment.is_gold, client_id=client_id,
-                    counts=annotation_counts(project=project, user=user),
-                )
-        except IntegrityError:
-            raise Conflict({"detail": "You already annotated this item."}) from None
-        Assignment.objects.filter(pk=assignment.pk).update(
-            state=Assignment.State.SUBMITTED, closed_at=now)
-        _item_counters_update(item_id=assignment.item_id, overlap=project.overlap,
-                              d_annotations=1, d_leases=-1 if was_active else 0)
-        transaction.on_commit(lambda: _after_submit(project=project, annotation=annotation))
+        raise Conflict({"detail": "You already annotated this item."}) from None
     return annotation, True
+
+
+def _same_answer(*, user: Any, client_id: str, assignment_id: int) -> Annotation | None:
+    """The annotation an earlier attempt with this ``client_id`` made (a retry), or None;
+    409 if that ``client_id`` went with another assignment."""
+    existing = Annotation.objects.filter(annotator=user, client_id=client_id).first()
+    if existing is not None and existing.assignment_id != assignment_id:
+        raise Conflict({"client_id": ["This client_id was already used for another "
+                                      "assignment."]})
+    return existing
 
 
 def _after_submit(*, project: Project, annotation: Annotation) -> None:
@@ -352,9 +304,9 @@ def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
         Assignment.objects.filter(pk=assignment.pk).update(
             state=Assignment.State.SKIPPED, skip_reason=reason, closed_at=timezone.now())
         if was_active:
-            _item_counters_update(item_id=assignment.item_id,
-                                  overlap=assignment.project.overlap, d_annotations=0,
-                                  d_leases=-1)
+            queue_sql.item_counters_update(item_id=assignment.item_id,
+                                           overlap=assignment.project.overlap,
+                                           d_annotations=0, d_leases=-1)
 
 
 def assignment_release(*, assignment: Assignment) -> None:
@@ -364,9 +316,9 @@ def assignment_release(*, assignment: Assignment) -> None:
                                             ).update(state=Assignment.State.EXPIRED,
                                                      closed_at=timezone.now())
         if updated:
-            _item_counters_update(item_id=assignment.item_id,
-                                  overlap=assignment.project.overlap, d_annotations=0,
-                                  d_leases=-1)
+            queue_sql.item_counters_update(item_id=assignment.item_id,
+                                           overlap=assignment.project.overlap,
+                                           d_annotations=0, d_leases=-1)
 
 
 def annotation_update(*, annotation_id: int, user: Any, labels: Any, label_names: list[str],

@@ -52,8 +52,7 @@ def test_retention_erases_data_but_keeps_labels(make_project, labeler, add_membe
     keep = make_project(items=1)
     add_member(project, labeler)
     claim = assignment_claim_next(project=project, user=labeler)
-    annotation_submit(assignment_id=claim.assignment.pk, user=labeler, labels=["neg"],
-                      label_names=["pos", "neg"])
+    annotation_submit(assignment_id=claim.assignment.pk, user=labeler, labels=["neg"])
     guideline_publish(project=project, actor=manager, body="v1")
     old = timezone.now() - timedelta(days=31)
     Item.objects.filter(project=project, external_id__in=["i0", "i1", "i2"]).update(

@@ -42,8 +42,7 @@ def test_healthz_says_when_the_broker_is_down(db, settings):
 def test_metrics_count_queue_leases_and_annotations(project, labeler, add_member):
     add_member(project, labeler)
     claim = assignment_claim_next(project=project, user=labeler)
-    annotation_submit(assignment_id=claim.assignment.pk, user=labeler, labels=["pos"],
-                      label_names=["pos", "neg"])
+    annotation_submit(assignment_id=claim.assignment.pk, user=labeler, labels=["pos"])
     assignment_claim_next(project=project, user=labeler)
     text = Client().get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
     pid = str(project.pk)

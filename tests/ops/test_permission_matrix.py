@@ -67,7 +67,7 @@ def world(make_user, make_project, add_member, manager):
     labeler = users["labeler"]
     first = assignment_claim_next(project=project, user=labeler)
     annotation, _ = annotation_submit(assignment_id=first.assignment.pk, user=labeler,
-                                      labels=["pos"], label_names=["pos", "neg"])
+                                      labels=["pos"])
     second = assignment_claim_next(project=project, user=labeler)
     labelset = labelset_request(project=project, actor=manager, fmt="jsonl",
                                 aggregation="majority")
@@ -179,8 +179,7 @@ def test_labelers_never_see_gold_answers_or_others_annotations(api, world, make_
     colleague = add_member(project, make_user("colleague"))
     guideline_acknowledge(project=project, user=colleague, version=1)
     claim = assignment_claim_next(project=project, user=colleague)
-    annotation_submit(assignment_id=claim.assignment.pk, user=colleague, labels=["neg"],
-                      label_names=["pos", "neg"])
+    annotation_submit(assignment_id=claim.assignment.pk, user=colleague, labels=["neg"])
     listed = api(labeler).get(f"/api/v1/projects/{project.pk}/annotations/").json()
     assert {a["annotator"] for a in listed["results"]} == {"the-labeler"}
     assert Annotation.objects.filter(project=project).count() == 2

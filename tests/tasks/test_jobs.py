@@ -21,7 +21,7 @@ from tasks.triggers import check_every
 def _label(project, user, labels_for):
     claim = assignment_claim_next(project=project, user=user)
     annotation_submit(assignment_id=claim.assignment.pk, user=user,
-                      labels=labels_for(claim.item), label_names=["pos", "neg"])
+                      labels=labels_for(claim.item))
     return claim.item
 
 

@@ -49,8 +49,7 @@ def test_suggestion_agreement_counts_shown_and_hidden(make_project, make_user, a
     answers = {}
     for _ in range(8):
         claim = assignment_claim_next(project=project, user=alice)
-        annotation_submit(assignment_id=claim.assignment.pk, user=alice, labels=["pos"],
-                          label_names=["pos", "neg"])
+        annotation_submit(assignment_id=claim.assignment.pk, user=alice, labels=["pos"])
         answers[claim.item.pk] = claim.assignment.suggestion["shown"]
     body = api(manager).get(f"/api/v1/projects/{project.pk}/models/").json()
     agreement = body["suggestion_agreement"]

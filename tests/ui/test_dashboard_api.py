@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def _answer(project, user, label, duration_ms):
     claim = assignment_claim_next(project=project, user=user)
     annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=[label],
-                      label_names=["pos", "neg"], duration_ms=duration_ms)
+                      duration_ms=duration_ms)
 
 
 def test_dashboard_numbers(api, make_project, make_user, add_member, manager):

@@ -38,7 +38,7 @@ def _label_some(project: Project, username: str, n: int, rng: random.Random,
         if rng.random() < 0.125:
             label = next(name for name in names if name != label)
         annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=[label],
-                          label_names=names, duration_ms=rng.randint(2500, 14000),
+                          duration_ms=rng.randint(2500, 14000),
                           client_id=f"{username}-{i}")
 
 

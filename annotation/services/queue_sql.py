@@ -1,0 +1,176 @@
+"""The queue's hot statements, written out in SQL.
+
+``next`` and ``submit`` run once per item labeled, by every labeler at once. Building
+their statements with the ORM cost more CPU than the database spends running them (about
+0.6 ms of query compilation each on the 2-core bench machine, most of a request), so the
+statements on that path are plain SQL here, with the ORM's own value adapters and row
+converters. The SQL is the same on PostgreSQL and SQLite except for row locks, which
+SQLite does not have (its IMMEDIATE transactions serialise writers instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+from annotation.models import (
+    Assignment,
+    Guideline,
+    GuidelineAck,
+    Item,
+    Label,
+    Membership,
+    Project,
+)
+
+ITEM = Item._meta.db_table
+ASSIGNMENT = Assignment._meta.db_table
+MEMBERSHIP = Membership._meta.db_table
+PROJECT = Project._meta.db_table
+LABEL = Label._meta.db_table
+GUIDELINE = Guideline._meta.db_table
+GUIDELINE_ACK = GuidelineAck._meta.db_table
+ACTIVE = Assignment.State.ACTIVE.value
+OPEN = Item.State.OPEN.value
+
+
+def _lock(*, of: str | None = None, skip_locked: bool = False) -> str:
+    if connection.vendor != "postgresql":
+        return ""
+    return " FOR UPDATE" + (f" OF {of}" if of else "") + (" SKIP LOCKED" if skip_locked else "")
+
+
+def _dt(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+@dataclass(frozen=True)
+class LabelerState:
+    """What decides a labeler's ``next`` before any item is picked."""
+
+    guideline_version: int | None  # the project's current guideline, None without one
+    guideline_acked: bool
+    own_lease: int | None  # their oldest unexpired lease (other than the one excluded)
+    expired_leases: bool  # whether the project has expired leases to sweep
+
+
+def labeler_state(*, project_id: int, user_id: int, now: datetime,
+                  excluding: int | None) -> LabelerState:
+    """The four questions that come before every claim, in one round trip."""
+    current = (f"SELECT {{}} FROM {GUIDELINE} WHERE project_id = %s "
+               "ORDER BY version DESC LIMIT 1")
+    sql = (
+        f"SELECT ({current.format('version')}), "
+        f"EXISTS (SELECT 1 FROM {GUIDELINE_ACK} WHERE user_id = %s "
+        f"AND guideline_id = ({current.format('id')})), "
+        f"(SELECT id FROM {ASSIGNMENT} WHERE annotator_id = %s AND project_id = %s "
+        f"AND state = '{ACTIVE}' AND expires_at > %s AND id <> %s "
+        "ORDER BY created_at LIMIT 1), "
+        f"EXISTS (SELECT 1 FROM {ASSIGNMENT} WHERE project_id = %s AND state = '{ACTIVE}' "
+        "AND expires_at <= %s)"
+    )
+    at = _dt(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id, user_id, project_id, user_id, project_id, at,
+                             excluding or 0, project_id, at])
+        version, acked, own, expired = cursor.fetchone()
+    return LabelerState(version, bool(acked), own, bool(expired))
+
+
+def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """The best open item this labeler has never held, locked so that concurrent claimers
+    skip it. The literal state and gold terms match the partial index ``item_queue_idx``,
+    which serves both the filter and the order."""
+    sql = (
+        "SELECT id, external_id, data, is_gold, predicted_labels, confidence, scored_by "
+        f"FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' AND NOT is_gold "
+        f"AND NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {ITEM}.id "
+        "AND a.annotator_id = %s) "
+        "ORDER BY priority DESC, random_key LIMIT 1" + _lock(skip_locked=True)
+    )
+    return sql, [project_id, user_id]
+
+
+def pick_open(*, project_id: int, user_id: int) -> Item | None:
+    sql, params = pick_sql(project_id=project_id, user_id=user_id)
+    return next(iter(Item.objects.raw(sql, params)), None)
+
+
+@cache
+def _insert_sql(model: type[Model]) -> tuple[str, tuple[Any, ...]]:
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return (f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks}) RETURNING id",
+            fields)
+
+
+def insert(model: type[Model], **values: Any) -> Any:
+    """Insert one row the way ``Model.objects.create`` would (defaults, ``auto_now``, the
+    fields' own value adapters) from SQL built once per model, and return the instance."""
+    obj = model(**values)
+    sql, fields = _insert_sql(model)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
+
+
+def assignment_for_submit(*, assignment_id: int, user_id: int) -> Assignment | None:
+    """One of the caller's assignments, locked, with their current role in its project
+    (``member_role``, None once they left it)."""
+    sql = (
+        f"SELECT a.*, m.role AS member_role FROM {ASSIGNMENT} a LEFT JOIN {MEMBERSHIP} m "
+        "ON m.project_id = a.project_id AND m.user_id = a.annotator_id "
+        "WHERE a.id = %s AND a.annotator_id = %s" + _lock(of="a")
+    )
+    return next(iter(Assignment.objects.raw(sql, [assignment_id, user_id])), None)
+
+
+def project_with_label_names(*, project_id: int) -> tuple[Project, list[str]]:
+    """A project and its label names in display order, in one query."""
+    sql = (
+        f"SELECT p.*, l.name AS label_name FROM {PROJECT} p JOIN {LABEL} l "
+        'ON l.project_id = p.id WHERE p.id = %s ORDER BY l."order", l.id'
+    )
+    rows = list(Project.objects.raw(sql, [project_id]))
+    return rows[0], [row.label_name for row in rows]
+
+
+def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {ASSIGNMENT} SET state = %s, closed_at = %s WHERE id = %s",
+                       [state, _dt(now), assignment_id])
+
+
+_COUNTERS_SQL = (
+    f"UPDATE {ITEM} SET annotation_count = annotation_count + %s, "
+    "lease_count = lease_count + %s, state = CASE "
+    "WHEN is_gold THEN %s "  # gold items stay open: every labeler may get them
+    "WHEN annotation_count >= %s THEN %s "  # overlap reached
+    "WHEN annotation_count < %s - lease_count THEN %s "  # a slot still free
+    "ELSE %s END WHERE id = %s"
+)
+
+
+def item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
+                         d_leases: int) -> None:
+    """Move an item's counters and recompute its state in the same UPDATE statement.
+
+    Column values inside the statement are the row's values before the update, so the
+    state is computed from the new counts written out explicitly."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTERS_SQL, [
+            d_annotations, d_leases, Item.State.OPEN.value,
+            overlap - d_annotations, Item.State.COMPLETE.value,
+            overlap - d_annotations - d_leases, Item.State.OPEN.value,
+            Item.State.LEASED.value, item_id,
+        ])
