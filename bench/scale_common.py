@@ -129,15 +129,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int, threads: int = 1,
+def gunicorn(env: dict[str, str], *, workers: int, threads: int = 1, worker_class: str = "",
              extra: list[str] | None = None) -> Iterator[tuple[subprocess.Popen, int]]:
     """A production-style server on a free port; always stopped afterwards."""
     port = free_port()
     env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
     cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
            "--backlog", "2048", "--timeout", "300", "--log-level", "warning"]
-    if threads > 1:
-        cmd += ["-k", "gthread", "--threads", str(threads)]
+    worker_class = worker_class or ("gthread" if threads > 1 else "sync")
+    cmd += ["-k", worker_class]
+    if worker_class == "gthread":
+        cmd += ["--threads", str(threads)]
     cmd += extra or []
     log("server: " + " ".join(cmd[1:]))
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
