@@ -164,6 +164,9 @@ class Item(models.Model):
     gold = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    # Set with the first lease and never unset: an item nobody was ever handed cannot be
+    # one this labeler has seen, so the queue serves it without checking their history.
+    handed_out = models.BooleanField(default=False, db_default=False)
     annotation_count = models.PositiveIntegerField(default=0)
     lease_count = models.PositiveIntegerField(default=0)
     priority = models.FloatField(default=0.0)
@@ -184,6 +187,10 @@ class Item(models.Model):
             # The queue: open, non-gold items by priority, then the seeded random order.
             models.Index(fields=["project", "-priority", "random_key"],
                          condition=Q(state="open", is_gold=False), name="item_queue_idx"),
+            # Open items never handed out, in the same order: the queue's fallback.
+            models.Index(fields=["project", "-priority", "random_key"],
+                         condition=Q(state="open", is_gold=False, handed_out=False),
+                         name="item_fresh_idx"),
             models.Index(fields=["project", "random_key"],
                          condition=Q(is_gold=True), name="item_gold_idx"),
             models.Index(fields=["project", "state"], name="item_state_idx"),

@@ -82,23 +82,66 @@ def labeler_state(*, project_id: int, user_id: int, now: datetime,
     return LabelerState(version, bool(acked), own, bool(expired))
 
 
+PICK_LOOKAHEAD = 50
+_ITEM_COLUMNS = "id, external_id, data, is_gold, predicted_labels, confidence, scored_by"
+_NOT_MINE = (f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.id "
+             "AND a.annotator_id = %s)")
+
+
 def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """The best open item this labeler has never held, locked so that concurrent claimers
-    skip it. The literal state and gold terms match the partial index ``item_queue_idx``,
-    which serves both the filter and the order."""
+    """The best open item among the first ``PICK_LOOKAHEAD`` of the queue that this
+    labeler has never held, locked so that concurrent claimers skip it. The inner scan
+    reads the partial index ``item_queue_idx`` (its literal state and gold terms match the
+    index's predicate) and stops after the look-ahead; the state is checked again on the
+    locked row, so an item completed meanwhile is passed over, never handed out."""
+    columns = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
     sql = (
-        "SELECT id, external_id, data, is_gold, predicted_labels, confidence, scored_by "
-        f"FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' AND NOT is_gold "
-        f"AND NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {ITEM}.id "
-        "AND a.annotator_id = %s) "
+        f"SELECT {columns} FROM (SELECT id, priority, random_key FROM {ITEM} "
+        f"WHERE project_id = %s AND state = '{OPEN}' AND NOT is_gold "
+        f"ORDER BY priority DESC, random_key LIMIT {PICK_LOOKAHEAD}) t "
+        f"JOIN {ITEM} i ON i.id = t.id WHERE i.state = '{OPEN}' AND {_NOT_MINE.format('i')} "
+        "ORDER BY t.priority DESC, t.random_key LIMIT 1" + _lock(of="i", skip_locked=True)
+    )
+    return sql, [project_id, user_id]
+
+
+def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
+    """The best open item nobody was ever handed (``item_fresh_idx``): it needs no look at
+    the labeler's history."""
+    sql = (
+        f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' "
+        "AND NOT is_gold AND NOT handed_out ORDER BY priority DESC, random_key LIMIT 1"
+        + _lock(skip_locked=True)
+    )
+    return sql, [project_id]
+
+
+def anywhere_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """The best open item this labeler has never held, however far down the queue."""
+    sql = (
+        f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' "
+        f"AND NOT is_gold AND {_NOT_MINE.format(ITEM)} "
         "ORDER BY priority DESC, random_key LIMIT 1" + _lock(skip_locked=True)
     )
     return sql, [project_id, user_id]
 
 
 def pick_open(*, project_id: int, user_id: int) -> Item | None:
-    sql, params = pick_sql(project_id=project_id, user_id=user_id)
-    return next(iter(Item.objects.raw(sql, params)), None)
+    """The item to hand this labeler next, locked; None when nothing is left for them.
+
+    Normally the first of the queue's first ``PICK_LOOKAHEAD`` items they have not held.
+    With overlap above 1, items a labeler has done stay open, at the front, until someone
+    else does them; a labeler far ahead of the others (alone on the project, say) would
+    step over every one of them on each pick. When the look-ahead holds nothing for them,
+    the best item nobody was ever handed comes next, found without their history; only
+    when there is none left is the whole queue searched."""
+    for sql, params in (pick_sql(project_id=project_id, user_id=user_id),
+                        fresh_sql(project_id=project_id),
+                        anywhere_sql(project_id=project_id, user_id=user_id)):
+        item = next(iter(Item.objects.raw(sql, params)), None)
+        if item is not None:
+            return item
+    return None
 
 
 @cache
@@ -153,7 +196,7 @@ def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:
 
 _COUNTERS_SQL = (
     f"UPDATE {ITEM} SET annotation_count = annotation_count + %s, "
-    "lease_count = lease_count + %s, state = CASE "
+    "lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = CASE "
     "WHEN is_gold THEN %s "  # gold items stay open: every labeler may get them
     "WHEN annotation_count >= %s THEN %s "  # overlap reached
     "WHEN annotation_count < %s - lease_count THEN %s "  # a slot still free
@@ -169,7 +212,7 @@ def item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
     state is computed from the new counts written out explicitly."""
     with connection.cursor() as cursor:
         cursor.execute(_COUNTERS_SQL, [
-            d_annotations, d_leases, Item.State.OPEN.value,
+            d_annotations, d_leases, d_leases > 0, Item.State.OPEN.value,
             overlap - d_annotations, Item.State.COMPLETE.value,
             overlap - d_annotations - d_leases, Item.State.OPEN.value,
             Item.State.LEASED.value, item_id,

@@ -389,22 +389,101 @@ def test_pick_uses_the_queue_index(make_project, member):
     states = ["complete", "complete", "leased", "open"]
     Item.objects.bulk_create(
         [Item(project=project, external_id=f"x{n}", data={"text": "t"},
-              state=states[n % 4], random_key=random_key(project.seed, f"x{n}"))
+              state=states[n % 4], random_key=random_key(project.seed, f"x{n}"),
+              handed_out=n % 8 != 7)  # half the open ones were handed out already
          for n in range(20_000)], batch_size=5000)
     assert other.items.count() == 5
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Item._meta.db_table}")
-    sql, params = queue_sql.pick_sql(project_id=project.pk, user_id=user.pk)
+    queries = {
+        "item_queue_idx": queue_sql.pick_sql(project_id=project.pk, user_id=user.pk),
+        "item_fresh_idx": queue_sql.fresh_sql(project_id=project.pk),
+        "item_queue_idx ": queue_sql.anywhere_sql(project_id=project.pk, user_id=user.pk),
+    }
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-    with connection.cursor() as cursor:
-        cursor.execute(explain + sql, params)
-        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
-    assert "item_queue_idx" in plan, plan
-    if connection.vendor == "postgresql":
-        assert "Seq Scan on annotation_item" not in plan, plan
-        assert "Sort" not in plan.split("item_queue_idx")[0], plan
-    else:
-        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    for index, (sql, params) in queries.items():
+        with connection.cursor() as cursor:
+            cursor.execute(explain + sql, params)
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        assert index.strip() in plan, plan
+        if connection.vendor == "postgresql":
+            assert "Seq Scan on annotation_item" not in plan, plan
+            # No sort of the candidates: the index gives the order (the look-ahead's outer
+            # query may sort its 50 rows, never more).
+            assert "Sort" not in plan.split(index.strip())[0].split("Subquery Scan")[-1], plan
+        else:
+            assert "TEMP B-TREE FOR ORDER BY" not in plan.split("SCAN t")[0], plan
     first = queue_sql.pick_open(project_id=project.pk, user_id=user.pk)
     first = Item.objects.get(pk=first.pk)
     assert first.state == "open" and first.project_id == project.pk
+
+
+# --- a labeler far ahead of the others ----------------------------------------------------
+
+
+def _ordered(project, n):
+    """n items with distinct priorities: i0 first, then i1, ..."""
+    for k in range(n):
+        Item.objects.filter(project=project, external_id=f"i{k}").update(priority=1 - k / 1000)
+
+
+def test_a_labeler_alone_on_an_overlap_project_keeps_the_queue_order(make_project, member):
+    n_ahead = queue_sql.PICK_LOOKAHEAD + 10
+    project = make_project(items=n_ahead + 20, overlap=2)
+    _ordered(project, n_ahead + 20)
+    solo = member(project)
+    served = [answer(project, solo).item.external_id for _ in range(n_ahead + 5)]
+    # Every item stays open (one of two answers) and in front of the queue; past the
+    # look-ahead the labeler still gets the next item in order, from the fresh ones.
+    assert served == [f"i{k}" for k in range(n_ahead + 5)]
+    assert set(Item.objects.filter(project=project, annotation_count=1)
+               .values_list("state", flat=True)) == {"open"}
+    # A colleague arriving later gets the best item, the one the first labeler started.
+    colleague = member(project)
+    assert answer(project, colleague).item.external_id == "i0"
+    # Fresh items run out: what is left for the first labeler is found further down.
+    rest = [c.item.external_id for c in iter(lambda: answer(project, solo), None)]
+    assert rest == [f"i{k}" for k in range(n_ahead + 5, n_ahead + 20)]
+
+
+def test_handed_out_marks_every_item_that_was_leased(make_project, member):
+    project = make_project(items=4, overlap=2)
+    user = member(project)
+    skipped = assignment_claim_next(project=project, user=user)
+    assignment_skip(assignment_id=skipped.assignment.pk, user=user)
+    answer(project, user)
+    marked = set(Item.objects.filter(project=project, handed_out=True)
+                 .values_list("pk", flat=True))
+    assert skipped.item.pk in marked and len(marked) == 2
+    # A skipped item is open again, but not fresh: this labeler must not get it back.
+    assert Item.objects.get(pk=skipped.item.pk).state == "open"
+    served = {c.item.pk for c in iter(lambda: answer(project, user), None)}
+    assert skipped.item.pk not in served and len(served) == 2
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_pick_does_not_step_over_the_labelers_history(make_project, member):
+    """However many half-done items a labeler has in front of the queue, a pick reads at
+    most the look-ahead of them (EXPLAIN ANALYZE's row counts, not timings)."""
+    import json
+
+    project = make_project(items=300, overlap=2)
+    solo = member(project)
+    for _ in range(200):
+        answer(project, solo)
+    reads = 0
+    for sql, params in (queue_sql.pick_sql(project_id=project.pk, user_id=solo.pk),
+                        queue_sql.fresh_sql(project_id=project.pk)):
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+
+        def scans(node):
+            if node.get("Index Name") in ("item_queue_idx", "item_fresh_idx"):
+                yield node["Actual Rows"] * node.get("Actual Loops", 1)
+            for child in node.get("Plans", []):
+                yield from scans(child)
+
+        reads += sum(scans(plan[0]["Plan"]))
+    assert reads <= queue_sql.PICK_LOOKAHEAD + 1, reads
