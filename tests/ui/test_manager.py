@@ -71,3 +71,34 @@ def test_manager_creates_project_uploads_adds_labeler_publishes(new_page, manage
     row = page.locator("#acks tbody tr", has_text="paula")
     assert "none" in row.inner_text()
     assert page.dialogs == [] and page.page_errors == []
+
+
+def test_manager_removes_a_member_and_their_lease_returns(new_page, manager, make_user,
+                                                          make_project, add_member):
+    from annotation.models import Assignment
+    from annotation.services.queue import assignment_claim_next
+
+    project = make_project(items=3, creator=manager)
+    lena = add_member(project, make_user("lena"))
+    claim = assignment_claim_next(project=project, user=lena)
+    page = new_page(manager.username)
+    page.goto(f"/projects/{project.pk}/members/")
+    row = page.locator("#members tbody tr[data-username=lena]")
+    row.wait_for()
+
+    # The confirmation is answered "no" (the fixture dismisses dialogs): nothing changes.
+    page.get_by_role("button", name="Remove lena").click()
+    assert page.dialogs == ["Remove lena from this project? Their open leases go back to "
+                            "the queue."]
+    assert Membership.objects.filter(project=project, user=lena).exists()
+
+    # Answered "yes": she is removed, her open lease ends and its slot returns.
+    page.evaluate("window.confirm = () => true")
+    page.get_by_role("button", name="Remove lena").click()
+    page.locator("#member-status").filter(has_text="Removed lena.").wait_for()
+    row.wait_for(state="detached")
+    assert not Membership.objects.filter(project=project, user=lena).exists()
+    assert Assignment.objects.get(pk=claim.assignment.pk).state == "expired"
+    item = Item.objects.get(pk=claim.item.pk)
+    assert (item.lease_count, item.state) == (0, "open")
+    assert page.page_errors == []
