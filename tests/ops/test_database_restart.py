@@ -74,7 +74,8 @@ def cluster():
     shutil.rmtree(base, ignore_errors=True)
 
 
-def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
+def _prepared(cluster: Cluster, tmp_path: Path) -> tuple[dict[str, str], int]:
+    """Migrate the cluster's database and make a project with a labeler; (env, project)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{cluster.port}/postgres",
            "SKEIN_VAR_DIR": str(tmp_path / "var"), "ALLOWED_HOSTS": "127.0.0.1"}
@@ -95,10 +96,15 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
     )
     out = subprocess.run([python, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env,
                          check=True, capture_output=True, text=True).stdout
-    project_id = int(out.strip().splitlines()[-1])
+    return env, int(out.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def _server(command: list[str], env: dict[str, str]):
+    """A web server process on a free port; yields its base URL once it answers."""
     port = free_port()
-    server = subprocess.Popen([python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    command = [c.replace("{port}", str(port)) for c in command]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -108,13 +114,33 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
                 break
             except OSError:
                 time.sleep(0.1)
-        status, body = http(base, "POST", "/api/v1/auth/token/",
-                             body={"username": "lab", "password": "x-pass-123"})
-        assert status == 200, body
-        token = body["token"]
-        status, claim = http(base, "POST", f"/api/v1/projects/{project_id}/next/", token)
-        assert status == 200, claim
-        submit_path = f"/api/v1/assignments/{claim['assignment']['id']}/submit/"
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _login_and_claim(base: str, project_id: int) -> tuple[str, str]:
+    status, body = http(base, "POST", "/api/v1/auth/token/",
+                        body={"username": "lab", "password": "x-pass-123"})
+    assert status == 200, body
+    token = body["token"]
+    status, claim = http(base, "POST", f"/api/v1/projects/{project_id}/next/", token)
+    assert status == 200, claim
+    return token, f"/api/v1/assignments/{claim['assignment']['id']}/submit/"
+
+
+def _exactly_one_answer(base: str, token: str, project_id: int) -> None:
+    status, page = http(base, "GET", f"/api/v1/projects/{project_id}/annotations/", token)
+    assert page["count"] == 1
+    assert page["results"][0]["labels"] == ["a"]
+
+
+def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
+    env, project_id = _prepared(cluster, tmp_path)
+    runserver = [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"]
+    with _server(runserver, env) as base:
+        token, submit_path = _login_and_claim(base, project_id)
         answer = {"labels": ["a"], "client_id": "restart-1", "duration_ms": 900}
 
         cluster.stop()
@@ -129,9 +155,24 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
         assert status == 201, first
         status, again = http(base, "POST", submit_path, token, answer)
         assert status == 200 and again["id"] == first["id"]
-        status, page = http(base, "GET", f"/api/v1/projects/{project_id}/annotations/", token)
-        assert page["count"] == 1
-        assert page["results"][0]["labels"] == ["a"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        _exactly_one_answer(base, token, project_id)
+
+
+def test_restart_between_requests_is_not_seen_by_the_labeler(cluster, tmp_path):
+    """One gunicorn worker keeps its database connection between requests (as in
+    production). PostgreSQL restarts while nobody is asking: the health check before the
+    next request notices the dead connection and opens a new one, so that request is
+    served, not answered 503."""
+    env, project_id = _prepared(cluster, tmp_path)
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-w", "1",
+                "-b", "127.0.0.1:{port}", "--log-level", "warning"]
+    with _server(gunicorn, env) as base:
+        token, submit_path = _login_and_claim(base, project_id)
+        answer = {"labels": ["a"], "client_id": "restart-2", "duration_ms": 900}
+        cluster.stop()
+        cluster.start()
+        status, first = http(base, "POST", submit_path, token, answer)
+        assert status == 201, first
+        status, again = http(base, "POST", submit_path, token, answer)
+        assert status == 200 and again["id"] == first["id"]
+        _exactly_one_answer(base, token, project_id)
