@@ -21,6 +21,7 @@ n_items × n_classes).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import sqrt
@@ -315,32 +316,54 @@ def bootstrap_interval(
     None when the metric itself is undefined or no replicate is defined. Deterministic for
     a given seed.
     """
+    return bootstrap_interval_of_mean(item, annotator, [label], metric=metric, n_boot=n_boot,
+                                      seed=seed, level=level, n_raters=n_raters)
+
+
+def bootstrap_interval_of_mean(
+    item: npt.ArrayLike,
+    annotator: npt.ArrayLike,
+    labels: Sequence[npt.ArrayLike],
+    *,
+    metric: BootstrapMetric,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    n_raters: int | None = None,
+) -> tuple[float, float] | None:
+    """Bootstrap interval of the mean of a metric over several label columns of the same
+    annotations (a multi-label project's yes/no questions), drawing the same items for every
+    column in a replicate so that the columns' correlation is kept. The mean skips columns
+    where the metric is undefined, as the point estimate does. One column is
+    :func:`bootstrap_interval` exactly."""
     if not 0.0 < level < 1.0:
         raise ValueError("level must lie strictly between 0 and 1")
     if n_boot < 1:
         raise ValueError("n_boot must be at least 1")
-    it, _, lb = _as_long(item, annotator, label)
+    if not labels:
+        raise ValueError("labels must hold at least one column")
+    if metric == "fleiss_kappa" and n_raters is None:
+        raise ValueError("fleiss_kappa needs n_raters")
+    if metric not in ("percent_agreement", "krippendorff_alpha", "fleiss_kappa"):
+        raise ValueError(f"unknown metric {metric!r}")
+    columns = [_as_long(item, annotator, column) for column in labels]
+    it = columns[0][0]
     if it.size == 0:
         return None
-    counts = _item_label_counts(it, lb)
-    if metric == "percent_agreement":
-        stats = _percent_stats(counts)
-    elif metric == "krippendorff_alpha":
-        stats = _alpha_stats(counts)
-    elif metric == "fleiss_kappa":
-        if n_raters is None:
-            raise ValueError("fleiss_kappa needs n_raters")
-        stats = _fleiss_stats(counts, int(n_raters))
-    else:
-        raise ValueError(f"unknown metric {metric!r}")
-    if stats.value() is None:
+    # Every column has the same annotations, so the same items enter the metric, in the
+    # same order: their statistics rows line up and one draw of items serves them all.
+    stats = [_metric_stats(metric, _item_label_counts(it, lb), n_raters)
+             for _, _, lb in columns]
+    if all(s.value() is None for s in stats):
         return None
+    widths = np.cumsum([0] + [s.rows.shape[1] for s in stats])
+    joint = np.concatenate([s.rows for s in stats], axis=1)
     # Items with identical statistics rows are interchangeable, so drawing n_used items with
     # replacement is drawing a multinomial over the distinct rows, weighted by multiplicity.
     # Count patterns repeat massively (few classes, few annotations per item), which makes a
     # replicate O(distinct rows) instead of O(items).
-    n_used = stats.rows.shape[0]
-    rows, multiplicity = np.unique(stats.rows, axis=0, return_counts=True)
+    n_used = joint.shape[0]
+    rows, multiplicity = np.unique(joint, axis=0, return_counts=True)
     share = multiplicity / n_used
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, _BOOTSTRAP_CHUNK_CELLS // rows.shape[0]))
@@ -348,8 +371,12 @@ def bootstrap_interval(
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        weights = rng.multinomial(n_used, share, size=b)
-        values.append(stats.finish(weights.astype(np.float64) @ rows))
+        sums = rng.multinomial(n_used, share, size=b).astype(np.float64) @ rows
+        per_column = np.column_stack([
+            s.finish(sums[:, widths[j]:widths[j + 1]]) for j, s in enumerate(stats)])
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-undefined replicates
+            values.append(np.nanmean(per_column, axis=1))
         done += b
     reps = np.concatenate(values)
     reps = reps[np.isfinite(reps)]
@@ -358,6 +385,15 @@ def bootstrap_interval(
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(reps, [tail, 1.0 - tail])
     return float(low), float(high)
+
+
+def _metric_stats(metric: BootstrapMetric, counts: IntArray, n_raters: int | None
+                  ) -> _ItemStats:
+    if metric == "percent_agreement":
+        return _percent_stats(counts)
+    if metric == "krippendorff_alpha":
+        return _alpha_stats(counts)
+    return _fleiss_stats(counts, int(n_raters or 0))
 
 
 @dataclass(frozen=True)
@@ -481,6 +517,7 @@ __all__: Sequence[str] = (
     "ConsensusAgreement",
     "agreement_with_consensus",
     "bootstrap_interval",
+    "bootstrap_interval_of_mean",
     "cohen_kappa_mean",
     "cohen_kappa_pairs",
     "fleiss_kappa",

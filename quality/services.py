@@ -59,6 +59,11 @@ def _interval(pair: tuple[float, float] | None) -> list[float | None] | None:
 # --- agreement ----------------------------------------------------------------------------
 
 
+_INTERVAL_METRICS: tuple[tuple[str, metrics.BootstrapMetric], ...] = (
+    ("percent", "percent_agreement"), ("krippendorff_alpha", "krippendorff_alpha"),
+    ("fleiss_kappa", "fleiss_kappa"))
+
+
 def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
                intervals: bool = True, per_label: bool = True) -> dict[str, Any]:
     """Agreement over the (counted) rows of ``a``: overall, with intervals, and per label."""
@@ -70,14 +75,15 @@ def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
         out = {key: _mean([p[key] for p in per.values()])
                for key in ("percent", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean")}
         if intervals:
-            out.update({f"{key}_interval": None for key in
-                        ("percent", "krippendorff_alpha", "fleiss_kappa")})
+            for key, metric in _INTERVAL_METRICS:
+                pair = metrics.bootstrap_interval_of_mean(
+                    a.item, a.annotator, columns, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
+                    seed=seed, n_raters=overlap) if a.n else None
+                out[f"{key}_interval"] = _interval(pair)
     else:
         out = _single_agreement(a.item, a.annotator, a.label, overlap=overlap)
         if intervals:
-            for key, metric in (("percent", "percent_agreement"),
-                                ("krippendorff_alpha", "krippendorff_alpha"),
-                                ("fleiss_kappa", "fleiss_kappa")):
+            for key, metric in _INTERVAL_METRICS:
                 pair = metrics.bootstrap_interval(
                     a.item, a.annotator, a.label, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
                     seed=seed, n_raters=overlap) if a.n else None
@@ -333,7 +339,10 @@ def quality_report(*, project: Project, slice_field: str | None = None) -> dict[
     (refreshed by a background job when labels arrived since) for large ones."""
     slice_field = slice_field_validate(slice_field)
     total, last_id = _annotation_watermark(project)
-    if slice_field or total <= inline_report_limit():
+    # A multi-label report bootstraps every question jointly: as much work as that many
+    # single-label reports, so it counts that many times against the inline limit.
+    questions = project.labels.count() if project.is_multi_label else 1
+    if slice_field or total * questions <= inline_report_limit():
         report = quality_report_compute(project=project, slice_field=slice_field)
         report["cache"] = {"state": "fresh", "inline": True}
         return report

@@ -163,6 +163,10 @@ def test_edge_cases_are_null_not_nan(api, make_project, make_user, manager, add_
     if case == "multi_label":
         assert agreement["per_label"]["pos"]["percent"] == 1.0
         assert agreement["per_label"]["neg"]["percent"] == 0.0
+        # The headline is the mean over the questions, with its interval: every item looks
+        # the same, so every bootstrap replicate is that mean.
+        assert agreement["percent"] == 0.5
+        assert agreement["percent_interval"] == pytest.approx([0.5, 0.5])
         assert body["review_queue"]["size"] == 4  # "neg" is a half/half tie on every item
 
 
@@ -208,3 +212,17 @@ def test_large_projects_are_served_from_the_cache(api, make_project, make_user, 
     item = Item.objects.filter(project=project).first()
     annotate(project=project, item=item, user=make_user(), labels=["pos"])
     assert _get(api, manager, project)["cache"]["state"] == "stale"
+
+
+def test_a_multi_label_report_counts_once_per_question_against_the_inline_limit(
+        api, make_project, make_user, manager, add_member, settings):
+    project = make_project(labels=("pos", "neg", "meh"), items=2, overlap=2,
+                           kind="multi_label")
+    users = [add_member(project, make_user()) for _ in range(2)]
+    for item in Item.objects.filter(project=project):
+        for user in users:
+            annotate(project=project, item=item, user=user, labels=["pos"])
+    settings.SKEIN_QUALITY_INLINE_LIMIT = 12  # 4 annotations x 3 questions: inline
+    assert _get(api, manager, project)["cache"]["inline"] is True
+    settings.SKEIN_QUALITY_INLINE_LIMIT = 11
+    assert _get(api, manager, project)["cache"]["state"] == "computing"
