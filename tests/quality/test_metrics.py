@@ -280,18 +280,23 @@ def test_bootstrap_contains_estimate_and_is_deterministic(metric: str) -> None:
     assert low <= narrow[0] < narrow[1] <= high
 
 
+def _item_resamples(item: np.ndarray, n: int, *, seed: int):
+    """Brute-force bootstrap: n draws of items with replacement, each as (new item ids,
+    the rows of the original arrays they take)."""
+    rng = np.random.default_rng(seed)
+    ids = np.unique(item)
+    for _ in range(n):
+        parts = [np.flatnonzero(item == i) for i in rng.choice(ids, size=ids.size)]
+        yield (np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)]),
+               np.concatenate(parts))
+
+
 def test_bootstrap_spread_matches_item_resampling_by_brute_force() -> None:
     # The multinomial-over-patterns shortcut must give the same spread as drawing items.
     item, annotator, label = make_long(150, 3, 3, 0.2, 22)
     fast = m.bootstrap_interval(item, annotator, label, metric="krippendorff_alpha", n_boot=800)
-    rng = np.random.default_rng(0)
-    ids = np.unique(item)
     reps = []
-    for _ in range(800):
-        draw = rng.choice(ids, size=ids.size)
-        parts = [np.flatnonzero(item == i) for i in draw]
-        new_item = np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)])
-        rows = np.concatenate(parts)
+    for new_item, rows in _item_resamples(item, 800, seed=0):
         value = m.krippendorff_alpha_nominal(new_item, annotator[rows], label[rows])
         if value is not None:
             reps.append(value)
@@ -323,14 +328,8 @@ def test_bootstrap_of_mean_matches_joint_item_resampling_by_brute_force() -> Non
                                         metric="krippendorff_alpha", n_boot=800)
     assert fast is not None and fast[0] < point < fast[1]
     # The same items drawn for every question in a replicate, then the mean of the alphas.
-    rng = np.random.default_rng(1)
-    ids = np.unique(item)
     reps = []
-    for _ in range(800):
-        draw = rng.choice(ids, size=ids.size)
-        parts = [np.flatnonzero(item == i) for i in draw]
-        new_item = np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)])
-        rows = np.concatenate(parts)
+    for new_item, rows in _item_resamples(item, 800, seed=1):
         values = [m.krippendorff_alpha_nominal(new_item, annotator[rows], c[rows])
                   for c in columns]
         values = [v for v in values if v is not None]
