@@ -179,13 +179,14 @@ def assignment_for_submit(*, assignment_id: int, user_id: int) -> Assignment | N
 
 
 def project_with_label_names(*, project_id: int) -> tuple[Project, list[str]]:
-    """A project and its label names in display order, in one query."""
+    """A project and its label names in display order, in one query (no names if the
+    project has no labels left: then every answer is refused by name, not with an error)."""
     sql = (
-        f"SELECT p.*, l.name AS label_name FROM {PROJECT} p JOIN {LABEL} l "
+        f"SELECT p.*, l.name AS label_name FROM {PROJECT} p LEFT JOIN {LABEL} l "
         'ON l.project_id = p.id WHERE p.id = %s ORDER BY l."order", l.id'
     )
     rows = list(Project.objects.raw(sql, [project_id]))
-    return rows[0], [row.label_name for row in rows]
+    return rows[0], [row.label_name for row in rows if row.label_name is not None]
 
 
 def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:

@@ -487,3 +487,16 @@ def test_the_pick_does_not_step_over_the_labelers_history(make_project, member):
 
         reads += sum(scans(plan[0]["Plan"]))
     assert reads <= queue_sql.PICK_LOOKAHEAD + 1, reads
+
+
+def test_submit_to_a_project_whose_labels_were_all_deleted_is_a_400(make_project, member):
+    from annotation.models import Label
+
+    project = make_project(items=1)
+    user = member(project)
+    claim = assignment_claim_next(project=project, user=user)
+    Label.objects.filter(project=project).delete()
+    with pytest.raises(InvalidInput) as excinfo:
+        annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=["pos"])
+    assert "not a label of this project" in str(excinfo.value.detail)
+    assert not Annotation.objects.filter(project=project).exists()
