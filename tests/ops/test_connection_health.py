@@ -62,7 +62,8 @@ def test_a_connection_the_server_dropped_is_replaced_before_the_first_query(monk
     with psycopg.connect(host=settings["HOST"] or None, port=settings["PORT"] or None,
                          dbname=connection.settings_dict["NAME"], user=settings["USER"],
                          password=settings["PASSWORD"] or None, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [old_pid])
+        # Wait (up to 10 s) until the backend has exited, so its goodbye is on our socket.
+        assert admin.execute("SELECT pg_terminate_backend(%s, 10000)", [old_pid]).fetchone()[0]
     calls = _count_real_checks(monkeypatch)
     _new_request()
     # The query would fail on the dead connection; it runs on a new one instead.
