@@ -164,8 +164,9 @@ class Item(models.Model):
     gold = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
-    # Set with the first lease and never unset: an item nobody was ever handed cannot be
-    # one this labeler has seen, so the queue serves it without checking their history.
+    # Set with the first lease and never unset. Items already handed out are served first
+    # (so items complete their overlap); an item nobody was ever handed cannot be one this
+    # labeler has seen, so the queue serves those without checking their history.
     handed_out = models.BooleanField(default=False, db_default=False)
     annotation_count = models.PositiveIntegerField(default=0)
     lease_count = models.PositiveIntegerField(default=0)
@@ -184,10 +185,12 @@ class Item(models.Model):
                                     name="item_unique_external_id"),
         ]
         indexes = [
-            # The queue: open, non-gold items by priority, then the seeded random order.
+            # The queue: open, non-gold items by priority, then the seeded random order, in
+            # two parts. Items someone was handed already come first (they still need
+            # answers, or were given back); then the ones nobody has had.
             models.Index(fields=["project", "-priority", "random_key"],
-                         condition=Q(state="open", is_gold=False), name="item_queue_idx"),
-            # Open items never handed out, in the same order: the queue's fallback.
+                         condition=Q(state="open", is_gold=False, handed_out=True),
+                         name="item_started_idx"),
             models.Index(fields=["project", "-priority", "random_key"],
                          condition=Q(state="open", is_gold=False, handed_out=False),
                          name="item_fresh_idx"),

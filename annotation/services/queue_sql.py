@@ -88,16 +88,16 @@ _NOT_MINE = (f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.i
              "AND a.annotator_id = %s)")
 
 
-def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """The best open item among the first ``PICK_LOOKAHEAD`` of the queue that this
-    labeler has never held, locked so that concurrent claimers skip it. The inner scan
-    reads the partial index ``item_queue_idx`` (its literal state and gold terms match the
-    index's predicate) and stops after the look-ahead; the state is checked again on the
-    locked row, so an item completed meanwhile is passed over, never handed out."""
+def started_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """The best open item someone was already handed, among the first ``PICK_LOOKAHEAD``
+    of them, that this labeler has never held; locked so that concurrent claimers skip it.
+    The inner scan reads the partial index ``item_started_idx`` (its literal terms match
+    the index's predicate) and stops after the look-ahead; the state is checked again on
+    the locked row, so an item completed meanwhile is passed over, never handed out."""
     columns = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
     sql = (
         f"SELECT {columns} FROM (SELECT id, priority, random_key FROM {ITEM} "
-        f"WHERE project_id = %s AND state = '{OPEN}' AND NOT is_gold "
+        f"WHERE project_id = %s AND state = '{OPEN}' AND NOT is_gold AND handed_out "
         f"ORDER BY priority DESC, random_key LIMIT {PICK_LOOKAHEAD}) t "
         f"JOIN {ITEM} i ON i.id = t.id WHERE i.state = '{OPEN}' AND {_NOT_MINE.format('i')} "
         "ORDER BY t.priority DESC, t.random_key LIMIT 1" + _lock(of="i", skip_locked=True)
@@ -117,26 +117,35 @@ def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
 
 
 def anywhere_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """The best open item this labeler has never held, however far down the queue."""
+    """The best started item this labeler has never held, however far down it is."""
     sql = (
         f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' "
-        f"AND NOT is_gold AND {_NOT_MINE.format(ITEM)} "
+        f"AND NOT is_gold AND handed_out AND {_NOT_MINE.format(ITEM)} "
         "ORDER BY priority DESC, random_key LIMIT 1" + _lock(skip_locked=True)
     )
     return sql, [project_id, user_id]
 
 
+def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """:func:`started_sql`, else :func:`fresh_sql`, in one round trip: the second part
+    runs (and locks) only when the first finds nothing."""
+    started, started_params = started_sql(project_id=project_id, user_id=user_id)
+    fresh, fresh_params = fresh_sql(project_id=project_id)
+    return (f"SELECT * FROM ({started}) s UNION ALL SELECT * FROM ({fresh}) f LIMIT 1",
+            started_params + fresh_params)
+
+
 def pick_open(*, project_id: int, user_id: int) -> Item | None:
     """The item to hand this labeler next, locked; None when nothing is left for them.
 
-    Normally the first of the queue's first ``PICK_LOOKAHEAD`` items they have not held.
-    With overlap above 1, items a labeler has done stay open, at the front, until someone
-    else does them; a labeler far ahead of the others (alone on the project, say) would
-    step over every one of them on each pick. When the look-ahead holds nothing for them,
-    the best item nobody was ever handed comes next, found without their history; only
-    when there is none left is the whole queue searched."""
+    First an item others have started (or given back) that this labeler has not held, so
+    that items reach their overlap instead of waiting behind newer ones, by priority; then
+    the best item nobody has had. A labeler's own half-done items stay open until someone
+    else answers them; a labeler far ahead of the others (alone on the project, say) would
+    step over every one of them on each pick, so only the first ``PICK_LOOKAHEAD`` started
+    items are looked at before the fresh ones, and the rest of the started items only when
+    no fresh item is left."""
     for sql, params in (pick_sql(project_id=project_id, user_id=user_id),
-                        fresh_sql(project_id=project_id),
                         anywhere_sql(project_id=project_id, user_id=user_id)):
         item = next(iter(Item.objects.raw(sql, params)), None)
         if item is not None:

@@ -396,10 +396,17 @@ def test_pick_uses_the_queue_index(make_project, member):
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Item._meta.db_table}")
     queries = {
-        "item_queue_idx": queue_sql.pick_sql(project_id=project.pk, user_id=user.pk),
+        "item_started_idx": queue_sql.started_sql(project_id=project.pk, user_id=user.pk),
         "item_fresh_idx": queue_sql.fresh_sql(project_id=project.pk),
-        "item_queue_idx ": queue_sql.anywhere_sql(project_id=project.pk, user_id=user.pk),
+        "item_started_idx ": queue_sql.anywhere_sql(project_id=project.pk, user_id=user.pk),
     }
+    # What runs: the started part, then the fresh part, in one statement.
+    sql, params = queue_sql.pick_sql(project_id=project.pk, user_id=user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ")
+                       + sql, params)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    assert plan.index("item_started_idx") < plan.index("item_fresh_idx"), plan
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     for index, (sql, params) in queries.items():
         with connection.cursor() as cursor:
@@ -472,15 +479,14 @@ def test_the_pick_does_not_step_over_the_labelers_history(make_project, member):
     for _ in range(200):
         answer(project, solo)
     reads = 0
-    for sql, params in (queue_sql.pick_sql(project_id=project.pk, user_id=solo.pk),
-                        queue_sql.fresh_sql(project_id=project.pk)):
+    for sql, params in [queue_sql.pick_sql(project_id=project.pk, user_id=solo.pk)]:
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
             plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
 
         def scans(node):
-            if node.get("Index Name") in ("item_queue_idx", "item_fresh_idx"):
+            if node.get("Index Name") in ("item_started_idx", "item_fresh_idx"):
                 yield node["Actual Rows"] * node.get("Actual Loops", 1)
             for child in node.get("Plans", []):
                 yield from scans(child)
@@ -500,3 +506,18 @@ def test_submit_to_a_project_whose_labels_were_all_deleted_is_a_400(make_project
         annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=["pos"])
     assert "not a label of this project" in str(excinfo.value.detail)
     assert not Annotation.objects.filter(project=project).exists()
+
+
+def test_started_items_reach_their_overlap_before_newer_higher_priority_ones(
+        make_project, member):
+    project = make_project(items=3, overlap=2)
+    _ordered(project, 3)  # i0 first
+    alice, bob = member(project), member(project)
+    assert answer(project, alice).item.external_id == "i0"
+    # The model is retrained and now prefers the items nobody has had.
+    Item.objects.filter(project=project, external_id="i0").update(priority=0.1)
+    # Bob still gets i0 first: it has one answer of two, and waiting behind the new
+    # favourites would leave it half done.
+    assert answer(project, bob).item.external_id == "i0"
+    assert Item.objects.get(project=project, external_id="i0").state == "complete"
+    assert answer(project, bob).item.external_id == "i1"  # then by priority
