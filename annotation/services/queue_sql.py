@@ -59,12 +59,11 @@ class LabelerState:
     expired_leases: bool  # whether the project has expired leases to sweep
 
 
-def labeler_state(*, project_id: int, user_id: int, now: datetime,
-                  excluding: int | None) -> LabelerState:
-    """The four questions that come before every claim, in one round trip."""
+@cache
+def _labeler_state_sql() -> str:
     current = (f"SELECT {{}} FROM {GUIDELINE} WHERE project_id = %s "
                "ORDER BY version DESC LIMIT 1")
-    sql = (
+    return (
         f"SELECT ({current.format('version')}), "
         f"EXISTS (SELECT 1 FROM {GUIDELINE_ACK} WHERE user_id = %s "
         f"AND guideline_id = ({current.format('id')})), "
@@ -74,6 +73,12 @@ def labeler_state(*, project_id: int, user_id: int, now: datetime,
         f"EXISTS (SELECT 1 FROM {ASSIGNMENT} WHERE project_id = %s AND state = '{ACTIVE}' "
         "AND expires_at <= %s)"
     )
+
+
+def labeler_state(*, project_id: int, user_id: int, now: datetime,
+                  excluding: int | None) -> LabelerState:
+    """The four questions that come before every claim, in one round trip."""
+    sql = _labeler_state_sql()
     at = _dt(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, [project_id, user_id, project_id, user_id, project_id, at,
@@ -94,45 +99,62 @@ def started_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
     The inner scan reads the partial index ``item_started_idx`` (its literal terms match
     the index's predicate) and stops after the look-ahead; the state is checked again on
     the locked row, so an item completed meanwhile is passed over, never handed out."""
+    return _started_text(), [project_id, user_id]
+
+
+def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
+    """The best open item nobody was ever handed (``item_fresh_idx``): it needs no look at
+    the labeler's history."""
+    return _fresh_text(), [project_id]
+
+
+def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """:func:`started_sql`, else :func:`fresh_sql`, in one round trip: the second part
+    runs (and locks) only when the first finds nothing."""
+    return _pick_text(), [project_id, user_id, project_id]
+
+
+def anywhere_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """The best started item this labeler has never held, however far down it is."""
+    return _anywhere_text(), [project_id, user_id]
+
+
+# The statements' text depends only on the database vendor: built once per process.
+
+@cache
+def _started_text() -> str:
     columns = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
-    sql = (
+    return (
         f"SELECT {columns} FROM (SELECT id, priority, random_key FROM {ITEM} "
         f"WHERE project_id = %s AND state = '{OPEN}' AND NOT is_gold AND handed_out "
         f"ORDER BY priority DESC, random_key LIMIT {PICK_LOOKAHEAD}) t "
         f"JOIN {ITEM} i ON i.id = t.id WHERE i.state = '{OPEN}' AND {_NOT_MINE.format('i')} "
         "ORDER BY t.priority DESC, t.random_key LIMIT 1" + _lock(of="i", skip_locked=True)
     )
-    return sql, [project_id, user_id]
 
 
-def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
-    """The best open item nobody was ever handed (``item_fresh_idx``): it needs no look at
-    the labeler's history."""
-    sql = (
+@cache
+def _fresh_text() -> str:
+    return (
         f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' "
         "AND NOT is_gold AND NOT handed_out ORDER BY priority DESC, random_key LIMIT 1"
         + _lock(skip_locked=True)
     )
-    return sql, [project_id]
 
 
-def anywhere_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """The best started item this labeler has never held, however far down it is."""
-    sql = (
+@cache
+def _pick_text() -> str:
+    return (f"SELECT * FROM ({_started_text()}) s UNION ALL "
+            f"SELECT * FROM ({_fresh_text()}) f LIMIT 1")
+
+
+@cache
+def _anywhere_text() -> str:
+    return (
         f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' "
         f"AND NOT is_gold AND handed_out AND {_NOT_MINE.format(ITEM)} "
         "ORDER BY priority DESC, random_key LIMIT 1" + _lock(skip_locked=True)
     )
-    return sql, [project_id, user_id]
-
-
-def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """:func:`started_sql`, else :func:`fresh_sql`, in one round trip: the second part
-    runs (and locks) only when the first finds nothing."""
-    started, started_params = started_sql(project_id=project_id, user_id=user_id)
-    fresh, fresh_params = fresh_sql(project_id=project_id)
-    return (f"SELECT * FROM ({started}) s UNION ALL SELECT * FROM ({fresh}) f LIMIT 1",
-            started_params + fresh_params)
 
 
 def pick_open(*, project_id: int, user_id: int) -> Item | None:

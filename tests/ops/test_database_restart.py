@@ -130,7 +130,13 @@ def _login_and_claim(base: str, project_id: int) -> tuple[str, str]:
     return token, f"/api/v1/assignments/{claim['assignment']['id']}/submit/"
 
 
-def _exactly_one_answer(base: str, token: str, project_id: int) -> None:
+def _answer_then_retry_gives_exactly_one(base: str, token: str, submit_path: str,
+                                         answer: dict, project_id: int) -> None:
+    """The submit is taken (201); the same client_id again returns it (200); one answer."""
+    status, first = http(base, "POST", submit_path, token, answer)
+    assert status == 201, first
+    status, again = http(base, "POST", submit_path, token, answer)
+    assert status == 200 and again["id"] == first["id"]
     status, page = http(base, "GET", f"/api/v1/projects/{project_id}/annotations/", token)
     assert page["count"] == 1
     assert page["results"][0]["labels"] == ["a"]
@@ -151,11 +157,7 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
         assert status == 503 and body["database"] != "ok"
 
         cluster.start()
-        status, first = http(base, "POST", submit_path, token, answer)
-        assert status == 201, first
-        status, again = http(base, "POST", submit_path, token, answer)
-        assert status == 200 and again["id"] == first["id"]
-        _exactly_one_answer(base, token, project_id)
+        _answer_then_retry_gives_exactly_one(base, token, submit_path, answer, project_id)
 
 
 def test_restart_between_requests_is_not_seen_by_the_labeler(cluster, tmp_path):
@@ -171,8 +173,4 @@ def test_restart_between_requests_is_not_seen_by_the_labeler(cluster, tmp_path):
         answer = {"labels": ["a"], "client_id": "restart-2", "duration_ms": 900}
         cluster.stop()
         cluster.start()
-        status, first = http(base, "POST", submit_path, token, answer)
-        assert status == 201, first
-        status, again = http(base, "POST", submit_path, token, answer)
-        assert status == 200 and again["id"] == first["id"]
-        _exactly_one_answer(base, token, project_id)
+        _answer_then_retry_gives_exactly_one(base, token, submit_path, answer, project_id)
