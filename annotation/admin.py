@@ -1,8 +1,17 @@
 """Everything of the annotation domain in the Django admin."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 
 from annotation import models
+from annotation.accounts import username_normalize, username_problem
+
+User = get_user_model()
 
 
 class LabelInline(admin.TabularInline):
@@ -76,4 +85,62 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _clean_username(form: forms.ModelForm) -> str:
+    username = username_normalize(form.cleaned_data.get("username") or "")
+    problem = username_problem(username, exclude_pk=form.instance.pk)
+    if problem:
+        raise forms.ValidationError(problem, code="username")
+    return username
+
+
+class UserCreationForm(auth_forms.AdminUserCreationForm):
+    """The admin's new-user form with the API's username rules (annotation.accounts)."""
+
+    clean_username = _clean_username
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    clean_username = _clean_username
+
+
+class ApiTokenInline(admin.TabularInline):
+    model = models.ApiToken
+    extra = 0
+    fields = readonly_fields = ["name", "created_at", "last_used_at"]
+    can_delete = True
+    show_change_link = False
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    """Django's user admin; a user's API tokens are listed and revoked on their page."""
+
+    add_form = UserCreationForm
+    form = UserChangeForm
+    inlines = [*auth_admin.UserAdmin.inlines, ApiTokenInline]
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens across users: delete one to revoke it (keys are never shown, only kept
+    as hashes)."""
+
+    list_display = ["id", "user", "name", "created_at", "last_used_at"]
+    search_fields = ["user__username", "name"]
+    raw_id_fields = ["user"]
+    fields = readonly_fields = ["user", "name", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False

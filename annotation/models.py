@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Project(models.Model):
@@ -330,3 +334,34 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
+
+
+class ApiToken(models.Model):
+    """One API login of a user on one device or script, listed and revoked one by one.
+
+    Only the SHA-256 of the key is stored: the key is random (160 bits), so a read of the
+    database gives no usable credential. A token unused for ``SKEIN_TOKEN_IDLE_DAYS`` no
+    longer authenticates; ``last_used_at`` is written at most once a minute per token."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_used_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"token {self.pk} of {self.user_id} ({self.name})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        """What is stored of a key, and looked up when it is sent."""
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @staticmethod
+    def idle_cutoff() -> datetime:
+        """Tokens last used before this no longer authenticate."""
+        return timezone.now() - timedelta(days=settings.SKEIN_TOKEN_IDLE_DAYS)

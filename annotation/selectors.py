@@ -11,6 +11,7 @@ from django.utils import timezone
 from annotation.errors import Forbidden, NotFound
 from annotation.models import (
     Annotation,
+    ApiToken,
     Assignment,
     Guideline,
     GuidelineAck,
@@ -85,6 +86,16 @@ def projects_for(*, user: User) -> QuerySet[Project]:
 
 def can_create_projects(*, user: User) -> bool:
     return user.is_authenticated and (user.is_staff or user.has_perm("annotation.add_project"))
+
+
+def tokens_visible_to(*, actor: User, username: str | None = None) -> QuerySet[ApiToken]:
+    """The live API tokens of the caller, or, for an admin, of the user named."""
+    tokens = ApiToken.objects.filter(last_used_at__gte=ApiToken.idle_cutoff())
+    if username is None or username == actor.get_username():
+        return tokens.filter(user=actor)
+    if not actor.is_staff:
+        raise Forbidden({"user": ["Only admins can list another user's tokens."]})
+    return tokens.filter(user__username=username)
 
 
 def current_guideline(*, project: Project) -> Guideline | None:

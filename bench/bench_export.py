@@ -38,10 +38,10 @@ def setup(n_annotations: int) -> tuple[int, str]:
     from bench_labeling_load import fill_items
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from annotation.models import Membership
     from annotation.services.projects import project_create
+    from annotation.services.tokens import token_create
 
     User = get_user_model()
     manager = User.objects.create_user("bench-manager", password="bench-pass-1")
@@ -73,7 +73,7 @@ def setup(n_annotations: int) -> tuple[int, str]:
         cursor.execute("ANALYZE")
     log(f"{n_items:,} items, {n_annotations:,} annotations in "
         f"{time.perf_counter() - start:.1f} s")
-    return project.pk, Token.objects.create(user=manager).key
+    return project.pk, token_create(user=manager)[1]
 
 
 def main() -> None:

@@ -90,10 +90,10 @@ def settle() -> None:
 def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False
           ) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from annotation.models import Membership
     from annotation.services.projects import project_create
+    from annotation.services.tokens import token_create
 
     User = get_user_model()
     manager = User.objects.create_user("bench-manager", password="bench-pass-1")
@@ -109,9 +109,9 @@ def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False
         user.set_unusable_password()  # token auth only; no password hashing in the setup
         user.save()
         Membership.objects.create(project=project, user=user, role=Membership.Role.LABELER)
-        tokens.append((user.username, Token.objects.create(user=user).key))
+        tokens.append((user.username, token_create(user=user)[1]))
     return {"project": project.pk, "labelers": tokens,
-            "manager_token": Token.objects.create(user=manager).key}
+            "manager_token": token_create(user=manager)[1]}
 
 
 def _labeler(port: int, project: int, username: str, token: str, until: float, rate: float,

@@ -32,10 +32,16 @@ def _broker_ok() -> tuple[bool, str]:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 while labeling can go on (the database is up), 503 when it cannot. A broker or
-    worker outage degrades training only, so it shows in the body, not the status."""
+    worker outage degrades training only, so it shows in the body, not the status.
+    Anonymous callers (a load balancer) learn only up or down; the details, with internal
+    error text and worker names, need the metrics token or a staff session."""
     from config.heartbeat import live_workers
+    from config.metrics import metrics_allowed
 
     db_ok, db_msg = _database_ok()
+    status = 200 if db_ok else 503
+    if not metrics_allowed(request, database_up=db_ok):
+        return JsonResponse({"status": "ok" if db_ok else "down"}, status=status)
     broker_ok, broker_msg = _broker_ok()
     try:
         workers = live_workers()
@@ -46,4 +52,4 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {"status": "ok" if healthy else ("degraded" if db_ok else "down"),
             "database": db_msg, "broker": broker_msg,
             "workers": {"status": workers_msg, "live": workers}}
-    return JsonResponse(body, status=200 if db_ok else 503)
+    return JsonResponse(body, status=status)

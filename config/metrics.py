@@ -6,6 +6,7 @@ answers the same numbers however many of them run behind a load balancer.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -95,11 +96,8 @@ def _agreement_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
     """Agreement from the cached quality reports (never computed during a scrape)."""
     alpha = GaugeMetricFamily("skein_agreement_krippendorff_alpha", "Krippendorff's alpha "
                               "of the latest quality report.", labels=["project_id", "project"])
-    try:
-        from quality.selectors import cached_agreement
-    except ImportError:  # the quality module has no cached reports yet
-        yield alpha
-        return
+    from quality.selectors import cached_agreement
+
     for pid, value in cached_agreement().items():
         if value is not None:
             alpha.add_metric([str(pid), names.get(pid, "")], value)
@@ -117,12 +115,14 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)
 
 
-def metrics_allowed(request: HttpRequest) -> bool:
-    """With SKEIN_METRICS_TOKEN set, a scraper sends it as a bearer token; without it, only
-    loopback callers and staff users may read the metrics (they name projects)."""
+def metrics_allowed(request: HttpRequest, *, database_up: bool = True) -> bool:
+    """A scraper sends SKEIN_METRICS_TOKEN as a bearer token; a staff user's session also
+    opens it. Nothing else does, whatever the address (metrics name projects, and behind a
+    proxy on the same host every caller looks like loopback). With the database down no
+    session can be read, so only the token counts."""
     token = settings.SKEIN_METRICS_TOKEN
-    if token:
-        return request.headers.get("Authorization", "") == f"Bearer {token}"
-    user = getattr(request, "user", None)
-    return request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1") or bool(
-        user and user.is_authenticated and user.is_staff)
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    user = getattr(request, "user", None) if database_up else None
+    return bool(user and user.is_authenticated and user.is_staff)

@@ -6,8 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from config.metrics import metrics_view
+from labeling_ui.login import admin_login
 
 urlpatterns = [
+    path("admin/login/", admin_login),  # the admin's login behind the login rate limit
     path("admin/", admin.site.urls),
     path("api/v1/", include("annotation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

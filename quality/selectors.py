@@ -10,7 +10,7 @@ import numpy.typing as npt
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, Item, Project
-from quality.models import Review
+from quality.models import QualityReport, Review
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -228,3 +228,14 @@ def own_gold_accuracy(*, project: Project, user: Any, before: Any) -> tuple[int,
     """(correct, answered) of the user's gold answers given before ``before``."""
     answers = gold_answers_of(project=project, user=user, until=before)
     return sum(answers), len(answers)
+
+
+def cached_agreement() -> dict[int, float | None]:
+    """Krippendorff's alpha per project from the cached quality reports (for /metrics:
+    a scrape never computes a report); projects without a computed report are left out."""
+    out: dict[int, float | None] = {}
+    for project_id, payload in QualityReport.objects.values_list("project_id", "payload"):
+        agreement = (payload or {}).get("agreement") or {}
+        value = agreement.get("krippendorff_alpha")
+        out[project_id] = value if isinstance(value, int | float) else None
+    return out

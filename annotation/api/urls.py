@@ -9,6 +9,8 @@ from tasks import api as models_api
 
 urlpatterns = [
     path("auth/token/", v.TokenView.as_view()),
+    path("auth/tokens/", v.TokenListView.as_view()),
+    path("auth/tokens/<int:token_id>/", v.TokenDetailView.as_view()),
     path("users/", v.UserCreateView.as_view()),
     path("users/me/", v.MeView.as_view()),
     path("projects/", v.ProjectListView.as_view()),

@@ -9,7 +9,6 @@ from django.http import QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,9 +20,9 @@ from annotation.api import serializers as s
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from annotation.models import GuidelineAck, LabelSet, Membership
-from annotation.ratelimit import login_attempt
+from annotation.ratelimit import login_wait
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
-from annotation.services import exports, guidelines, imports, projects, queue
+from annotation.services import exports, guidelines, imports, projects, queue, tokens
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -46,25 +45,54 @@ def _settings_only(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token."""
+    """Exchange a username and password for a new API token (one per login or device)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: dict, 429: dict})
     def post(self, request: Request) -> Response:
-        wait = login_attempt(request)
+        body = _body(request)
+        username = body.get("username", "")
+        username = username if isinstance(username, str) else ""
+        wait = login_wait(request, username=username)
         if wait is not None:
-            return Response({"detail": f"Too many login attempts; try again in {wait} s."},
+            return Response({"detail": f"Too many failed logins; try again in {wait} s."},
                             status=status.HTTP_429_TOO_MANY_REQUESTS,
                             headers={"Retry-After": str(wait)})
-        body = _body(request)
-        user = authenticate(request, username=str(body.get("username", "")),
-                            password=str(body.get("password", "")))
+        user = authenticate(request, username=username, password=str(body.get("password", "")))
         if user is None:
             raise InvalidInput({"detail": "Wrong username or password."})
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            name = request.headers.get("User-Agent", "")
+        token, key = tokens.token_create(user=user, name=name.strip())
+        return Response({"token": key, "id": token.pk, "name": token.name})
+
+
+def _token_row(token: Any) -> dict[str, Any]:
+    return {"id": token.pk, "user": token.user.username, "name": token.name,
+            "created_at": token.created_at, "last_used_at": token.last_used_at}
+
+
+class TokenListView(APIView):
+    """The caller's live API tokens (admins: ``?user=<username>`` for anyone's)."""
+
+    @extend_schema(parameters=[OpenApiParameter("user", str)], responses={200: dict})
+    def get(self, request: Request) -> Response:
+        rows = selectors.tokens_visible_to(actor=request.user,
+                                           username=request.query_params.get("user"))
+        current = getattr(request.auth, "pk", None)
+        return Response({"results": [{**_token_row(t), "current": t.pk == current}
+                                     for t in rows.select_related("user")]})
+
+
+class TokenDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, token_id: int) -> Response:
+        """Revoke a token: your own, or anyone's as an admin."""
+        tokens.token_revoke(actor=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UserCreateView(APIView):

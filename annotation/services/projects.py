@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Case, F, Value, When
 
+from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.models import Item, Label, Membership, Project
 from annotation.services.audit import audit_record
@@ -208,13 +209,12 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
         email, str
     ):
         raise InvalidInput({"detail": "username, password and email are text."})
-    username = username.strip()
-    if not re.fullmatch(r"[\w.@+-]{1,150}", username):
-        errors["username"] = ["Letters, digits and @/./+/-/_ only, 1 to 150 characters."]
-    elif User.objects.filter(username__iexact=username).exists():
-        errors["username"] = [f"'{username}' is already taken."]
+    username = username_normalize(username)
+    problem = username_problem(username)
+    if problem:
+        errors["username"] = [problem]
     try:
-        validate_password(password or "", User(username=username))
+        validate_password(password or "", User(username=username, email=email))
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):

@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "annotation",
@@ -104,10 +103,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Usernames normalised (NFKC) at login too, and every attempt counted by the rate limit.
+AUTHENTICATION_BACKENDS = ["annotation.backends.LoginBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -203,7 +206,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# Operations: /metrics is open to loopback and staff, or to anyone sending this bearer token.
+# Operations: /metrics (and /healthz's details) for staff sessions and this bearer token.
 SKEIN_METRICS_TOKEN = os.environ.get("SKEIN_METRICS_TOKEN", "")
 # A worker is "alive" on /healthz if it wrote a heartbeat within this many seconds.
 SKEIN_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("SKEIN_WORKER_HEARTBEAT_SECONDS", 60))
@@ -211,8 +214,18 @@ CELERY_IMPORTS = ("tasks.maintenance_jobs",)
 CELERY_BEAT_SCHEDULE = {
     "erase-expired-item-data": {"task": "skein.retention.erase_expired", "schedule": 3600.0},
 }
-# Login attempts allowed per client address (API token and browser login), e.g. "10/min".
+# Failed logins (API token, browser and admin login; annotation/ratelimit.py): allowed per
+# account and client address, and per client address over all accounts, e.g. "10/min".
 SKEIN_LOGIN_RATE = os.environ.get("SKEIN_LOGIN_RATE", "10/min")
+SKEIN_LOGIN_CLIENT_RATE = os.environ.get("SKEIN_LOGIN_CLIENT_RATE", "50/min")
+# An account that logged in from an address within this many days is not held back there
+# by that address's own failures over all accounts.
+SKEIN_LOGIN_KNOWN_DAYS = int(os.environ.get("SKEIN_LOGIN_KNOWN_DAYS", 30))
+# How many reverse proxies of ours stand in front of the app (each appends to
+# X-Forwarded-For); 0: the socket peer is the client and X-Forwarded-For is ignored.
+SKEIN_TRUSTED_PROXIES = int(os.environ.get("SKEIN_TRUSTED_PROXIES", 0))
+# An API token unused for this many days no longer authenticates.
+SKEIN_TOKEN_IDLE_DAYS = float(os.environ.get("SKEIN_TOKEN_IDLE_DAYS", 30))
 
 # The learning loop (tasks/): the periodic tick (beat) re-queues work a dead worker or a
 # broker outage left behind and starts due training; a run with no heartbeat for

@@ -9,6 +9,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 SKEIN_LOGIN_RATE = "1000/min"
+SKEIN_LOGIN_CLIENT_RATE = "1000/min"
 
 import os  # noqa: E402
 

@@ -19,10 +19,12 @@ def test_token_exchange_and_use(make_user):
     me = client.get("/api/v1/users/me/")
     assert me.status_code == 200
     assert me.json()["username"] == user.username
-    # The same user gets the same token again.
+    # Each login is a token of its own (issue 10: a token per login/device, revoked one by
+    # one); the first one keeps working.
     again = APIClient().post("/api/v1/auth/token/",
                              {"username": "tok", "password": "a-good-pass-1"}, format="json")
-    assert again.json()["token"] == token
+    assert again.json()["token"] != token
+    assert client.get("/api/v1/users/me/").status_code == 200
 
 
 @pytest.mark.parametrize("body", [

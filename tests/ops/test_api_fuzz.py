@@ -19,11 +19,11 @@ MAX_EXAMPLES = 12
 def manager_of_project(make_user, make_project, labeler, add_member, manager):
     """A manager's token and their real project, so the fuzzer reaches past the permission
     checks (which the permission matrix covers on its own)."""
-    from rest_framework.authtoken.models import Token
+    from annotation.services.tokens import token_create
 
     project = make_project(items=5)
     add_member(project, labeler)
-    return Token.objects.create(user=manager).key, project.pk
+    return token_create(user=manager)[1], project.pk
 
 
 # transactional: the WSGI app closes connections after each request, as in production.

@@ -68,12 +68,12 @@ def redis_server():
 
 def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, make_project,
                                                labeler, add_member, tmp_path):
-    from rest_framework.authtoken.models import Token
+    from annotation.services.tokens import token_create
 
     project = make_project(labels=("pos", "neg"), retrain_every=10, overlap=1)
     sentiment_items(project, clear=40, mixed=10)
     add_member(project, labeler)
-    token = Token.objects.create(user=labeler).key
+    _, token = token_create(user=labeler)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
            "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": redis_server.url,
            "SKEIN_LEARNING_TICK_SECONDS": "2", "ALLOWED_HOSTS": "127.0.0.1"}

@@ -20,9 +20,10 @@ def _metric(text: str, name: str, **labels: str) -> float:
     raise AssertionError(f"{name} {labels} not in metrics")
 
 
-def test_healthz_reports_database_broker_and_workers(db):
+def test_healthz_reports_database_broker_and_workers(db, settings):
+    settings.SKEIN_METRICS_TOKEN = "s3cret"
     heartbeat.beat("worker-a@test")
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION="Bearer s3cret")
     assert response.status_code == 200
     body = response.json()
     assert body["database"] == "ok"
@@ -32,7 +33,8 @@ def test_healthz_reports_database_broker_and_workers(db):
 def test_healthz_says_when_the_broker_is_down(db, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens on port 9
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
-    response = Client().get("/healthz")
+    settings.SKEIN_METRICS_TOKEN = "s3cret"
+    response = Client().get("/healthz", HTTP_AUTHORIZATION="Bearer s3cret")
     assert response.status_code == 200  # labeling still works
     body = response.json()
     assert body["status"] == "degraded"

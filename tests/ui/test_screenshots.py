@@ -94,7 +94,7 @@ def test_demo_screenshots(new_page, monkeypatch):
     page.wait_for_timeout(100)
     page.screenshot(path=str(DOCS / "labeling.png"), full_page=True)
 
-    boss = new_page("manager", "skein-manager")
+    boss = new_page("manager", "skein-team-lead")
     boss.goto(f"/projects/{movies.pk}/dashboard/")
     boss.locator("#annotators tbody tr").nth(1).wait_for()
     boss.locator("#chart-hourly svg").wait_for()

@@ -21,7 +21,7 @@ from annotation.services.guidelines import guideline_publish
 from annotation.services.imports import items_import
 from annotation.services.projects import member_set, project_create
 
-LOGINS = [("manager", "skein-manager", True), ("alice", "skein-alice", False),
+LOGINS = [("manager", "skein-team-lead", True), ("alice", "skein-alice", False),
           ("bob", "skein-bob", False)]
 SENTIMENT_GUIDELINE = """# Movie review sentiment
 
