@@ -39,11 +39,20 @@ def _ascii_lookalike(char: str) -> str:
     return char
 
 
-def username_skeleton(username: str) -> str:
-    """What a username looks like: equal skeletons read as the same name."""
-    text = username_normalize(username)
+def _skeleton(text: str) -> str:
     text = "".join(c if c.isascii() else _ascii_lookalike(c) for c in text)
     return text.translate(_ASCII_LOOKALIKES).casefold().replace("rn", "m")
+
+
+def username_skeleton(username: str) -> str:
+    """What a username looks like, case aside: equal skeletons read as the same name."""
+    return _skeleton(username_normalize(username).casefold())
+
+
+def _skeletons(username: str) -> set[str]:
+    # Case folded first ("ALICE" is "alice") and as written (capital "I" reads as "l").
+    text = username_normalize(username)
+    return {_skeleton(text), _skeleton(text.casefold())}
 
 
 def username_problem(username: str, *, exclude_pk: Any = None) -> str | None:
@@ -53,11 +62,11 @@ def username_problem(username: str, *, exclude_pk: Any = None) -> str | None:
     and accounts are created rarely."""
     if not _USERNAME_RE.fullmatch(username):
         return "Letters, digits and @/./+/-/_ only, 1 to 150 characters."
-    skeleton = username_skeleton(username)
+    skeletons = _skeletons(username)
     others = get_user_model().objects.exclude(pk=exclude_pk).values_list("username", flat=True)
     for other in others.iterator():
-        if username_skeleton(other) == skeleton:
-            if other.casefold() == username.casefold():
+        if skeletons & _skeletons(other):
+            if other == username:
                 return f"'{username}' is already taken."
             return f"'{username}' looks like the existing user '{other}'."
     return None

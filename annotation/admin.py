@@ -126,7 +126,9 @@ class UserAdmin(auth_admin.UserAdmin):
 
     add_form = UserCreationForm
     form = UserChangeForm
-    inlines = [*auth_admin.UserAdmin.inlines, ApiTokenInline]
+
+    def get_inlines(self, request: Any, obj: Any) -> list[Any]:
+        return [ApiTokenInline] if obj is not None else []
 
 
 @admin.register(models.ApiToken)
