@@ -13,7 +13,7 @@ from annotation.ratelimit import login_wait
 
 
 def _too_many(wait: int) -> str:
-    return f"Too many failed logins; try again in {wait} seconds."
+    return f"Too many login attempts; try again in {wait} seconds."
 
 
 class RateLimitedLoginView(auth_views.LoginView):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from annotation.models import (
     Annotation,
+    ApiToken,
     Guideline,
     Item,
     Label,
@@ -187,3 +188,17 @@ class UserCreateSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(write_only=True)
+    name = serializers.CharField(required=False, help_text="The device or script (default: "
+                                 "the User-Agent), to tell tokens apart when revoking.")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    current = serializers.SerializerMethodField(help_text="The token of this request.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "user", "name", "created_at", "last_used_at", "current"]
+
+    def get_current(self, token: ApiToken) -> bool:
+        return token.pk == self.context.get("current")

@@ -57,7 +57,7 @@ class TokenView(APIView):
         username = username if isinstance(username, str) else ""
         wait = login_wait(request, username=username)
         if wait is not None:
-            return Response({"detail": f"Too many failed logins; try again in {wait} s."},
+            return Response({"detail": f"Too many login attempts; try again in {wait} s."},
                             status=status.HTTP_429_TOO_MANY_REQUESTS,
                             headers={"Retry-After": str(wait)})
         user = authenticate(request, username=username, password=str(body.get("password", "")))
@@ -70,21 +70,16 @@ class TokenView(APIView):
         return Response({"token": key, "id": token.pk, "name": token.name})
 
 
-def _token_row(token: Any) -> dict[str, Any]:
-    return {"id": token.pk, "user": token.user.username, "name": token.name,
-            "created_at": token.created_at, "last_used_at": token.last_used_at}
-
-
 class TokenListView(APIView):
     """The caller's live API tokens (admins: ``?user=<username>`` for anyone's)."""
 
-    @extend_schema(parameters=[OpenApiParameter("user", str)], responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("user", str)],
+                   responses={200: paginated(s.ApiTokenSerializer)})
     def get(self, request: Request) -> Response:
         rows = selectors.tokens_visible_to(actor=request.user,
                                            username=request.query_params.get("user"))
-        current = getattr(request.auth, "pk", None)
-        return Response({"results": [{**_token_row(t), "current": t.pk == current}
-                                     for t in rows.select_related("user")]})
+        return paginate(request, rows.select_related("user"), s.ApiTokenSerializer,
+                        context={"current": getattr(request.auth, "pk", None)})
 
 
 class TokenDetailView(APIView):

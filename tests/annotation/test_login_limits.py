@@ -60,7 +60,7 @@ def test_browser_login_failures_are_limited(make_user):
     response = Client().post("/login/", {"username": "bob", "password": PASSWORD},
                              REMOTE_ADDR=OFFICE)
     assert response.status_code == 429
-    assert b"Too many failed logins" in response.content
+    assert b"Too many login attempts" in response.content
 
 
 def test_a_correct_password_works_while_a_colleague_is_limited(make_user):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
@@ -42,6 +43,7 @@ def test_a_file_over_the_row_cap_is_refused_whole(api, make_project, manager):
 
 
 def test_login_attempts_are_rate_limited(api, make_user):
+    cache.clear()  # the file cache outlives a run: an earlier run's failures still count
     make_user("guesser", password="right-password-1")
     client = api()
     with override_settings(SKEIN_LOGIN_RATE="3/min"):
@@ -88,6 +90,7 @@ def test_production_refuses_to_start_without_a_secret_and_keeps_cookies_secure()
 def test_the_browser_login_is_rate_limited_too(make_user):
     from django.test import Client
 
+    cache.clear()
     make_user("walker", password="right-password-1")
     browser = Client()
     with override_settings(SKEIN_LOGIN_RATE="2/min"):
