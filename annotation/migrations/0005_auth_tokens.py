@@ -5,10 +5,12 @@ which holds the keys in clear, is dropped (``rest_framework.authtoken`` is no lo
 installed, so its migrations never run again)."""
 
 import hashlib
+from datetime import UTC, datetime
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.utils import timezone
 
 OLD_TABLE = "authtoken_token"
 
@@ -18,16 +20,22 @@ def carry_over_drf_tokens(apps, schema_editor):
     if OLD_TABLE not in connection.introspection.table_names():
         return
     ApiToken = apps.get_model("annotation", "ApiToken")
+    now = timezone.now()
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {q('key')}, {q('user_id')}, {q('created')} FROM {q(OLD_TABLE)}")
         rows = cursor.fetchall()
     ApiToken.objects.bulk_create([
+        # Their last use is unknown: the idle period starts now.
         ApiToken(user_id=user_id, key_hash=hashlib.sha256(key.encode()).hexdigest(),
-                 name="carried over from the single token", last_used_at=created)
-        for key, user_id, created in rows])
+                 name="carried over from the single token", last_used_at=now)
+        for key, user_id, _ in rows])
     # auto_now_add overwrote created_at; keep the token's own date.
     for key, _, created in rows:
+        if isinstance(created, str):  # SQLite through a plain cursor
+            created = datetime.fromisoformat(created)
+        if timezone.is_naive(created):
+            created = timezone.make_aware(created, UTC)
         ApiToken.objects.filter(key_hash=hashlib.sha256(key.encode()).hexdigest()).update(
             created_at=created)
     schema_editor.execute(f"DROP TABLE {q(OLD_TABLE)}")

@@ -181,3 +181,25 @@ def test_token_login_keeps_its_contract(make_user):
     make_user("alice")
     body = login("alice")
     assert isinstance(body["token"], str) and len(body["token"]) == 40
+
+
+def test_drf_tokens_are_carried_over_hashed(transactional_db, make_user):
+    """The data migration: an old DRF token keeps working, and its clear-text table goes."""
+    import importlib
+    from datetime import datetime
+
+    from django.apps import apps
+
+    migration = importlib.import_module("annotation.migrations.0005_auth_tokens")
+    alice = make_user("alice")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+                       "created timestamp NOT NULL, user_id integer NOT NULL)")
+        cursor.execute("INSERT INTO authtoken_token VALUES (%s, %s, %s)",
+                       ["a" * 40, datetime(2026, 1, 2, 3, 4, 5), alice.pk])
+    with connection.schema_editor() as editor:
+        migration.carry_over_drf_tokens(apps, editor)
+    assert "authtoken_token" not in connection.introspection.table_names()
+    token = ApiToken.objects.get(user=alice)
+    assert (token.created_at.year, token.created_at.month) == (2026, 1)
+    assert with_token("a" * 40).get("/api/v1/users/me/").status_code == 200
