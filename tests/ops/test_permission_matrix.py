@@ -17,6 +17,7 @@ from annotation.services.exports import labelset_build, labelset_request
 from annotation.services.guidelines import guideline_acknowledge, guideline_publish
 from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
+from annotation.services.tokens import token_create
 from tasks.models import ModelVersion
 
 ROLES = ["admin", "manager", "other_manager", "reviewer", "labeler", "nonmember", "anonymous"]
@@ -75,14 +76,17 @@ def world(make_user, make_project, add_member, manager):
     model = ModelVersion.objects.create(project=project, version=1, state="retired",
                                         artifact="models/none.pkl", trained_at=timezone.now())
     gold_item = Item.objects.get(project=project, external_id="gold-1")
+    token, _ = token_create(user=labeler, name="the labeler's laptop")
     return {"users": users, "project": project, "annotation": annotation,
             "assignment": second.assignment, "labelset": labelset, "model": model,
-            "item": first.item, "gold_item": gold_item}
+            "item": first.item, "gold_item": gold_item, "token": token}
 
 
 P = "/api/v1/projects/{project}"
 ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("get", "/api/v1/users/me/", None, authenticated(200)),
+    ("get", "/api/v1/auth/tokens/", None, authenticated(200)),
+    ("delete", "/api/v1/auth/tokens/{token}/", None, own(204) | {"admin": 204}),
     ("post", "/api/v1/users/", {"username": "newbie", "password": "long-enough-9"},
      authenticated(403) | {"admin": 201, "manager": 201, "other_manager": 201}),
     ("get", "/api/v1/projects/", None, authenticated(200)),
@@ -142,7 +146,8 @@ def _call(api: Any, user: Any, method: str, path: str, body: Any) -> tuple[int, 
 def test_every_role_gets_the_exact_status(api, world, method, template, body, expected):
     path = template.format(project=world["project"].pk, assignment=world["assignment"].pk,
                            annotation=world["annotation"].pk, labelset=world["labelset"].pk,
-                           model=world["model"].pk, item=world["item"].pk)
+                           model=world["model"].pk, item=world["item"].pk,
+                           token=world["token"].pk)
     got = {}
     for role in ROLES:
         user = world["users"].get(role)
@@ -162,7 +167,7 @@ def test_the_matrix_covers_every_api_route():
         for route in routes:
             pattern = route
             for name in ("project_id", "assignment_id", "annotation_id", "labelset_id",
-                         "model_id", "item_id", "version"):
+                         "model_id", "item_id", "version", "token_id"):
                 pattern = pattern.replace(f"<int:{name}>", "#")
             pattern = pattern.replace("<str:username>", "#")
             parts, candidate = pattern.split("/"), path.split("/")
