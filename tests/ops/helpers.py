@@ -14,14 +14,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+METRICS_TOKEN = "fault-tests-metrics-token"  # noqa: S105  (the servers these tests start)
+
+
 def http(base: str, method: str, path: str, token: str | None = None,
-         body: dict | None = None) -> tuple[int, dict]:
-    """One JSON request; answers (status, decoded body), HTTP errors included."""
+         body: dict | None = None, *, bearer: str | None = None) -> tuple[int, dict]:
+    """One JSON request; answers (status, decoded body), HTTP errors included. ``bearer``
+    is the metrics token (for /healthz's details), ``token`` an API token."""
     request = urllib.request.Request(base + path, method=method,
                                      data=json.dumps(body).encode() if body else None)
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Token {token}")
+    elif bearer:
+        request.add_header("Authorization", f"Bearer {bearer}")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tasks.models import ModelVersion
-from tests.ops.helpers import free_port, http
+from tests.ops.helpers import METRICS_TOKEN, free_port, http
 from tests.tasks.conftest import Worker, _database_url, wait_for
 from tests.tasks.helpers import sentiment_items
 
@@ -76,7 +76,8 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
     _, token = token_create(user=labeler)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
            "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": redis_server.url,
-           "SKEIN_LEARNING_TICK_SECONDS": "2", "ALLOWED_HOSTS": "127.0.0.1"}
+           "SKEIN_LEARNING_TICK_SECONDS": "2", "ALLOWED_HOSTS": "127.0.0.1",
+           "SKEIN_METRICS_TOKEN": METRICS_TOKEN}
     worker = Worker(_database_url(), tmp_path)
     worker.start(env={"CELERY_BROKER_URL": redis_server.url,
                       "SKEIN_LEARNING_TICK_SECONDS": "2"})
@@ -100,7 +101,7 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
                                    else "neg"]})
             statuses.append(status)
         assert statuses == [201] * 20
-        status, health = http(base, "GET", "/healthz")
+        status, health = http(base, "GET", "/healthz", bearer=METRICS_TOKEN)
         assert status == 200 and health["broker"] != "ok" and health["database"] == "ok"
         assert not ModelVersion.objects.filter(project=project).exists()
 
@@ -113,7 +114,7 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
             lambda: ModelVersion.objects.filter(project=project, state="active").first(),
             timeout=90, worker=worker, what="a model trained after the broker came back")
         assert version.n_labels >= 20
-        status, health = http(base, "GET", "/healthz")
+        status, health = http(base, "GET", "/healthz", bearer=METRICS_TOKEN)
         assert health["broker"] == "ok"
     finally:
         for proc in (web, beat):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.helpers import free_port, http
+from tests.ops.helpers import METRICS_TOKEN, free_port, http
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -78,7 +78,8 @@ def _prepared(cluster: Cluster, tmp_path: Path) -> tuple[dict[str, str], int]:
     """Migrate the cluster's database and make a project with a labeler; (env, project)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{cluster.port}/postgres",
-           "SKEIN_VAR_DIR": str(tmp_path / "var"), "ALLOWED_HOSTS": "127.0.0.1"}
+           "SKEIN_VAR_DIR": str(tmp_path / "var"), "ALLOWED_HOSTS": "127.0.0.1",
+           "SKEIN_METRICS_TOKEN": METRICS_TOKEN}
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
                    check=True)
@@ -153,8 +154,9 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
         status, body = http(base, "POST", submit_path, token, answer)
         assert status == 503, body
         assert "database" in body["detail"].lower()
-        status, body = http(base, "GET", "/healthz")
+        status, body = http(base, "GET", "/healthz", bearer=METRICS_TOKEN)
         assert status == 503 and body["database"] != "ok"
+        assert http(base, "GET", "/healthz") == (503, {"status": "down"})
 
         cluster.start()
         _answer_then_retry_gives_exactly_one(base, token, submit_path, answer, project_id)
