@@ -362,6 +362,6 @@ class ApiToken(models.Model):
         return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
     @staticmethod
-    def idle_cutoff() -> datetime:
+    def idle_cutoff(now: datetime | None = None) -> datetime:
         """Tokens last used before this no longer authenticate."""
-        return timezone.now() - timedelta(days=settings.SKEIN_TOKEN_IDLE_DAYS)
+        return (now or timezone.now()) - timedelta(days=settings.SKEIN_TOKEN_IDLE_DAYS)
