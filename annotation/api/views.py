@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.pagination import paginate, paginated
-from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from annotation.errors import Forbidden, Gone, InvalidInput, NotFound, PayloadTooLarge
 from annotation.models import GuidelineAck, LabelSet, Membership
 from annotation.ratelimit import login_attempt
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
@@ -417,6 +417,8 @@ class LabelSetDownloadView(APIView):
         from django.http import FileResponse
 
         labelset = _labelset_for(request, labelset_id)
+        if labelset.state == LabelSet.State.ERASED:
+            raise Gone({"detail": labelset.error})
         if labelset.state != LabelSet.State.READY:
             raise NotFound({"detail": f"This snapshot is {labelset.state}, not ready yet."})
         response = FileResponse(exports.labelset_open(labelset=labelset), as_attachment=True,

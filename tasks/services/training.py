@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, Project
+from annotation.services.storage import stored_files_delete
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
@@ -172,9 +173,13 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     name = artifact_save(project_id=project.pk, version=version.version,
                          artifact=Artifact(featurizer, model, strategy))
     with transaction.atomic():
-        current = ModelVersion.objects.select_for_update().get(pk=version.pk)
-        if current.state != ModelVersion.State.TRAINING or current.job_id != job_id:
-            return None  # taken over meanwhile (we were presumed dead); theirs wins
+        current = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        if (current is None or current.state != ModelVersion.State.TRAINING
+                or current.job_id != job_id):
+            # Taken over meanwhile (we were presumed dead; theirs wins), or deleted with its
+            # project: the artifact just written belongs to nothing.
+            stored_files_delete(names=[name], reason=f"model version {version.pk} superseded")
+            return None
         current.artifact.name = name
         current.n_labels = len(labeled.labels)
         current.metrics = metrics
