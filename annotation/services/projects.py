@@ -14,6 +14,7 @@ from django.db.models import Case, F, FileField, Value, When
 
 from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.models import Item, Label, Membership, Project
+from annotation.selectors import labels_in_use
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 
@@ -163,20 +164,17 @@ def project_update(*, project: Project, actor: Any, labels: list[Any] | None = N
 
 def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> None:
     """Rename-safe schema edit: existing names keep their row; removing a label that is
-    already used in annotations is refused, so no annotation points at nothing."""
+    already used (annotations, gold answers, review decisions) is refused, so nothing
+    points at a label that no longer exists."""
     existing = {label.name: label for label in project.labels.all()}
     new_names = [label["name"] for label in labels]
     removed = set(existing) - set(new_names)
     if removed:
-        from annotation.models import Annotation
-
-        used = [
-            name for name in sorted(removed)
-            if Annotation.objects.filter(project=project, labels__icontains=f'"{name}"').exists()
-        ]
+        used = labels_in_use(project=project, names=removed)
         if used:
-            raise InvalidInput({"labels": [f"Label '{n}' is used by annotations and cannot be "
-                                           "removed." for n in used]})
+            raise InvalidInput({"labels": [
+                f"Label '{name}' is used by {' and '.join(uses)} and cannot be removed."
+                for name, uses in sorted(used.items())]})
         Label.objects.filter(project=project, name__in=removed).delete()
     Label.objects.filter(project=project).update(shortcut="")
     for order, label in enumerate(labels):
