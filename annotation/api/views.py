@@ -231,15 +231,18 @@ class ItemImportView(APIView):
                 raise PayloadTooLarge({"file": [f"The file is {upload.size} bytes; the limit is "
                                                 f"{settings.SKEIN_MAX_UPLOAD_BYTES}."]})
             fmt = imports.format_from_name(upload.name or "")
-            result = imports.items_import(project=project, stream=upload.file, fmt=fmt)
+            result = imports.items_import(project=project, stream=upload.file, fmt=fmt,
+                                          actor=request.user, source=upload.name or "")
         elif isinstance(request.data, list):
-            result = imports.items_import_records(project=project, records=request.data)
+            result = imports.items_import_records(project=project, records=request.data,
+                                                  actor=request.user)
         else:
             items = request.data.get("items") if isinstance(request.data, dict) else None
             if items is None:
                 raise InvalidInput({"file": ["Send a file (multipart field 'file') or a JSON "
                                              "list of items."]})
-            result = imports.items_import_records(project=project, records=items)
+            result = imports.items_import_records(project=project, records=items,
+                                                  actor=request.user)
         return Response({"created": result.created, "duplicates": result.duplicates},
                         status=status.HTTP_201_CREATED)
 

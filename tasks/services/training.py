@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, Project
+from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
 from tasks.models import ModelVersion
@@ -189,4 +190,9 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         current.save(update_fields=["artifact", "n_labels", "metrics", "last_annotation_id",
                                     "trained_at", "strategy", "updated_at"])
         scoring_start(version=current)
+        audit_record(actor=current.requested_by, action="model.training_finished",
+                     project=project, target=f"v{current.version}",
+                     details={"version": current.version, "trigger": current.trigger,
+                              "attempts": current.attempts, "n_labels": current.n_labels,
+                              "metrics": metrics})
     return current
