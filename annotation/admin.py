@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from annotation import models
 from annotation.accounts import username_normalize, username_problem
+from annotation.services.projects import project_delete
 
 User = get_user_model()
 
@@ -30,6 +31,14 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "kind", "overlap", "gold_rate", "strategy", "suggestions"]
     search_fields = ["name"]
     inlines = [LabelInline, MembershipInline]
+
+    # Through the service, so the project's files leave storage and the deletion is audited.
+    def delete_model(self, request, obj):
+        project_delete(project=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            project_delete(project=project, actor=request.user)
 
 
 @admin.register(models.Guideline)
@@ -77,14 +86,21 @@ class LabelSetAdmin(admin.ModelAdmin):
 
 @admin.register(models.AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "project", "target"]
-    list_filter = ["action"]
-    readonly_fields = ["created_at", "actor", "action", "project", "target", "details"]
+    """Read-only for everyone, superusers included: the log is written by the services only
+    and is evidence, so no add, change or delete (Django answers 403)."""
 
-    def has_add_permission(self, request):  # the log is written by the services only
+    list_display = ["created_at", "actor", "action", "project_ref_id", "project_name", "target"]
+    list_filter = ["action"]
+    readonly_fields = ["created_at", "actor", "action", "project", "project_ref_id",
+                       "project_name", "target", "details"]
+
+    def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -51,3 +51,9 @@ class Forbidden(DomainError):
 
 class PayloadTooLarge(DomainError):
     status_code = 413
+
+
+class Gone(DomainError):
+    """The object existed but its content was deliberately removed (410)."""
+
+    status_code = 410

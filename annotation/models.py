@@ -290,6 +290,8 @@ class LabelSet(models.Model):
         PENDING = "pending", "Pending"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
+        # Its file held item data that retention has since erased: file deleted, no download.
+        ERASED = "erased", "Erased (retention)"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labelsets")
     version = models.PositiveIntegerField()
@@ -306,6 +308,8 @@ class LabelSet(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its build started reading items: retention knows which snapshots may hold an item.
+    built_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project_id", "-version"]
@@ -324,6 +328,10 @@ class AuditEvent(models.Model):
                               on_delete=models.SET_NULL, related_name="+")
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="audit_events")
+    # Copies of the project's id and name, kept when the project is deleted (the foreign key
+    # then goes NULL), so the trail still says which project an event was about.
+    project_ref_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    project_name = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=50)
     target = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)
@@ -365,3 +373,21 @@ class ApiToken(models.Model):
     def idle_cutoff(now: datetime | None = None) -> datetime:
         """Tokens last used before this no longer authenticate."""
         return (now or timezone.now()) - timedelta(days=settings.SKEIN_TOKEN_IDLE_DAYS)
+
+
+class StoredFileDeletion(models.Model):
+    """A file in storage whose rows are gone (a deleted project, an erased label set), to be
+    removed from storage. Written in the transaction that deletes the rows, removed once the
+    file is; what a failed deletion leaves is retried by the hourly maintenance job."""
+
+    name = models.CharField(max_length=500)
+    reason = models.CharField(max_length=50)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"delete {self.name} ({self.reason})"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.errors import Forbidden, NotFound
@@ -167,3 +168,40 @@ def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
     )
     return {"done": done, "done_today": done_today, "remaining": remaining}
 
+
+
+def _in_json_lists(*, model: type[Model], field: str, project: Project, names: list[str]
+                   ) -> set[str]:
+    """Which of ``names`` are an element of some row's JSON list ``field``, compared exactly
+    (case, quotes, backslashes and non-ASCII as stored), on the project's rows only."""
+    if not names:
+        return set()
+    rows = model._default_manager.filter(project=project)
+    if connection.vendor == "postgresql":  # jsonb containment: exact, and uses no text form
+        return {name for name in names if rows.filter(**{f"{field}__contains": [name]}).exists()}
+    # SQLite has no JSON containment lookup: json_each unpacks each stored list and yields
+    # its strings unescaped, compared as text (binary, so case-sensitive).
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field(field).column)
+    marks = ", ".join(["%s"] * len(names))
+    sql = (f"SELECT DISTINCT j.value FROM {table} t, json_each(t.{column}) j "
+           f"WHERE t.project_id = %s AND json_valid(t.{column}) AND j.type = 'text' "
+           f"AND j.value IN ({marks})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, *names])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def labels_in_use(*, project: Project, names: Iterable[str]) -> dict[str, list[str]]:
+    """Of the given label names, those that annotations, gold answers or review decisions
+    of the project use, each with what uses it: removing one would leave those pointing at
+    a label that no longer exists (exports would show null, gold could never be matched)."""
+    wanted = sorted(set(names))
+    uses: dict[str, list[str]] = {}
+    for what, model, field in (("annotations", Annotation, "labels"),
+                               ("gold answers", Item, "gold"),
+                               ("review decisions", project.reviews.model, "labels")):
+        for name in sorted(_in_json_lists(model=model, field=field, project=project,
+                                          names=wanted)):
+            uses.setdefault(name, []).append(what)
+    return uses

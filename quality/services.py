@@ -406,18 +406,42 @@ def quality_report_request_refresh(*, project: Project) -> bool:
 
 def review_submit(*, project: Project, item_id: int, reviewer: Any, labels: Any,
                   note: Any = "") -> Review:
-    """Record a reviewer's decision; it becomes the item's adjudicated label."""
+    """Record a reviewer's decision; it becomes the item's adjudicated label. Only a
+    disputed item (one the review queue holds, or held before an earlier decision) may be
+    decided: on any other the labelers' consensus stands. Every decision is audited."""
     if note is not None and not isinstance(note, str):
         raise InvalidInput({"note": ["A note is text."]})
-    item = Item.objects.filter(project=project, pk=item_id).values("pk", "is_gold").first()
+    item = (Item.objects.filter(project=project, pk=item_id)
+            .values("pk", "is_gold", "external_id").first())
     if item is None:
         raise NotFound({"detail": "Item not found."})
     clean = labels_validate(project=project, labels=labels,
                             label_names=label_names_of(project=project))
+    if not item_disputed(project=project, item_id=item_id):
+        raise Conflict({"detail": f"Item '{item['external_id']}' is not disputed; a reviewer "
+                                  "decides only items in the review queue."})
     with transaction.atomic():
+        before = (Review.objects.filter(project=project, item_id=item_id).order_by("-id")
+                  .values_list("labels", flat=True).first())
         review = Review.objects.create(project=project, item_id=item_id, reviewer=reviewer,
                                        labels=clean, note=(note or "")[:5000])
+        audit_record(actor=reviewer, action="review.decided", project=project,
+                     target=item["external_id"],
+                     details={"item_id": item_id, "labels": clean, "before": before,
+                              "note": review.note})
     return review
+
+
+def item_disputed(*, project: Project, item_id: int) -> bool:
+    """Whether the consensus over the item's counted annotations is disputed (the rule of
+    the review queue, adjudicated or not; gold items never are). The consensus is the
+    project's, as the queue computes it: Dawid-Skene weighs each item by every annotator."""
+    a, result = project_consensus(project=project)
+    index = np.flatnonzero(a.item_ids == item_id)
+    if not index.size:
+        return False
+    mask = disputed(result, threshold=project.review_threshold) & ~a.item_is_gold
+    return bool(mask[index[0]])
 
 
 # --- gold ---------------------------------------------------------------------------------
@@ -452,7 +476,8 @@ def item_gold_set(*, project: Project, item_id: int, actor: Any, gold: Any) -> I
     Assignment.objects.filter(item_id=item.pk).update(is_gold=is_gold)
     Annotation.objects.filter(item_id=item.pk).update(is_gold=is_gold)
     audit_record(actor=actor, action="item.gold_set", project=project,
-                 target=item.external_id, details={"gold": clean})
+                 target=item.external_id,
+                 details={"item_id": item.pk, "gold": clean, "before": item.gold})
     item.refresh_from_db()
     return item
 

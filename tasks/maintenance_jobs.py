@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from annotation.services.retention import item_data_erase_expired
+from annotation.services.storage import stored_files_retry
 from tasks.base import job
 
 
 @job(name="retention.erase_expired", time_limit=3600)
 def erase_expired_item_data(self: Any) -> dict[int, int]:
-    return item_data_erase_expired()
+    erased = item_data_erase_expired()
+    stored_files_retry()  # files a storage error kept after their rows were deleted
+    return erased

@@ -22,10 +22,13 @@ from annotation.models import AuditEvent
 
 class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None)
+    # The stored id, so events of a deleted project still say which project they were about.
+    project = serializers.IntegerField(source="project_ref_id", allow_null=True)
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "action", "project", "target", "details"]
+        fields = ["id", "created_at", "actor", "action", "project", "project_name", "target",
+                  "details"]
 
 
 def _events(request: Request):  # type: ignore[no-untyped-def]
@@ -34,7 +37,7 @@ def _events(request: Request):  # type: ignore[no-untyped-def]
     if project:
         if not project.isdigit():
             raise InvalidInput({"project": ["A project id."]})
-        events = events.filter(project_id=int(project))
+        events = events.filter(project_ref_id=int(project))
     action = request.query_params.get("action")
     if action:
         events = events.filter(action=action)
@@ -64,13 +67,15 @@ class AuditLogView(APIView):
             content_type = "application/x-ndjson"
         elif fmt == "csv":
             def csv_lines() -> Iterator[str]:
-                fields = ["id", "created_at", "actor", "action", "project", "target", "details"]
+                fields = ["id", "created_at", "actor", "action", "project", "target", "details",
+                          "project_name"]
                 yield ",".join(fields) + "\r\n"
                 for row in _rows(events):
                     buffer = io.StringIO()
                     csv.writer(buffer).writerow(
                         [row["id"], row["created_at"], row["actor"] or "", row["action"],
-                         row["project"] or "", row["target"], json.dumps(row["details"])])
+                         row["project"] or "", row["target"], json.dumps(row["details"]),
+                         row["project_name"]])
                     yield buffer.getvalue()
             body, content_type = csv_lines(), "text/csv"
         else:

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.pagination import paginate, paginated
-from annotation.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from annotation.errors import Forbidden, Gone, InvalidInput, NotFound, PayloadTooLarge
 from annotation.models import GuidelineAck, LabelSet, Membership
 from annotation.ratelimit import login_wait
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
@@ -254,15 +254,18 @@ class ItemImportView(APIView):
                 raise PayloadTooLarge({"file": [f"The file is {upload.size} bytes; the limit is "
                                                 f"{settings.SKEIN_MAX_UPLOAD_BYTES}."]})
             fmt = imports.format_from_name(upload.name or "")
-            result = imports.items_import(project=project, stream=upload.file, fmt=fmt)
+            result = imports.items_import(project=project, stream=upload.file, fmt=fmt,
+                                          actor=request.user, source=upload.name or "")
         elif isinstance(request.data, list):
-            result = imports.items_import_records(project=project, records=request.data)
+            result = imports.items_import_records(project=project, records=request.data,
+                                                  actor=request.user)
         else:
             items = request.data.get("items") if isinstance(request.data, dict) else None
             if items is None:
                 raise InvalidInput({"file": ["Send a file (multipart field 'file') or a JSON "
                                              "list of items."]})
-            result = imports.items_import_records(project=project, records=items)
+            result = imports.items_import_records(project=project, records=items,
+                                                  actor=request.user)
         return Response({"created": result.created, "duplicates": result.duplicates},
                         status=status.HTTP_201_CREATED)
 
@@ -440,6 +443,8 @@ class LabelSetDownloadView(APIView):
         from django.http import FileResponse
 
         labelset = _labelset_for(request, labelset_id)
+        if labelset.state == LabelSet.State.ERASED:
+            raise Gone({"detail": labelset.error})
         if labelset.state != LabelSet.State.READY:
             raise NotFound({"detail": f"This snapshot is {labelset.state}, not ready yet."})
         response = FileResponse(exports.labelset_open(labelset=labelset), as_attachment=True,

@@ -20,10 +20,12 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, LabelSet, Project
 from annotation.services.audit import audit_record
+from annotation.services.storage import stored_files_delete
 
 FORMATS = ("jsonl", "csv", "json")
 AGGREGATIONS = ("majority", "dawid_skene", "none")
@@ -270,11 +272,17 @@ def labelset_request(*, project: Project, actor: Any, fmt: str | None,
 
 
 def labelset_build(*, labelset_id: int) -> LabelSet:
-    """Write the snapshot file through the storage API and seal it with its sha256."""
+    """Write the snapshot file through the storage API and seal it with its sha256.
+
+    The build time is stored before any item is read, so retention can tell which
+    snapshots may hold an item it erases. If retention erased the label set (or its
+    project was deleted) while this build ran, the file just written is deleted again."""
     labelset = LabelSet.objects.select_related("project").get(pk=labelset_id)
-    if labelset.state == LabelSet.State.READY:
+    if labelset.state in (LabelSet.State.READY, LabelSet.State.ERASED):
         return labelset
     project = labelset.project
+    labelset.built_at = timezone.now()
+    LabelSet.objects.filter(pk=labelset.pk).update(built_at=labelset.built_at)
     digest = hashlib.sha256()
     items = annotations = 0
     records = export_records(project=project, aggregation=labelset.aggregation,
@@ -301,7 +309,16 @@ def labelset_build(*, labelset_id: int) -> LabelSet:
     labelset.item_count, labelset.annotation_count = items, annotations
     labelset.data_card = data_card_for(project=project, labelset=labelset)
     labelset.state = LabelSet.State.READY
-    labelset.save()
+    with transaction.atomic():
+        sealed = LabelSet.objects.filter(pk=labelset.pk).exclude(
+            state=LabelSet.State.ERASED).update(
+            file=labelset.file.name, sha256=labelset.sha256, item_count=items,
+            annotation_count=annotations, data_card=labelset.data_card,
+            state=LabelSet.State.READY)
+        if not sealed:
+            stored_files_delete(names=[labelset.file.name],
+                                reason=f"labelset {labelset.pk} erased while built")
+            labelset.state = LabelSet.State.ERASED
     return labelset
 
 

@@ -19,9 +19,11 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max, Min, Q
 
 from annotation.errors import ImportRejected, InvalidInput
 from annotation.models import Item, Project
+from annotation.services.audit import audit_record
 from annotation.services.bulk import ItemCopier, copy_supported
 
 FORMATS = ("csv", "jsonl", "json")
@@ -320,9 +322,11 @@ def random_key(seed: int, external_id: str) -> float:
 
 
 def items_import(*, project: Project, stream: IO[bytes], fmt: str,
-                 progress: Progress | None = None) -> ImportResult:
+                 progress: Progress | None = None, actor: Any = None,
+                 source: str = "") -> ImportResult:
     """Import a file; raises ImportRejected (with every error) and writes nothing if any
-    row is bad. ``progress(rows, bytes_read)`` is called after each batch."""
+    row is bad. ``progress(rows, bytes_read)`` is called after each batch. The import is
+    audited with its counts, ``source`` (the file name) and the id range of its items."""
     if fmt not in FORMATS:
         raise InvalidInput({"format": [f"'{fmt}' is not one of {', '.join(FORMATS)}."]})
     label_names = set(project.labels.values_list("name", flat=True))
@@ -351,6 +355,7 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
         # One import at a time per project, so created/duplicate counts are exact.
         Project.objects.select_for_update().filter(pk=project.pk).first()
         before = Item.objects.filter(project=project).count()
+        last_before = Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
         for number, raw in _READERS[fmt](buffered):
             rows += 1
             if rows > max_rows:
@@ -394,12 +399,31 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
         if progress:
             progress(rows, counting.bytes_read)
         created = Item.objects.filter(project=project).count() - before
-    return ImportResult(created=created, duplicates=rows - created, rows=rows)
+        result = ImportResult(created=created, duplicates=rows - created, rows=rows)
+        _import_audit(project=project, actor=actor, source=source, fmt=fmt, result=result,
+                      last_before=last_before)
+    return result
 
 
-def items_import_records(*, project: Project, records: list[Any]) -> ImportResult:
+def _import_audit(*, project: Project, actor: Any, source: str, fmt: str,
+                  result: ImportResult, last_before: int) -> None:
+    """The import's audit event: what came in, from where, and which items it made (the
+    batch, by id range: ids grow, and imports into a project run one at a time)."""
+    batch = Item.objects.filter(project=project, pk__gt=last_before).aggregate(
+        first=Min("id"), last=Max("id"), gold=Count("id", filter=Q(is_gold=True)))
+    audit_record(actor=actor, action="items.imported", project=project, target=source,
+                 details={"file": source, "format": fmt, "rows": result.rows,
+                          "created": result.created, "duplicates": result.duplicates,
+                          "gold": batch["gold"],
+                          "batch": {"first_item_id": batch["first"],
+                                    "last_item_id": batch["last"]}})
+
+
+def items_import_records(*, project: Project, records: list[Any],
+                         actor: Any = None) -> ImportResult:
     """Import items given as a JSON list in a request body."""
     if not isinstance(records, list):
         raise InvalidInput({"items": ["Send a list of items or a file."]})
     payload = "\n".join(json.dumps(r) for r in records).encode()
-    return items_import(project=project, stream=io.BytesIO(payload), fmt="jsonl")
+    return items_import(project=project, stream=io.BytesIO(payload), fmt="jsonl",
+                        actor=actor, source="(request body)")

@@ -10,12 +10,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, FileField, Value, When
 
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.models import Item, Label, Membership, Project
+from annotation.selectors import labels_in_use
 from annotation.services.audit import audit_record
+from annotation.services.storage import stored_files_delete
 
 User = get_user_model()
 
@@ -149,7 +151,10 @@ def project_update(*, project: Project, actor: Any, labels: list[Any] | None = N
         raise InvalidInput({field: ["Unknown field."] for field in sorted(unknown)})
     _clean_settings(fields)
     if labels is not None:
-        _replace_labels(project=project, labels=_clean_labels(labels))
+        change = _replace_labels(project=project, labels=_clean_labels(labels))
+        if change:
+            audit_record(actor=actor, action="labels.changed", project=project,
+                         target=project.name, details=change)
     old_overlap = project.overlap
     for field, value in fields.items():
         setattr(project, field, value)
@@ -161,22 +166,23 @@ def project_update(*, project: Project, actor: Any, labels: list[Any] | None = N
     return project
 
 
-def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> None:
+def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[str, Any]:
     """Rename-safe schema edit: existing names keep their row; removing a label that is
-    already used in annotations is refused, so no annotation points at nothing."""
+    already used (annotations, gold answers, review decisions) is refused, so nothing
+    points at a label that no longer exists. Returns what changed, for the audit log
+    (empty when nothing did); a label is known by its name, so a new name is an addition
+    and a removal."""
     existing = {label.name: label for label in project.labels.all()}
+    before = [{"name": lb.name, "shortcut": lb.shortcut, "color": lb.color}
+              for lb in sorted(existing.values(), key=lambda lb: (lb.order, lb.pk))]
     new_names = [label["name"] for label in labels]
     removed = set(existing) - set(new_names)
     if removed:
-        from annotation.models import Annotation
-
-        used = [
-            name for name in sorted(removed)
-            if Annotation.objects.filter(project=project, labels__icontains=f'"{name}"').exists()
-        ]
+        used = labels_in_use(project=project, names=removed)
         if used:
-            raise InvalidInput({"labels": [f"Label '{n}' is used by annotations and cannot be "
-                                           "removed." for n in used]})
+            raise InvalidInput({"labels": [
+                f"Label '{name}' is used by {' and '.join(uses)} and cannot be removed."
+                for name, uses in sorted(used.items())]})
         Label.objects.filter(project=project, name__in=removed).delete()
     Label.objects.filter(project=project).update(shortcut="")
     for order, label in enumerate(labels):
@@ -184,6 +190,14 @@ def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> None:
             project=project, name=label["name"],
             defaults={"shortcut": label["shortcut"], "color": label["color"], "order": order},
         )
+    after = [{"name": lb["name"], "shortcut": lb["shortcut"], "color": lb["color"]}
+             for lb in labels]
+    if after == before:
+        return {}
+    old = {lb["name"]: lb for lb in before}
+    return {"added": [n for n in new_names if n not in existing], "removed": sorted(removed),
+            "changed": [n for n in new_names if n in old and old[n] != after[new_names.index(n)]],
+            "before": before, "after": after}
 
 
 def item_states_refresh(*, project: Project) -> int:
@@ -226,6 +240,15 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
     return user
 
 
+def _is_last_manager(*, project: Project, user: Any) -> bool:
+    """Whether the user is the project's only manager. Locks the project row first, so two
+    managers demoting or removing each other at once cannot both pass the check."""
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    managers = list(Membership.objects.filter(project=project, role=Membership.Role.MANAGER)
+                    .values_list("user_id", flat=True)[:2])
+    return managers == [user.pk]
+
+
 @transaction.atomic
 def member_set(*, project: Project, actor: Any, username: str, role: str) -> Membership:
     """Add a user to the project or change their role."""
@@ -235,11 +258,16 @@ def member_set(*, project: Project, actor: Any, username: str, role: str) -> Mem
     user = User.objects.filter(username=username).first()
     if user is None:
         raise InvalidInput({"username": [f"No user named '{username}'."]})
+    if role != Membership.Role.MANAGER and _is_last_manager(project=project, user=user):
+        raise InvalidInput({"role": [f"'{username}' is the project's only manager; make "
+                                     "someone else manager first."]})
+    before = (Membership.objects.filter(project=project, user=user)
+              .values_list("role", flat=True).first())
     membership, created = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
     audit_record(actor=actor, action="member.added" if created else "member.role_changed",
-                 project=project, target=username, details={"role": role})
+                 project=project, target=username, details={"role": role, "before": before})
     return membership
 
 
@@ -251,10 +279,40 @@ def member_remove(*, project: Project, actor: Any, username: str) -> None:
     membership = Membership.objects.filter(project=project, user__username=username).first()
     if membership is None:
         raise NotFound({"detail": f"'{username}' is not a member of this project."})
-    managers = Membership.objects.filter(project=project, role=Membership.Role.MANAGER)
-    if membership.role == Membership.Role.MANAGER and managers.count() == 1:
-        raise InvalidInput({"username": ["A project keeps at least one manager."]})
+    if _is_last_manager(project=project, user=membership.user):
+        raise InvalidInput({"username": [f"'{username}' is the project's only manager; make "
+                                         "someone else manager first."]})
     for assignment in membership.user.assignments.filter(project=project, state="active"):
         assignment_release(assignment=assignment)
     membership.delete()
     audit_record(actor=actor, action="member.removed", project=project, target=username)
+
+
+def _stored_files_of(project: Project) -> list[str]:
+    """Every storage file a row of the project points at (label sets, model artifacts):
+    found through the project's related models that have a file field, so a new kind of
+    file is covered without this module having to know it."""
+    names: list[str] = []
+    for relation in Project._meta.related_objects:
+        model = relation.related_model
+        fields = [f.name for f in model._meta.get_fields() if isinstance(f, FileField)]
+        if not fields:
+            continue
+        rows = model._default_manager.filter(**{relation.field.name: project})
+        for values in rows.values_list(*fields).iterator(chunk_size=2000):
+            names.extend(name for name in values if name)
+    return names
+
+
+@transaction.atomic
+def project_delete(*, project: Project, actor: Any) -> None:
+    """Delete a project with everything of it: rows, and the files of its label sets (item
+    text, annotator names) and models, removed from storage after the commit. Its audit
+    trail stays, naming the project by id and name."""
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    files = _stored_files_of(project)
+    audit_record(actor=actor, action="project.deleted", project=project, target=project.name,
+                 details={"items": project.items.count(),
+                          "annotations": project.annotations.count(), "files": len(files)})
+    stored_files_delete(names=files, reason=f"project {project.pk} deleted")
+    project.delete()

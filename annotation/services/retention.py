@@ -1,5 +1,9 @@
 """Data retention: after a project's retention period, raw item data is erased while
-labels, provenance and aggregate statistics stay."""
+labels, provenance and aggregate statistics stay.
+
+Erasing reaches every copy: label set files that may hold the erased data are deleted from
+storage (a label set is an immutable, hashed snapshot, so it is not rewritten; it becomes
+``erased`` and its download is refused, and a new one can be requested)."""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 
-from annotation.models import Item, Project
+from annotation.models import Item, LabelSet, Project
 from annotation.services.audit import audit_record
+from annotation.services.storage import stored_files_delete
 
 ERASED = {"erased": True}
 BATCH = 10_000
@@ -25,16 +31,45 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
     for project in Project.objects.exclude(retention_days=None):
         cutoff = now - timedelta(days=project.retention_days)
         total = 0
+        oldest = None
         while True:
             with transaction.atomic():
-                ids = list(Item.objects.filter(project=project, created_at__lt=cutoff,
-                                               data_erased_at=None)
-                           .values_list("id", flat=True)[:BATCH])
+                batch = Item.objects.filter(project=project, created_at__lt=cutoff,
+                                            data_erased_at=None)
+                ids = list(batch.values_list("id", flat=True)[:BATCH])
                 if not ids:
                     break
+                first = Item.objects.filter(pk__in=ids).aggregate(t=Min("created_at"))["t"]
+                oldest = first if oldest is None else min(oldest, first)
                 total += Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now)
         if total:
             erased[project.pk] = total
+            labelsets = labelsets_erase(project=project, items_since=oldest, now=now)
             audit_record(actor=None, action="items.data_erased", project=project,
-                         details={"items": total, "retention_days": project.retention_days})
+                         details={"items": total, "retention_days": project.retention_days,
+                                  "labelsets_erased": labelsets})
     return erased
+
+
+@transaction.atomic
+def labelsets_erase(*, project: Project, items_since: Any, now: Any) -> list[int]:
+    """Delete the files of the project's label sets built after ``items_since`` (the oldest
+    erased item's creation; a label set built before cannot hold it; one with no build time
+    may; one being built now is erased too, its builder deletes what it wrote), mark them
+    erased; returns their versions."""
+    ready, building = LabelSet.State.READY, LabelSet.State.PENDING
+    labelsets = list(LabelSet.objects.select_for_update().filter(
+        Q(state=ready, built_at=None) | Q(state__in=(ready, building), built_at__gte=items_since),
+        project=project))
+    for labelset in labelsets:
+        labelset_mark_erased(labelset=labelset, now=now)
+    return [labelset.version for labelset in labelsets]
+
+
+def labelset_mark_erased(*, labelset: LabelSet, now: Any) -> None:
+    """The label set's file goes (after commit) and its download is refused from now on."""
+    stored_files_delete(names=[labelset.file.name], reason=f"labelset {labelset.pk} erased")
+    LabelSet.objects.filter(pk=labelset.pk).update(
+        state=LabelSet.State.ERASED, file="",
+        error=(f"Erased on {now:%Y-%m-%d}: it held item data that the project's retention "
+               "period has since erased. Request a new label set."))

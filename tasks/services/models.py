@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from annotation.errors import Conflict
 from annotation.models import Project
+from annotation.services.audit import audit_record
 from tasks.models import ModelVersion, ScoreChunk
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ def training_request(*, project: Project, actor: Any = None, trigger: str = "man
                     heartbeat_at=timezone.now())
         except IntegrityError:
             raise Conflict({"detail": "Another training run was just started."}) from None
+        audit_record(actor=actor, action="model.training_started", project=project,
+                     target=f"v{number}", details={"version": number, "trigger": trigger,
+                                                   "strategy": version.strategy})
         enqueue_train(version_id=version.pk)
     return version
 
@@ -68,7 +72,7 @@ def training_request(*, project: Project, actor: Any = None, trigger: str = "man
 def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
     """Roll back or forward: re-score the pool with this version; it becomes active (and the
     current one retired) only when every chunk is written. Until then nothing changes."""
-    from tasks.services.scoring import scoring_start
+    from tasks.services.scoring import activation_direction, scoring_start
 
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=version.project_id).first()
@@ -94,6 +98,13 @@ def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
                 scoring_start(version=version)
         except IntegrityError:
             raise Conflict({"detail": "Another training run was just started."}) from None
+        active = (ModelVersion.objects.filter(project_id=version.project_id,
+                                              state=ModelVersion.State.ACTIVE)
+                  .values_list("version", flat=True).first())
+        audit_record(actor=actor, action="model.activation_requested", project=version.project,
+                     target=f"v{version.version}",
+                     details={"version": version.version, "active": active,
+                              "direction": activation_direction(version.version, active)})
     version.refresh_from_db()
     return version
 
@@ -111,6 +122,11 @@ def version_fail(*, version_id: int, error: str) -> None:
                          else ModelVersion.State.FAILED)
         version.error = error[:4000]
         version.save(update_fields=["state", "error", "updated_at"])
+        audit_record(actor=None, project=version.project, target=f"v{version.version}",
+                     action=("model.activation_failed" if version.activated_at
+                             else "model.training_failed"),
+                     details={"version": version.version, "attempts": version.attempts,
+                              "trigger": version.trigger, "error": version.error})
     logger.warning("model version %s failed: %s", version_id, error[:200])
 
 

@@ -35,6 +35,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from annotation.models import Item, Project
+from annotation.services.audit import audit_record
 from tasks.learning import (
     Featurizer,
     batch_priorities,
@@ -261,6 +262,11 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
     return version.pk if done >= total else None
 
 
+def activation_direction(version: int, active: int | None) -> str:
+    """A roll-back goes to an older version than the active one; anything else is forward."""
+    return "rollback" if active is not None and version < active else "forward"
+
+
 def scoring_finish(*, version_id: int) -> ModelVersion | None:
     """Re-rank the top candidates into the next batch and activate the version (the old
     active one retired), all in one transaction; a no-op unless every chunk is written."""
@@ -304,12 +310,20 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
         if writes[0]:
             write_scores(ids=writes[0], priority=writes[1], labels=None, confidence=None,
                          scored_by=None)
+        replaced = (ModelVersion.objects.filter(project_id=project.pk,
+                                                state=ModelVersion.State.ACTIVE)
+                    .values_list("version", flat=True).first())
         ModelVersion.objects.filter(project_id=project.pk, state=ModelVersion.State.ACTIVE
                                     ).update(state=ModelVersion.State.RETIRED, updated_at=now)
         current.state = ModelVersion.State.ACTIVE
         current.activated_at = now
         current.heartbeat_at = now
         current.save(update_fields=["state", "activated_at", "heartbeat_at", "updated_at"])
+        audit_record(actor=current.requested_by, action="model.activated", project=project,
+                     target=f"v{current.version}",
+                     details={"version": current.version, "replaced": replaced,
+                              "trigger": current.trigger,
+                              "direction": activation_direction(current.version, replaced)})
     logger.info("model v%s of project %s is active", current.version, project.pk)
     return current
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, Project
+from annotation.services.audit import audit_record
+from annotation.services.storage import stored_files_delete
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
@@ -172,9 +174,13 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     name = artifact_save(project_id=project.pk, version=version.version,
                          artifact=Artifact(featurizer, model, strategy))
     with transaction.atomic():
-        current = ModelVersion.objects.select_for_update().get(pk=version.pk)
-        if current.state != ModelVersion.State.TRAINING or current.job_id != job_id:
-            return None  # taken over meanwhile (we were presumed dead); theirs wins
+        current = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        if (current is None or current.state != ModelVersion.State.TRAINING
+                or current.job_id != job_id):
+            # Taken over meanwhile (we were presumed dead; theirs wins), or deleted with its
+            # project: the artifact just written belongs to nothing.
+            stored_files_delete(names=[name], reason=f"model version {version.pk} superseded")
+            return None
         current.artifact.name = name
         current.n_labels = len(labeled.labels)
         current.metrics = metrics
@@ -184,4 +190,9 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         current.save(update_fields=["artifact", "n_labels", "metrics", "last_annotation_id",
                                     "trained_at", "strategy", "updated_at"])
         scoring_start(version=current)
+        audit_record(actor=current.requested_by, action="model.training_finished",
+                     project=project, target=f"v{current.version}",
+                     details={"version": current.version, "trigger": current.trigger,
+                              "attempts": current.attempts, "n_labels": current.n_labels,
+                              "metrics": metrics})
     return current

@@ -69,6 +69,11 @@ def world(make_user, make_project, add_member, manager):
     first = assignment_claim_next(project=project, user=labeler)
     annotation, _ = annotation_submit(assignment_id=first.assignment.pk, user=labeler,
                                       labels=["pos"])
+    # A second, different answer makes the item disputed: the reviewer may decide it (the
+    # queue serves the started item first).
+    dispute = assignment_claim_next(project=project, user=users["admin"])
+    assert dispute.item.pk == first.item.pk
+    annotation_submit(assignment_id=dispute.assignment.pk, user=users["admin"], labels=["neg"])
     second = assignment_claim_next(project=project, user=labeler)
     labelset = labelset_request(project=project, actor=manager, fmt="jsonl",
                                 aggregation="majority")
@@ -187,6 +192,6 @@ def test_labelers_never_see_gold_answers_or_others_annotations(api, world, make_
     annotation_submit(assignment_id=claim.assignment.pk, user=colleague, labels=["neg"])
     listed = api(labeler).get(f"/api/v1/projects/{project.pk}/annotations/").json()
     assert {a["annotator"] for a in listed["results"]} == {"the-labeler"}
-    assert Annotation.objects.filter(project=project).count() == 2
+    assert Annotation.objects.filter(project=project).count() == 3  # with the world's two
     gold_path = f"/api/v1/projects/{project.pk}/items/?has_gold=true"
     assert api(labeler).get(gold_path).status_code == 403

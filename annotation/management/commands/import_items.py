@@ -42,7 +42,7 @@ class Command(BaseCommand):
         try:
             with open(path, "rb") as stream:
                 result = items_import(project=project, stream=stream, fmt=fmt,
-                                      progress=progress)
+                                      progress=progress, source=os.path.basename(path))
         except DomainError as exc:
             bar.close()
             detail = exc.detail
