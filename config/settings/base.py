@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -202,6 +203,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Content-Security-Policy (config/csp.py): hosts besides the app that images may come from,
+# e.g. "https://images.example.org,https://*.cdn.example.net".
+SKEIN_CSP_IMG_HOSTS = env_list("SKEIN_CSP_IMG_HOSTS")
 
 # Operations: /metrics is open to loopback and staff, or to anyone sending this bearer token.
 SKEIN_METRICS_TOKEN = os.environ.get("SKEIN_METRICS_TOKEN", "")

@@ -518,6 +518,8 @@ function onKey(event) {
 // ---- wiring ----
 document.addEventListener("keydown", onKey);
 for (const button of document.querySelectorAll(".label-btn")) {
+  // The colour comes as data, set through the CSSOM (the CSP refuses style attributes).
+  button.style.setProperty("--label-color", button.dataset.color);
   button.addEventListener("click", (e) => chooseLabel(button.dataset.label, e.timeStamp));
 }
 $("submit-btn")?.addEventListener("click", (e) => confirmMulti(e.timeStamp));
