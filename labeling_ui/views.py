@@ -31,7 +31,8 @@ def _project(request: HttpRequest, project_id: int,
     except NotFound as exc:
         raise Http404("Project not found.") from exc
     except Forbidden as exc:
-        raise PermissionDenied(str(exc.detail)) from exc
+        detail = exc.detail.get("detail") if isinstance(exc.detail, dict) else exc.detail
+        raise PermissionDenied(str(detail)) from exc
 
 
 def _page(request: HttpRequest, template: str, project: Project | None, role: str | None,
