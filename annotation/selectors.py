@@ -131,22 +131,29 @@ def annotations_visible_to(*, user: User, project: Project, role: str) -> QueryS
 
 
 def project_progress(*, project: Project) -> dict[str, int]:
-    """Item counts by queue state (gold items apart) and open/expired leases."""
+    """Item counts (gold items apart) and open/expired leases, for the manager.
+
+    An item is complete with `overlap` annotations; in progress when started but not complete
+    (an annotation, or a lease out, even if it still has a free slot: on overlap 2 an item
+    with one of two answers is being worked on); open when nobody has touched it yet. The
+    queue's own states differ: for it, "open" means "has a free slot".
+    """
     now = timezone.now()
-    counts = dict(
-        Item.objects.filter(project=project, is_gold=False)
-        .values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    started = Q(annotation_count__gt=0) | Q(lease_count__gt=0)
+    counts = Item.objects.filter(project=project, is_gold=False).aggregate(
+        items=Count("id"),
+        complete=Count("id", filter=Q(state=Item.State.COMPLETE)),
+        in_progress=Count("id", filter=~Q(state=Item.State.COMPLETE) & started),
     )
     leases = Assignment.objects.filter(project=project, state=Assignment.State.ACTIVE).aggregate(
         open=Count("id", filter=Q(expires_at__gt=now)),
         expired=Count("id", filter=Q(expires_at__lte=now)),
     )
-    total = sum(counts.values())
     return {
-        "items": total,
-        "complete": counts.get(Item.State.COMPLETE, 0),
-        "in_progress": counts.get(Item.State.LEASED, 0),
-        "open": counts.get(Item.State.OPEN, 0),
+        "items": counts["items"],
+        "complete": counts["complete"],
+        "in_progress": counts["in_progress"],
+        "open": counts["items"] - counts["complete"] - counts["in_progress"],
         "gold_items": Item.objects.filter(project=project, is_gold=True).count(),
         "annotations": Annotation.objects.filter(project=project).count(),
         "open_leases": leases["open"],

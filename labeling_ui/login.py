@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 
 from annotation.ratelimit import login_wait
@@ -16,8 +17,18 @@ def _too_many(wait: int) -> str:
     return f"Too many login attempts; try again in {wait} seconds."
 
 
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying which field is missing (shown next to that field)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages["required"] = "Enter your password."
+
+
 class RateLimitedLoginView(auth_views.LoginView):
     template_name = "labeling_ui/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

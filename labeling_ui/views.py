@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 from annotation import selectors
 from annotation.errors import Forbidden, NotFound
 from annotation.models import Project
+from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
 
@@ -29,7 +31,8 @@ def _project(request: HttpRequest, project_id: int,
     except NotFound as exc:
         raise Http404("Project not found.") from exc
     except Forbidden as exc:
-        raise PermissionDenied(str(exc.detail)) from exc
+        detail = exc.detail.get("detail") if isinstance(exc.detail, dict) else exc.detail
+        raise PermissionDenied(str(detail)) from exc
 
 
 def _page(request: HttpRequest, template: str, project: Project | None, role: str | None,
@@ -63,8 +66,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def label(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id)
     labels = list(project.labels.order_by("order", "id").values("name", "shortcut", "color"))
+    # The page's own keys by action, for its buttons and Keys panel (annotation.page_keys).
+    keys: dict[str, dict[str, Any]] = {}
+    for key in PAGE_KEYS:
+        keys.setdefault(key.action, {"shown": [], "does": key.does})["shown"].append(key.shown)
     return _page(request, "labeling_ui/label.html", project, role, "label", labels=labels,
+                 keys=keys,
                  config={"labels": labels, "multi": project.is_multi_label,
+                         "keys": page_keys_config(),
+                         "minDisplayMs": settings.SKEIN_MIN_DISPLAY_MS,
                          "leaseSeconds": project.lease_seconds,
                          "suggestions": project.suggestions})
 
@@ -92,7 +102,7 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 
 def _choices() -> dict[str, Any]:
     return {"kind": Project.Kind.choices, "strategy": Project.Strategy.choices,
-            "suggestions": Project.Suggestions.choices}
+            "suggestions": Project.Suggestions.choices, "reserved_keys": reserved_hint()}
 
 
 @login_required

@@ -107,16 +107,52 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+# Every page runs under the app's Content-Security-Policy (config/csp.py); the browser reports
+# each violation as a `securitypolicyviolation` event and as a console error. Both are caught.
+_CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
+  window.skeinCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || document.URL}:${e.lineNumber}`);
+}, true);"""
+
+
+def _is_csp_message(message: Any) -> bool:
+    return message.type == "error" and "Content Security Policy" in message.text
+
+
 @pytest.fixture
-def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """Open a fresh browser context (its own cookies) logged in as the given user."""
+def csp_violations() -> Iterator[list[str]]:
+    """Every CSP violation of the test's browser pages; any one fails the test."""
+    violations: list[str] = []
+    yield violations
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
+
+
+@pytest.fixture
+def new_context(browser: Any, live_server: Any, csp_violations: list[str]) -> Iterator[Any]:
+    """Open a fresh browser context (its own cookies) that reports CSP violations."""
     contexts = []
 
-    def open_page(username: str, password: str = PASSWORD) -> Any:
+    def open_context() -> Any:
         context = browser.new_context(viewport={"width": 1280, "height": 860},
                                       base_url=live_server.url, accept_downloads=True)
         contexts.append(context)
-        page = context.new_page()
+        context.expose_function("skeinCspViolation", lambda text: csp_violations.append(text))
+        context.add_init_script(_CSP_LISTENER)
+        context.on("console", lambda m: _is_csp_message(m) and csp_violations.append(m.text))
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def new_page(new_context: Any, live_server: Any) -> Any:
+    """Open a page in a fresh context, logged in as the given user."""
+
+    def open_page(username: str, password: str = PASSWORD) -> Any:
+        page = new_context().new_page()
         page.set_default_timeout(10_000)
         page.dialogs = []
         page.page_errors = []
@@ -129,6 +165,4 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
         page.wait_for_url(f"{live_server.url}/")
         return page
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    return open_page

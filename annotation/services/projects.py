@@ -15,6 +15,7 @@ from django.db.models import Case, F, FileField, Value, When
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.models import Item, Label, Membership, Project
+from annotation.page_keys import reserved_for
 from annotation.selectors import labels_in_use
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
@@ -56,8 +57,9 @@ def _clean_labels(labels: Any) -> list[dict[str, str]]:
             errors.append(f"Label '{name}': a shortcut is a single key, not '{shortcut}'.")
         elif shortcut and shortcut.lower() in shortcuts:
             errors.append(f"Label '{name}': shortcut '{shortcut}' is already used.")
-        elif shortcut in {"s", "g", "?", " "} or shortcut.isspace():
-            errors.append(f"Label '{name}': shortcut '{shortcut}' is reserved (skip, guideline).")
+        elif shortcut and (taken := reserved_for(shortcut)):
+            errors.append(f"Label '{name}': the key '{shortcut}' is taken by the labeling page "
+                          f"({taken}); choose another key or leave it empty.")
         if color and not _COLOR.match(color):
             errors.append(f"Label '{name}': colour must look like #1a2b3c.")
         names.add(name)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -205,6 +206,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# The labeling page uses a key press only for an item painted at least this long before it:
+# simple visual reaction time is ~200 ms, so a press sooner was meant for the previous item
+# (a burst, a double press), not a reading of this one; short enough not to slow real work.
+SKEIN_MIN_DISPLAY_MS = max(0, int(os.environ.get("SKEIN_MIN_DISPLAY_MS", 200)))
+
+# Content-Security-Policy (config/csp.py): hosts besides the app that images may come from,
+# e.g. "https://images.example.org,https://*.cdn.example.net".
+SKEIN_CSP_IMG_HOSTS = env_list("SKEIN_CSP_IMG_HOSTS")
 
 # Operations: /metrics (and /healthz's details) for staff sessions and this bearer token.
 SKEIN_METRICS_TOKEN = os.environ.get("SKEIN_METRICS_TOKEN", "")

@@ -62,7 +62,7 @@ def world(make_user, make_project, add_member, manager):
     make_project(creator=users["other_manager"], items=1)
     add_member(project, users["reviewer"], "reviewer")
     add_member(project, users["labeler"], "labeler")
-    guideline = guideline_publish(project=project, actor=manager, body="# Label well")
+    guideline, _ = guideline_publish(project=project, actor=manager, body="# Label well")
     for role in ("admin", "manager", "reviewer", "labeler"):
         guideline_acknowledge(project=project, user=users[role], version=guideline.version)
     labeler = users["labeler"]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from annotation.models import Annotation, Assignment
 from annotation.services.guidelines import guideline_publish
 from annotation.services.imports import items_import_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
+LOOK_MS = settings.SKEIN_MIN_DISPLAY_MS + 80
 
 XSS = '<script>alert("x1")</script><img src=x onerror="alert(\'x2\')"> & "quotes"'
 
@@ -21,16 +24,18 @@ def _current_id(page: Any) -> str:
 
 
 def _wait_for_new_item(page: Any, previous: str) -> str:
-    page.wait_for_function(
-        "prev => { const t = document.getElementById('item-id').textContent;"
-        " return t && t !== prev; }", arg=previous)
+    # A locator wait, not wait_for_function: that evaluates a string, which the CSP forbids.
+    page.locator("#item-id").filter(
+        has_text=re.compile(rf"^(?!{re.escape(previous)}$).+$")).wait_for()
     return _current_id(page)
 
 
 def _press(page: Any, key: str) -> str:
     """Press a key after a short look at the item; return the item shown next."""
     before = _current_id(page)
-    page.wait_for_timeout(120)  # so every recorded duration is at least this long
+    # Longer than the page's minimum display time, so the press counts (and every recorded
+    # duration is at least this long).
+    page.wait_for_timeout(LOOK_MS)
     page.keyboard.press(key)
     return _wait_for_new_item(page, before)
 
@@ -50,7 +55,7 @@ def test_keyboard_labeling_skip_change_and_export(new_page, make_project, make_u
     ack.wait_for()
     assert page.locator("#guideline-body strong").inner_text() == "careful"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('item-id').textContent !== ''")
+    _wait_for_new_item(page, "")
     assert page.locator("#guideline").evaluate("d => !d.open")
 
     answers: dict[str, str] = {}
@@ -98,7 +103,8 @@ def test_keyboard_labeling_skip_change_and_export(new_page, make_project, make_u
         k: [[label]] for k, label in answers.items()}
     assert skipped not in exported
     durations = [a["duration_ms"] for anns in exported.values() for a in anns]
-    assert all(isinstance(d, int) and 120 <= d < 30_000 for d in durations), durations
+    assert all(isinstance(d, int) and settings.SKEIN_MIN_DISPLAY_MS <= d < 30_000
+               for d in durations), durations
     assert all(a["guideline_version"] == 1 for anns in exported.values() for a in anns)
     assert Assignment.objects.get(item__external_id=skipped, annotator=labeler).state == "skipped"
 
@@ -109,7 +115,7 @@ def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project
     labeler = add_member(project, make_user("rita"))
     page = new_page(labeler.username)
     page.goto(f"/projects/{project.pk}/label/")
-    page.wait_for_function("document.getElementById('item-id').textContent !== ''")
+    _wait_for_new_item(page, "")
     bodies: list[dict] = []
 
     def flaky(route: Any) -> None:
@@ -132,7 +138,7 @@ def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project
     page.unroute("**/submit/")
     page.route("**/submit/", lambda route: route.abort("connectionrefused"))
     unsaved = _current_id(page)
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(LOOK_MS)
     page.keyboard.press("2")
     alert = page.locator("#save-error")
     alert.wait_for()

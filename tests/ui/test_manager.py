@@ -28,11 +28,12 @@ def test_manager_creates_project_uploads_adds_labeler_publishes(new_page, manage
     names = page.locator(".label-name-input")
     names.nth(0).fill("good")
     names.nth(1).fill("bad")
-    page.locator(".label-key-input").nth(0).fill("g")  # reserved for the guideline
+    page.locator(".label-key-input").nth(0).fill("B")  # the page's "change last answer" key
     page.select_option("#f-suggestions", "show")
     page.fill("#f-overlap", "2")
     page.get_by_role("button", name="Create project").click()
-    page.locator("#form-error").filter(has_text="reserved").wait_for()
+    page.locator("#form-error").filter(
+        has_text="Label 'good': the key 'B' is taken by the labeling page").wait_for()
     page.locator(".label-key-input").nth(0).fill("j")
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url("**/data/")

@@ -3,7 +3,10 @@ const NS = "http://www.w3.org/2000/svg";
 
 export function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  for (const [k, v] of Object.entries(attrs)) {
+    // Through the CSSOM: a style attribute would be refused by the CSP (config/csp.py).
+    if (k === "style") node.style.cssText = String(v); else node.setAttribute(k, String(v));
+  }
   if (text !== undefined) node.textContent = text;
   return node;
 }

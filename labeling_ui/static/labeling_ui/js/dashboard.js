@@ -17,7 +17,7 @@ function fillTable(tbody, rows, emptyText, cells) {
 
 function render(data) {
   const p = data.progress;
-  for (const key of ["items", "complete", "in_progress", "open", "annotations"]) {
+  for (const key of ["items", "complete", "in_progress", "open", "annotations", "gold_items"]) {
     $(`kpi-${key}`).textContent = p[key].toLocaleString();
   }
   const total = Math.max(1, p.items);

@@ -8,8 +8,10 @@ async function counts() {
   try {
     const { data } = await api("GET", `projects/${projectId}/progress/`);
     const p = data.progress;
-    $("item-counts").textContent = `${p.items} items (${p.gold_items} gold): ${p.complete} complete, `
-      + `${p.in_progress} in progress, ${p.open} open.`;
+    // `items` counts the items to label; gold items come on top (as the import counted them).
+    $("item-counts").textContent = `${p.items + p.gold_items} items: ${p.items} to label `
+      + `(${p.complete} complete, ${p.in_progress} in progress, ${p.open} open) `
+      + `and ${p.gold_items} gold.`;
   } catch (err) {
     $("item-counts").textContent = `Could not load the counts: ${err.message}`;
   }

@@ -54,11 +54,16 @@ $("guideline-form").addEventListener("submit", async (event) => {
   const status = $("guideline-status");
   $("publish-btn").disabled = true;
   try {
-    const { data } = await api("POST", `projects/${projectId}/guidelines/`, { body: textarea.value });
+    const { status: code, data } = await api("POST", `projects/${projectId}/guidelines/`,
+      { body: textarea.value });
     config.currentVersion = data.version;
     $("current-version").textContent = `— version ${data.version} is current`;
-    status.replaceChildren(el("p", { class: "alert alert-ok",
-      text: `Published version ${data.version}. Labelers will be asked to read it before their next item.` }));
+    // 200, not 201: the text is the current version's, so nothing new was published.
+    status.replaceChildren(el("p", { class: code === 201 ? "alert alert-ok" : "alert alert-info",
+      text: code === 201
+        ? `Published version ${data.version}. Labelers will be asked to read it before their next item.`
+        : `Nothing changed: this is the text of version ${data.version}, so no new version was `
+          + "published and nobody has to read it again." }));
     acks();
   } catch (err) {
     const text = err instanceof ApiError ? errorText(err.body) : err.message;

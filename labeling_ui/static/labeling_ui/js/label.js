@@ -8,11 +8,14 @@ const projectId = config.projectId;
 const multi = config.multi;
 const labelByKey = new Map(config.labels.filter((l) => l.shortcut)
   .map((l) => [l.shortcut.toLowerCase(), l.name]));
+// The page's own keys come from the server (annotation/page_keys.py), the same list that keeps
+// label shortcuts off them: {key: action}, letters in lower case.
+const actionByKey = new Map(config.keys.map((k) => [k.key, k.action]));
 const pendingKey = `skein:pending:${config.username}:${projectId}`;
 const RETRY_DELAYS = [0, 400, 1200, 3000];
 
 const state = {
-  current: null,      // {assignmentId, item, suggestion, expiresAt, shownAt}
+  current: null,      // {assignmentId, item, suggestion, expiresAt, shownAt, visibleAt}
   ahead: null,        // the following item, claimed ahead (same shape)
   prefetching: false,
   noMoreAhead: false,
@@ -36,7 +39,12 @@ const state = {
 
 // Latency hook for bench/: [{key, shown, painted, source}], times in performance.now() ms;
 // source says whether the item came from the prefetch or had to be requested after the key.
-window.skein = { timings: [], state };
+// Tests read `saved` (answers the page reported saved) and `refused` (presses it did not use).
+window.skein = { timings: [], state, saved: [], refused: [] };
+
+// A press counts only for an item that has been painted for this long (config/settings:
+// SKEIN_MIN_DISPLAY_MS): a press sooner was meant for the item before, or is a burst.
+const MIN_DISPLAY_MS = config.minDisplayMs ?? 200;
 
 function setStatus(text) { $("save-status").textContent = text; }
 
@@ -46,6 +54,53 @@ function showSaveError(text) {
 }
 
 function hideSaveError() { $("save-error").hidden = true; }
+
+// A key press or click that is not used is never silent: the notice says why, the card flashes.
+let refuseTimer = null;
+function refuse(what, why) {
+  window.skein.refused.push({ what, why, at: performance.now() });
+  const notice = $("key-notice");
+  notice.textContent = `${what} not used: ${why}.`;
+  notice.hidden = false;
+  const card = $("item-card");
+  card.classList.remove("refused");
+  void card.offsetWidth;  // restart the flash animation
+  card.classList.add("refused");
+  clearTimeout(refuseTimer);
+  refuseTimer = setTimeout(() => { notice.hidden = true; card.classList.remove("refused"); }, 2500);
+}
+
+// Whether a press made at `keyTime` may answer the item on screen; if not, says so.
+function mayAnswer(what, keyTime) {
+  if (state.blocked) { blockedNotice(); refuse(what, "an earlier answer is not saved yet"); return false; }
+  if (state.editing) {
+    if (state.busy) { refuse(what, "your change is still being saved"); return false; }
+    return true;
+  }
+  const current = state.current;
+  if (state.finished && !current) { refuse(what, "nothing is left to label"); return false; }
+  if (!current || state.busy || !current.visibleAt || current.answered) {
+    refuse(what, "the next item is not on screen yet");
+    return false;
+  }
+  const shown = keyTime - current.visibleAt;
+  if (shown < MIN_DISPLAY_MS) {
+    refuse(what, `the item had been on screen for ${Math.max(0, Math.round(shown))} ms, `
+      + `less than ${MIN_DISPLAY_MS} ms`);
+    return false;
+  }
+  return true;
+}
+
+// The moment the entry is painted (the frame after it was put in the page) starts its clock.
+function markVisible(entry) {
+  entry.visibleAt = 0;
+  requestAnimationFrame(() => setTimeout(() => {
+    if (state.current !== entry || state.editing) return;
+    entry.visibleAt = performance.now();
+    if (!entry.shownAt) entry.shownAt = entry.visibleAt;
+  }, 0));
+}
 
 // ---- pending answers (kept in localStorage until the server has them) ----
 function loadPending() {
@@ -93,8 +148,19 @@ function showCurrent(keyTime, source) {
   state.selected = new Set();
   renderLabelsState(state.selected);
   $("item-state").hidden = true;
-  if (state.current) showItem(state.current, keyTime, source);
+  if (state.current) {
+    showItem(state.current, keyTime, source);
+    markVisible(state.current);
+  }
+  setButtonsEnabled(Boolean(state.current));
   $("back-btn").disabled = !canGoBack();
+}
+
+// Label, submit and skip buttons work only while an item is there to answer.
+function setButtonsEnabled(on) {
+  for (const button of document.querySelectorAll(".label-btn")) button.disabled = !on;
+  $("skip-btn").disabled = !on;
+  if ($("submit-btn")) $("submit-btn").disabled = !on;
 }
 
 function showFinished() {
@@ -106,6 +172,7 @@ function showFinished() {
   $("suggestion").hidden = true;
   $("item-card").setAttribute("aria-busy", "false");
   $("lease-left").textContent = "–";
+  setButtonsEnabled(false);
   $("back-btn").disabled = !canGoBack();
 }
 
@@ -219,13 +286,12 @@ function claimFrom(response) {
     state.clockSkew = Math.abs(skew) > 2000 ? skew : 0;
   }
   return { assignmentId: assignment.id, item, suggestion,
-    expiresAt: Date.parse(assignment.expires_at), shownAt: 0 };
+    expiresAt: Date.parse(assignment.expires_at), shownAt: 0, visibleAt: 0 };
 }
 
 function present(claim, keyTime, source) {
   if (state.ahead && state.ahead.assignmentId === claim.assignmentId) state.ahead = null;
   state.current = claim;
-  claim.shownAt = performance.now();
   showCurrent(keyTime, source);
   tickLease();
   prefetch();
@@ -351,6 +417,7 @@ async function retryPending() {
 }
 
 function afterSaved(pending, saved) {
+  window.skein.saved.push({ externalId: pending.externalId, labels: saved.labels });
   state.last = { annotationId: saved.id, item: pending.item, labels: saved.labels,
     suggestion: pending.suggestion, submittedAt: Date.now() };
   state.done = (state.done ?? 0) + 1;
@@ -392,10 +459,9 @@ async function submit(labels, keyTime) {
   refreshProgress();
 }
 
-async function skip(keyTime) {
+async function skip(keyTime, what = "Skip") {
+  if (state.editing || !mayAnswer(what, keyTime)) return;
   const current = state.current;
-  if (!current || state.busy) return;
-  if (state.blocked) { blockedNotice(); return; }
   state.busy = true;
   try {
     await saveChain;
@@ -426,6 +492,8 @@ async function startEdit() {
   state.editStartedAt = performance.now();
   $("edit-banner").hidden = false;
   showItem(state.last);
+  setButtonsEnabled(true);
+  $("skip-btn").disabled = true;
   state.selected = new Set(state.last.labels);
   renderLabelsState(state.selected);
   $("item-state").textContent = `your answer: ${state.last.labels.join(", ")}`;
@@ -438,7 +506,7 @@ function endEdit() {
   state.editing = false;
   $("edit-banner").hidden = true;
   // The time spent on the old item does not count against the current one.
-  if (state.current) state.current.shownAt += performance.now() - state.editStartedAt;
+  if (state.current?.shownAt) state.current.shownAt += performance.now() - state.editStartedAt;
   if (state.finished) showFinished(); else showCurrent();
 }
 
@@ -460,7 +528,8 @@ async function saveEdit(labels) {
   }
 }
 
-function chooseLabel(name, keyTime) {
+function chooseLabel(name, keyTime, what = `“${name}”`) {
+  if (!mayAnswer(what, keyTime)) return;
   if (multi) {
     if (state.selected.has(name)) state.selected.delete(name); else state.selected.add(name);
     renderLabelsState(state.selected);
@@ -469,8 +538,8 @@ function chooseLabel(name, keyTime) {
   if (state.editing) saveEdit([name]); else submit([name], keyTime);
 }
 
-function confirmMulti(keyTime) {
-  if (!multi) return;
+function confirmMulti(keyTime, what = "Submit") {
+  if (!multi || !mayAnswer(what, keyTime)) return;
   const labels = config.labels.map((l) => l.name).filter((n) => state.selected.has(n));
   if (!labels.length) { setStatus("Choose at least one label first."); return; }
   if (state.editing) saveEdit(labels); else submit(labels, keyTime);
@@ -483,41 +552,45 @@ function onKey(event) {
   if (target instanceof HTMLElement && target.closest("input, textarea, select")) return;
   const dialog = $("guideline");
   const key = event.key;
+  const lower = key.length === 1 ? key.toLowerCase() : key;
+  const action = actionByKey.get(lower);
   if (dialog.open) {
-    if (key === "?" || key === "Escape") {
+    if (action === "guideline" || action === "cancel") {
       event.preventDefault();
       closeGuideline();
     }
     return;  // Enter/Space on the focused acknowledge button work natively
   }
-  const lower = key.length === 1 ? key.toLowerCase() : key;
   const keyTime = event.timeStamp;
-  if (labelByKey.has(lower)) {
+  const what = `Key ${key}`;
+  if (action === "submit" && multi) {
     event.preventDefault();
-    chooseLabel(labelByKey.get(lower), keyTime);
-  } else if (key === "Enter" && multi) {
-    event.preventDefault();
-    confirmMulti(keyTime);
-  } else if (key === "?") {
+    confirmMulti(keyTime, what);
+  } else if (action === "guideline") {
     event.preventDefault();
     openGuideline({ required: false });
-  } else if (key === "Escape") {
+  } else if (action === "cancel") {
     endEdit();
-  } else if (lower === "s" && !state.editing) {
+  } else if (action === "skip" && !state.editing) {
     event.preventDefault();
-    skip(keyTime);
-  } else if (lower === "b" || key === "Backspace") {
+    skip(keyTime, what);
+  } else if (action === "back") {
     event.preventDefault();
     startEdit();
-  } else if (lower === "r" && !$("save-error").hidden) {
+  } else if (action === "retry" && !$("save-error").hidden) {
     event.preventDefault();
     retryPending();
+  } else if (!action && labelByKey.has(lower)) {
+    event.preventDefault();
+    chooseLabel(labelByKey.get(lower), keyTime, what);
   }
 }
 
 // ---- wiring ----
 document.addEventListener("keydown", onKey);
 for (const button of document.querySelectorAll(".label-btn")) {
+  // The colour comes as data, set through the CSSOM (the CSP refuses style attributes).
+  button.style.setProperty("--label-color", button.dataset.color);
   button.addEventListener("click", (e) => chooseLabel(button.dataset.label, e.timeStamp));
 }
 $("submit-btn")?.addEventListener("click", (e) => confirmMulti(e.timeStamp));

@@ -10,6 +10,11 @@ const chosen = new Set();
 let queue = [];
 let position = 0;
 let current = null;
+let waiting = 0;  // the server's count, less the decisions made on this page since
+
+function showWaiting() {
+  $("review-count").textContent = `${waiting} waiting`;
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -70,7 +75,8 @@ async function load() {
     const { data } = await api("GET", `projects/${projectId}/review/?limit=100`);
     queue = data.results;
     position = 0;
-    $("review-count").textContent = `${data.count} waiting`;
+    waiting = data.count;
+    showWaiting();
     draw();
   } catch (err) {
     toast(`Could not load the review queue: ${err.message}`, "error");
@@ -87,6 +93,8 @@ async function decide(event) {
     await api("POST", `projects/${projectId}/review/${current.item.id}/`,
       { labels: [...chosen], note: $("review-note").value });
     toast("Decision saved", "ok");
+    waiting = Math.max(0, waiting - 1);
+    showWaiting();
     queue.splice(position, 1);
     if (!queue.length) await load(); else draw();
   } catch (err) {
