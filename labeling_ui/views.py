@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +16,7 @@ from annotation.errors import Forbidden, NotFound
 from annotation.models import Project
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
+from annotation.text import json_loads
 
 MAX_PREVIEW_CHARS = 200_000
 
@@ -116,7 +116,7 @@ def guideline_preview(request: HttpRequest, project_id: int) -> JsonResponse:
     """Markdown to the same sanitised HTML labelers will see (nothing is saved)."""
     _project(request, project_id, MANAGING_ROLES)
     try:
-        body = json.loads(request.body or b"{}").get("body", "")
+        body = json_loads(request.body or b"{}").get("body", "")  # too deep: ValueError
     except (ValueError, AttributeError):
         return JsonResponse({"body": ["Send JSON: {\"body\": \"...\"}."]}, status=400)
     if not isinstance(body, str) or len(body) > MAX_PREVIEW_CHARS:

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import InvalidInput
 from annotation.models import AuditEvent
+from config.converters import id_param
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -32,9 +33,10 @@ def _events(request: Request):  # type: ignore[no-untyped-def]
     events = AuditEvent.objects.select_related("actor").order_by("-id")
     project = request.query_params.get("project")
     if project:
-        if not project.isdigit():
+        project_id = id_param(project)
+        if project_id is None:
             raise InvalidInput({"project": ["A project id."]})
-        events = events.filter(project_id=int(project))
+        events = events.filter(project_id=project_id)
     action = request.query_params.get("action")
     if action:
         events = events.filter(action=action)
