@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 
@@ -16,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.pagination import paginate, paginated
+from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
 from annotation.models import AuditEvent
 from config.converters import id_param
@@ -67,13 +66,11 @@ class AuditLogView(APIView):
         elif fmt == "csv":
             def csv_lines() -> Iterator[str]:
                 fields = ["id", "created_at", "actor", "action", "project", "target", "details"]
-                yield ",".join(fields) + "\r\n"
+                yield csv_line(fields)
                 for row in _rows(events):
-                    buffer = io.StringIO()
-                    csv.writer(buffer).writerow(
+                    yield csv_line(
                         [row["id"], row["created_at"], row["actor"] or "", row["action"],
                          row["project"] or "", row["target"], json.dumps(row["details"])])
-                    yield buffer.getvalue()
             body, content_type = csv_lines(), "text/csv"
         else:
             raise InvalidInput({"format": ["Use json, csv or jsonl."]})
