@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +18,7 @@ from annotation.models import Project
 from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
+from annotation.text import json_loads
 
 MAX_PREVIEW_CHARS = 200_000
 
@@ -126,7 +126,7 @@ def guideline_preview(request: HttpRequest, project_id: int) -> JsonResponse:
     """Markdown to the same sanitised HTML labelers will see (nothing is saved)."""
     _project(request, project_id, MANAGING_ROLES)
     try:
-        body = json.loads(request.body or b"{}").get("body", "")
+        body = json_loads(request.body or b"{}").get("body", "")  # too deep: ValueError
     except (ValueError, AttributeError):
         return JsonResponse({"body": ["Send JSON: {\"body\": \"...\"}."]}, status=400)
     if not isinstance(body, str) or len(body) > MAX_PREVIEW_CHARS:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,6 +23,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
         return Response(detail, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        # Django refused to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (JSON and form
+        # bodies; files are capped by annotation/uploads.py).
+        return Response({"detail": "The request body is too large: the limit is "
+                                   f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
+                        status=413)
     if isinstance(exc, DataError):
         # A value the database cannot store (a NUL character on PostgreSQL, a number out of
         # range): the input is at fault, and the transaction was rolled back.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 
@@ -16,8 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.pagination import paginate, paginated
+from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
 from annotation.models import AuditEvent
+from config.converters import id_param
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -35,9 +35,10 @@ def _events(request: Request):  # type: ignore[no-untyped-def]
     events = AuditEvent.objects.select_related("actor").order_by("-id")
     project = request.query_params.get("project")
     if project:
-        if not project.isdigit():
+        project_id = id_param(project)
+        if project_id is None:
             raise InvalidInput({"project": ["A project id."]})
-        events = events.filter(project_ref_id=int(project))
+        events = events.filter(project_ref_id=project_id)
     action = request.query_params.get("action")
     if action:
         events = events.filter(action=action)
@@ -69,14 +70,12 @@ class AuditLogView(APIView):
             def csv_lines() -> Iterator[str]:
                 fields = ["id", "created_at", "actor", "action", "project", "target", "details",
                           "project_name"]
-                yield ",".join(fields) + "\r\n"
+                yield csv_line(fields)
                 for row in _rows(events):
-                    buffer = io.StringIO()
-                    csv.writer(buffer).writerow(
+                    yield csv_line(
                         [row["id"], row["created_at"], row["actor"] or "", row["action"],
                          row["project"] or "", row["target"], json.dumps(row["details"]),
                          row["project_name"]])
-                    yield buffer.getvalue()
             body, content_type = csv_lines(), "text/csv"
         else:
             raise InvalidInput({"format": ["Use json, csv or jsonl."]})

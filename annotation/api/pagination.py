@@ -9,10 +9,17 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+MAX_OFFSET = 2**62
+
 
 class Pagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 1000
+
+    def get_offset(self, request: Request) -> int:
+        # Past any table's end the page is empty either way; an offset beyond 64 bits would
+        # be an OverflowError on SQLite.
+        return min(super().get_offset(request), MAX_OFFSET)
 
 
 def paginate(request: Request, queryset: QuerySet, serializer_class: Any,

@@ -9,7 +9,6 @@ from django.http import QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,17 +17,22 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.pagination import paginate, paginated
-from annotation.errors import Forbidden, Gone, InvalidInput, NotFound, PayloadTooLarge
+from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser, refuse_unstorable
+from annotation.errors import Forbidden, Gone, InvalidInput, NotFound
 from annotation.models import GuidelineAck, LabelSet, Membership
 from annotation.ratelimit import login_wait
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
 from annotation.services import exports, guidelines, imports, projects, queue, tokens
+from config.converters import id_param
 
 
 def _body(request: Request) -> dict[str, Any]:
     """The request body as a plain dict (form bodies give their last value per key)."""
     data = request.data
     if isinstance(data, QueryDict):
+        # Django may have parsed a form already (the CSRF check of a session login reads
+        # request.POST), bypassing the API's parsers: check its text here too.
+        refuse_unstorable(data)
         return data.dict()
     if not isinstance(data, dict):
         raise InvalidInput({"detail": "Send a JSON object."})
@@ -240,7 +244,8 @@ class GuidelineAckView(APIView):
 
 
 class ItemImportView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    # The file's size is capped while it is read (annotation/uploads.py), before this view.
+    parser_classes = [MultiPartParser, FormParser, ImportJSONParser]
 
     @extend_schema(
         request={"multipart/form-data": {"type": "object",
@@ -253,11 +258,6 @@ class ItemImportView(APIView):
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         upload = request.FILES.get("file") if hasattr(request, "FILES") else None
         if upload is not None:
-            from django.conf import settings
-
-            if upload.size > settings.SKEIN_MAX_UPLOAD_BYTES:
-                raise PayloadTooLarge({"file": [f"The file is {upload.size} bytes; the limit is "
-                                                f"{settings.SKEIN_MAX_UPLOAD_BYTES}."]})
             fmt = imports.format_from_name(upload.name or "")
             result = imports.items_import(project=project, stream=upload.file, fmt=fmt,
                                           actor=request.user, source=upload.name or "")
@@ -306,11 +306,12 @@ class NextView(APIView):
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id,
                                  roles=LABELING_ROLES)
-        ahead_of = request.query_params.get("ahead_of")
-        if ahead_of is not None and not ahead_of.isdigit():
+        raw_ahead_of = request.query_params.get("ahead_of")
+        ahead_of = id_param(raw_ahead_of)
+        if raw_ahead_of is not None and ahead_of is None:
             raise InvalidInput({"ahead_of": ["An assignment id."]})
         claim = queue.assignment_claim_next(project=project, user=request.user,
-                                            ahead_of=int(ahead_of) if ahead_of else None)
+                                            ahead_of=ahead_of)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = claim.item.data

@@ -6,9 +6,7 @@ chunk's annotations in one query, so memory stays flat however large the project
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, LabelSet, Project
 from annotation.services.audit import audit_record
@@ -203,12 +202,6 @@ def export_records(*, project: Project, aggregation: str = "majority", state: st
             yield record
 
 
-def _csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
-
-
 def render_export(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     """Serialise records as JSONL, CSV or one JSON list, piece by piece."""
     if fmt == "jsonl":
@@ -222,11 +215,11 @@ def render_export(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
             first = False
         yield "]\n"
     else:
-        yield _csv_line(["external_id", "labels", "confidence", "n_annotations", "data",
+        yield csv_line(["external_id", "labels", "confidence", "n_annotations", "data",
                          "annotations"])
         for record in records:
             labels = record.get("labels")
-            yield _csv_line([
+            yield csv_line([
                 record["external_id"], "|".join(labels) if labels else "",
                 "" if record.get("confidence") is None else f"{record['confidence']:.6g}",
                 len(record["annotations"]),

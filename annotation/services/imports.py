@@ -2,8 +2,10 @@
 
 The whole file is validated; rows are inserted as they are read, inside one transaction,
 and any bad row rolls everything back, so a bad file writes nothing and lists every
-error (row number and field). An ``external_id`` already in the project, or repeated in the
-file, counts as a duplicate and never creates a second item.
+error (row number and field). An ``external_id`` already in the project counts as a
+duplicate and never creates a second item; one repeated within the file is a row error
+naming both rows. Values neither database can store (NUL, lone surrogates, NaN) are row
+errors too (annotation/text.py), so both databases take and refuse the same files.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from annotation.errors import ImportRejected, InvalidInput
 from annotation.models import Item, Project
 from annotation.services.audit import audit_record
 from annotation.services.bulk import ItemCopier, copy_supported
+from annotation.text import json_loads, unstorable
 
 FORMATS = ("csv", "jsonl", "json")
 BATCH_SIZE = 5000
@@ -127,15 +130,6 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[Row]:
         yield row_number, dict(zip(header, values, strict=True))
 
 
-def _json_value(text: str | bytes) -> Any:
-    """One JSON value; any way it can fail (syntax, a number too long, nesting too deep)
-    is a ValueError."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
 def _jsonl_rows(stream: IO[bytes]) -> Iterator[Row]:
     number = 0
     while line := stream.readline(MAX_ROW_BYTES + 1):
@@ -148,7 +142,7 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterator[Row]:
         if not line.strip():
             continue
         try:
-            yield number, _json_value(line)
+            yield number, json_loads(line)
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
             yield number, _Bad(f"row: not valid JSON ({exc})")
 
@@ -270,23 +264,6 @@ def _clean_gold(raw: Any, *, project: Project, label_names: set[str], from_csv: 
     return sorted(set(values))
 
 
-def _nul_field(value: Any, path: str) -> str | None:
-    """The first field holding a NUL character, which PostgreSQL cannot store."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found = _nul_field(inner, key if not path else f"{path}.{key}")
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for inner in value:
-            found = _nul_field(inner, path)
-            if found is not None:
-                return found
-    return None
-
-
 def _clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: bool
                ) -> tuple[str, dict[str, Any], list[str] | None]:
     if not isinstance(raw, dict):
@@ -299,9 +276,9 @@ def _clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: b
     external_id = external_id.strip()
     if len(external_id) > MAX_EXTERNAL_ID:
         raise _RowError("external_id", f"external_id is longer than {MAX_EXTERNAL_ID} characters")
-    nul = _nul_field(raw, "")
-    if nul is not None:
-        raise _RowError(nul, "contains a NUL character, which cannot be stored")
+    problem = unstorable(raw)
+    if problem is not None:
+        raise _RowError(*problem)
     data = {k: v for k, v in raw.items() if k not in RESERVED}
     nested = raw.get("data")
     if nested is not None:
@@ -336,6 +313,7 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
     error_count = 0
     rows = 0
     batch: list[tuple[str, dict[str, Any], list[str] | None]] = []
+    first_row: dict[str, int] = {}  # external_id -> the row that first gave it
     max_rows = settings.SKEIN_MAX_IMPORT_ROWS
     # PostgreSQL: COPY into a staging table, one INSERT at the end (bench/bench_import.py).
     copier = ItemCopier(project=project) if copy_supported() else None
@@ -377,6 +355,14 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
                 error_count += 1
                 if len(errors) < MAX_ERRORS_LISTED:
                     errors.append({"row": number, "field": exc.field, "message": exc.message})
+                continue
+            first = first_row.setdefault(external_id, number)
+            if first != number:  # a mistake in the file, unlike an id the project has
+                error_count += 1
+                if len(errors) < MAX_ERRORS_LISTED:
+                    errors.append({"row": number, "field": "external_id",
+                                   "message": f"external_id '{external_id}' is repeated: "
+                                              f"row {first} has it too"})
                 continue
             if errors:
                 continue

@@ -23,6 +23,9 @@ from annotation.services.storage import stored_files_delete
 User = get_user_model()
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Checked here, so that SQLite (which stores any length) refuses what PostgreSQL would.
+MAX_DESCRIPTION_CHARS = 20_000
+MAX_EMAIL_CHARS = 254  # the User model's email column
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac"]
 SETTINGS_FIELDS = {
@@ -112,8 +115,10 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
         bad("name", "A project needs a name.")
     elif "name" in fields and (not isinstance(fields["name"], str) or len(fields["name"]) > 200):
         bad("name", "A name is text of at most 200 characters.")
-    if "description" in fields and not isinstance(fields["description"], str):
-        bad("description", "A description is text.")
+    if "description" in fields and (not isinstance(fields["description"], str)
+                                    or len(fields["description"]) > MAX_DESCRIPTION_CHARS):
+        bad("description", f"A description is text of at most {MAX_DESCRIPTION_CHARS} "
+                           "characters.")
     if "training_enabled" in fields and not isinstance(fields["training_enabled"], bool):
         bad("training_enabled", "Must be true or false.")
     if "private_fields" in fields and not (
@@ -233,7 +238,8 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
         validate_password(password or "", User(username=username, email=email))
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+    if email and (len(email) > MAX_EMAIL_CHARS
+                  or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
         errors["email"] = ["Enter a valid email address."]
     if errors:
         raise InvalidInput(errors)

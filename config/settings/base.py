@@ -135,6 +135,12 @@ SKEIN_MAX_UPLOAD_BYTES = int(os.environ.get("SKEIN_MAX_UPLOAD_BYTES", 200 * 1024
 SKEIN_MAX_IMPORT_ROWS = int(os.environ.get("SKEIN_MAX_IMPORT_ROWS", 2_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The first handler counts the file parts and stops reading past SKEIN_MAX_UPLOAD_BYTES.
+FILE_UPLOAD_HANDLERS = [
+    "annotation.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -142,6 +148,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Size-capped, depth-safe, and refusing text neither database can store (annotation/text.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "annotation.api.parsers.JSONParser",
+        "annotation.api.parsers.FormParser",
+        "annotation.api.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -158,6 +170,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # config/converters.py: <id:...> is a database id, 64-bit.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 0,
+                                        "maximum": 2**63 - 1}},
 }
 
 CACHES = {

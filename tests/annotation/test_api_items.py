@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Item
+from annotation.services.imports import items_import_records
 
 UNAUTHENTICATED = (401, 403)
 
@@ -41,23 +42,25 @@ def test_import_items_key(api, make_project, manager):
 
 
 @pytest.mark.parametrize("name, content", [
-    ("items.csv", b"external_id,text,gold\nr1,hello,pos\nr2,\"a, b\",\nr1,again,\n"),
+    ("items.csv", b"external_id,text,gold\nr1,hello,pos\nr2,\"a, b\",\nr0,again,\n"),
     ("items.jsonl", b'{"external_id": "r1", "text": "hello", "gold": "pos"}\n'
-                    b'{"external_id": "r2", "text": "a, b"}\n{"external_id": "r1", "text": "x"}\n'),
+                    b'{"external_id": "r2", "text": "a, b"}\n{"external_id": "r0", "text": "x"}\n'),
     ("items.json", json.dumps([{"external_id": "r1", "text": "hello", "gold": "pos"},
                                {"external_id": "r2", "text": "a, b"},
-                               {"external_id": "r1", "text": "x"}]).encode()),
+                               {"external_id": "r0", "text": "x"}]).encode()),
     ("ITEMS.JSON", b'[{"external_id": "r1", "text": "hello", "gold": ["pos"]},'
-                   b'{"external_id": "r2", "text": "a, b"},{"external_id": "r1", "text": "x"}]'),
+                   b'{"external_id": "r2", "text": "a, b"},{"external_id": "r0", "text": "x"}]'),
 ])
 def test_import_file(api, make_project, manager, name, content):
     project = make_project()
+    items_import_records(project=project, records=[{"external_id": "r0", "text": "first"}])
     response = _upload(api(manager), project, name, content)
     assert response.status_code == 201, response.content
     assert response.json() == {"created": 2, "duplicates": 1}
     items = {i.external_id: i for i in Item.objects.filter(project=project)}
     assert items["r1"].data == {"text": "hello"} and items["r1"].gold == ["pos"]
     assert items["r2"].data == {"text": "a, b"} and items["r2"].gold is None
+    assert items["r0"].data == {"text": "first"}  # already present: kept, not overwritten
 
 
 @pytest.mark.parametrize("name, content, row, field", [

@@ -17,7 +17,7 @@ from django.db import connection
 from annotation.errors import ImportRejected
 from annotation.models import Item
 from annotation.services import imports
-from annotation.services.imports import _json_rows, items_import
+from annotation.services.imports import _json_rows, items_import, items_import_records
 
 CHUNK = 1 << 16
 
@@ -236,27 +236,46 @@ def test_jsonl_rejected(make_project, line, field):
 
 
 @pytest.mark.parametrize("fmt, content", [
-    ("csv", b"external_id,text\na,1\nb,2\na,3\na,4\n"),
-    ("jsonl", b'{"external_id": "a", "text": "1"}\n{"external_id": "b", "text": "2"}\n'
-              b'{"external_id": "a", "text": "3"}\n{"external_id": "a", "text": "4"}\n'),
+    ("csv", b"external_id,text\na,1\nb,2\n"),
+    ("jsonl", b'{"external_id": "a", "text": "1"}\n{"external_id": "b", "text": "2"}\n'),
 ])
 def test_duplicates_counted(make_project, fmt, content):
     project = make_project()
     result = run(project, content, fmt)
-    assert (result.created, result.duplicates) == (2, 2)
-    assert Item.objects.get(project=project, external_id="a").data == {"text": "1"}
-    again = run(project, content, fmt)
-    assert (again.created, again.duplicates) == (0, 4)
+    assert (result.created, result.duplicates) == (2, 0)
+    again = run(project, content.replace(b"2", b"changed"), fmt)
+    assert (again.created, again.duplicates) == (0, 2)
+    assert Item.objects.get(project=project, external_id="b").data == {"text": "2"}
     assert Item.objects.filter(project=project).count() == 2
 
 
-def test_duplicates_across_batches(make_project, monkeypatch):
+@pytest.mark.parametrize("fmt, content", [
+    ("csv", b"external_id,text\na,1\nb,2\na,3\na,4\n"),
+    ("jsonl", b'{"external_id": "a", "text": "1"}\n{"external_id": "b", "text": "2"}\n'
+              b'{"external_id": "a", "text": "3"}\n{"external_id": "a", "text": "4"}\n'),
+    ("json", b'[{"external_id": "a", "text": "1"}, {"external_id": "b", "text": "2"},'
+             b'{"external_id": "a", "text": "3"}, {"external_id": "a", "text": "4"}]'),
+])
+def test_an_id_repeated_in_the_file_is_a_row_error_naming_both_rows(make_project, fmt, content):
+    """Not an "already present" duplicate: the file itself is wrong, and which row's data
+    would win is a guess, so nothing is written."""
+    project = make_project()
+    first = 2 if fmt == "csv" else 1  # CSV rows are counted with the header as row 1
+    with pytest.raises(ImportRejected) as caught:
+        run(project, content, fmt)
+    assert caught.value.detail["errors"] == [
+        {"row": first + n, "field": "external_id",
+         "message": f"external_id 'a' is repeated: row {first} has it too"} for n in (2, 3)]
+    assert not Item.objects.filter(project=project).exists()
+
+
+def test_repeats_are_found_across_batches(make_project, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 3)
     project = make_project()
     content = "\n".join(json.dumps({"external_id": f"e{i % 5}", "text": "x"})
                         for i in range(12)).encode()
-    result = run(project, content, "jsonl")
-    assert (result.created, result.duplicates) == (5, 7)
+    assert errors_of(project, content, "jsonl") == [(n, "external_id") for n in range(6, 13)]
+    assert not Item.objects.filter(project=project).exists()
 
 
 def test_gold_column(make_project):
@@ -305,15 +324,15 @@ def test_import_records_not_a_list(make_project):
 
 def test_import_items_command(make_project, tmp_path, capsys):
     project = make_project()
+    items_import_records(project=project, records=[{"external_id": "e0", "text": "t"}])
     path = tmp_path / "items.jsonl"
     path.write_text("\n".join(json.dumps({"external_id": f"e{i}", "text": "t"})
-                              for i in range(20)) + "\n" + json.dumps({"external_id": "e0",
-                                                                       "text": "t"}))
+                              for i in range(21)))
     call_command("import_items", str(project.pk), str(path))
     captured = capsys.readouterr()
     assert "20 created, 1 duplicates (21 rows)" in captured.out
     assert "import into" in captured.err and "100%" in captured.err  # the progress bar
-    assert Item.objects.filter(project=project).count() == 20
+    assert Item.objects.filter(project=project).count() == 21
     # By name, with an explicit format, without the bar.
     other = tmp_path / "items.txt"
     other.write_text("external_id,text\nz,1\n")
@@ -420,3 +439,58 @@ def test_a_value_the_database_cannot_store_is_a_400(api, project, manager):
     response = api(manager).post(f"/api/v1/projects/{project.pk}/members/",
                                  {"username": "a\x00b", "role": "labeler"}, format="json")
     assert response.status_code == 400
+
+
+# --- values neither database can store (both databases alike) -------------------------
+
+SURROGATE = "contains a lone UTF-16 surrogate (not valid Unicode), which cannot be stored"
+NOT_FINITE = "is NaN or Infinity, which cannot be stored (not valid JSON)"
+
+
+@pytest.mark.parametrize("fmt, content, expected", [
+    ("jsonl", b'{"external_id": "a", "text": "ok"}\n{"external_id": "b", "text": "x\\ud800"}\n',
+     {"row": 2, "field": "text", "message": SURROGATE}),
+    ("json", b'[{"external_id": "a", "text": "ok"}, {"external_id": "b", '
+             b'"data": {"meta": ["\\udfff"]}}]',
+     {"row": 2, "field": "data.meta", "message": SURROGATE}),
+    ("jsonl", b'{"external_id": "a", "text": "ok"}\n{"external_id": "b\\ud83d", "text": "x"}\n',
+     {"row": 2, "field": "external_id", "message": SURROGATE}),
+    ("jsonl", b'{"external_id": "a", "text": "ok"}\n{"external_id": "b", "\\ud800k": "x"}\n',
+     {"row": 2, "field": "\\ud800k", "message": SURROGATE}),
+    ("jsonl", b'{"external_id": "a", "text": "ok"}\n{"external_id": "b", "score": NaN}\n',
+     {"row": 2, "field": "score", "message": NOT_FINITE}),
+    ("json", b'[{"external_id": "a", "text": "ok"}, {"external_id": "b", "text": "x", '
+             b'"meta": {"p": [1, -Infinity]}}]',
+     {"row": 2, "field": "meta.p", "message": NOT_FINITE}),
+    ("jsonl", b'{"external_id": "a", "text": "ok"}\n{"external_id": "b", "n": Infinity}\n',
+     {"row": 2, "field": "n", "message": NOT_FINITE}),
+])
+def test_unstorable_values_are_row_errors(make_project, fmt, content, expected):
+    """Before: a lone surrogate was stored on SQLite (then every read of the item was a
+    500) and was a 500 on PostgreSQL; NaN rows vanished as "duplicates" on SQLite."""
+    project = make_project()
+    with pytest.raises(ImportRejected) as caught:
+        run(project, content, fmt)
+    assert caught.value.detail["errors"] == [expected]
+    assert not Item.objects.filter(project=project).exists()
+
+
+def test_bad_rows_through_the_api_are_400_with_row_and_field(api, make_project, manager):
+    project = make_project()
+    url = f"/api/v1/projects/{project.pk}/items/import/"
+    body = '[{"external_id": "a", "text": "ok"}, {"external_id": "b", "text": "\\ud800"}]'
+    response = api(manager).post(url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"errors": [{"row": 2, "field": "text", "message": SURROGATE}]}
+    upload = io.BytesIO(b'{"external_id": "a", "v": NaN}\n')
+    upload.name = "rows.jsonl"
+    response = api(manager).post(url, {"file": upload}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"errors": [{"row": 1, "field": "v", "message": NOT_FINITE}]}
+    upload = io.BytesIO(b"external_id,text\nr1,ok\nr2,bad \xed\xa0\x80 bytes\n")
+    upload.name = "rows.csv"  # a surrogate encoded in UTF-8 bytes: not valid UTF-8
+    response = api(manager).post(url, {"file": upload}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(3, "row")]
+    assert not Item.objects.filter(project=project).exists()
+    assert api(manager).get(f"/api/v1/projects/{project.pk}/items/").status_code == 200

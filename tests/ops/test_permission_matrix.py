@@ -173,7 +173,7 @@ def test_the_matrix_covers_every_api_route():
             pattern = route
             for name in ("project_id", "assignment_id", "annotation_id", "labelset_id",
                          "model_id", "item_id", "version", "token_id"):
-                pattern = pattern.replace(f"<int:{name}>", "#")
+                pattern = pattern.replace(f"<id:{name}>", "#")
             pattern = pattern.replace("<str:username>", "#")
             parts, candidate = pattern.split("/"), path.split("/")
             if len(parts) == len(candidate) and all(

@@ -119,7 +119,7 @@ def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manage
         params = set(pattern.pattern.converters)
         if params - {"project_id"}:
             continue
-        url = "/" + str(pattern.pattern).replace("<int:project_id>", str(project.pk))
+        url = "/" + str(pattern.pattern).replace("<id:project_id>", str(project.pk))
         response = client.get(url)
         if response.status_code in (403, 404, 405, 302):
             continue
