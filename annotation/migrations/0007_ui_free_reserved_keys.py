@@ -29,7 +29,7 @@ def free_reserved_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotation", "0004_queue_started_first"),
+        ("annotation", "0006_data_audit_project_file_deletion"),
     ]
 
     operations = [
