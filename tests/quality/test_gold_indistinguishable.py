@@ -24,8 +24,9 @@ from scipy import stats
 
 from annotation.models import Item
 from annotation.services.imports import items_import_records
+from annotation.services.queue import annotation_submit, assignment_claim_next
 from tests.quality.helpers import claim
-from tests.tasks.helpers import label_some, model_activate, review, text_label, true_label
+from tests.tasks.helpers import FILLER, NEGATIVE, POSITIVE, model_activate
 
 P_MIN = 0.001
 CLAIMS = 200
@@ -90,6 +91,24 @@ def _dependence(gold: list[bool], values: list[Any]) -> str | None:
                                       for c, t, r in zip(categories, *table, strict=True))
 
 
+def _items(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Reviews whose words only lean towards their sentiment (each sentiment word is from
+    the other side one time in four) and that each have a word of their own, as real texts
+    do: a model can be right on them only so often, unless it has learned the very item.
+    Every third item is gold, with the true answer."""
+    records, truth = [], {}
+    for k in range(n):
+        label = rng.choice(["pos", "neg"])
+        side, other = (POSITIVE, NEGATIVE) if label == "pos" else (NEGATIVE, POSITIVE)
+        words = rng.sample(FILLER, 4) + [f"word{k}"] + [
+            rng.choice(side if rng.random() < 0.75 else other) for _ in range(3)]
+        rng.shuffle(words)
+        records.append({"external_id": f"r{k}", "text": " ".join(words),
+                        **({"gold": label} if k % 3 == 0 else {})})
+        truth[f"r{k}"] = label
+    return records, truth
+
+
 @pytest.fixture
 def seeded():
     state = random.getstate()
@@ -101,18 +120,13 @@ def seeded():
 def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_project,
                                                     make_user, add_member):
     project = make_project(suggestions="show", gold_rate=0.35, retrain_every=20)
-    rng = random.Random(7)
-    kinds = ["pos", "neg"] * 170 + ["mixed"] * 40
-    rng.shuffle(kinds)
-    records = []
-    for n, kind in enumerate(kinds):
-        text = review(kind, rng)
-        gold = n % 3 == 0  # gold items are items like any other
-        records.append({"external_id": f"r{n}", "text": text,
-                        **({"gold": text_label(text)} if gold else {})})
+    records, truth = _items(random.Random(7), 380)
     items_import_records(project=project, records=records)
     trainer = add_member(project, make_user("trainer"))
-    label_some(project, trainer, 60)
+    for _ in range(60):
+        served = assignment_claim_next(project=project, user=trainer)
+        annotation_submit(assignment_id=served.assignment.pk, user=trainer,
+                          labels=[truth[served.item.external_id]])
     version = model_activate(project)
     assert version.state == "active"
     labeler = add_member(project, make_user("labeler"))
@@ -147,7 +161,7 @@ def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_pr
         see("submit response shape", _shape(submit.json()))
         see("suggestion shown", suggestion is not None)
         see("suggestion right", suggestion is not None
-            and suggestion["labels"] == [true_label(item)])
+            and suggestion["labels"] == [truth[item.external_id]])
         see("confidence", None if suggestion is None else suggestion["confidence"])
         see("queries to serve", len(next_queries))
         see("queries to save", len(submit_queries))
@@ -178,3 +192,23 @@ def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_pr
                                f"on regular {sum(on_regular) / len(on_regular):.3f}")
     found = {name: how for name, how in leaks.items() if how}
     assert not found, "\n".join(f"{name}: {how}" for name, how in found.items())
+
+
+def test_left_for_you_counts_unseen_gold_and_ends_at_zero(seeded, api, make_project,
+                                                         make_user, add_member):
+    project = make_project(items=6, gold_rate=0.5)
+    items_import_records(project=project, records=[
+        {"external_id": f"g{n}", "text": f"gold {n}", "gold": "pos"} for n in range(4)])
+    c = api(add_member(project, make_user("alice")))
+    left = [c.get(f"/api/v1/projects/{project.pk}/progress/").json()["me"]["remaining"]]
+    kinds = []
+    while (response := claim(c, project)).status_code == 200:
+        body = response.json()
+        kinds.append(Item.objects.get(pk=body["item"]["id"]).is_gold)
+        c.post(f"/api/v1/assignments/{body['assignment']['id']}/submit/", {"labels": ["pos"]},
+               format="json")
+        left.append(c.get(f"/api/v1/projects/{project.pk}/progress/").json()["me"]["remaining"])
+    assert left[0] == 10 and any(kinds) and kinds.count(False) == 6
+    # One less per item taken, gold or not; 0 once no regular item is left (gold is served
+    # only in place of one), whatever gold the labeler has not seen.
+    assert left[1:-1] == list(range(9, 10 - len(kinds), -1)) and left[-1] == 0
