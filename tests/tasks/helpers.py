@@ -42,15 +42,11 @@ def sentiment_items(project: Project, *, clear: int, mixed: int, seed: int = 1) 
     items_import_records(project=project, records=records)
 
 
-def text_label(text: str) -> str:
-    """The sentiment of a review by its words (ties, as in mixed reviews, are 'pos')."""
+def true_label(item: Item) -> str:
+    text = item.data["text"]
     pos = sum(w in text for w in POSITIVE)
     neg = sum(w in text for w in NEGATIVE)
     return "pos" if pos >= neg else "neg"
-
-
-def true_label(item: Item) -> str:
-    return text_label(item.data["text"])
 
 
 def label_some(project: Project, user: Any, n: int) -> list[Item]:
