@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count, Max, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.errors import Forbidden, NotFound
@@ -162,19 +162,24 @@ def project_progress(*, project: Project) -> dict[str, int]:
 
 
 def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
-    """How much is left for this labeler and how much they did today."""
+    """How much is left for this labeler and how much they did today.
+
+    ``remaining`` counts the gold items the labeler has not seen as well as the regular
+    items left for them: every item they take, gold or not, lowers it by one, so the
+    number never tells a gold item from a regular one. Gold is served only mixed into
+    regular work, so once no regular item is left the figure is 0 (the queue is done)."""
     start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     done_today = Annotation.objects.filter(project=project, annotator=user,
                                            created_at__gte=start_of_day).count()
     done = Annotation.objects.filter(project=project, annotator=user).count()
-    remaining = (
-        Item.objects.filter(project=project, is_gold=False)
-        .exclude(state=Item.State.COMPLETE)
-        .exclude(assignments__annotator=user)
-        .count()
+    held = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    left = (
+        Item.objects.filter(project=project).exclude(Exists(held))
+        .aggregate(regular=Count("id", filter=Q(is_gold=False) & ~Q(state=Item.State.COMPLETE)),
+                   gold=Count("id", filter=Q(is_gold=True)))
     )
+    remaining = left["regular"] + left["gold"] if left["regular"] else 0
     return {"done": done, "done_today": done_today, "remaining": remaining}
-
 
 
 def _in_json_lists(*, model: type[Model], field: str, project: Project, names: list[str]

@@ -17,6 +17,8 @@ from annotation.models import (
     Project,
 )
 from annotation.rendering import render_markdown
+from annotation.selectors import MANAGING_ROLES
+from annotation.services.queue import visible_suggestion
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -150,7 +152,12 @@ class AnnotationSerializer(serializers.ModelSerializer):
                   "updated_at"]
 
     def get_suggestion(self, annotation: Annotation) -> dict[str, Any] | None:
-        return annotation.suggestion
+        """Managers read the full provenance (a hidden A/B suggestion too, with ``shown``);
+        anyone else only what they were shown, so a labeler cannot read in their own list
+        the suggestion that was hidden from them. Without a role, the labeler's view."""
+        if self.context.get("role") in MANAGING_ROLES:
+            return annotation.suggestion
+        return visible_suggestion(annotation.suggestion)
 
 
 class AnnotationUpdateSerializer(serializers.Serializer):

@@ -360,7 +360,7 @@ class AnnotationListView(APIView):
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
         qs = selectors.annotations_visible_to(user=request.user, project=project, role=role)
-        return paginate(request, qs, s.AnnotationSerializer)
+        return paginate(request, qs, s.AnnotationSerializer, context={"role": role})
 
 
 class AnnotationDetailView(APIView):
@@ -374,12 +374,12 @@ class AnnotationDetailView(APIView):
                       .values_list("project_id", flat=True).first())
         if project_id is None:
             raise NotFound({"detail": "Annotation not found."})
-        project, _ = project_for(user=request.user, project_id=project_id)
+        project, role = project_for(user=request.user, project_id=project_id)
         annotation = queue.annotation_update(
             annotation_id=annotation_id, user=request.user, labels=_body(request).get("labels"),
             label_names=list(project.labels.values_list("name", flat=True)), project=project,
         )
-        return Response(s.AnnotationSerializer(annotation).data)
+        return Response(s.AnnotationSerializer(annotation, context={"role": role}).data)
 
 
 class ExportView(APIView):

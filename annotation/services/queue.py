@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
@@ -91,20 +90,13 @@ def _own_open_claim(*, project: Project, user: Any, now: Any, ahead_of: int | No
     return None if own is None else Assignment.objects.select_related("item").get(pk=own)
 
 
-def _pick_gold(*, project: Project, user: Any) -> Item | None:
-    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
-    return (
-        Item.objects.filter(project=project, is_gold=True).exclude(Exists(seen))
-        .order_by("random_key").first()
-    )
-
-
 def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None,
                           ahead_of: int | None = None) -> Claim | None:
     """Give the labeler their next item, or None when nothing is left for them.
 
-    Order: their own unexpired lease; a gold item at ``gold_rate``; the open item with the
-    highest priority that they have not seen and that still has a free slot. Gold is mixed
+    Order: their own unexpired lease; a gold item at ``gold_rate``, in place of and looking
+    like (see ``queue_sql.pick_gold``) the open item with the highest priority that they
+    have not seen and that still has a free slot; else that item. Gold is mixed
     into regular work: when no regular item is left for the labeler the answer is None
     every time, not a gold item now and then.
 
@@ -126,18 +118,28 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     if state.expired_leases:
         leases_expire(project=project, now=now)
     rng = rng or random
+    stands_in_for: Item | None = None
     try:
         with transaction.atomic():
             if gold_only:  # a labeler who is qualifying gets gold only
-                item = _pick_gold(project=project, user=user)
+                item = queue_sql.pick_gold(project_id=project.pk, user_id=user.pk, like=None)
             else:
                 item = queue_sql.pick_open(project_id=project.pk, user_id=user.pk)
-                if item is not None and project.gold_rate > 0 and rng.random() < project.gold_rate:
-                    # The open row stays locked until commit (milliseconds); others skip it.
-                    item = _pick_gold(project=project, user=user) or item
+                if item is not None and project.gold_rate > 0:
+                    # Asked on every claim, not only when gold is due: a gold claim must not
+                    # take one query more than a regular one (a timing tell). The open row
+                    # stays locked until commit (milliseconds); others skip it.
+                    gold = queue_sql.pick_gold(project_id=project.pk, user_id=user.pk,
+                                               like=item.confidence)
+                    if rng.random() < project.gold_rate and gold is not None:
+                        stands_in_for, item = item, gold
             if item is None:
                 return None
             suggestion = suggestion_for(project=project, item=item)
+            if stands_in_for is not None and stands_in_for.predicted_labels is None:
+                # Gold is served as the item it stands in for would be: with no suggestion
+                # when that one has none (not scored yet), so a missing one marks no kind.
+                suggestion = None
             assignment = queue_sql.insert(
                 Assignment, project_id=project.pk, item_id=item.pk, annotator_id=user.pk,
                 is_gold=item.is_gold, guideline_version=guideline_version,

@@ -176,6 +176,30 @@ def pick_open(*, project_id: int, user_id: int) -> Item | None:
 
 
 @cache
+def _gold_text(*, matched: bool) -> str:
+    order = ("ABS(COALESCE(confidence, -1.0) - CAST(%s AS DOUBLE PRECISION)), random_key"
+             if matched else "random_key")
+    return (f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND is_gold "
+            f"AND {_NOT_MINE.format(ITEM)} ORDER BY {order} LIMIT 1")
+
+
+def pick_gold(*, project_id: int, user_id: int, like: float | None) -> Item | None:
+    """A gold item this labeler has never held (not locked: gold items stay open, every
+    labeler may get each of them): the one whose suggestion confidence is nearest ``like``,
+    the confidence of the regular item it stands in for; in the seeded random order when
+    there is none (qualification, or an item not scored yet).
+
+    The queue serves regular items by priority, the most uncertain first; gold items drawn
+    at random would come with visibly surer suggestions. Matching the confidence of the
+    item a gold item replaces gives served gold items the served items' confidences (and,
+    with a calibrated model, the same share of right suggestions)."""
+    params: list[Any] = [project_id, user_id]
+    if like is not None:
+        params.append(like)
+    return next(iter(Item.objects.raw(_gold_text(matched=like is not None), params)), None)
+
+
+@cache
 def _insert_sql(model: type[Model]) -> tuple[str, tuple[Any, ...]]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)

@@ -1,7 +1,7 @@
 """Scoring the pool with a model version, in chunks any worker can take, then activating it.
 
 How old and new priorities meet: a scoring pass rewrites every item of the pool (items still
-needing annotations, gold excluded) by item-id ranges, each chunk in one statement, with
+needing annotations, gold items too) by item-id ranges, each chunk in one statement, with
 chunk scores in [0, 1) on a fixed scale. The job that writes the last chunk re-ranks the top
 candidates into the next batch (priorities in [1, 2], diversity + exploration from
 tasks.learning) and, in the same transaction, makes the version active and retires the old
@@ -61,11 +61,17 @@ def chunk_size() -> int:
     return int(getattr(settings, "SKEIN_SCORE_CHUNK", 20_000))
 
 
-def pool_of(project_id: int) -> QuerySet[Item]:
-    """The items a model scores: not gold, not complete, data not erased."""
-    return (Item.objects.filter(project_id=project_id, is_gold=False,
-                                data_erased_at__isnull=True)
+def predicted_of(project_id: int) -> QuerySet[Item]:
+    """The items a model scores: not complete, data not erased, gold items included. Gold
+    items get a suggestion like any other item, so that a labeler cannot tell them by its
+    absence; they are never ranked into a batch (the queue draws gold at ``gold_rate``)."""
+    return (Item.objects.filter(project_id=project_id, data_erased_at__isnull=True)
             .exclude(state=Item.State.COMPLETE))
+
+
+def pool_of(project_id: int) -> QuerySet[Item]:
+    """The items the queue ranks: those a model scores, without gold."""
+    return predicted_of(project_id).filter(is_gold=False)
 
 
 def batch_size_for(project: Project) -> int:
@@ -178,7 +184,7 @@ def scoring_start(*, version: ModelVersion) -> int:
     from tasks.dispatch import enqueue_chunk, enqueue_finish
 
     ScoreChunk.objects.filter(version=version).delete()
-    ids = list(pool_of(version.project_id).order_by("id").values_list("id", flat=True))
+    ids = list(predicted_of(version.project_id).order_by("id").values_list("id", flat=True))
     size = chunk_size()
     chunks = [ScoreChunk(version=version, index=n, first_item_id=ids[start],
                          last_item_id=ids[min(start + size, len(ids)) - 1])
@@ -230,7 +236,7 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
         return None
     version = chunk.version
     artifact = artifact_load(version.artifact.name)
-    ids, columns = read_chunk(pool_of(version.project_id)
+    ids, columns = read_chunk(predicted_of(version.project_id)
                               .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
                               .order_by("id"), artifact.featurizer)
     fault_sleep("score")

@@ -1,9 +1,12 @@
-"""Training a model version: consensus labels + gold answers -> featurize, fit, evaluate.
+"""Training a model version: consensus labels -> featurize, fit, evaluate.
 
 The labels are each item's consensus over its counted annotations (the project's
-aggregation, through quality.export_aggregation.aggregator_for), with an item's gold answer
-taking precedence. The featurizer's statistics (IDF) are fitted on the labeled items plus a
-random sample of the pool, so scoring sees the same vocabulary weights everywhere.
+aggregation, through quality.export_aggregation.aggregator_for). Gold items are left out,
+their gold answers and labelers' answers alike: gold items are served with a suggestion
+like any other item, and a model fitted on them would suggest their answers with a
+confidence no regular item gets, which would point the labeler at them. The featurizer's
+statistics (IDF) are fitted on the labeled items plus a random sample of the pool, so
+scoring sees the same vocabulary weights everywhere.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def _chunks(iterator: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def training_set(*, project: Project) -> TrainingSet:
-    """Consensus label per item from counted annotations, plus gold answers (which win)."""
+    """Consensus label per item from counted annotations, gold items left out."""
     from quality.export_aggregation import aggregator_for
 
     label_names = list(project.labels.values_list("name", flat=True))
@@ -67,7 +70,7 @@ def training_set(*, project: Project) -> TrainingSet:
     chosen: dict[int, Any] = {}
     last_id = 0
     rows = (Annotation.objects.filter(project=project, counts=True)
-            .order_by("item_id", "id").values_list("id", "item_id", "labels")
+            .order_by("item_id", "id").values_list("id", "item_id", "labels", "is_gold")
             .iterator(chunk_size=_READ_CHUNK))
     current: int | None = None
     lists: list[list[str]] = []
@@ -79,21 +82,20 @@ def training_set(*, project: Project) -> TrainingSet:
         if labels is not None and (multi or labels):
             chosen[current] = list(labels) if multi else labels[0]
 
-    for ann_id, item_id, labels in rows:
-        last_id = max(last_id, ann_id)
+    for ann_id, item_id, labels, on_gold in rows:
+        last_id = max(last_id, ann_id)  # gold answers too: they are not new labels next time
+        if on_gold:
+            continue
         if item_id != current:
             close()
             current, lists = item_id, []
         lists.append(labels)
     close()
-    for item_id, gold in Item.objects.filter(project=project, gold__isnull=False).values_list(
-            "id", "gold"):
-        if isinstance(gold, list) and (gold or multi):
-            chosen[item_id] = list(gold) if multi else gold[0]
     known = set(label_names)
     ids, data, labels = [], [], []
     for chunk in _chunks(iter(sorted(chosen)), _READ_CHUNK):
-        for item_id, item_data in (Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True)
+        for item_id, item_data in (Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True,
+                                                       is_gold=False)
                                    .order_by("id").values_list("id", "data")):
             label = chosen[item_id]
             if (multi and not set(label) <= known) or (not multi and label not in known):
@@ -170,7 +172,6 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     version_heartbeat(version_id=version.pk)
     metrics = evaluate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed).as_dict()
     metrics["aggregation"] = labeled.aggregation
-    metrics["n_gold"] = Item.objects.filter(pk__in=labeled.item_ids, gold__isnull=False).count()
     name = artifact_save(project_id=project.pk, version=version.version,
                          artifact=Artifact(featurizer, model, strategy))
     with transaction.atomic():

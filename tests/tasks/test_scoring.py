@@ -7,23 +7,12 @@ import pytest
 
 from annotation.models import Item
 from annotation.services.imports import items_import_records
-from tasks.models import ModelVersion, PoolSeed, ScoreChunk
+from annotation.services.queue import annotation_submit, assignment_claim_next
+from tasks.models import PoolSeed, ScoreChunk
 from tasks.services.models import training_request, version_fail
 from tasks.services.scoring import chunk_score, pool_seed, scoring_finish
 from tasks.services.training import model_train
-from tests.tasks.helpers import label_some, sentiment_items
-
-
-def _run(version: ModelVersion) -> ModelVersion:
-    """What the jobs do, in order: train, every chunk, activation."""
-    model_train(version_id=version.pk, job_id="train-1")
-    finished = None
-    for chunk in ScoreChunk.objects.filter(version=version).order_by("index"):
-        finished = chunk_score(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}") or finished
-    assert finished == version.pk
-    scoring_finish(version_id=version.pk)
-    version.refresh_from_db()
-    return version
+from tests.tasks.helpers import label_some, model_run, sentiment_items
 
 
 @pytest.fixture
@@ -37,7 +26,7 @@ def test_a_version_scores_every_open_item_and_replaces_the_active_one(
     sentiment_items(project, clear=80, mixed=6)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 12)
-    first = _run(training_request(project=project))
+    first = model_run(training_request(project=project))
     assert first.state == "active" and first.n_labels == 12 and first.chunks_total == 3
     assert set(first.metrics) >= {"accuracy", "macro_f1", "log_loss", "ece", "n_labels"}
     pool = Item.objects.filter(project=project, annotation_count=0)
@@ -47,26 +36,34 @@ def test_a_version_scores_every_open_item_and_replaces_the_active_one(
     assert top.predicted_labels[0] in ("pos", "neg") and 0.5 <= top.confidence <= 1.0
 
     label_some(project, alice, 4)
-    second = _run(training_request(project=project))
+    second = model_run(training_request(project=project))
     first.refresh_from_db()
     assert (second.state, first.state) == ("active", "retired")
     assert second.last_annotation_id > first.last_annotation_id
 
 
-def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project):
+def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project, make_user,
+                                                add_member):
     project = make_project(labels=("sport", "tech", "art"), kind="multi_label")
-    records = []
+    records, truth = [], {}
     for n in range(60):
         topics = [t for t, on in (("sport", n % 2), ("tech", n % 3 == 0)) if on] or ["art"]
         words = {"sport": "match goal team", "tech": "chip code robot", "art": "paint museum"}
         text = " ".join(words[t] for t in topics) + f" note {n}"
+        truth[f"d{n}"] = topics
         records.append({"external_id": f"d{n}", "text": text,
                         **({"gold": topics} if n < 30 else {})})
     items_import_records(project=project, records=records)
-    version = _run(training_request(project=project))
+    alice = add_member(project, make_user("alice"))
+    for _ in range(30):
+        claim = assignment_claim_next(project=project, user=alice)
+        annotation_submit(assignment_id=claim.assignment.pk, user=alice,
+                          labels=truth[claim.item.external_id])
+    version = model_run(training_request(project=project))
+    # Trained on the 30 labeled items; the 30 gold answers are not training labels.
     assert version.state == "active" and version.n_labels == 30
-    item = Item.objects.get(project=project, external_id="d45")  # sport + tech
-    assert isinstance(item.predicted_labels, list)
+    item = Item.objects.get(project=project, external_id="d3")  # gold, sport + tech
+    assert isinstance(item.predicted_labels, list)  # gold items are predicted like any
     assert set(item.predicted_labels) <= {"sport", "tech", "art"}
 
 
@@ -76,7 +73,7 @@ def test_a_failed_run_leaves_the_previous_version_active(small_chunks, make_proj
     sentiment_items(project, clear=60, mixed=2)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 10)
-    first = _run(training_request(project=project))
+    first = model_run(training_request(project=project))
     second = training_request(project=project)
     model_train(version_id=second.pk, job_id="t2")
     one = ScoreChunk.objects.filter(version=second).first()
