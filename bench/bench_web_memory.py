@@ -116,7 +116,8 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        token = call(base, "/api/v1/auth/token/", {"username": "lab", "password": PASSWORD})["token"]
+        login = {"username": "lab", "password": PASSWORD}
+        token = call(base, "/api/v1/auth/token/", login)["token"]
         (worker,) = children(server.pid)
         print(f"code: {code}")
         print(f"worker pid {worker}: after start-up and a login  {rss_mib(worker):7.1f} MiB")
