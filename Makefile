@@ -1,4 +1,5 @@
 # Skein: `make run` serves the demo, `make test` runs the whole suite. Both set everything up.
+# `make screenshots` rewrites the README's pictures in docs/ (the tests never write there).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test setup venv migrate demo worker lint bench-help clean
+.PHONY: run test test-deps screenshots setup venv migrate demo worker lint bench-help clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +35,16 @@ run: demo
 worker: setup
 	$(PY) -m celery -A config worker --beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
-test: venv
+# Chromium for the browser tests: installed as root on Debian, else what to install is
+# printed and the target fails.
+test-deps:
+	@sh scripts/test-deps.sh
+
+test: venv test-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -q
+
+screenshots: venv test-deps
+	$(PY) scripts/screenshots.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -6,8 +6,10 @@ from typing import Any
 
 from tasks.base import job
 
+REFRESH_REPORT = "quality.refresh_report"
 
-@job(name="quality.refresh_report", time_limit=1800)
+
+@job(name=REFRESH_REPORT, time_limit=1800)
 def refresh_quality_report(self: Any, project_id: int) -> None:
     from quality.services import quality_report_refresh
 
@@ -29,5 +31,5 @@ def enqueue_report_refresh(*, project_id: int) -> None:
 
         QualityReport.objects.filter(project_id=project_id).update(refresh_requested_at=None)
 
-    send_after_commit(refresh_quality_report, [project_id], what="quality report",
+    send_after_commit(REFRESH_REPORT, [project_id], what="quality report",
                       on_error=stale, best_effort=True)

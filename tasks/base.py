@@ -10,12 +10,17 @@ from celery import shared_task
 DEFAULT_MAX_RETRIES = 3
 
 
+def job_name(name: str) -> str:
+    """The Celery task name of the job declared as ``@job(name=name)``."""
+    return f"skein.{name}"
+
+
 def job(*, name: str, max_retries: int = DEFAULT_MAX_RETRIES, time_limit: int | None = None,
         queue: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Declare a job: acknowledged late (a dead worker's job is redelivered), rejected on
     worker loss, retried with backoff a bounded number of times."""
     settings: dict[str, Any] = {
-        "name": f"skein.{name}", "bind": True, "acks_late": True,
+        "name": job_name(name), "bind": True, "acks_late": True,
         "reject_on_worker_lost": True, "max_retries": max_retries,
         "retry_backoff": True, "retry_backoff_max": 60, "retry_jitter": True,
         **options,

@@ -9,6 +9,7 @@ from celery.signals import worker_ready
 
 from annotation.models import LabelSet
 from annotation.services.exports import labelset_build
+from tasks import dispatch
 from tasks.base import job
 from tasks.services import models as versions
 from tasks.services.scoring import chunk_score, scoring_finish
@@ -17,7 +18,7 @@ from tasks.services.training import NotEnoughLabels, model_train
 logger = logging.getLogger(__name__)
 
 
-@job(name="labelset.build", time_limit=3600)
+@job(name=dispatch.BUILD_LABELSET, time_limit=3600)
 def build_labelset(self: Any, labelset_id: int) -> None:
     try:
         labelset_build(labelset_id=labelset_id)
@@ -33,7 +34,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-@job(name="learning.train", time_limit=3600)
+@job(name=dispatch.TRAIN, time_limit=3600)
 def train_model(self: Any, version_id: int) -> None:
     try:
         model_train(version_id=version_id, job_id=self.request.id)
@@ -48,7 +49,7 @@ def train_model(self: Any, version_id: int) -> None:
         raise self.retry(exc=exc) from exc
 
 
-@job(name="learning.score_chunk", time_limit=1800)
+@job(name=dispatch.SCORE_CHUNK, time_limit=1800)
 def score_chunk(self: Any, chunk_id: int) -> None:
     try:
         finished = chunk_score(chunk_id=chunk_id, job_id=self.request.id)
@@ -77,12 +78,10 @@ def _finish(version_id: int) -> None:
         # The chunks are written; a separate activation job (with its own retries) and the
         # periodic tick take it from here.
         logger.exception("activating model version %s failed; queued again", version_id)
-        from tasks.dispatch import enqueue_finish
-
-        enqueue_finish(version_id=version_id)
+        dispatch.enqueue_finish(version_id=version_id)
 
 
-@job(name="learning.finish", time_limit=1800)
+@job(name=dispatch.FINISH, time_limit=1800)
 def finish_scoring(self: Any, version_id: int) -> None:
     try:
         scoring_finish(version_id=version_id)
@@ -94,12 +93,12 @@ def finish_scoring(self: Any, version_id: int) -> None:
         raise self.retry(exc=exc) from exc
 
 
-@job(name="learning.check", time_limit=600)
+@job(name=dispatch.CHECK, time_limit=600)
 def check_training(self: Any, project_id: int) -> None:
     versions.training_check(project_id=project_id)
 
 
-@job(name="learning.tick", time_limit=600, max_retries=0)
+@job(name=dispatch.TICK, time_limit=600, max_retries=0)
 def learning_tick(self: Any) -> None:
     counts = versions.learning_tick()
     if any(counts.values()):
@@ -109,6 +108,4 @@ def learning_tick(self: Any) -> None:
 @worker_ready.connect
 def _tick_on_start(**_: Any) -> None:
     """A fresh worker looks for runs a dead worker left behind, without waiting for beat."""
-    from tasks.dispatch import enqueue_tick
-
-    enqueue_tick()
+    dispatch.enqueue_tick()

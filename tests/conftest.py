@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,44 @@ from annotation.services.imports import items_import_records
 from annotation.services.projects import member_set, project_create
 
 _counter = itertools.count()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# With SKEIN_CHECK_CLEAN_TREE set (.ci/run sets it on its clean clone), a run that changes a
+# tracked file fails: tests write only under var/ and temporary directories. Not on by
+# default, since a developer may edit files while the suite runs.
+def _tracked_changes() -> dict[str, str] | None:
+    """Tracked files that differ from HEAD, with a hash of their content; None when off or
+    outside a git checkout."""
+    if not os.environ.get("SKEIN_CHECK_CLEAN_TREE"):
+        return None
+    try:
+        names = subprocess.run(["git", "diff", "--name-only", "-z", "HEAD"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
+            if (ROOT / name).is_file() else "deleted" for name in names.split("\0") if name}
+
+
+_TRACKED_BEFORE = pytest.StashKey[dict[str, str] | None]()
+
+
+def pytest_sessionstart(session: Any) -> None:
+    session.config.stash[_TRACKED_BEFORE] = _tracked_changes()
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    before = session.config.stash.get(_TRACKED_BEFORE, None)
+    if before is None:
+        return
+    after = _tracked_changes() or {}
+    changed = sorted(name for name in before.keys() | after.keys()
+                     if before.get(name) != after.get(name))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"FAILED: the test run changed tracked files: {changed}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
@@ -99,6 +140,13 @@ PASSWORD = "correct-horse-9"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
+
+    if not os.access(CHROMIUM, os.X_OK):
+        # Never skip: a run without its browser tests must not look like a passing run.
+        pytest.fail(f"The browser tests need Chromium at {CHROMIUM} (SKEIN_CHROMIUM). "
+                    "`make test` installs Debian's as root (scripts/test-deps.sh); else "
+                    "install it, e.g. `sudo apt-get install chromium fonts-dejavu-core`, or "
+                    "set SKEIN_CHROMIUM to a Chromium binary.", pytrace=False)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,

@@ -1,4 +1,4 @@
-"""Routes of the v1 API (the contract is ../shared/API.md; the schema is the reference)."""
+"""Routes of the v1 API (the contract is docs/API.md; the schema is the reference)."""
 
 from django.urls import path
 

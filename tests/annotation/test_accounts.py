@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from annotation.accounts import username_skeleton
-from annotation.management.commands.seed_demo import LOGINS
+from annotation.management.commands.seed_demo import ADMIN_LOGIN, LOGINS
 
 User = get_user_model()
 CYRILLIC_A = "\u0430"
@@ -136,7 +136,7 @@ def test_admin_cannot_rename_a_user_to_a_lookalike(make_user):
 
 
 def test_demo_and_fixture_passwords_pass_the_validators():
-    for username, password, _ in LOGINS:
+    for username, password in [(u, p) for u, p, _ in LOGINS] + [ADMIN_LOGIN]:
         validate_password(password, User(username=username, email=f"{username}@example.org"))
     for username in ("manager", "labeler", "user0", "tok", "alice", "bob"):
         validate_password("correct-horse-9", User(username=username))

@@ -1,5 +1,5 @@
-"""``manage.py seed_demo``: a demo project of real movie reviews, a digits project and
-three logins; running it again keeps what is there and prints the logins."""
+"""``manage.py seed_demo``: a demo project of real movie reviews, a digits project, three
+logins and a Django admin; running it again keeps what is there and prints the logins."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from annotation.services.projects import member_set, project_create
 
 LOGINS = [("manager", "skein-team-lead", True), ("alice", "skein-alice", False),
           ("bob", "skein-bob", False)]
+# The manager manages projects in the app; /admin/ (users, tokens, the audit log) needs staff.
+ADMIN_LOGIN = ("admin", "skein-overseer")
 SENTIMENT_GUIDELINE = """# Movie review sentiment
 
 Label each review by the **opinion of the film** that the writer expresses.
@@ -59,6 +61,7 @@ class Command(BaseCommand):
 
                 user.user_permissions.add(Permission.objects.get(codename="add_project"))
             users[username] = user
+        admin_ready = self._admin(User)
         manager = users["manager"]
         if not Project.objects.filter(name="Movie review sentiment").exists():
             project = project_create(creator=manager, name="Movie review sentiment",
@@ -83,4 +86,21 @@ class Command(BaseCommand):
         for username, password, is_manager in LOGINS:
             role = "manager" if is_manager else "labeler"
             self.stdout.write(f"  {role:8} login: {username:8} password: {password}")
+        username, password = ADMIN_LOGIN
+        if admin_ready:
+            self.stdout.write(f"  {'admin':8} login: {username:8} password: {password}"
+                              "  (Django admin: http://127.0.0.1:8000/admin/)")
+        else:
+            self.stdout.write(f"  no admin login: a user {username!r} exists and is not a "
+                              "superuser (left as it is)")
         self.stdout.write("")
+
+    def _admin(self, User: Any) -> bool:
+        """Create the demo superuser once; an existing account of that name is never promoted
+        (it may be anyone's). Answers whether the printed admin login is a superuser."""
+        username, password = ADMIN_LOGIN
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create_superuser(username=username, password=password,
+                                                 email=f"{username}@example.org")
+        return user.is_superuser and user.is_staff and user.is_active
