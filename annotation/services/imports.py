@@ -1,9 +1,10 @@
 """Importing items from CSV, JSONL and JSON, read as a stream and written in batches.
 
-The whole file is validated; rows are inserted as they are read, inside one transaction,
-and any bad row rolls everything back, so a bad file writes nothing and lists every
-error (row number and field). An ``external_id`` already in the project, or repeated in the
-file, counts as a duplicate and never creates a second item.
+The whole file is validated; rows are staged as they are read and inserted into the
+project in one statement at the end, and any bad row discards them all, so a bad file
+writes nothing and lists every error (row number and field). An ``external_id`` already
+in the project, or repeated in the file, counts as a duplicate and never creates a second
+item.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from django.conf import settings
 from django.db import transaction
 
 from annotation.errors import ImportRejected, InvalidInput
-from annotation.models import Item, Project
-from annotation.services.bulk import ItemCopier, copy_supported
+from annotation.models import Project
+from annotation.services.bulk import (
+    ItemCopier,
+    ItemStager,
+    copy_supported,
+    item_statistics_refresh,
+)
 
 FORMATS = ("csv", "jsonl", "json")
 BATCH_SIZE = 5000
@@ -333,24 +339,17 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
     rows = 0
     batch: list[tuple[str, dict[str, Any], list[str] | None]] = []
     max_rows = settings.SKEIN_MAX_IMPORT_ROWS
-    # PostgreSQL: COPY into a staging table, one INSERT at the end (bench/bench_import.py).
-    copier = ItemCopier(project=project) if copy_supported() else None
+    # Rows are staged, then inserted in one statement (annotation/services/bulk.py):
+    # PostgreSQL COPYs them inside one transaction; SQLite stages them outside the main
+    # database's write lock, so labelers are not locked out while a big file is read.
+    writer = ItemCopier(project=project) if copy_supported() else ItemStager(project=project)
 
     def flush() -> None:
         if batch and not errors:
-            if copier is not None:
-                copier.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
-            else:
-                Item.objects.bulk_create(
-                    [Item(project=project, external_id=e, data=d, gold=g, is_gold=g is not None,
-                          random_key=random_key(project.seed, e)) for e, d, g in batch],
-                    ignore_conflicts=True)
+            writer.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
         batch.clear()
 
-    with transaction.atomic():
-        # One import at a time per project, so created/duplicate counts are exact.
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        before = Item.objects.filter(project=project).count()
+    with writer.session():
         for number, raw in _READERS[fmt](buffered):
             rows += 1
             if rows > max_rows:
@@ -389,11 +388,11 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
                 detail["more_errors"] = error_count - len(errors)
             raise ImportRejected(detail)
         flush()
-        if copier is not None:
-            copier.finish()
+        created = writer.finish()
+        # After commit: the new rows must be visible to ANALYZE's sample.
+        transaction.on_commit(lambda: item_statistics_refresh(changed=created), robust=True)
         if progress:
             progress(rows, counting.bytes_read)
-        created = Item.objects.filter(project=project).count() - before
     return ImportResult(created=created, duplicates=rows - created, rows=rows)
 
 
