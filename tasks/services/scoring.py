@@ -31,11 +31,12 @@ import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from annotation.models import Item, Project
+from annotation.services.bulk import item_statistics_refresh
 from tasks.learning import (
     Featurizer,
     batch_priorities,
@@ -334,6 +335,10 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
         current.activated_at = now
         current.heartbeat_at = now
         current.save(update_fields=["state", "activated_at", "heartbeat_at", "updated_at"])
+        # The pass rewrote priorities, predictions and scored_by of the whole pool.
+        scored = ScoreChunk.objects.filter(version_id=version_id).aggregate(
+            n=Sum("items_scored"))["n"] or 0
+        transaction.on_commit(lambda: item_statistics_refresh(changed=scored), robust=True)
     logger.info("model v%s of project %s is active", current.version, project.pk)
     return current
 

@@ -17,7 +17,7 @@ from annotation.models import Item
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks.models import ScoreChunk
 from tasks.services.models import training_request
-from tasks.services.scoring import chunk_score, pool_of, write_scores
+from tasks.services.scoring import chunk_score, pool_of, scoring_finish, write_scores
 from tasks.services.training import model_train
 from tests.tasks.helpers import label_some, sentiment_items
 
@@ -167,3 +167,25 @@ def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_
     connections.close_all()
     assert result.get("claim") is not None, result
     assert result["ms"] < 5000, result
+
+
+def _analyze_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s",
+                       [Item._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def test_a_pass_over_a_big_pool_refreshes_the_planner_statistics(make_project, make_user,
+                                                                 add_member):
+    project = make_project(retrain_every=10)
+    sentiment_items(project, clear=6000, mixed=10)
+    label_some(project, add_member(project, make_user("alice")), 20)
+    version = training_request(project=project)
+    model_train(version_id=version.pk, job_id="train")
+    for chunk in ScoreChunk.objects.filter(version=version):
+        chunk_score(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
+    before = _analyze_count()
+    assert scoring_finish(version_id=version.pk) is not None
+    assert _analyze_count() == before + 1
