@@ -1,7 +1,7 @@
 """Bulk item writes: an import's rows staged first, then inserted into the item table in
 one statement. PostgreSQL: COPY, inside the import's transaction (readers never wait on
 it). SQLite: a TEMP table, outside any transaction on the main database, so that labelers
-keep the write lock between batches instead of waiting behind the whole file."""
+can take the write lock while the file is read instead of waiting behind all of it."""
 
 from __future__ import annotations
 
