@@ -1,11 +1,12 @@
 """Importing items from CSV, JSONL and JSON, read as a stream and written in batches.
 
-The whole file is validated; rows are inserted as they are read, inside one transaction,
-and any bad row rolls everything back, so a bad file writes nothing and lists every
-error (row number and field). An ``external_id`` already in the project counts as a
-duplicate and never creates a second item; one repeated within the file is a row error
-naming both rows. Values neither database can store (NUL, lone surrogates, NaN) are row
-errors too (annotation/text.py), so both databases take and refuse the same files.
+The whole file is validated; rows are staged as they are read and inserted into the
+project in one statement at the end, and any bad row discards them all, so a bad file
+writes nothing and lists every error (row number and field). An ``external_id`` already in
+the project counts as a duplicate and never creates a second item; one repeated within the
+file is a row error naming both rows. Values neither database can store (NUL, lone
+surrogates, NaN) are row errors too (annotation/text.py), so both databases take and refuse
+the same files.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from django.db.models import Count, Max, Min, Q
 from annotation.errors import ImportRejected, InvalidInput
 from annotation.models import Item, Project
 from annotation.services.audit import audit_record
-from annotation.services.bulk import ItemCopier, copy_supported
+from annotation.services.bulk import (
+    ItemCopier,
+    ItemStager,
+    copy_supported,
+    item_statistics_refresh,
+)
 from annotation.text import json_loads, unstorable
 
 FORMATS = ("csv", "jsonl", "json")
@@ -315,25 +321,17 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
     batch: list[tuple[str, dict[str, Any], list[str] | None]] = []
     first_row: dict[str, int] = {}  # external_id -> the row that first gave it
     max_rows = settings.SKEIN_MAX_IMPORT_ROWS
-    # PostgreSQL: COPY into a staging table, one INSERT at the end (bench/bench_import.py).
-    copier = ItemCopier(project=project) if copy_supported() else None
+    # Rows are staged, then inserted in one statement (annotation/services/bulk.py):
+    # PostgreSQL COPYs them inside one transaction; SQLite stages them outside the main
+    # database's write lock, so labelers are not locked out while a big file is read.
+    writer = ItemCopier(project=project) if copy_supported() else ItemStager(project=project)
 
     def flush() -> None:
         if batch and not errors:
-            if copier is not None:
-                copier.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
-            else:
-                Item.objects.bulk_create(
-                    [Item(project=project, external_id=e, data=d, gold=g, is_gold=g is not None,
-                          random_key=random_key(project.seed, e)) for e, d, g in batch],
-                    ignore_conflicts=True)
+            writer.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
         batch.clear()
 
-    with transaction.atomic():
-        # One import at a time per project, so created/duplicate counts are exact.
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        before = Item.objects.filter(project=project).count()
-        last_before = Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
+    with writer.session():
         for number, raw in _READERS[fmt](buffered):
             rows += 1
             if rows > max_rows:
@@ -380,14 +378,18 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
                 detail["more_errors"] = error_count - len(errors)
             raise ImportRejected(detail)
         flush()
-        if copier is not None:
-            copier.finish()
+        # The insert and its audit event commit together (on SQLite this is the only part
+        # of the import that holds the write lock).
+        with transaction.atomic():
+            last_before = Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
+            created = writer.finish()
+            result = ImportResult(created=created, duplicates=rows - created, rows=rows)
+            _import_audit(project=project, actor=actor, source=source, fmt=fmt, result=result,
+                          last_before=last_before)
+        # After commit: the new rows must be visible to ANALYZE's sample.
+        transaction.on_commit(lambda: item_statistics_refresh(changed=created), robust=True)
         if progress:
             progress(rows, counting.bytes_read)
-        created = Item.objects.filter(project=project).count() - before
-        result = ImportResult(created=created, duplicates=rows - created, rows=rows)
-        _import_audit(project=project, actor=actor, source=source, fmt=fmt, result=result,
-                      last_before=last_before)
     return result
 
 

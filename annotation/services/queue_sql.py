@@ -157,6 +157,21 @@ def _anywhere_text() -> str:
     )
 
 
+def waiting_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+    """Any open item this labeler has never held, started ones first, locked WITHOUT
+    skipping rows others hold: the last word before answering that nothing is left."""
+    return _waiting_text(), [project_id, user_id]
+
+
+@cache
+def _waiting_text() -> str:
+    return (
+        f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND state = '{OPEN}' "
+        f"AND NOT is_gold AND {_NOT_MINE.format(ITEM)} "
+        "ORDER BY handed_out DESC, priority DESC, random_key LIMIT 1" + _lock()
+    )
+
+
 def pick_open(*, project_id: int, user_id: int) -> Item | None:
     """The item to hand this labeler next, locked; None when nothing is left for them.
 
@@ -166,9 +181,20 @@ def pick_open(*, project_id: int, user_id: int) -> Item | None:
     else answers them; a labeler far ahead of the others (alone on the project, say) would
     step over every one of them on each pick, so only the first ``PICK_LOOKAHEAD`` started
     items are looked at before the fresh ones, and the rest of the started items only when
-    no fresh item is left."""
-    for sql, params in (pick_sql(project_id=project_id, user_id=user_id),
-                        anywhere_sql(project_id=project_id, user_id=user_id)):
+    no fresh item is left.
+
+    Skipping locked rows is what lets labelers claim in parallel, but a row can also be
+    locked by a write that is not a claim (a scoring pass writing priorities, say); if
+    such a write held every item left, the skipping picks would find nothing while items
+    remain, and the labeler would be told the queue is finished. So on PostgreSQL "nothing"
+    is only answered after one more pick that waits for row locks (a claim holds its row
+    for milliseconds, a score write a batch at a time, see tasks.services.scoring). It
+    runs only when the skipping picks found nothing, so the hot path is unchanged."""
+    statements = [pick_sql(project_id=project_id, user_id=user_id),
+                  anywhere_sql(project_id=project_id, user_id=user_id)]
+    if connection.vendor == "postgresql":
+        statements.append(waiting_sql(project_id=project_id, user_id=user_id))
+    for sql, params in statements:
         item = next(iter(Item.objects.raw(sql, params)), None)
         if item is not None:
             return item

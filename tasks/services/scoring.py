@@ -1,7 +1,8 @@
 """Scoring the pool with a model version, in chunks any worker can take, then activating it.
 
 How old and new priorities meet: a scoring pass rewrites every item of the pool (items still
-needing annotations, gold items too) by item-id ranges, each chunk in one statement, with
+needing annotations, gold items too) by item-id ranges, each chunk in short committed
+batches (so labelers are never locked out of the pool, see ``chunk_score``), with
 chunk scores in [0, 1) on a fixed scale. The job that writes the last chunk re-ranks the top
 candidates into the next batch (priorities in [1, 2], diversity + exploration from
 tasks.learning) and, in the same transaction, makes the version active and retires the old
@@ -30,12 +31,13 @@ import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from annotation.models import Item, Project
 from annotation.services.audit import audit_record
+from annotation.services.bulk import item_statistics_refresh
 from tasks.learning import (
     Featurizer,
     batch_priorities,
@@ -55,6 +57,11 @@ logger = logging.getLogger(__name__)
 SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
 MIN_SEED_POOL = 20  # fewer open items than this: not worth clustering yet
 MAX_BATCH = 500
+# Rows per committed score write. An UPDATE of 1,000 items takes ~20 ms on the bench
+# machine, so the row locks a write holds (which claims skip, and submits wait for) last
+# that long; a 20,000-item chunk in one statement held them 0.34-0.50 s and was not
+# faster overall (bench/README.md, "Big writes and the queue").
+SCORE_WRITE_BATCH = 1000
 
 
 def chunk_size() -> int:
@@ -228,9 +235,22 @@ def _claim_chunk(*, chunk_id: int, job_id: str) -> ScoreChunk | None:
     return chunk
 
 
+def _still_ours(*, chunk_id: int, job_id: str) -> bool:
+    return (ScoreChunk.objects.filter(pk=chunk_id, job_id=job_id,
+                                      version__state=ModelVersion.State.SCORING)
+            .exclude(state=ScoreChunk.State.DONE).exists())
+
+
 def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
     """Score one chunk and write it; returns the version id when it was the pass's last
-    chunk (the caller then runs ``scoring_finish``), else None."""
+    chunk (the caller then runs ``scoring_finish``), else None.
+
+    The scores are written ``SCORE_WRITE_BATCH`` rows per transaction, then the chunk is
+    marked done in a short transaction of its own. A write holds row locks on its items
+    until it commits, and the queue's claim skips locked rows: a whole chunk in one
+    transaction kept its items from labelers (and their submits waiting) for as long as
+    the chunk took. A chunk interrupted between batches is not done, and is scored again
+    (same version, same seed: the rows already written are unchanged and skipped)."""
     chunk = _claim_chunk(chunk_id=chunk_id, job_id=job_id)
     if chunk is None:
         return None
@@ -248,6 +268,15 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
         del X
         labels = [_jsonable(x) for x in scores.predicted_labels]
         labels = [x if isinstance(x, list) else [x] for x in labels]
+    for start in range(0, len(ids), SCORE_WRITE_BATCH):
+        end = start + SCORE_WRITE_BATCH
+        with transaction.atomic():
+            if not _still_ours(chunk_id=chunk.pk, job_id=job_id):
+                return None  # the version failed, or another worker finished the chunk
+            _async_commit()
+            write_scores(ids=ids[start:end], priority=scores.priority[start:end],
+                         labels=labels[start:end], confidence=scores.confidence[start:end],
+                         scored_by=version.version)
     now = timezone.now()
     with transaction.atomic():
         _async_commit()
@@ -258,11 +287,8 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
         if not ModelVersion.objects.filter(pk=version.pk, state=ModelVersion.State.SCORING
                                            ).update(chunks_done=F("chunks_done") + 1,
                                                     heartbeat_at=now):
-            transaction.set_rollback(True)  # the version failed meanwhile: write nothing
+            transaction.set_rollback(True)  # the version failed meanwhile
             return None
-        if ids:
-            write_scores(ids=ids, priority=scores.priority, labels=labels,
-                         confidence=scores.confidence, scored_by=version.version)
         done, total = ModelVersion.objects.filter(pk=version.pk).values_list(
             "chunks_done", "chunks_total").get()
     return version.pk if done >= total else None
@@ -330,6 +356,10 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
                      details={"version": current.version, "replaced": replaced,
                               "trigger": current.trigger,
                               "direction": activation_direction(current.version, replaced)})
+        # The pass rewrote priorities, predictions and scored_by of the whole pool.
+        scored = ScoreChunk.objects.filter(version_id=version_id).aggregate(
+            n=Sum("items_scored"))["n"] or 0
+        transaction.on_commit(lambda: item_statistics_refresh(changed=scored), robust=True)
     logger.info("model v%s of project %s is active", current.version, project.pk)
     return current
 
