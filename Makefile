@@ -22,7 +22,7 @@ setup: venv
 	$(PY) manage.py collectstatic --noinput -v0
 
 demo: setup
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --url http://$(HOST):$(PORT)/
 
 run: demo
 	@echo "Starting the Celery worker and the web server on http://$(HOST):$(PORT)/"

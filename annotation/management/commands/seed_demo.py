@@ -46,6 +46,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--reviews", type=int, default=3000)
+        parser.add_argument("--url", default="http://127.0.0.1:8000/",
+                            help="where the server will answer (printed with the logins)")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -82,14 +84,14 @@ class Command(BaseCommand):
             guideline_publish(project=project, actor=manager, body=DIGITS_GUIDELINE)
             for name in ("alice", "bob"):
                 member_set(project=project, actor=manager, username=name, role="labeler")
-        self.stdout.write("\nSkein demo is ready at http://127.0.0.1:8000/\n")
+        self.stdout.write(f"\nSkein demo is ready at {options['url']}\n")
         for username, password, is_manager in LOGINS:
             role = "manager" if is_manager else "labeler"
             self.stdout.write(f"  {role:8} login: {username:8} password: {password}")
         username, password = ADMIN_LOGIN
         if admin_ready:
             self.stdout.write(f"  {'admin':8} login: {username:8} password: {password}"
-                              "  (Django admin: http://127.0.0.1:8000/admin/)")
+                              f"  (Django admin: {options['url']}admin/)")
         else:
             self.stdout.write(f"  no admin login: a user {username!r} exists and is not a "
                               "superuser (left as it is)")
