@@ -99,6 +99,11 @@ def tokens_visible_to(*, actor: User, username: str | None = None) -> QuerySet[A
     return tokens.filter(user__username=username)
 
 
+def label_names_of(*, project: Project) -> list[str]:
+    """The project's label names in their display order."""
+    return list(project.labels.order_by("order", "id").values_list("name", flat=True))
+
+
 def current_guideline(*, project: Project) -> Guideline | None:
     return Guideline.objects.filter(project=project).order_by("-version").first()
 

@@ -15,8 +15,13 @@ from rest_framework.views import APIView
 from annotation.api.pagination import Pagination
 from annotation.errors import InvalidInput
 from annotation.selectors import ADMIN, MANAGER, MANAGING_ROLES, REVIEWER, project_for
-from quality import metrics, selectors, services
+from annotation.services.items import item_gold_set
+from quality import metrics, selectors
 from quality.models import Qualification
+from quality.report import rate
+from quality.services import qualification as qualifying
+from quality.services.report_cache import quality_report
+from quality.services.review import review_queue, review_submit
 
 REVIEWING_ROLES = (ADMIN, MANAGER, REVIEWER)
 
@@ -33,7 +38,7 @@ class QualityView(APIView):
     @extend_schema(parameters=[OpenApiParameter("slice", str)], responses={200: dict})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        return Response(services.quality_report(project=project,
+        return Response(quality_report(project=project,
                                                 slice_field=request.query_params.get("slice")))
 
 
@@ -48,13 +53,13 @@ class QualityMeView(APIView):
         correct, answered = selectors.own_gold_accuracy(project=project, user=request.user,
                                                         before=as_of)
         qualification = None
-        if services.qualification_required(project=project, user=request.user):
-            qualification = services.qualification_summary(
+        if qualifying.qualification_required(project=project, user=request.user):
+            qualification = qualifying.qualification_summary(
                 Qualification.objects.filter(project=project, user=request.user).first(),
                 project=project)
         interval = metrics.wilson_interval(correct, answered)
         return Response({
-            "gold_accuracy": services.rate(correct, answered),
+            "gold_accuracy": rate(correct, answered),
             "gold_interval": None if interval is None else list(interval),
             "gold_answered": answered,
             "as_of": as_of,
@@ -69,7 +74,7 @@ class ReviewQueueView(APIView):
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id,
                                  roles=REVIEWING_ROLES)
-        rows = services.review_queue(project=project)
+        rows = review_queue(project=project)
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request) or []
         return paginator.get_paginated_response(
@@ -84,7 +89,7 @@ class ReviewDecisionView(APIView):
         project, _ = project_for(user=request.user, project_id=project_id,
                                  roles=REVIEWING_ROLES)
         body = _body(request)
-        review = services.review_submit(project=project, item_id=item_id,
+        review = review_submit(project=project, item_id=item_id,
                                         reviewer=request.user, labels=body.get("labels"),
                                         note=body.get("note", ""))
         return Response({"id": review.pk, "item": review.item_id, "labels": review.labels,
@@ -101,7 +106,7 @@ class ItemGoldView(APIView):
         body = _body(request)
         if "gold" not in body:
             raise InvalidInput({"gold": ["Send the gold label(s), or null to unmark."]})
-        item = services.item_gold_set(project=project, item_id=item_id, actor=request.user,
+        item = item_gold_set(project=project, item_id=item_id, actor=request.user,
                                       gold=body["gold"])
         return Response({"id": item.pk, "external_id": item.external_id, "gold": item.gold,
                          "is_gold": item.is_gold, "state": item.state})
@@ -113,8 +118,8 @@ class RequalifyView(APIView):
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request, project_id: int, username: str) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        qualification = services.qualification_retry(project=project, username=username,
+        qualification = qualifying.qualification_retry(project=project, username=username,
                                                      actor=request.user)
         return Response({"username": username,
-                         "qualification": services.qualification_summary(qualification,
+                         "qualification": qualifying.qualification_summary(qualification,
                                                                           project=project)})

@@ -13,7 +13,7 @@ from quality.selectors import adjudicated_labels, annotation_arrays
 def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     """Counts, label distribution, agreement with its interval, people, guideline and model
     versions, aggregation and filters of the annotations behind a snapshot."""
-    from quality.services import agreement_summary, label_distribution
+    from quality.report import agreement_summary, label_distribution
 
     state = (labelset.filters or {}).get("state", "labeled")
     a = annotation_arrays(project=project,

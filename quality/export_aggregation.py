@@ -48,7 +48,7 @@ def with_adjudication(*, project: Project, aggregate: Aggregator) -> Aggregator:
 def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggregator:
     """Dawid–Skene over the counted annotations; confidence is the posterior of the label
     given (multi-label: the mean over labels of the posterior of the yes/no answer)."""
-    from quality.services import project_consensus
+    from quality.services.review import project_consensus
 
     a, result = project_consensus(project=project, method="dawid_skene")
     names = a.label_names

@@ -11,7 +11,7 @@ REFRESH_REPORT = "quality.refresh_report"
 
 @job(name=REFRESH_REPORT, time_limit=1800)
 def refresh_quality_report(self: Any, project_id: int) -> None:
-    from quality.services import quality_report_refresh
+    from quality.services.report_cache import quality_report_refresh
 
     try:
         quality_report_refresh(project_id=project_id)

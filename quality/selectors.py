@@ -2,78 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, Item, Project
+from annotation.selectors import label_names_of
 from quality.models import QualityReport, Review
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-
-# suggestion_state values
-NO_SUGGESTION, SUGGESTION_HIDDEN, SUGGESTION_SHOWN = -1, 0, 1
-
-
-@dataclass(frozen=True)
-class AnnotationArrays:
-    """One row per annotation; items, annotators and labels mapped to 0-based ints."""
-
-    item: IntArray
-    """Index into ``item_ids``."""
-    annotator: IntArray
-    """Index into ``annotator_ids`` / ``usernames``."""
-    label: IntArray
-    """Single-label projects: the label's index; multi-label: -1 (use ``matrix``)."""
-    matrix: npt.NDArray[np.int8]
-    """n_annotations × n_labels, 1 where the annotation chose the label."""
-    item_ids: IntArray
-    annotator_ids: IntArray
-    usernames: list[str]
-    label_names: list[str]
-    multi_label: bool
-    counts: BoolArray
-    """False for annotations of labelers who have not qualified."""
-    guideline_version: IntArray
-    """-1 where unknown."""
-    seconds: FloatArray
-    """Time spent, NaN where unknown."""
-    suggestion_state: npt.NDArray[np.int8]
-    """-1 no suggestion, 0 recorded but hidden, 1 shown."""
-    suggestion_accepted: BoolArray
-    """The answer equals the model's suggestion (meaningful where a suggestion exists)."""
-    on_gold: BoolArray
-    """The item is a gold item with an answer."""
-    gold_correct: BoolArray
-    """The answer equals the gold answer (meaningful where ``on_gold``)."""
-    item_is_gold: BoolArray
-    """Per item (aligned with ``item_ids``)."""
-
-    @property
-    def n(self) -> int:
-        return int(self.item.size)
-
-    def subset(self, mask: BoolArray) -> AnnotationArrays:
-        """The rows under ``mask``; the index spaces (items, annotators) are kept."""
-        return AnnotationArrays(
-            item=self.item[mask], annotator=self.annotator[mask], label=self.label[mask],
-            matrix=self.matrix[mask], item_ids=self.item_ids, annotator_ids=self.annotator_ids,
-            usernames=self.usernames, label_names=self.label_names,
-            multi_label=self.multi_label, counts=self.counts[mask],
-            guideline_version=self.guideline_version[mask], seconds=self.seconds[mask],
-            suggestion_state=self.suggestion_state[mask],
-            suggestion_accepted=self.suggestion_accepted[mask], on_gold=self.on_gold[mask],
-            gold_correct=self.gold_correct[mask], item_is_gold=self.item_is_gold,
-        )
-
-
-def label_names_of(*, project: Project) -> list[str]:
-    return list(project.labels.order_by("order", "id").values_list("name", flat=True))
+from quality.report import (
+    NO_SUGGESTION,
+    SUGGESTION_HIDDEN,
+    SUGGESTION_SHOWN,
+    AnnotationArrays,
+)
 
 
 def annotation_arrays(*, project: Project, counted_only: bool = False,

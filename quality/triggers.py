@@ -10,7 +10,7 @@ REFRESH_EVERY = 25
 
 def after_annotation(*, project: Project, annotation: Annotation) -> None:
     """Keep the cached quality report of a busy project fresh as labels arrive."""
-    from quality.services import quality_report_request_refresh
+    from quality.services.report_cache import quality_report_request_refresh
 
     if annotation.pk % REFRESH_EVERY == 0:
         quality_report_request_refresh(project=project)

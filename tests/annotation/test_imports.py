@@ -17,13 +17,14 @@ from django.db import connection
 from annotation.errors import ImportRejected
 from annotation.models import Item
 from annotation.services import imports
-from annotation.services.imports import _json_rows, items_import, items_import_records
+from annotation.services.imports import items_import, items_import_records
+from annotation.services.imports.readers import READERS, json_rows
 
 CHUNK = 1 << 16
 
 
 def rows_of(content: bytes) -> list:
-    return list(_json_rows(io.BufferedReader(io.BytesIO(content), buffer_size=CHUNK)))
+    return list(json_rows(io.BufferedReader(io.BytesIO(content), buffer_size=CHUNK)))
 
 
 def run(project, content: bytes, fmt: str):
@@ -165,7 +166,7 @@ def test_readers_stream(fmt, make):
             return len(data)
 
     raw = Counting()
-    rows = imports._READERS[fmt](io.BufferedReader(raw, buffer_size=CHUNK))
+    rows = READERS[fmt](io.BufferedReader(raw, buffer_size=CHUNK))
     number, first = next(rows)
     assert first["external_id"] == "e0"
     assert raw.read_bytes <= 4 * CHUNK

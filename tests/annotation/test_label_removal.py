@@ -9,7 +9,7 @@ import json
 import pytest
 
 from annotation.models import Item, Label
-from quality.services import review_submit
+from quality.services.review import review_submit
 from tests.annotation.helpers import claim, streamed, submit
 
 NAMES = ['say "hi"', "back\\slash", "café", "日本", 'both \\" mixed']

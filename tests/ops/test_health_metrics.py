@@ -13,7 +13,7 @@ from annotation.models import Assignment
 from annotation.services import queue
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from config import heartbeat
-from quality.services import quality_report_refresh
+from quality.services.report_cache import quality_report_refresh
 from tasks.models import ModelVersion
 
 

@@ -192,7 +192,7 @@ def test_slices(api, make_project, make_user, manager, add_member):
 def test_large_projects_are_served_from_the_cache(api, make_project, make_user, manager,
                                                  add_member, settings,
                                                  django_capture_on_commit_callbacks):
-    from quality import services
+    from quality.services import report_cache as services
 
     project, _, _ = _planted(make_project, make_user, add_member, n_items=3)
     settings.SKEIN_QUALITY_INLINE_LIMIT = 5

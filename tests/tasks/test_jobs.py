@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from annotation.errors import Conflict
 from annotation.models import Annotation, Item
+from annotation.services.items import item_gold_set
 from annotation.services.queue import annotation_submit, assignment_claim_next
-from quality.services import item_gold_set
 from tasks import selectors
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.models import MAX_ATTEMPTS, jobs_reap, training_check, training_request

@@ -1,26 +1,24 @@
 // The labeling page: keyboard-first; every answer is retried with its client_id until saved
-// or until the labeler has been told plainly that it was not.
-import { api, ApiError, clientId, config, errorText, sleep } from "./api.js";
+// or until the labeler has been told plainly that it was not. This module holds the page's
+// state, its rendering and its wiring; label/ holds the parts: claims.js (getting items, the
+// retry rule), pending.js (saving answers), guideline_dialog.js and keys.js.
+import { api, clientId, config } from "./api.js";
 import { renderItem } from "./item_render.js";
+import { loadNext, prefetch, withRetry } from "./label/claims.js";
+import { acknowledge, closeGuideline, openGuideline } from "./label/guideline_dialog.js";
+import { onKey } from "./label/keys.js";
+import { allSaved, enqueueSave, loadPending, retryPending } from "./label/pending.js";
 
-const $ = (id) => document.getElementById(id);
-const projectId = config.projectId;
-const multi = config.multi;
-const labelByKey = new Map(config.labels.filter((l) => l.shortcut)
-  .map((l) => [l.shortcut.toLowerCase(), l.name]));
-// The page's own keys come from the server (annotation/page_keys.py), the same list that keeps
-// label shortcuts off them: {key: action}, letters in lower case.
-const actionByKey = new Map(config.keys.map((k) => [k.key, k.action]));
-const pendingKey = `skein:pending:${config.username}:${projectId}`;
-const RETRY_DELAYS = [0, 400, 1200, 3000];
+export const $ = (id) => document.getElementById(id);
+export const projectId = config.projectId;
+export const multi = config.multi;
 
-const state = {
+export const state = {
   current: null,      // {assignmentId, item, suggestion, expiresAt, shownAt, visibleAt}
   ahead: null,        // the following item, claimed ahead (same shape)
   prefetching: false,
   noMoreAhead: false,
   pendings: [],       // answers not yet saved, in order (also in localStorage)
-  saving: new Set(),
   answered: new Set(), // assignment ids answered in this page (never shown again)
   blocked: false,     // an answer could not be saved: no more answers until it is
   retrying: false,
@@ -46,14 +44,14 @@ window.skein = { timings: [], state, saved: [], refused: [] };
 // SKEIN_MIN_DISPLAY_MS): a press sooner was meant for the item before, or is a burst.
 const MIN_DISPLAY_MS = config.minDisplayMs ?? 200;
 
-function setStatus(text) { $("save-status").textContent = text; }
+export function setStatus(text) { $("save-status").textContent = text; }
 
-function showSaveError(text) {
+export function showSaveError(text) {
   $("save-error-text").textContent = text;
   $("save-error").hidden = false;
 }
 
-function hideSaveError() { $("save-error").hidden = true; }
+export function hideSaveError() { $("save-error").hidden = true; }
 
 // A key press or click that is not used is never silent: the notice says why, the card flashes.
 let refuseTimer = null;
@@ -102,17 +100,6 @@ function markVisible(entry) {
   }, 0));
 }
 
-// ---- pending answers (kept in localStorage until the server has them) ----
-function loadPending() {
-  try { return JSON.parse(localStorage.getItem(pendingKey) || "null"); } catch { return null; }
-}
-function storePending(p) {
-  try {
-    if (p) localStorage.setItem(pendingKey, JSON.stringify(p));
-    else localStorage.removeItem(pendingKey);
-  } catch { /* private mode: memory only */ }
-}
-
 // ---- rendering ----
 function renderLabelsState(labels) {
   for (const button of document.querySelectorAll(".label-btn")) {
@@ -144,7 +131,7 @@ function showItem(entry, keyTime, source) {
   }
 }
 
-function showCurrent(keyTime, source) {
+export function showCurrent(keyTime, source) {
   state.selected = new Set();
   renderLabelsState(state.selected);
   $("item-state").hidden = true;
@@ -163,7 +150,7 @@ function setButtonsEnabled(on) {
   if ($("submit-btn")) $("submit-btn").disabled = !on;
 }
 
-function showFinished() {
+export function showFinished() {
   state.finished = true;
   state.current = null;
   $("item").replaceChildren(Object.assign(document.createElement("p"), {
@@ -182,7 +169,7 @@ function renderCounts() {
 }
 
 let lastProgressFetch = 0;
-async function refreshProgress(force = false) {
+export async function refreshProgress(force = false) {
   const now = Date.now();
   if (!force && now - lastProgressFetch < 5000) return;
   lastProgressFetch = now;
@@ -194,7 +181,7 @@ async function refreshProgress(force = false) {
   } catch { /* counts are a nicety; the next refresh catches up */ }
 }
 
-function tickLease() {
+export function tickLease() {
   const out = $("lease-left");
   if (!state.current) { out.textContent = "–"; return; }
   const ms = state.current.expiresAt - (Date.now() + state.clockSkew);
@@ -208,215 +195,7 @@ function tickLease() {
   out.classList.toggle("warn", s < 60);
 }
 
-// ---- guideline ----
-async function openGuideline({ required }) {
-  const dialog = $("guideline");
-  let data;
-  try {
-    ({ data } = await api("GET", `projects/${projectId}/guidelines/current/`));
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) {
-      if (!required) setStatus("This project has no guideline yet.");
-      return;
-    }
-    setStatus(`Could not load the guideline: ${err.message}`);
-    return;
-  }
-  state.guidelineVersion = data.version;
-  state.mustAck = required || !data.acknowledged;
-  $("guideline-version").textContent = `version ${data.version}`;
-  // `html` is rendered from Markdown and sanitised by the server (annotation.rendering).
-  $("guideline-body").innerHTML = data.html;
-  const ack = $("guideline-ack");
-  ack.hidden = !state.mustAck;
-  ack.textContent = `I have read version ${data.version}`;
-  $("guideline-new").hidden = !state.mustAck;
-  $("guideline-close").hidden = state.mustAck;
-  if (!dialog.open) dialog.showModal();
-  (state.mustAck ? ack : $("guideline-close")).focus();
-}
-
-function closeGuideline() {
-  if (state.mustAck) return;
-  $("guideline").close();
-}
-
-async function acknowledge() {
-  const version = state.guidelineVersion;
-  const ack = $("guideline-ack");
-  ack.disabled = true;
-  try {
-    await withRetry(() => api("POST", `projects/${projectId}/guidelines/${version}/ack/`));
-    state.mustAck = false;
-    $("guideline").close();
-    setStatus(`Guideline version ${version} acknowledged.`);
-    if (!state.current) await loadNext();
-  } catch (err) {
-    setStatus(`Could not record that you read the guideline: ${err.message}`);
-  } finally {
-    ack.disabled = false;
-  }
-}
-
-// ---- requests with retries ----
-function retryable(err) {
-  return !(err instanceof ApiError) || err.status >= 500 || err.status === 429;
-}
-
-async function withRetry(call, onRetry) {
-  let lastError;
-  for (const [n, delay] of RETRY_DELAYS.entries()) {
-    if (delay) await sleep(delay);
-    try {
-      return await call();
-    } catch (err) {
-      lastError = err;
-      if (!retryable(err)) throw err;
-      if (onRetry) onRetry(n + 1, err);
-    }
-  }
-  throw lastError;
-}
-
-function claimFrom(response) {
-  const { assignment, item, suggestion } = response.data;
-  const serverDate = Date.parse(response.headers.get("Date") || "");
-  if (!Number.isNaN(serverDate)) {
-    const skew = serverDate - Date.now();
-    state.clockSkew = Math.abs(skew) > 2000 ? skew : 0;
-  }
-  return { assignmentId: assignment.id, item, suggestion,
-    expiresAt: Date.parse(assignment.expires_at), shownAt: 0, visibleAt: 0 };
-}
-
-function present(claim, keyTime, source) {
-  if (state.ahead && state.ahead.assignmentId === claim.assignmentId) state.ahead = null;
-  state.current = claim;
-  showCurrent(keyTime, source);
-  tickLease();
-  prefetch();
-}
-
-// Fetch the item after the one on screen (the queue lets a labeler hold two leases), so a
-// keypress can show it at once. Only once every answer is saved: until then the server would
-// still count the answered lease as open.
-async function prefetch() {
-  const current = state.current;
-  if (!current || state.ahead || state.prefetching || state.noMoreAhead || state.pendings.length
-      || state.blocked) return;
-  state.prefetching = true;
-  try {
-    const response = await api("POST", `projects/${projectId}/next/?ahead_of=${current.assignmentId}`);
-    if (response.status === 204) {
-      state.noMoreAhead = true;
-    } else if (state.current === current && !current.answered
-               && response.data.assignment.id !== current.assignmentId
-               && !state.answered.has(response.data.assignment.id)) {
-      state.ahead = claimFrom(response);
-    }
-  } catch { /* a missed prefetch only costs a round trip later */ } finally {
-    state.prefetching = false;
-  }
-}
-
-async function loadNext(keyTime) {
-  if (state.ahead) {
-    const claim = state.ahead;
-    state.ahead = null;
-    present(claim, keyTime, "prefetched");
-    return;
-  }
-  let response;
-  try {
-    response = await withRetry(() => api("POST", `projects/${projectId}/next/`),
-      () => setStatus("Connection trouble; trying again…"));
-  } catch (err) {
-    state.current = null;
-    if (err instanceof ApiError && err.status === 409 && err.body.guideline_version) {
-      await openGuideline({ required: true });
-      return;
-    }
-    $("item").replaceChildren(Object.assign(document.createElement("p"), {
-      className: "alert alert-error", textContent: `Could not load the next item: ${err.message}. `
-        + "Reload the page to try again." }));
-    return;
-  }
-  state.noMoreAhead = false;
-  if (response.status === 204) { showFinished(); refreshProgress(true); return; }
-  present(claimFrom(response), keyTime, "requested");
-  if (state.left === null || state.done === null) refreshProgress(true);
-}
-
-// ---- saving answers: in order, each retried with its client_id, kept until saved ----
-function storePendings() {
-  storePending(state.pendings.length ? state.pendings : null);
-}
-
-async function saveOne(pending) {
-  state.saving.add(pending);
-  try {
-    const { data } = await withRetry(
-      () => api("POST", `assignments/${pending.assignmentId}/submit/`, pending.body),
-      (n) => setStatus(`Saving… (attempt ${n + 1})`));
-    state.pendings = state.pendings.filter((p) => p !== pending);
-    storePendings();
-    afterSaved(pending, data);
-    setStatus(`Saved: ${data.labels.join(", ")} for ${pending.externalId}.`);
-    return true;
-  } catch (err) {
-    if (retryable(err)) {
-      state.blocked = true;
-      showSaveError(`Your answer for ${pending.externalId} did not reach the server `
-        + `(${err.message}). It is kept in this browser and sent again every few seconds; `
-        + "labeling continues once it is saved. Do not close the page.");
-      setStatus("Not saved yet.");
-      scheduleRetry();
-    } else {
-      state.pendings = state.pendings.filter((p) => p !== pending);
-      storePendings();
-      showSaveError(`Your answer for ${pending.externalId} was not recorded: `
-        + `${errorText(err.body) || err.message}`);
-      setStatus("Not saved.");
-    }
-    return false;
-  } finally {
-    state.saving.delete(pending);
-  }
-}
-
-// Saves run one after another, in the order they were given.
-let saveChain = Promise.resolve(true);
-function enqueueSave(pending) {
-  state.pendings.push(pending);
-  storePendings();
-  const result = saveChain.then((ok) => (ok ? saveOne(pending) : false));
-  saveChain = result;
-  return result;
-}
-
-let retryTimer = null;
-function scheduleRetry() {
-  clearTimeout(retryTimer);
-  retryTimer = setTimeout(retryPending, 5000);
-}
-
-async function retryPending() {
-  clearTimeout(retryTimer);
-  if (!state.pendings.length || state.retrying) return;
-  state.retrying = true;
-  await saveChain;
-  for (const pending of [...state.pendings]) {
-    if (!(await saveOne(pending))) { state.retrying = false; return; }
-  }
-  saveChain = Promise.resolve(true);
-  state.blocked = false;
-  state.retrying = false;
-  hideSaveError();
-  if (!state.finished && (!state.current || state.current.answered)) await loadNext();
-  else prefetch();
-}
-
-function afterSaved(pending, saved) {
+export function afterSaved(pending, saved) {
   window.skein.saved.push({ externalId: pending.externalId, labels: saved.labels });
   state.last = { annotationId: saved.id, item: pending.item, labels: saved.labels,
     suggestion: pending.suggestion, submittedAt: Date.now() };
@@ -459,12 +238,12 @@ async function submit(labels, keyTime) {
   refreshProgress();
 }
 
-async function skip(keyTime, what = "Skip") {
+export async function skip(keyTime, what = "Skip") {
   if (state.editing || !mayAnswer(what, keyTime)) return;
   const current = state.current;
   state.busy = true;
   try {
-    await saveChain;
+    await allSaved();
     await withRetry(() => api("POST", `assignments/${current.assignmentId}/skip/`, {}));
     if (state.left !== null) state.left = Math.max(0, state.left - 1);
     renderCounts();
@@ -482,8 +261,8 @@ function canGoBack() {
     && Date.now() - state.last.submittedAt < config.leaseSeconds * 1000;
 }
 
-async function startEdit() {
-  if (state.pendings.length && !state.blocked) await saveChain;  // the last answer first
+export async function startEdit() {
+  if (state.pendings.length && !state.blocked) await allSaved();  // the last answer first
   if (!canGoBack() || state.busy || state.editing) {
     if (state.last && !canGoBack()) setStatus("The last answer can no longer be changed.");
     return;
@@ -501,7 +280,7 @@ async function startEdit() {
   setStatus(`Changing your answer for ${state.last.item.external_id}.`);
 }
 
-function endEdit() {
+export function endEdit() {
   if (!state.editing) return;
   state.editing = false;
   $("edit-banner").hidden = true;
@@ -528,7 +307,7 @@ async function saveEdit(labels) {
   }
 }
 
-function chooseLabel(name, keyTime, what = `“${name}”`) {
+export function chooseLabel(name, keyTime, what = `“${name}”`) {
   if (!mayAnswer(what, keyTime)) return;
   if (multi) {
     if (state.selected.has(name)) state.selected.delete(name); else state.selected.add(name);
@@ -538,52 +317,11 @@ function chooseLabel(name, keyTime, what = `“${name}”`) {
   if (state.editing) saveEdit([name]); else submit([name], keyTime);
 }
 
-function confirmMulti(keyTime, what = "Submit") {
+export function confirmMulti(keyTime, what = "Submit") {
   if (!multi || !mayAnswer(what, keyTime)) return;
   const labels = config.labels.map((l) => l.name).filter((n) => state.selected.has(n));
   if (!labels.length) { setStatus("Choose at least one label first."); return; }
   if (state.editing) saveEdit(labels); else submit(labels, keyTime);
-}
-
-// ---- keyboard ----
-function onKey(event) {
-  if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  if (target instanceof HTMLElement && target.closest("input, textarea, select")) return;
-  const dialog = $("guideline");
-  const key = event.key;
-  const lower = key.length === 1 ? key.toLowerCase() : key;
-  const action = actionByKey.get(lower);
-  if (dialog.open) {
-    if (action === "guideline" || action === "cancel") {
-      event.preventDefault();
-      closeGuideline();
-    }
-    return;  // Enter/Space on the focused acknowledge button work natively
-  }
-  const keyTime = event.timeStamp;
-  const what = `Key ${key}`;
-  if (action === "submit" && multi) {
-    event.preventDefault();
-    confirmMulti(keyTime, what);
-  } else if (action === "guideline") {
-    event.preventDefault();
-    openGuideline({ required: false });
-  } else if (action === "cancel") {
-    endEdit();
-  } else if (action === "skip" && !state.editing) {
-    event.preventDefault();
-    skip(keyTime, what);
-  } else if (action === "back") {
-    event.preventDefault();
-    startEdit();
-  } else if (action === "retry" && !$("save-error").hidden) {
-    event.preventDefault();
-    retryPending();
-  } else if (!action && labelByKey.has(lower)) {
-    event.preventDefault();
-    chooseLabel(labelByKey.get(lower), keyTime, what);
-  }
 }
 
 // ---- wiring ----

@@ -8,12 +8,8 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
 from tasks.learning import featurize
-from tasks.learning.featurize import (
-    fit_featurizer,
-    hashed_char_counts,
-    hashed_word_counts,
-    murmur3_32,
-)
+from tasks.learning.featurize import fit_featurizer
+from tasks.learning.hashing import hashed_char_counts, hashed_word_counts, murmur3_32
 
 TRICKY = [
     "", "   ", "a", "A b", "ab", " ab ", "ab", "cd", "I", "x" * 300, "12 345 6.7",

@@ -1,0 +1,49 @@
+"""Writes to a project's items outside the labeling path: marking an item gold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+
+from annotation.errors import InvalidInput, NotFound
+from annotation.models import Annotation, Assignment, Item, Project
+from annotation.selectors import label_names_of
+from annotation.services.audit import audit_record
+from annotation.services.queue import labels_validate
+
+
+@transaction.atomic
+def item_gold_set(*, project: Project, item_id: int, actor: Any, gold: Any) -> Item:
+    """Mark an item gold with its answer (or unmark it with ``None``)."""
+    item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
+    if item is None:
+        raise NotFound({"detail": "Item not found."})
+    if gold is None:
+        clean = None
+    else:
+        if isinstance(gold, str):
+            gold = [gold]
+        try:
+            clean = labels_validate(project=project, labels=gold,
+                                    label_names=label_names_of(project=project))
+        except InvalidInput as exc:
+            raise InvalidInput({"gold": exc.detail.get("labels", exc.detail)}) from None
+    is_gold = clean is not None
+    overlap = project.overlap
+    Item.objects.filter(pk=item.pk).update(
+        gold=clean, is_gold=is_gold,
+        state=Value(Item.State.OPEN) if is_gold else Case(
+            When(annotation_count__gte=overlap, then=Value(Item.State.COMPLETE)),
+            When(annotation_count__lt=overlap - F("lease_count"), then=Value(Item.State.OPEN)),
+            default=Value(Item.State.LEASED),
+        ),
+    )
+    Assignment.objects.filter(item_id=item.pk).update(is_gold=is_gold)
+    Annotation.objects.filter(item_id=item.pk).update(is_gold=is_gold)
+    audit_record(actor=actor, action="item.gold_set", project=project,
+                 target=item.external_id,
+                 details={"item_id": item.pk, "gold": clean, "before": item.gold})
+    item.refresh_from_db()
+    return item
