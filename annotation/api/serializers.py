@@ -308,3 +308,110 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     def get_current(self, token: ApiToken) -> bool:
         return token.pk == self.context.get("current")
+
+
+class ConflictSerializer(ErrorSerializer):
+    guideline_version = serializers.IntegerField(
+        required=False, help_text="Set when the guideline must be acknowledged first.")
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="1-based; 0 for the file as a whole.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportRejectedSerializer(serializers.Serializer):
+    """A file refused whole: its first errors by row (or field errors naming the field)."""
+
+    errors = ImportRowErrorSerializer(many=True, required=False)
+    more_errors = serializers.IntegerField(required=False)
+
+
+class MeProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    can_create_projects = serializers.BooleanField()
+    projects = MeProjectSerializer(many=True)
+
+
+class LabelerStatsSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    done_today = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class ProjectProgressSerializer(serializers.Serializer):
+    items = serializers.IntegerField()
+    complete = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    open = serializers.IntegerField()
+    gold_items = serializers.IntegerField()
+    annotations = serializers.IntegerField()
+    open_leases = serializers.IntegerField()
+    expired_leases = serializers.IntegerField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    me = LabelerStatsSerializer()
+    progress = ProjectProgressSerializer(required=False, help_text="Managers only.")
+
+
+class GuidelineAckSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    version = serializers.IntegerField()
+    acknowledged_at = serializers.DateTimeField()
+
+
+class GuidelineAckListSerializer(serializers.Serializer):
+    results = GuidelineAckSerializer(many=True)
+
+
+class HourCountSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class LabelCountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class AnnotatorActivitySerializer(serializers.Serializer):
+    username = serializers.CharField()
+    done = serializers.IntegerField()
+    done_today = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    skips = serializers.IntegerField()
+    last_active = serializers.DateTimeField(allow_null=True)
+
+
+class LeaseSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    external_id = serializers.CharField()
+    since = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    expired = serializers.BooleanField()
+
+
+class LeaseOverviewSerializer(serializers.Serializer):
+    open = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    expired_total = serializers.IntegerField()
+    leases = LeaseSerializer(many=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    progress = ProjectProgressSerializer()
+    per_hour = HourCountSerializer(many=True)
+    labels = LabelCountSerializer(many=True)
+    annotators = AnnotatorActivitySerializer(many=True)
+    leases = LeaseOverviewSerializer()
+    generated_at = serializers.DateTimeField()

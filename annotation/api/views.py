@@ -83,7 +83,7 @@ class UserCreateView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.MeSerializer})
     def get(self, request: Request) -> Response:
         user = request.user
         memberships = Membership.objects.filter(user=user).values("project_id", "role")
@@ -130,7 +130,7 @@ class ProjectDetailView(APIView):
 class ProgressView(APIView):
     """Counts for the dashboard (managers) or the labeler's own numbers."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.ProgressSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
         data: dict[str, Any] = {"me": selectors.labeler_stats(user=request.user,
@@ -183,7 +183,7 @@ class GuidelineListView(APIView):
 
 
 class GuidelineCurrentView(APIView):
-    @extend_schema(responses={200: s.GuidelineSerializer, 404: OpenApiResponse(dict)})
+    @extend_schema(responses={200: s.GuidelineSerializer, 404: s.ErrorSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id)
         guideline = selectors.current_guideline(project=project)
@@ -196,7 +196,7 @@ class GuidelineCurrentView(APIView):
 class GuidelineAckListView(APIView):
     """Who acknowledged which version (managers)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.GuidelineAckListSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         acks = (GuidelineAck.objects.filter(guideline__project=project)
@@ -223,7 +223,7 @@ class ItemImportView(APIView):
                                          "properties": {"file": {"type": "string",
                                                                  "format": "binary"}}},
                  "application/json": {"type": "array", "items": {"type": "object"}}},
-        responses={201: s.ImportResultSerializer, 400: OpenApiResponse(dict)},
+        responses={201: s.ImportResultSerializer, 400: s.ImportRejectedSerializer},
     )
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
@@ -270,7 +270,7 @@ class NextView(APIView):
     """Claim the next item (a POST: it writes a lease)."""
 
     @extend_schema(request=None, responses={200: s.NextSerializer, 204: None,
-                                            409: OpenApiResponse(dict)},
+                                            409: s.ConflictSerializer},
                    parameters=[OpenApiParameter(
                        "ahead_of", int, description="Prefetch: the assignment still on "
                        "screen; answer with the item after it (at most two open leases).")])
