@@ -129,6 +129,15 @@ class ReportCacheSerializer(serializers.Serializer):
     annotations_seen = serializers.IntegerField(required=False)
 
 
+class ReviewQueueSizeSerializer(serializers.Serializer):
+    size = serializers.IntegerField(help_text="Disputed items waiting for a reviewer.")
+
+
+class QualificationRuleSerializer(serializers.Serializer):
+    items = serializers.IntegerField(help_text="Gold items a new labeler answers first.")
+    accuracy = serializers.FloatField(help_text="The accuracy on them needed to go on.")
+
+
 class QualityReportSerializer(serializers.Serializer):
     """The project's quality report. While a large project's first report is computing, only
     agreement (null), annotators, by_guideline_version, review_queue (null) and cache."""
@@ -138,12 +147,10 @@ class QualityReportSerializer(serializers.Serializer):
     by_guideline_version = GuidelineVersionRowSerializer(many=True)
     gold = GoldSummarySerializer(required=False)
     suggestion_acceptance = AcceptanceSerializer(required=False)
-    review_queue = serializers.DictField(child=serializers.IntegerField(), allow_null=True,
-                                         help_text='{"size": n}: disputed items to review.')
+    review_queue = ReviewQueueSizeSerializer(allow_null=True)
     aggregation = serializers.CharField(required=False)
     review_threshold = serializers.FloatField(required=False)
-    qualification = serializers.DictField(required=False,
-                                          help_text='{"items": n, "accuracy": x}')
+    qualification = QualificationRuleSerializer(required=False)
     label_distribution = serializers.DictField(child=serializers.IntegerField(),
                                                required=False)
     annotations = serializers.IntegerField(required=False)
