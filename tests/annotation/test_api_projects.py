@@ -8,7 +8,6 @@ from annotation.models import Assignment, GuidelineAck, Item, Membership, Projec
 from annotation.services.guidelines import guideline_publish
 from tests.annotation.helpers import claim
 
-
 # --- projects ---------------------------------------------------------------------------
 
 
