@@ -102,6 +102,7 @@ def _labelers_during(project, users, newcomers, work):
     return latencies, problems
 
 
+@pytest.mark.slow
 def test_next_never_says_done_while_a_scoring_pass_writes_the_pool(make_project, make_user,
                                                                    add_member):
     project = make_project(retrain_every=10, overlap=1)
@@ -176,6 +177,7 @@ def _analyze_count() -> int:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.slow
 def test_a_pass_over_a_big_pool_refreshes_the_planner_statistics(make_project, make_user,
                                                                  add_member):
     project = make_project(retrain_every=1000)  # no automatic run beside this one
