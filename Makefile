@@ -43,6 +43,14 @@ test-deps:
 test: venv test-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -q
 
+# The quick loop: everything but the browser, live-worker and slow tests (markers in
+# pyproject.toml), under two minutes on SQLite. More pytest options in ARGS, e.g.
+# `make test-fast ARGS=--lf` (only what failed last time) or ARGS=tests/quality.
+.PHONY: test-fast
+test-fast: venv
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -q \
+		-m "not browser and not worker and not slow" $(ARGS)
+
 screenshots: venv test-deps
 	$(PY) scripts/screenshots.py
 

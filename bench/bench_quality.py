@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from quality import aggregation, metrics  # noqa: E402 - needs the path set above
+from tests.quality.data import make_annotations  # noqa: E402 - the tests' data generator
 
 BENCH_PYTHON = Path(os.environ.get("SKEIN_BENCH_PYTHON", ROOT / ".venv-bench" / "bin" / "python"))
 
@@ -39,15 +40,8 @@ def make_data(
     n_items: int, n_annotators: int, n_classes: int, missing: float, seed: int
 ) -> dict[str, np.ndarray]:
     """Annotators of mixed skill (0.85 down to 0.45) label every item; cells dropped at random."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, n_classes, n_items)
-    skill = np.linspace(0.85, 0.45, n_annotators)
-    item = np.repeat(np.arange(n_items), n_annotators)
-    annotator = np.tile(np.arange(n_annotators), n_items)
-    right = rng.random(item.size) < skill[annotator]
-    label = np.where(right, truth[item], rng.integers(0, n_classes, item.size))
-    keep = rng.random(item.size) >= missing
-    return {"item": item[keep], "annotator": annotator[keep], "label": label[keep], "truth": truth}
+    return make_annotations(n_items, n_annotators, n_classes, missing, seed,
+                            skill=np.linspace(0.85, 0.45, n_annotators))
 
 
 def measure(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, float]:

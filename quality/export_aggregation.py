@@ -7,7 +7,6 @@ streams and looks each item up.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 from annotation.errors import InvalidInput
 from annotation.models import Project
 from annotation.services.exports import Aggregator, majority_aggregator
-from quality.selectors import adjudicated_labels, annotation_arrays
+from quality.selectors import adjudicated_labels
 
 
 def aggregator_for(*, project: Project, aggregation: str, label_names: list[str]) -> Aggregator:
@@ -72,23 +71,3 @@ def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggre
         return chosen, float(result.confidence[i]), extra
 
     return aggregate
-
-
-def training_labels(*, project: Project) -> Iterator[tuple[int, list[str], float]]:
-    """(item id, labels, confidence) to train on, by the project's chosen aggregation with
-    reviewers' decisions first; items without a label (ties, no annotation) are left out."""
-    label_names = list(project.labels.order_by("order", "id").values_list("name", flat=True))
-    aggregate = aggregator_for(project=project, aggregation=project.aggregation,
-                               label_names=label_names)
-    a = annotation_arrays(project=project, counted_only=True)
-    by_item: dict[int, list[list[str]]] = {}
-    for row in range(a.n):
-        item_id = int(a.item_ids[a.item[row]])
-        by_item.setdefault(item_id, []).append(
-            [label_names[j] for j in np.flatnonzero(a.matrix[row])])
-    for item_id in adjudicated_labels(project=project):
-        by_item.setdefault(item_id, [])
-    for item_id in sorted(by_item):
-        labels, confidence, _ = aggregate(item_id, by_item[item_id])
-        if labels:
-            yield item_id, labels, 1.0 if confidence is None else float(confidence)

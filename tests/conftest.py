@@ -61,6 +61,19 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Markers by what a test needs (registered in pyproject.toml; `make test-fast` leaves these
+# out): `browser` for a test that uses the Chromium fixture (directly or through new_page /
+# new_context), `worker` for one that uses the live Celery worker (tests/tasks/conftest.py).
+# `slow` is put by hand on the tests that take seconds on their own.
+_MARKS_BY_FIXTURE = {"browser": pytest.mark.browser, "_worker": pytest.mark.worker}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        for fixture in _MARKS_BY_FIXTURE.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(_MARKS_BY_FIXTURE[fixture])
+
+
 @pytest.fixture
 def make_user(db: Any):
     def make(username: str | None = None, *, staff: bool = False, can_create: bool = False,

@@ -374,6 +374,7 @@ def _subprocess_env() -> dict[str, str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_import_items_process_exit_status(make_project, tmp_path):
     """As a real process: a bad file exits non-zero with every error; a good one imports."""
     project = make_project()

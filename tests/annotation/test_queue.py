@@ -341,6 +341,7 @@ def _queries(api, project, user) -> tuple[int, int]:
     return len(next_q), len(submit_q)
 
 
+@pytest.mark.slow
 def test_query_counts_do_not_grow_with_the_project(api, make_project, member, manager):
     small = make_project(items=10, overlap=2)
     large = make_project(items=2000, overlap=2)
@@ -380,6 +381,7 @@ def test_next_reuse_of_own_lease_is_cheap(api, make_project, member):
 # --- the index the pick uses ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pick_uses_the_queue_index(make_project, member):
     from annotation.services.imports import random_key
 

@@ -26,6 +26,7 @@ OVERLAP = 2
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_concurrent_labelers_fill_every_slot_exactly(make_user, manager):
     n_items = 2000 if connection.vendor == "postgresql" else 400
     project = project_create(creator=manager, name="race", labels=[{"name": "pos"},

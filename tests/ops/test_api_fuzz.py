@@ -31,6 +31,7 @@ def manager_of_project(make_user, make_project, labeler, add_member, manager):
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
 def test_api_never_answers_5xx(case, manager_of_project):
     token, project_id = manager_of_project
     if case.path_parameters and "project_id" in case.path_parameters:

@@ -66,6 +66,8 @@ def redis_server():
     server.stop()
 
 
+@pytest.mark.slow
+@pytest.mark.worker
 def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, make_project,
                                                labeler, add_member, tmp_path):
     from annotation.services.tokens import token_create
@@ -132,6 +134,7 @@ def _reachable(base: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_broker_outage_costs_one_timeout_not_one_per_submit(tmp_path):
     """After one failed publish, best-effort jobs are skipped for a while, so labelers'
     submits do not each wait for the broker's connection timeout. Run in a process whose

@@ -143,6 +143,7 @@ def _answer_then_retry_gives_exactly_one(base: str, token: str, submit_path: str
     assert page["results"][0]["labels"] == ["a"]
 
 
+@pytest.mark.slow
 def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
     env, project_id = _prepared(cluster, tmp_path)
     runserver = [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"]
@@ -162,6 +163,7 @@ def test_restart_gives_503_then_retry_loses_nothing(cluster, tmp_path):
         _answer_then_retry_gives_exactly_one(base, token, submit_path, answer, project_id)
 
 
+@pytest.mark.slow
 def test_restart_between_requests_is_not_seen_by_the_labeler(cluster, tmp_path):
     """One gunicorn worker keeps its database connection between requests (as in
     production). PostgreSQL restarts while nobody is asking: the health check before the

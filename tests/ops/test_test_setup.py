@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 MISSING = "/nonexistent/chromium"
+
+pytestmark = pytest.mark.slow  # each test runs a subprocess
 
 
 def test_test_deps_names_what_to_install_and_fails():

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from annotation.models import Annotation, Assignment, Item, Project
-
-
-def claim(client: Any, project: Project) -> Any:
-    return client.post(f"/api/v1/projects/{project.pk}/next/")
+from annotation.services.queue_sql import item_counters_update
+from tests.annotation.helpers import claim
 
 
 def label_next(client: Any, project: Project, labels: list[str] | None = None,
@@ -28,7 +26,10 @@ def label_next(client: Any, project: Project, labels: list[str] | None = None,
 def annotate(*, project: Project, item: Item, user: Any, labels: list[str],
              suggestion: dict[str, Any] | None = None, duration_ms: int | None = 1000,
              guideline_version: int | None = None, counts: bool = True) -> Annotation:
-    """Record an annotation directly (for building label sets with a planted structure)."""
+    """Record an annotation directly (for building label sets with a planted structure).
+
+    The item's counters and state then move as the queue moves them for a claim and its
+    submit, so the item is where the queue would have left it."""
     from django.utils import timezone
 
     assignment = Assignment.objects.create(
@@ -39,8 +40,9 @@ def annotate(*, project: Project, item: Item, user: Any, labels: list[str],
         project=project, item=item, assignment=assignment, annotator=user, labels=labels,
         duration_ms=duration_ms, suggestion=suggestion, is_gold=item.is_gold, counts=counts,
         guideline_version=guideline_version)
-    Item.objects.filter(pk=item.pk).update(annotation_count=item.annotation_count + 1)
-    item.annotation_count += 1
+    item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=0, d_leases=1)
+    item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=1, d_leases=-1)
+    item.refresh_from_db(fields=["annotation_count", "lease_count", "handed_out", "state"])
     return annotation
 
 

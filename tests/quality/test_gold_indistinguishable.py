@@ -117,6 +117,7 @@ def seeded():
     random.setstate(state)
 
 
+@pytest.mark.slow
 def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_project,
                                                     make_user, add_member):
     project = make_project(suggestions="show", gold_rate=0.35, retrain_every=20)

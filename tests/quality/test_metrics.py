@@ -15,8 +15,7 @@ from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
 from quality import metrics as m
-
-Long = tuple[np.ndarray, np.ndarray, np.ndarray]
+from tests.quality.data import make_long
 
 # (n_items, n_annotators, n_classes, share missing, seed)
 SHAPES = [
@@ -27,19 +26,6 @@ SHAPES = [
     (150, 4, 7, 0.5, 4),
     (120, 6, 3, 0.3, 5),
 ]
-
-
-def make_long(n_items: int, n_annotators: int, n_classes: int, missing: float, seed: int) -> Long:
-    """Annotators who agree with a hidden truth more often than chance, some cells left empty."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, n_classes, n_items)
-    skill = rng.uniform(0.3, 0.9, n_annotators)
-    item = np.repeat(np.arange(n_items), n_annotators)
-    annotator = np.tile(np.arange(n_annotators), n_items)
-    right = rng.random(item.size) < skill[annotator]
-    label = np.where(right, truth[item], rng.integers(0, n_classes, item.size))
-    keep = rng.random(item.size) >= missing
-    return item[keep], annotator[keep], label[keep]
 
 
 def reliability_matrix(item: np.ndarray, annotator: np.ndarray, label: np.ndarray) -> np.ndarray:

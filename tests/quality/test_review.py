@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from annotation.models import Item
-from quality.export_aggregation import training_labels
+from tasks.services.training import training_set
 from tests.quality.helpers import annotate
 
 
@@ -70,8 +70,9 @@ def test_review_flow(api, make_project, make_user, manager, add_member):
         assert after[i1.external_id]["confidence"] == 1.0
         assert after[i1.external_id]["adjudicated"] is True
         assert after[i0.external_id]["label"] == "pos"
-    labels = {item_id: labels for item_id, labels, _ in training_labels(project=project)}
-    assert labels[i1.pk] == ["neg"] and labels[i0.pk] == ["pos"] and labels[i2.pk] == ["meh"]
+    training = training_set(project=project)
+    labels = dict(zip(training.item_ids, training.labels, strict=True))
+    assert labels[i1.pk] == "neg" and labels[i0.pk] == "pos" and labels[i2.pk] == "meh"
 
 
 def test_low_share_is_disputed(api, make_project, make_user, manager, add_member):

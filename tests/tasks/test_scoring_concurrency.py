@@ -102,9 +102,12 @@ def _labelers_during(project, users, newcomers, work):
     return latencies, problems
 
 
+@pytest.mark.slow
 def test_next_never_says_done_while_a_scoring_pass_writes_the_pool(make_project, make_user,
                                                                    add_member):
-    project = make_project(retrain_every=10, overlap=1)
+    # No automatic run beside the three below: a live worker left by an earlier test would
+    # take the check the labels trigger and hold the project's one running version.
+    project = make_project(retrain_every=10, overlap=1, training_enabled=False)
     sentiment_items(project, clear=6000, mixed=100)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 20)
@@ -176,6 +179,7 @@ def _analyze_count() -> int:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.slow
 def test_a_pass_over_a_big_pool_refreshes_the_planner_statistics(make_project, make_user,
                                                                  add_member):
     project = make_project(retrain_every=1000)  # no automatic run beside this one

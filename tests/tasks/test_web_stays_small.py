@@ -51,6 +51,7 @@ print(json.dumps({"statuses": statuses, "published": published, "loaded": loaded
 """
 
 
+@pytest.mark.slow
 def test_labeling_and_queuing_a_training_check_never_load_the_learning_code(
         make_project, labeler, add_member):
     # retrain_every=5: every answer asks for a training check (tasks.triggers.check_every).
