@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db import connection
 from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -28,7 +29,7 @@ LABELER = Membership.Role.LABELER
 LABELING_ROLES = (ADMIN, MANAGER, REVIEWER, LABELER)
 MANAGING_ROLES = (ADMIN, MANAGER)
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def _with_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
@@ -43,7 +44,7 @@ def _checked(project: Project | None, user: User, roles: Iterable[str], missing:
              ) -> tuple[Project, str]:
     role = None
     if project is not None and user.is_authenticated:
-        role = ADMIN if user.is_staff else project.member_role
+        role = ADMIN if user.is_staff else project.member_role  # type: ignore[attr-defined]  # annotated by the query
     if project is None or role is None:
         raise NotFound({"detail": missing})
     if role not in roles:
