@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AnonymousUser
-from django.contrib.auth.models import User as AuthUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -29,7 +28,7 @@ LABELER = Membership.Role.LABELER
 LABELING_ROLES = (ADMIN, MANAGER, REVIEWER, LABELER)
 MANAGING_ROLES = (ADMIN, MANAGER)
 
-User = AuthUser | AnonymousUser
+User = AbstractBaseUser | AnonymousUser
 
 
 def _with_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
@@ -44,7 +43,7 @@ def _checked(project: Project | None, user: User, roles: Iterable[str], missing:
              ) -> tuple[Project, str]:
     role = None
     if project is not None and user.is_authenticated:
-        role = ADMIN if user.is_staff else project.member_role  # type: ignore[attr-defined]  # annotated by the query
+        role = ADMIN if user.is_staff else project.member_role
     if project is None or role is None:
         raise NotFound({"detail": missing})
     if role not in roles:
