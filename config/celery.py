@@ -1,7 +1,6 @@
 """The Celery app; every job is declared through ``tasks.base.job`` and routed here."""
 
 import os
-from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready
@@ -14,7 +13,7 @@ app.autodiscover_tasks(["tasks", "quality"], related_name="jobs")
 
 
 @worker_ready.connect
-def _start_heartbeat(sender: Any = None, **kwargs: Any) -> None:
+def _start_heartbeat(sender=None, **kwargs):  # type: ignore[no-untyped-def]
     from config.heartbeat import start
 
     start(sender=sender)

