@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test test-deps screenshots setup venv migrate demo worker lint bench-help clean
+.PHONY: run test test-deps screenshots setup venv migrate demo worker lint typecheck bench-help clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ screenshots: venv test-deps
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# mypy over the app code, configured in pyproject.toml ([tool.mypy]); cache in .mypy_cache.
+typecheck: venv
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -125,7 +125,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
 class ApiTokenInline(admin.TabularInline):
     model = models.ApiToken
     extra = 0
-    fields = readonly_fields = ["name", "created_at", "last_used_at"]
+    fields = readonly_fields = ("name", "created_at", "last_used_at")
     can_delete = True
     show_change_link = False
 
@@ -155,7 +155,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "name", "created_at", "last_used_at"]
     search_fields = ["user__username", "name"]
     raw_id_fields = ["user"]
-    fields = readonly_fields = ["user", "name", "created_at", "last_used_at"]
+    fields = readonly_fields = ("user", "name", "created_at", "last_used_at")
 
     def has_add_permission(self, request: Any) -> bool:
         return False

@@ -28,8 +28,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import scale_common  # noqa: E402
-from scale_common import (  # noqa: E402
+import scale_common
+from scale_common import (
     bench_database,
     bench_env,
     django_setup,

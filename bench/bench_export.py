@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scale_common import (  # noqa: E402
+from scale_common import (
     LABELS,
     bench_database,
     children,

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scale_common import (  # noqa: E402
+from scale_common import (
     LABELS,
     PYTHON,
     ROOT,

@@ -34,7 +34,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scale_common import (  # noqa: E402
+from scale_common import (
     LABELS,
     bench_database,
     bench_env,

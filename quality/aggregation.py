@@ -86,14 +86,16 @@ class DawidSkeneResult:
 
     def annotator_accuracy(self) -> FloatArray:
         """Estimated P(annotator is right) = sum_k prior_k · confusion[a, k, k]."""
-        return np.einsum("k,akk->a", self.priors, self.confusion)
+        accuracy: FloatArray = np.einsum("k,akk->a", self.priors, self.confusion)
+        return accuracy
 
 
 def _majority_init(counts: IntArray) -> FloatArray:
     """One-hot majority vote per item, with a tie split evenly across the tied labels."""
     top = counts.max(axis=1, keepdims=True)
     winners = (counts == top).astype(np.float64)
-    return winners / winners.sum(axis=1, keepdims=True)
+    shares: FloatArray = winners / winners.sum(axis=1, keepdims=True)
+    return shares
 
 
 def dawid_skene(

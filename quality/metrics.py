@@ -90,7 +90,8 @@ def _item_label_counts(item: IntArray, label: IntArray) -> IntArray:
 def _pair_agreement(counts: IntArray, m: IntArray) -> FloatArray:
     """Share of agreeing annotation pairs per item: sum_k n_ik(n_ik-1) / (m(m-1)), for m >= 2."""
     same = (counts * (counts - 1)).sum(axis=1)
-    return same / (m * (m - 1))
+    share: FloatArray = same / (m * (m - 1))
+    return share
 
 
 def _none_if_nan(value: float) -> float | None:

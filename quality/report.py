@@ -107,6 +107,7 @@ _INTERVAL_METRICS: tuple[tuple[str, metrics.BootstrapMetric], ...] = (
 def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
                intervals: bool = True, per_label: bool = True) -> dict[str, Any]:
     """Agreement over the (counted) rows of ``a``: overall, with intervals, and per label."""
+    out: dict[str, Any]
     if a.multi_label:
         # A multi-label project's overall figure is the mean of its yes/no questions.
         columns = [a.matrix[:, j].astype(np.int64) for j in range(len(a.label_names))]
@@ -141,8 +142,8 @@ def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
     return out
 
 
-def _single_agreement(item: Any, annotator: Any, label: Any, *, overlap: int
-                      ) -> dict[str, float | None]:
+def _single_agreement(item: IntArray, annotator: IntArray, label: IntArray, *, overlap: int
+                      ) -> dict[str, Any]:
     if len(item) == 0:
         return {"percent": None, "krippendorff_alpha": None, "fleiss_kappa": None,
                 "cohen_kappa_mean": None}
@@ -179,7 +180,7 @@ def _consensus_agreement(a: AnnotationArrays) -> dict[int, tuple[int, int]]:
     return {k: (int(agreed[k]), int(scored[k])) for k in range(n_ann)}
 
 
-def gold_summary(a: AnnotationArrays, mask: Any) -> dict[str, Any]:
+def gold_summary(a: AnnotationArrays, mask: BoolArray) -> dict[str, Any]:
     answered = int((a.on_gold & mask).sum())
     correct = int((a.on_gold & a.gold_correct & mask).sum())
     return {"gold_answered": answered, "gold_correct": correct,
@@ -187,7 +188,7 @@ def gold_summary(a: AnnotationArrays, mask: Any) -> dict[str, Any]:
             "gold_interval": _interval(metrics.wilson_interval(correct, answered))}
 
 
-def acceptance_summary(a: AnnotationArrays, mask: Any) -> dict[str, Any]:
+def acceptance_summary(a: AnnotationArrays, mask: BoolArray) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, state in (("shown", SUGGESTION_SHOWN), ("hidden", SUGGESTION_HIDDEN)):
         rows = mask & (a.suggestion_state == state)
@@ -302,6 +303,7 @@ def _slice_key(value: Any) -> str | None:
 
 def consensus_of(a: AnnotationArrays, *, method: str) -> Consensus:
     """The consensus over ``a``'s rows by the aggregation ``method``."""
+    # `method` is Project.aggregation, a str field whose choices are consensus.Method's values
     return consensus(a.item, a.annotator, a.label, a.matrix, n_items=a.item_ids.size,
                      n_annotators=a.annotator_ids.size, n_labels=len(a.label_names),
                      multi_label=a.multi_label, method=method)  # type: ignore[arg-type]

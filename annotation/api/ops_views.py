@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -31,7 +33,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
                   "details"]
 
 
-def _events(request: Request):  # type: ignore[no-untyped-def]
+def _events(request: Request) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.select_related("actor").order_by("-id")
     project = request.query_params.get("project")
     if project:
@@ -45,7 +47,7 @@ def _events(request: Request):  # type: ignore[no-untyped-def]
     return events
 
 
-def _rows(events) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+def _rows(events: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
     for event in events.iterator(chunk_size=2000):
         yield AuditEventSerializer(event).data
 
@@ -63,6 +65,7 @@ class AuditLogView(APIView):
         fmt = request.query_params.get("format", "json")
         if fmt == "json":
             return paginate(request, events, AuditEventSerializer)
+        body: Iterator[str]
         if fmt == "jsonl":
             body = (json.dumps(row, default=str) + "\n" for row in _rows(events))
             content_type = "application/x-ndjson"

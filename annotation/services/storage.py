@@ -44,7 +44,7 @@ def _delete(ids: list[int]) -> None:
         try:
             # FileSystemStorage.delete ignores a missing file; a file already gone is done.
             default_storage.delete(pending.name)
-        except Exception as exc:  # noqa: BLE001 - any storage error: keep the row, retry later
+        except Exception as exc:  # any storage error: keep the row, retry later
             logger.warning("could not delete %s from storage: %s", pending.name, exc)
             StoredFileDeletion.objects.filter(pk=pending.pk).update(
                 attempts=F("attempts") + 1, error=str(exc)[:2000])

@@ -12,15 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from tasks.learning.hashing import hashed_char_counts, hashed_word_counts
 
 FieldKind = Literal["text", "numeric", "image"]
-FeatureMatrix = sp.csr_matrix | np.ndarray
+FloatArray = npt.NDArray[np.float64]
+CountMatrix = sp.csr_matrix[np.float64]
+FeatureMatrix = sp.csr_matrix[np.float64] | npt.NDArray[np.float64]
 
 IMAGE_FIELD_NAMES = ("image", "pixels")
 BATCH_CHARS = 1_000_000  # texts hashed together: bounds the working arrays (~40 B per char)
@@ -83,8 +86,8 @@ def infer_spec(sample: Sequence[Mapping[str, Any]], **options: Any) -> FeatureSp
                 votes[key][kind] += 1
     fields = []
     for key in sorted(votes):
-        kind = max(votes[key], key=lambda k: votes[key][k])
-        fields.append(FieldSpec(key, kind, sizes.get(key, 0) if kind == "image" else 0))
+        top = max(votes[key], key=lambda k: votes[key][k])
+        fields.append(FieldSpec(key, top, sizes.get(key, 0) if top == "image" else 0))
     if not fields:
         raise ValueError("no usable fields (str, number, or image list) in the sample")
     return FeatureSpec(fields=tuple(fields), **options)
@@ -98,7 +101,7 @@ class _Moments:
     mean: float = 0.0
     m2: float = 0.0
 
-    def update(self, values: np.ndarray) -> None:
+    def update(self, values: FloatArray) -> None:
         if values.size == 0:
             return
         n_b = float(values.size)
@@ -131,10 +134,10 @@ class Featurizer:
 
     spec: FeatureSpec
     n_docs: int = 0
-    _df: dict[str, np.ndarray] = field(default_factory=dict)
+    _df: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     _moments: dict[str, _Moments] = field(default_factory=dict)
     _pixel_range: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _idf_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _idf_cache: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
     # ----- construction -------------------------------------------------------------------
     def _parts(self, name: str) -> list[tuple[str, int]]:
@@ -196,7 +199,7 @@ class Featurizer:
             self.partial_fit(chunk)
         return self
 
-    def idf(self, key: str) -> np.ndarray:
+    def idf(self, key: str) -> FloatArray:
         """Smooth IDF for one hashed text part; unseen columns get the largest weight."""
         if key not in self._idf_cache:
             df = self._df.get(key)
@@ -213,7 +216,7 @@ class Featurizer:
 
     def transform_fields(self, columns: Mapping[str, Sequence[Any]], n: int) -> FeatureMatrix:
         """`transform` over column-oriented data (see `partial_fit_fields`)."""
-        blocks: list[Any] = []
+        blocks: list[FeatureMatrix] = []
         n_text_parts = sum(len(self._parts(f.name)) for f in self.spec.fields
                            if f.kind == "text")
         for f in self.spec.fields:
@@ -234,12 +237,13 @@ class Featurizer:
         if self.spec.has_text:
             if len(blocks) == 1:
                 return blocks[0]
-            out = sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr")
+            out: CountMatrix = sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr")
             out.sort_indices()
             return out
-        return np.hstack(blocks).astype(np.float64)
+        # no text field: every block is a dense array
+        return np.hstack(cast(list[FloatArray], blocks)).astype(np.float64)
 
-    def _hashed_counts(self, name: str, texts: list[str]) -> list[tuple[str, sp.csr_matrix]]:
+    def _hashed_counts(self, name: str, texts: list[str]) -> list[tuple[str, CountMatrix]]:
         """Hashed term counts of each part of one text field (see `hashed_word_counts`)."""
         lowered = [t.lower() for t in texts]
         batches = _batches(lowered)
@@ -322,7 +326,7 @@ def _texts(values: Sequence[Any]) -> list[str]:
     return [v if isinstance(v, str) else "" if v is None else str(v) for v in values]
 
 
-def _numbers(values: Sequence[Any]) -> np.ndarray:
+def _numbers(values: Sequence[Any]) -> FloatArray:
     out = np.full(len(values), np.nan)
     for i, value in enumerate(values):
         if isinstance(value, int | float):
@@ -330,7 +334,7 @@ def _numbers(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _pixels(values: Sequence[Any], size: int) -> np.ndarray:
+def _pixels(values: Sequence[Any], size: int) -> FloatArray:
     out = np.full((len(values), size), np.nan)
     for i, value in enumerate(values):
         flat = _flat_pixels(value)
@@ -340,7 +344,7 @@ def _pixels(values: Sequence[Any], size: int) -> np.ndarray:
     return out
 
 
-def _tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray, share: float) -> sp.csr_matrix:
+def _tfidf_rows(counts: CountMatrix, idf: FloatArray, share: float) -> CountMatrix:
     """counts * idf, each row scaled to norm 1 / share (empty rows stay empty)."""
     data = counts.data * idf[counts.indices]
     rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))

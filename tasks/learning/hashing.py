@@ -15,7 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
+
+U8Array = npt.NDArray[np.uint8]
+U32Array = npt.NDArray[np.uint32]
+I32Array = npt.NDArray[np.int32]
+I64Array = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 CHAR_NGRAMS = (2, 4)
 
@@ -24,26 +31,30 @@ _F1, _F2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)  # finalisation
 _TAIL_MASK = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF], dtype=np.uint32)
 
 
-def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+def _rotl(x: U32Array, r: int) -> U32Array:
     return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
 
 
-def _mix_k(k: np.ndarray) -> np.ndarray:
+def _mix_k(k: U32Array) -> U32Array:
     k *= _C1
     k = _rotl(k, 15)
     k *= _C2
     return k
 
 
-def _words(buf: np.ndarray) -> np.ndarray:
+def _words(buf: U8Array | U32Array) -> U32Array:
     """The little-endian uint32 starting at every byte offset of `buf` (zero-padded), plus one
     for the end offset."""
     padded = np.zeros(buf.size + 4, dtype=np.uint32)
     padded[: buf.size] = buf
-    return padded[:-3] | (padded[1:-2] << 8) | (padded[2:-1] << 16) | (padded[3:] << 24)
+    # uint32 shift counts: numpy's stubs type `uint32 << int` as signed (it stays uint32)
+    b8, b16, b24 = np.uint32(8), np.uint32(16), np.uint32(24)
+    words: U32Array = (padded[:-3] | (padded[1:-2] << b8) | (padded[2:-1] << b16)
+                       | (padded[3:] << b24))
+    return words
 
 
-def _block(h: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _block(h: U32Array, k: U32Array) -> U32Array:
     h ^= _mix_k(k)
     h = _rotl(h, 13)
     h *= np.uint32(5)
@@ -51,7 +62,7 @@ def _block(h: np.ndarray, k: np.ndarray) -> np.ndarray:
     return h
 
 
-def _finish(h: np.ndarray, lengths: np.ndarray | int) -> np.ndarray:
+def _finish(h: U32Array, lengths: I64Array | int) -> I32Array:
     h ^= np.asarray(lengths).astype(np.uint32)
     h ^= h >> np.uint32(16)
     h *= _F1
@@ -61,8 +72,8 @@ def _finish(h: np.ndarray, lengths: np.ndarray | int) -> np.ndarray:
     return h.view(np.int32)
 
 
-def murmur3_32(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-               words: np.ndarray | None = None) -> np.ndarray:
+def murmur3_32(buf: U8Array, starts: I64Array, lengths: I64Array,
+               words: U32Array | None = None) -> I32Array:
     """MurmurHash3_x86_32 (seed 0) of the byte strings buf[starts[i]:starts[i] + lengths[i]],
     as signed int32 values (scikit-learn's murmurhash3_32(..., positive=False)). `words` is
     `_words(buf)` when the caller has it already."""
@@ -85,7 +96,7 @@ def murmur3_32(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
     return _finish(h, lengths)
 
 
-def _ascii_grams(words: np.ndarray, g: int, m: int) -> np.ndarray:
+def _ascii_grams(words: U32Array, g: int, m: int) -> I32Array:
     """murmur3_32 of the g-byte windows starting at bytes 0..m-1 (g <= 4), no gathers."""
     if g == 4:
         h = _block(np.zeros(m, dtype=np.uint32), words[:m].copy())
@@ -94,14 +105,14 @@ def _ascii_grams(words: np.ndarray, g: int, m: int) -> np.ndarray:
     return _finish(h, g)
 
 
-def _columns_of(hashes: np.ndarray, width: int) -> np.ndarray:
+def _columns_of(hashes: I32Array, width: int) -> I32Array:
     """scikit-learn's column for a signed hash: abs(h) % width (abs(-2**31) taken as 2**31)."""
     if width & (width - 1) == 0 and width <= 2**31:  # a power of two: a mask, in int32
         return np.bitwise_and(np.abs(hashes), width - 1, dtype=np.int32)
     return (np.abs(hashes.astype(np.int64)) % width).astype(np.int32)
 
 
-def _encode(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _encode(text: str) -> tuple[U32Array, I64Array, U8Array]:
     """(code points, UTF-8 byte offset of each code point plus the end, UTF-8 bytes)."""
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     utf8 = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
@@ -114,7 +125,8 @@ def _encode(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cps, offsets, utf8
 
 
-def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, width: int) -> sp.csr_matrix:
+def _counts(rows: I32Array, cols: I32Array, n_rows: int, width: int
+            ) -> sp.csr_matrix[np.float64]:
     """CSR of term counts from (row, column) pairs already grouped by row (rows ascending)."""
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
@@ -126,7 +138,7 @@ def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, width: int) -> sp.c
 _ASCII_WORD = np.array([chr(c).isalnum() or c == 95 for c in range(128)] + [False])
 
 
-def _word_chars(cps: np.ndarray) -> np.ndarray:
+def _word_chars(cps: U32Array) -> BoolArray:
     """Which code points regex `\\w` matches (str.isalnum() or "_", checked for every code
     point); non-ASCII ones looked up once per distinct code point."""
     out = _ASCII_WORD[np.minimum(cps, 128)]
@@ -137,7 +149,7 @@ def _word_chars(cps: np.ndarray) -> np.ndarray:
     return out
 
 
-def hashed_word_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
+def hashed_word_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix[np.float64]:
     """Counts of word 1-2-grams (tokens of 2+ word characters, bigrams joined by a space),
     hashed to `width` columns: HashingVectorizer(ngram_range=(1, 2), alternate_sign=False,
     norm=None) on the same (lowercased) texts, whose token_pattern r"(?u)\\b\\w\\w+\\b" is a
@@ -178,7 +190,7 @@ def hashed_word_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
     return _counts(np.repeat(row, 2)[keep], cols, n, width)
 
 
-def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
+def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix[np.float64]:
     """Counts of char_wb 2-4-grams (n-grams inside each whitespace-separated word padded with
     one space each side), hashed to `width` columns: HashingVectorizer(analyzer="char_wb",
     ngram_range=(2, 4), alternate_sign=False, norm=None) on the same texts."""
@@ -197,16 +209,16 @@ def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
     space = cps == 32
     row_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
     m = size - 1  # windows start at 0..m-1 (longer n-grams: padded by invalid ones)
-    grams = np.arange(lo, hi + 1)
-    valid = np.zeros((m, grams.size), dtype=bool)
-    hashes = np.zeros((m, grams.size), dtype=np.int32)
+    grams = range(lo, hi + 1)
+    valid = np.zeros((m, len(grams)), dtype=bool)
+    hashes = np.zeros((m, len(grams)), dtype=np.int32)
     # every window hashed as if its code points were bytes (right for ASCII windows), then
     # the windows with a non-ASCII code point hashed again from their UTF-8 bytes
     fast = _words(cps) if hi <= 4 else None
     high = None
     if utf8.size != size:
         high = np.concatenate(([0], np.cumsum(cps >= 0x80, dtype=np.int32)))
-    words = _words(utf8) if high is not None or fast is None else None
+    utf8_words = _words(utf8) if high is not None or fast is None else None
     for j, g in enumerate(grams):
         k = size - g + 1
         if k <= 0:
@@ -216,13 +228,13 @@ def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix:
             ok &= ~space[inner:inner + k]
         valid[:k, j] = ok
         if fast is not None:
-            hashes[:k, j] = _ascii_grams(fast, int(g), k)
+            hashes[:k, j] = _ascii_grams(fast, g, k)
             redo = np.flatnonzero(high[g:g + k] != high[:k]) if high is not None else None
         else:
             redo = np.arange(k)
         if redo is not None and redo.size:
             first = offsets[redo]
-            hashes[redo, j] = murmur3_32(utf8, first, offsets[redo + g] - first, words)
+            hashes[redo, j] = murmur3_32(utf8, first, offsets[redo + g] - first, utf8_words)
     cols = _columns_of(hashes[valid], width)  # by position, then n: grouped by text
     rows = np.broadcast_to(row_of[:m, None], valid.shape)[valid]
     return _counts(rows, cols, n, width)

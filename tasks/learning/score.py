@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from tasks.learning.strategies import diverse_seed, rank_batch, uncertainty_scores
 from tasks.learning.train import TrainedModel
@@ -21,7 +22,9 @@ from tasks.learning.train import TrainedModel
 CANDIDATE_FACTOR = 5  # the batch is re-ranked from the top batch_size * this items
 EXPLORE_SHARE = 0.1  # share of each batch given to uniformly random pool items
 DEFAULT_BATCH_METHOD = "density"
-_BELOW_ONE = np.nextafter(1.0, 0.0)
+_BELOW_ONE: np.float64 = np.nextafter(1.0, 0.0)
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class ChunkScores(NamedTuple):
@@ -33,9 +36,9 @@ class ChunkScores(NamedTuple):
     product over labels of max(p, 1 - p) (multi-label).
     """
 
-    priority: np.ndarray
+    priority: FloatArray
     predicted_labels: list[Any]
-    confidence: np.ndarray
+    confidence: FloatArray
 
 
 def score_chunk(model: TrainedModel, X_chunk: Any, strategy: str, seed: int) -> ChunkScores:
@@ -62,7 +65,7 @@ def exploration_count(batch_size: int, share: float = EXPLORE_SHARE) -> int:
     return int(round(share * batch_size))
 
 
-def _serving_priorities(n: int) -> np.ndarray:
+def _serving_priorities(n: int) -> FloatArray:
     """Priorities in (1, 2] for positions 0..n-1 of the batch, decreasing."""
     return 1.0 + (n - np.arange(n)) / max(n, 1)
 
@@ -71,12 +74,12 @@ def _serving_priorities(n: int) -> np.ndarray:
 class BatchPlan:
     """New priorities for the fetched candidates and random items (same order as given)."""
 
-    candidates: np.ndarray
-    random: np.ndarray
+    candidates: FloatArray
+    random: FloatArray
 
 
 def batch_priorities(
-    scores: np.ndarray,
+    scores: npt.ArrayLike,
     X_candidates: Any,
     X_labeled: Any | None,
     *,
@@ -118,9 +121,9 @@ def batch_priorities(
     return BatchPlan(candidate_out, random_out)
 
 
-def cold_start_priorities(X_sample: Any, n: int, seed: int) -> np.ndarray:
+def cold_start_priorities(X_sample: Any, n: int, seed: int) -> FloatArray:
     """Before any model: `n` cluster-spread items (`diverse_seed`) first, the rest random."""
-    priority = np.random.default_rng(seed).random(X_sample.shape[0]) * _BELOW_ONE
+    priority = np.random.default_rng(seed).random(int(X_sample.shape[0])) * _BELOW_ONE
     picks = diverse_seed(X_sample, n, seed)
     priority[picks] = _serving_priorities(len(picks))
     return priority

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from modAL.batch import ranked_batch
 from modAL.disagreement import vote_entropy
@@ -27,28 +28,31 @@ STRATEGIES = ("uncertainty", "margin", "entropy", "committee", "random")
 BATCH_METHODS = ("ranked", "density")
 _TIE_BREAK = 0.01  # weight of consensus entropy that orders items with equal vote entropy
 
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
 
 class _FixedProba:
     """Learner-like adapter: modAL's uncertainty functions only call predict_proba."""
 
-    def __init__(self, proba: np.ndarray) -> None:
+    def __init__(self, proba: FloatArray) -> None:
         self.proba = proba
 
-    def predict_proba(self, X: Any, **_: Any) -> np.ndarray:
+    def predict_proba(self, X: Any, **_: Any) -> FloatArray:
         return self.proba
 
 
 class _Votes:
     """Committee-like adapter for modAL.disagreement.vote_entropy (len, vote, classes_)."""
 
-    def __init__(self, votes: np.ndarray, n_classes: int) -> None:
+    def __init__(self, votes: IntArray, n_classes: int) -> None:
         self.votes = votes
         self.classes_ = np.arange(n_classes)
 
     def __len__(self) -> int:
-        return self.votes.shape[1]
+        return int(self.votes.shape[1])
 
-    def vote(self, X: Any, **_: Any) -> np.ndarray:
+    def vote(self, X: Any, **_: Any) -> IntArray:
         return self.votes
 
 
@@ -61,22 +65,25 @@ class _LabeledSet:
         self.X_training = X_training if X_training is not None and X_training.shape[0] else None
 
 
-def _class_scores(proba: np.ndarray, strategy: str) -> np.ndarray:
+def _class_scores(proba: FloatArray, strategy: str) -> FloatArray:
     """Least confidence, 1 - margin or entropy of class probabilities, scaled to [0, 1]."""
     n_classes = proba.shape[1]
     if n_classes < 2:
         return np.zeros(proba.shape[0])
     adapter = _FixedProba(proba)
+    scores: FloatArray  # modAL's functions return float arrays (modAL is untyped)
     if strategy == "uncertainty":
-        return classifier_uncertainty(adapter, proba) / (1.0 - 1.0 / n_classes)
-    if strategy == "margin":
-        return 1.0 - classifier_margin(adapter, proba)
-    if strategy == "entropy":
-        return classifier_entropy(adapter, proba) / math.log(n_classes)
-    raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+        scores = classifier_uncertainty(adapter, proba) / (1.0 - 1.0 / n_classes)
+    elif strategy == "margin":
+        scores = 1.0 - classifier_margin(adapter, proba)
+    elif strategy == "entropy":
+        scores = classifier_entropy(adapter, proba) / math.log(n_classes)
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+    return scores
 
 
-def proba_scores(proba: np.ndarray, strategy: str, *, multi_label: bool) -> np.ndarray:
+def proba_scores(proba: FloatArray, strategy: str, *, multi_label: bool) -> FloatArray:
     """Scores from predicted probabilities; multi-label = mean over labels of the binary
     score of P(label applies), so an item counts as uncertain on the whole, not on one label."""
     if not multi_label:
@@ -86,21 +93,22 @@ def proba_scores(proba: np.ndarray, strategy: str, *, multi_label: bool) -> np.n
     per_label = [
         _class_scores(np.column_stack([1.0 - p, p]), strategy) for p in proba.T
     ]
-    return np.clip(np.mean(per_label, axis=0), 0.0, 1.0)
+    mean: FloatArray = np.mean(per_label, axis=0)
+    return np.clip(mean, 0.0, 1.0)
 
 
-def _vote_scores(member_probas: list[np.ndarray], n_classes: int) -> np.ndarray:
+def _vote_scores(member_probas: list[FloatArray], n_classes: int) -> FloatArray:
     """Vote entropy of hard member votes scaled by its maximum, with consensus entropy
     (the members' mean probabilities) as a small tie-break: 5 votes take few values."""
     votes = np.column_stack([p.argmax(axis=1) for p in member_probas])
     n_rows = votes.shape[0]
-    ve = vote_entropy(_Votes(votes, n_classes), np.empty((n_rows, 0)))
+    ve: FloatArray = vote_entropy(_Votes(votes, n_classes), np.empty((n_rows, 0)))
     ve_max = math.log(min(n_classes, len(member_probas)))
     consensus = _class_scores(np.mean(member_probas, axis=0), "entropy")
     return (1.0 - _TIE_BREAK) * ve / ve_max + _TIE_BREAK * consensus
 
 
-def committee_scores(model: TrainedModel, X: Any) -> np.ndarray:
+def committee_scores(model: TrainedModel, X: Any) -> FloatArray:
     """Query-by-committee disagreement of the model's bootstrap members, in [0, 1]."""
     probas = model.member_probas(X)
     if len(probas) < 2:
@@ -111,34 +119,37 @@ def committee_scores(model: TrainedModel, X: Any) -> np.ndarray:
     for j in range(len(model.classes)):
         binary = [np.column_stack([1.0 - p[:, j], p[:, j]]) for p in probas]
         per_label.append(_vote_scores(binary, 2))
-    return np.clip(np.mean(per_label, axis=0), 0.0, 1.0)
+    mean: FloatArray = np.mean(per_label, axis=0)
+    return np.clip(mean, 0.0, 1.0)
 
 
-def uncertainty_scores(model: TrainedModel, X: Any, strategy: str, seed: int) -> np.ndarray:
+def uncertainty_scores(model: TrainedModel, X: Any, strategy: str, seed: int) -> FloatArray:
     """How useful labeling each row would be (higher = more useful), in [0, 1].
 
     `seed` only matters for "random"; pass a different one per chunk.
     """
     if strategy == "random":
-        return np.random.default_rng(seed).random(X.shape[0])
+        return np.random.default_rng(seed).random(int(X.shape[0]))
     if strategy == "committee":
         return committee_scores(model, X)
     return proba_scores(model.predict_proba(X), strategy, multi_label=model.multi_label)
 
 
 # ----- batch construction -------------------------------------------------------------------
-def _reduce(X: Any, n_components: int, seed: int) -> np.ndarray:
+def _reduce(X: Any, n_components: int, seed: int) -> FloatArray:
     """Dense low-dimensional rows for clustering: SVD when wide, and for sparse (text) rows
     l2-normalised afterwards, so distances follow cosine similarity as TF-IDF wants."""
     sparse = sp.issparse(X)
     if sparse or X.shape[1] > n_components:
         k = max(1, min(n_components, X.shape[1] - 1, X.shape[0] - 1))
         X = TruncatedSVD(n_components=k, random_state=seed).fit_transform(X)
-    X = np.asarray(X, dtype=float)
-    return normalize(X) if sparse else X
+    dense: FloatArray = np.asarray(X, dtype=float)
+    if sparse:
+        dense = normalize(dense)
+    return dense
 
 
-def diverse_seed(X: Any, n: int, seed: int, *, sample_size: int = 20_000) -> np.ndarray:
+def diverse_seed(X: Any, n: int, seed: int, *, sample_size: int = 20_000) -> IntArray:
     """Cold start: `n` row indices spread over the pool, one per MiniBatchKMeans cluster.
 
     Each pick is the row nearest its cluster's centre (a typical member, not an outlier);
@@ -165,13 +176,14 @@ def diverse_seed(X: Any, n: int, seed: int, *, sample_size: int = 20_000) -> np.
     return np.asarray(picks, dtype=int)
 
 
-def _cosine(A: Any, B: Any) -> np.ndarray:
+def _cosine(A: Any, B: Any) -> FloatArray:
     sim = normalize(A) @ normalize(B).T
-    return np.asarray(sim.todense() if sp.issparse(sim) else sim)
+    # scipy-stubs: sp.issparse narrows to SparseABC, an ABC that declares no methods
+    return np.asarray(sim.todense() if sp.issparse(sim) else sim)  # type: ignore[attr-defined]
 
 
 def rank_batch(
-    scores: np.ndarray,
+    scores: npt.ArrayLike,
     X_candidates: Any,
     X_labeled: Any | None,
     n: int,
@@ -194,11 +206,11 @@ def rank_batch(
     span = scores.max() - scores.min()
     scaled = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
     if method == "ranked":
-        order, _ = ranked_batch(
+        ranked, _ = ranked_batch(
             _LabeledSet(X_labeled), X_candidates, scaled, n_instances=n,
             metric="euclidean", n_jobs=None,
         )
-        return np.asarray(order, dtype=int)
+        return np.asarray(ranked, dtype=int)
     if method != "density":
         raise ValueError(f"unknown batch method {method!r}; expected one of {BATCH_METHODS}")
     sim = np.clip(_cosine(X_candidates, X_candidates), 0.0, 1.0)

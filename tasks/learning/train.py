@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -25,6 +26,9 @@ COMMITTEE_SIZE = 5
 ECE_BINS = 10
 MAX_FOLDS = 5
 _EPS = 1e-12
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 def _estimator(X: Any, seed: int) -> BaseEstimator:
@@ -41,9 +45,9 @@ def _estimator(X: Any, seed: int) -> BaseEstimator:
 class _Prior:
     """Stands in for an estimator when the labels hold a single class."""
 
-    proba: np.ndarray
+    proba: FloatArray
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> FloatArray:
         return np.tile(self.proba, (X.shape[0], 1))
 
 
@@ -52,16 +56,16 @@ class _SingleLabel:
     """An estimator over the classes present, mapped back onto all `n_classes` columns."""
 
     estimator: Any
-    columns: np.ndarray
+    columns: IntArray
     n_classes: int
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> FloatArray:
         out = np.zeros((X.shape[0], self.n_classes))
         out[:, self.columns] = self.estimator.predict_proba(X)
         return out
 
 
-def _fit_single(X: Any, y_idx: np.ndarray, n_classes: int, seed: int) -> _SingleLabel:
+def _fit_single(X: Any, y_idx: IntArray, n_classes: int, seed: int) -> _SingleLabel:
     present = np.unique(y_idx)
     if present.size < 2:
         counts = np.bincount(y_idx, minlength=n_classes).astype(float) + 1.0
@@ -80,11 +84,11 @@ class _MultiLabel:
 
     per_label: list[_SingleLabel]
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> FloatArray:
         return np.column_stack([m.predict_proba(X)[:, 1] for m in self.per_label])
 
 
-def _fit_multi(X: Any, Y: np.ndarray, seed: int) -> _MultiLabel:
+def _fit_multi(X: Any, Y: IntArray, seed: int) -> _MultiLabel:
     return _MultiLabel([_fit_single(X, Y[:, j].astype(int), 2, seed) for j in range(Y.shape[1])])
 
 
@@ -102,24 +106,26 @@ class TrainedModel:
     committee: tuple[_SingleLabel | _MultiLabel, ...] = field(default=())
     n_labels: int = 0
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> FloatArray:
         return self.core.predict_proba(X)
 
-    def member_probas(self, X: Any) -> list[np.ndarray]:
+    def member_probas(self, X: Any) -> list[FloatArray]:
         """Each committee member's predict_proba (empty when trained without a committee)."""
         return [m.predict_proba(X) for m in self.committee]
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> npt.NDArray[np.bool_] | npt.NDArray[np.object_]:
         """Class values (single-label) or a boolean indicator matrix, p > 0.5 (multi-label)."""
         proba = self.predict_proba(X)
         if self.multi_label:
             return proba > 0.5
-        return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
+        values: npt.NDArray[np.object_] = np.asarray(self.classes, dtype=object)[
+            proba.argmax(axis=1)]
+        return values
 
 
 def encode_labels(
-    y: Sequence[Any] | np.ndarray, classes: Sequence[Any], multi_label: bool
-) -> np.ndarray:
+    y: Sequence[Any] | npt.NDArray[Any], classes: Sequence[Any], multi_label: bool
+) -> IntArray:
     """Class values -> column indices (single-label), or a checked 0/1 matrix (multi-label).
 
     Multi-label y may also be a list of label lists, e.g. [["sports"], [], ["tech", "sports"]].
@@ -143,7 +149,7 @@ def encode_labels(
         raise ValueError(f"label {exc.args[0]!r} is not one of the project's labels") from exc
 
 
-def _bootstrap(n: int, y_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _bootstrap(n: int, y_idx: IntArray, rng: np.random.Generator) -> IntArray:
     """A bootstrap sample that keeps every class seen, so members share the class set."""
     rows = rng.integers(0, n, size=n)
     for c in np.unique(y_idx):
@@ -154,7 +160,7 @@ def _bootstrap(n: int, y_idx: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 def train_model(
     X: Any,
-    y: Sequence[Any] | np.ndarray,
+    y: Sequence[Any] | npt.NDArray[Any],
     *,
     multi_label: bool,
     classes: Sequence[Any],
@@ -165,7 +171,7 @@ def train_model(
     encoded = encode_labels(y, classes, multi_label)
     n_classes = len(classes)
 
-    def fit(rows: np.ndarray | slice, member_seed: int) -> _SingleLabel | _MultiLabel:
+    def fit(rows: IntArray | slice, member_seed: int) -> _SingleLabel | _MultiLabel:
         if multi_label:
             return _fit_multi(X[rows], encoded[rows], member_seed)
         return _fit_single(X[rows], encoded[rows], n_classes, member_seed)
@@ -198,28 +204,28 @@ class Metrics:
 
 
 def expected_calibration_error(
-    confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS
+    confidence: npt.ArrayLike, correct: npt.ArrayLike, n_bins: int = ECE_BINS
 ) -> float:
     """ECE = sum over equal-width confidence bins b of (n_b / N) * |accuracy_b - mean conf_b|.
 
     `confidence` is the probability the model gave to its own prediction, `correct` whether
     that prediction was right. Bins are [0, 0.1), [0.1, 0.2), ..., [0.9, 1.0] for 10 bins.
     """
-    confidence = np.asarray(confidence, dtype=float)
-    correct = np.asarray(correct, dtype=float)
-    if confidence.size == 0:
+    conf = np.asarray(confidence, dtype=float)
+    hit = np.asarray(correct, dtype=float)
+    if conf.size == 0:
         return 0.0
-    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
     total = 0.0
     for b in range(n_bins):
         in_bin = bins == b
         if in_bin.any():
-            gap = abs(correct[in_bin].mean() - confidence[in_bin].mean())
-            total += in_bin.sum() / confidence.size * gap
+            gap = abs(hit[in_bin].mean() - conf[in_bin].mean())
+            total += in_bin.sum() / conf.size * gap
     return float(total)
 
 
-def _folds(encoded: np.ndarray, multi_label: bool, seed: int) -> tuple[Any, int] | str:
+def _folds(encoded: IntArray, multi_label: bool, seed: int) -> tuple[Any, int] | str:
     """Choose the splitter; k is the smallest class (or positive) count, capped at 5."""
     if multi_label:
         positives = encoded.sum(axis=0)
@@ -241,7 +247,7 @@ def _folds(encoded: np.ndarray, multi_label: bool, seed: int) -> tuple[Any, int]
 
 def evaluate(
     X: Any,
-    y: Sequence[Any] | np.ndarray,
+    y: Sequence[Any] | npt.NDArray[Any],
     *,
     multi_label: bool,
     classes: Sequence[Any],

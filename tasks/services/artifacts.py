@@ -40,7 +40,7 @@ def artifact_load(name: str) -> Artifact:
         _CACHE.move_to_end(name)
         return _CACHE[name]
     with default_storage.open(name, "rb") as handle:
-        artifact: Any = pickle.load(handle)  # noqa: S301 - our own file, see docstring
+        artifact: Any = pickle.load(handle)  # our own file, see docstring
     _CACHE[name] = artifact
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

@@ -14,7 +14,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-METRICS_TOKEN = "fault-tests-metrics-token"  # noqa: S105  (the servers these tests start)
+METRICS_TOKEN = "fault-tests-metrics-token"  # the servers these tests start
 
 
 def http(base: str, method: str, path: str, token: str | None = None,

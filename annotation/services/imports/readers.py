@@ -117,6 +117,7 @@ def json_rows(stream: IO[bytes]) -> Iterator[Row]:
     """Stream the elements of a top-level JSON array without loading the whole file."""
     decoder = json.JSONDecoder()
     reader = codecs.getincrementaldecoder("utf-8-sig")()
+    started: bool | str  # False, True (after the '['), then "closed" (after the ']')
     buffer, position, number, started = "", 0, 0, False
     eof = False
     expect_value = True
