@@ -10,10 +10,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Case, F, FileField, Value, When
+from django.db.models import FileField
 
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
+from annotation.item_state import item_state_case
 from annotation.models import Item, Label, Membership, Project
 from annotation.page_keys import reserved_for
 from annotation.selectors import labels_in_use
@@ -209,14 +210,8 @@ def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[s
 
 def item_states_refresh(*, project: Project) -> int:
     """Recompute every item's queue state from its counters (after the overlap changed)."""
-    overlap = project.overlap
     return Item.objects.filter(project=project, is_gold=False).update(
-        state=Case(
-            When(annotation_count__gte=overlap, then=Value(Item.State.COMPLETE)),
-            When(annotation_count__lt=overlap - F("lease_count"), then=Value(Item.State.OPEN)),
-            default=Value(Item.State.LEASED),
-        )
-    )
+        state=item_state_case(overlap=project.overlap))
 
 
 def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+from annotation.item_state import STATE_CASE_SQL, state_case_params
 from annotation.models import (
     Assignment,
     Guideline,
@@ -278,11 +279,8 @@ def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:
 
 _COUNTERS_SQL = (
     f"UPDATE {ITEM} SET annotation_count = annotation_count + %s, "
-    "lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = CASE "
-    "WHEN is_gold THEN %s "  # gold items stay open: every labeler may get them
-    "WHEN annotation_count >= %s THEN %s "  # overlap reached
-    "WHEN annotation_count < %s - lease_count THEN %s "  # a slot still free
-    "ELSE %s END WHERE id = %s"
+    f"lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = {STATE_CASE_SQL} "
+    "WHERE id = %s"
 )
 
 
@@ -290,12 +288,11 @@ def item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
                          d_leases: int) -> None:
     """Move an item's counters and recompute its state in the same UPDATE statement.
 
-    Column values inside the statement are the row's values before the update, so the
-    state is computed from the new counts written out explicitly."""
+    The state is :mod:`annotation.item_state`'s rule, computed from the new counts."""
     with connection.cursor() as cursor:
         cursor.execute(_COUNTERS_SQL, [
-            d_annotations, d_leases, d_leases > 0, Item.State.OPEN.value,
-            overlap - d_annotations, Item.State.COMPLETE.value,
-            overlap - d_annotations - d_leases, Item.State.OPEN.value,
-            Item.State.LEASED.value, item_id,
+            d_annotations, d_leases, d_leases > 0,
+            *state_case_params(overlap=overlap, d_annotations=d_annotations,
+                               d_leases=d_leases),
+            item_id,
         ])
