@@ -11,10 +11,10 @@ from annotation.models import Annotation, Item, Project
 from annotation.selectors import label_names_of
 from quality.models import QualityReport, Review
 from quality.report import (
-    NO_SUGGESTION,
     SUGGESTION_HIDDEN,
     SUGGESTION_SHOWN,
     AnnotationArrays,
+    suggestion_outcome,
 )
 
 
@@ -59,13 +59,9 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         hot_cols.extend(chosen)
         versions.append(-1 if version is None else version)
         seconds.append(np.nan if duration is None else duration / 1000.0)
-        if suggestion and suggestion.get("labels") is not None:
-            sugg_state.append(SUGGESTION_SHOWN if suggestion.get("shown") else
-                              SUGGESTION_HIDDEN)
-            accepted.append(sorted(suggestion["labels"]) == sorted(labels))
-        else:
-            sugg_state.append(NO_SUGGESTION)
-            accepted.append(False)
+        state, agrees = suggestion_outcome(labels, suggestion)
+        sugg_state.append(state)
+        accepted.append(agrees)
         counts.append(bool(count))
         gold_item = bool(is_gold) and gold is not None
         on_gold.append(gold_item)
@@ -104,6 +100,29 @@ def _as_list(gold: Any) -> list[str]:
     if gold is None:
         return []
     return [gold] if isinstance(gold, str) else list(gold)
+
+
+def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
+    """Over the whole project: how often answers equal the model's suggestion when the
+    labeler saw it (``shown``) and when it was hidden (``hidden``, in ``ab`` mode), by
+    :func:`quality.report.suggestion_outcome`. Rates are null without annotations. (The
+    models API serves this as ``suggestion_agreement``; the report's per-labeler
+    ``suggestion_acceptance`` applies the same rule through :func:`annotation_arrays`.)"""
+    out = {key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
+    keys = {SUGGESTION_SHOWN: "shown", SUGGESTION_HIDDEN: "hidden"}
+    rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
+            .values_list("labels", "suggestion").iterator(chunk_size=2000))
+    for labels, suggestion in rows:
+        state, agrees = suggestion_outcome(labels, suggestion)
+        if state not in keys:
+            continue
+        part = out[keys[state]]
+        part["annotations"] += 1
+        part["agree"] += int(agrees)
+    for part in out.values():
+        if part["annotations"]:
+            part["rate"] = part["agree"] / part["annotations"]
+    return out
 
 
 def adjudicated_labels(*, project: Project) -> dict[int, list[str]]:
