@@ -100,7 +100,9 @@ def tokens_visible_to(*, actor: User, username: str | None = None) -> QuerySet[A
 
 
 def label_names_of(*, project: Project) -> list[str]:
-    """The project's label names in their display order."""
+    """The project's label names in their display order: the one read of them (exports,
+    imports, views, training, quality). The queue's hot path reads them in the same order
+    inside its project query (``queue_sql.project_with_label_names``)."""
     return list(project.labels.order_by("order", "id").values_list("name", flat=True))
 
 

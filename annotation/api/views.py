@@ -377,7 +377,7 @@ class AnnotationDetailView(APIView):
         project, role = project_for(user=request.user, project_id=project_id)
         annotation = queue.annotation_update(
             annotation_id=annotation_id, user=request.user, labels=_body(request).get("labels"),
-            label_names=list(project.labels.values_list("name", flat=True)), project=project,
+            label_names=selectors.label_names_of(project=project), project=project,
         )
         return Response(s.AnnotationSerializer(annotation, context={"role": role}).data)
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, LabelSet, Project
+from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 
@@ -173,7 +174,7 @@ def _chunk_annotations(project_id: int, first: int, last: int,
 def export_records(*, project: Project, aggregation: str = "majority", state: str = "labeled",
                    include_private: bool = False) -> Iterator[dict[str, Any]]:
     """Yield one export record per item, in item order."""
-    label_names = list(project.labels.values_list("name", flat=True))
+    label_names = label_names_of(project=project)
     aggregate = _aggregator_for(project=project, aggregation=aggregation,
                                 label_names=label_names)
     private = set(project.private_fields or []) if not include_private else set()

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, Project
+from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
@@ -57,7 +58,7 @@ def training_set(*, project: Project) -> TrainingSet:
     """Consensus label per item from counted annotations, gold items left out."""
     from quality.export_aggregation import aggregator_for
 
-    label_names = list(project.labels.values_list("name", flat=True))
+    label_names = label_names_of(project=project)
     aggregation = project.aggregation
     try:
         aggregate = aggregator_for(project=project, aggregation=aggregation,
@@ -163,7 +164,7 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     del pool
     version_heartbeat(version_id=version.pk)
     X = featurizer.transform(labeled.data)
-    classes = list(project.labels.values_list("name", flat=True))
+    classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
     multi = project.is_multi_label
     strategy = version.strategy or project.strategy
