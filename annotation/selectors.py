@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
@@ -104,6 +105,16 @@ def label_names_of(*, project: Project) -> list[str]:
     imports, views, training, quality). The queue's hot path reads them in the same order
     inside its project query (``queue_sql.project_with_label_names``)."""
     return list(project.labels.order_by("order", "id").values_list("name", flat=True))
+
+
+def item_data_for(data: Any, *, project: Project, include_private: bool = False) -> Any:
+    """An item's data as anyone but the project's own opted-in export sees it: without the
+    project's ``private_fields`` (labelers' ``next``, the review queue, exports unless
+    ``include_private``). The one place that hides them."""
+    if include_private or not project.private_fields or not isinstance(data, dict):
+        return data
+    hidden = set(project.private_fields)
+    return {k: v for k, v in data.items() if k not in hidden}
 
 
 def current_guideline(*, project: Project) -> Guideline | None:

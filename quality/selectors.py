@@ -8,7 +8,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, Item, Project
-from annotation.selectors import label_names_of
+from annotation.selectors import item_data_for, label_names_of
 from quality.models import QualityReport, Review
 from quality.report import (
     SUGGESTION_HIDDEN,
@@ -170,15 +170,12 @@ def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict
         given[item_id].append({"annotator": user, "labels": labels,
                                "guideline_version": version, "created_at": created,
                                "counts": counts})
-    hidden = set(project.private_fields or [])
     out = []
     for row in rows:
         item = items.get(row["item_id"])
         if item is None:
             continue
-        data = item["data"]
-        if hidden and isinstance(data, dict):
-            data = {k: v for k, v in data.items() if k not in hidden}
+        data = item_data_for(item["data"], project=project)
         out.append({**row, "item": {"id": item["id"], "external_id": item["external_id"],
                                     "data": data},
                     "annotations": given[row["item_id"]]})

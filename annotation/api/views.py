@@ -314,10 +314,7 @@ class NextView(APIView):
                                             ahead_of=ahead_of)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        data = claim.item.data
-        if project.private_fields:
-            hidden = set(project.private_fields)
-            data = {k: v for k, v in data.items() if k not in hidden}
+        data = selectors.item_data_for(claim.item.data, project=project)
         return Response({
             "assignment": {"id": claim.assignment.pk, "expires_at": claim.assignment.expires_at},
             "item": {"id": claim.item.pk, "external_id": claim.item.external_id, "data": data},

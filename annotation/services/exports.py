@@ -23,7 +23,7 @@ from django.utils import timezone
 from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, LabelSet, Project
-from annotation.selectors import label_names_of
+from annotation.selectors import item_data_for, label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 
@@ -177,7 +177,6 @@ def export_records(*, project: Project, aggregation: str = "majority", state: st
     label_names = label_names_of(project=project)
     aggregate = _aggregator_for(project=project, aggregation=aggregation,
                                 label_names=label_names)
-    private = set(project.private_fields or []) if not include_private else set()
     multi = project.is_multi_label
     parsed: dict[str, Any] = {}
     for chunk in _chunks(_items(project, state), CHUNK):
@@ -185,9 +184,7 @@ def export_records(*, project: Project, aggregation: str = "majority", state: st
         _chunk_annotations(project.pk, chunk[0]["id"], chunk[-1]["id"], by_item, parsed)
         for row in chunk:
             anns = by_item[row["id"]]
-            data = row["data"]
-            if private:
-                data = {k: v for k, v in data.items() if k not in private}
+            data = item_data_for(row["data"], project=project, include_private=include_private)
             record: dict[str, Any] = {"external_id": row["external_id"], "data": data}
             if aggregate is not None:
                 labels, confidence, extra = aggregate(
