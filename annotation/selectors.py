@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -27,9 +28,18 @@ MANAGER = Membership.Role.MANAGER
 REVIEWER = Membership.Role.REVIEWER
 LABELER = Membership.Role.LABELER
 LABELING_ROLES = (ADMIN, MANAGER, REVIEWER, LABELER)
+REVIEWING_ROLES = (ADMIN, MANAGER, REVIEWER)
 MANAGING_ROLES = (ADMIN, MANAGER)
 
 User = AbstractBaseUser | AnonymousUser
+
+
+def start_of_today() -> datetime:
+    """Midnight at the start of the current day, in UTC. "Today" is the UTC day everywhere
+    (a labeler's ``done_today``, the dashboard's, the cut-off of a labeler's own gold
+    accuracy): Skein keeps no time zone per user, and ``timezone.now()`` is UTC under
+    ``USE_TZ`` whatever ``TIME_ZONE`` says."""
+    return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _with_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
@@ -186,9 +196,8 @@ def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
     items left for them: every item they take, gold or not, lowers it by one, so the
     number never tells a gold item from a regular one. Gold is served only mixed into
     regular work, so once no regular item is left the figure is 0 (the queue is done)."""
-    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     done_today = Annotation.objects.filter(project=project, annotator=user,
-                                           created_at__gte=start_of_day).count()
+                                           created_at__gte=start_of_today()).count()
     done = Annotation.objects.filter(project=project, annotator=user).count()
     held = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
     left = (

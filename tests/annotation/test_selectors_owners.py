@@ -25,3 +25,15 @@ def test_item_data_for_hides_private_fields_unless_asked(make_project):
     assert item_data_for(data, project=project, include_private=True) == data
     assert item_data_for("plain", project=project) == "plain"
     assert item_data_for(data, project=make_project()) == data
+
+
+def test_start_of_today_is_utc_midnight():
+    from datetime import UTC, datetime
+
+    from annotation.selectors import start_of_today
+
+    start = start_of_today()
+    now = datetime.now(UTC)
+    assert start.utcoffset().total_seconds() == 0
+    assert (start.hour, start.minute, start.second, start.microsecond) == (0, 0, 0, 0)
+    assert start <= now and (now - start).total_seconds() < 86400 + 5
