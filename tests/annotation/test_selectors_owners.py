@@ -3,8 +3,10 @@ joined copy must agree), hiding private fields."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from annotation.models import Label
-from annotation.selectors import item_data_for, label_names_of
+from annotation.selectors import item_data_for, label_names_of, start_of_today
 from annotation.services.queue_sql import project_with_label_names
 
 
@@ -28,10 +30,6 @@ def test_item_data_for_hides_private_fields_unless_asked(make_project):
 
 
 def test_start_of_today_is_utc_midnight():
-    from datetime import UTC, datetime
-
-    from annotation.selectors import start_of_today
-
     start = start_of_today()
     now = datetime.now(UTC)
     assert start.utcoffset().total_seconds() == 0
