@@ -23,6 +23,8 @@ from sklearn.preprocessing import normalize
 
 from tasks.learning.train import TrainedModel
 
+# A copy of annotation.models.Project.Strategy (this code imports no Django);
+# tests/tasks/test_train.py checks the two agree.
 STRATEGIES = ("uncertainty", "margin", "entropy", "committee", "random")
 BATCH_METHODS = ("ranked", "density")
 _TIE_BREAK = 0.01  # weight of consensus entropy that orders items with equal vote entropy
