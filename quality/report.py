@@ -35,10 +35,11 @@ def suggestion_outcome(labels: Any, suggestion: Any) -> tuple[int, bool]:
     if not isinstance(suggestion, dict) or suggestion.get("labels") is None:
         return NO_SUGGESTION, False
     state = SUGGESTION_SHOWN if suggestion.get("shown") else SUGGESTION_HIDDEN
-    return state, sorted(_label_list(labels)) == sorted(_label_list(suggestion["labels"]))
+    return state, sorted(label_list(labels)) == sorted(label_list(suggestion["labels"]))
 
 
-def _label_list(labels: Any) -> list[Any]:
+def label_list(labels: Any) -> list[Any]:
+    """Stored labels as a list: a gold answer or suggestion may be one name or a list."""
     if labels is None:
         return []
     return list(labels) if isinstance(labels, list | tuple) else [labels]

@@ -14,6 +14,7 @@ from quality.report import (
     SUGGESTION_HIDDEN,
     SUGGESTION_SHOWN,
     AnnotationArrays,
+    label_list,
     suggestion_outcome,
 )
 
@@ -65,7 +66,7 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         counts.append(bool(count))
         gold_item = bool(is_gold) and gold is not None
         on_gold.append(gold_item)
-        correct.append(gold_item and sorted(_as_list(gold)) == sorted(labels))
+        correct.append(gold_item and sorted(label_list(gold)) == sorted(labels))
     n = len(item_db)
     item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
     annotator_ids, annotator = np.unique(np.asarray(annotator_db, dtype=np.int64),
@@ -94,12 +95,6 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         on_gold=on_gold_arr, gold_correct=np.asarray(correct, dtype=bool),
         item_is_gold=item_is_gold,
     )
-
-
-def _as_list(gold: Any) -> list[str]:
-    if gold is None:
-        return []
-    return [gold] if isinstance(gold, str) else list(gold)
 
 
 def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
@@ -152,7 +147,7 @@ def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: An
     rows = qs.order_by("id").values_list("labels", "item__gold")
     if limit is not None:
         rows = rows[:limit]
-    return [sorted(labels) == sorted(_as_list(gold)) for labels, gold in rows]
+    return [sorted(labels) == sorted(label_list(gold)) for labels, gold in rows]
 
 
 def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
+from annotation.iterables import chunks
 from annotation.models import Annotation, Item, LabelSet, Project
 from annotation.selectors import item_data_for, label_names_of
 from annotation.services.audit import audit_record
@@ -112,12 +112,6 @@ def _items(project: Project, state: str) -> Iterator[dict[str, Any]]:
                        "is_gold": bool(is_gold)}
 
 
-def _chunks(iterable: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def _created_sql() -> str:
     """``created_at`` as ``datetime.isoformat()`` writes it (UTC), formatted by the database:
     parsing a million timestamps only to print them again is most of an export's time."""
@@ -179,7 +173,7 @@ def export_records(*, project: Project, aggregation: str = "majority", state: st
                                 label_names=label_names)
     multi = project.is_multi_label
     parsed: dict[str, Any] = {}
-    for chunk in _chunks(_items(project, state), CHUNK):
+    for chunk in chunks(_items(project, state), CHUNK):
         by_item: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in chunk}
         _chunk_annotations(project.pk, chunk[0]["id"], chunk[-1]["id"], by_item, parsed)
         for row in chunk:

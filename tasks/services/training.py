@@ -12,15 +12,14 @@ scoring sees the same vocabulary weights everywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from annotation.errors import InvalidInput
+from annotation.iterables import chunks
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
@@ -47,11 +46,6 @@ class TrainingSet:
     labels: list[Any]
     last_annotation_id: int
     aggregation: str
-
-
-def _chunks(iterator: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def training_set(*, project: Project) -> TrainingSet:
@@ -94,7 +88,7 @@ def training_set(*, project: Project) -> TrainingSet:
     close()
     known = set(label_names)
     ids, data, labels = [], [], []
-    for chunk in _chunks(iter(sorted(chosen)), _READ_CHUNK):
+    for chunk in chunks(sorted(chosen), _READ_CHUNK):
         for item_id, item_data in (Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True,
                                                        is_gold=False)
                                    .order_by("id").values_list("id", "data")):
