@@ -80,15 +80,6 @@ _PROJECT_WITH_ROLE = (
 )
 
 
-def project_of_assignment(*, user: User, assignment_id: int,
-                          roles: Iterable[str] = LABELING_ROLES) -> tuple[Project, str]:
-    """The project of one of the caller's own assignments, if they still belong to it."""
-    projects = Project.objects.filter(assignments__pk=assignment_id,
-                                      assignments__annotator=user)
-    project = _with_role(projects, user).first() if user.is_authenticated else None
-    return _checked(project, user, roles, "Assignment not found.")
-
-
 def projects_for(*, user: User) -> QuerySet[Project]:
     """Projects the caller belongs to; every project for staff."""
     if user.is_staff:

@@ -346,7 +346,6 @@ class SkipView(APIView):
     @extend_schema(request=s.SkipSerializer, responses={204: None})
     def post(self, request: Request, assignment_id: int) -> Response:
         body = _body(request) if request.data else {}
-        selectors.project_of_assignment(user=request.user, assignment_id=assignment_id)
         queue.assignment_skip(assignment_id=assignment_id, user=request.user,
                               reason=body.get("reason", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)
