@@ -29,12 +29,19 @@ def item_state(*, is_gold: bool, annotation_count: int, lease_count: int, overla
     return Item.State.LEASED.value
 
 
-def item_state_case(*, overlap: int) -> Case:
-    """:func:`item_state` of a non-gold item as an ORM expression over its counter columns
-    (callers filter gold items out, or set their state apart)."""
+def item_state_case(*, overlap: int, d_annotations: int = 0, d_leases: int = 0,
+                    gold_open: bool = False) -> Case:
+    """:func:`item_state` as an ORM expression over the counter columns. Inside an UPDATE
+    that also adds ``d_annotations`` and ``d_leases`` to the counters, the thresholds are
+    shifted as in :func:`state_case_params`. Gold items are left to the caller (filtered
+    out, or their state set apart when the gold flag changes in the same UPDATE) unless
+    ``gold_open``, which adds the rule's gold branch."""
+    gold = [When(is_gold=True, then=Value(Item.State.OPEN))] if gold_open else []
     return Case(
-        When(annotation_count__gte=overlap, then=Value(Item.State.COMPLETE)),
-        When(annotation_count__lt=overlap - F("lease_count"), then=Value(Item.State.OPEN)),
+        *gold,
+        When(annotation_count__gte=overlap - d_annotations, then=Value(Item.State.COMPLETE)),
+        When(annotation_count__lt=overlap - d_annotations - d_leases - F("lease_count"),
+             then=Value(Item.State.OPEN)),
         default=Value(Item.State.LEASED),
     )
 

@@ -19,6 +19,7 @@ from annotation.models import Item, Label, Membership, Project
 from annotation.page_keys import reserved_for
 from annotation.selectors import labels_in_use
 from annotation.services.audit import audit_record
+from annotation.services.queue import assignments_release
 from annotation.services.storage import stored_files_delete
 
 User = get_user_model()
@@ -214,6 +215,7 @@ def item_states_refresh(*, project: Project) -> int:
         state=item_state_case(overlap=project.overlap))
 
 
+@transaction.atomic
 def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
     """Admins create any account; managers create labeler accounts for their teams."""
     from annotation.selectors import MANAGER
@@ -277,16 +279,13 @@ def member_set(*, project: Project, actor: Any, username: str, role: str) -> Mem
 @transaction.atomic
 def member_remove(*, project: Project, actor: Any, username: str) -> None:
     """Remove a member; their open leases are released so their items go back to the queue."""
-    from annotation.services.queue import assignment_release
-
     membership = Membership.objects.filter(project=project, user__username=username).first()
     if membership is None:
         raise NotFound({"detail": f"'{username}' is not a member of this project."})
     if _is_last_manager(project=project, user=membership.user):
         raise InvalidInput({"username": [f"'{username}' is the project's only manager; make "
                                          "someone else manager first."]})
-    for assignment in membership.user.assignments.filter(project=project, state="active"):
-        assignment_release(assignment=assignment)
+    assignments_release(project=project, user=membership.user)
     membership.delete()
     audit_record(actor=actor, action="member.removed", project=project, target=username)
 

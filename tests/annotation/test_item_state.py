@@ -7,8 +7,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.db.models import F
 
-from annotation.item_state import item_state
+from annotation.item_state import item_state, item_state_case
 from annotation.models import Item
 from annotation.services.projects import item_states_refresh
 from annotation.services.queue_sql import item_counters_update
@@ -51,3 +52,26 @@ def test_hot_path_sql_agrees_with_rule(make_project, overlap):
         assert item.lease_count == leases + d_leases
         assert item.state == item_state(is_gold=gold, annotation_count=item.annotation_count,
                                          lease_count=item.lease_count, overlap=overlap)
+
+
+@pytest.mark.parametrize("overlap", [1, 2, 3])
+def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap):
+    """As used inside an UPDATE that also moves the counters (bulk lease release)."""
+    project = make_project(overlap=overlap)
+    for d_annotations, d_leases in itertools.product([0, 1], [-1, 0, 1]):
+        combos = [c for c in itertools.product([False, True], COUNTS, COUNTS)
+                  if c[2] + d_leases >= 0]
+        Item.objects.filter(project=project).delete()
+        Item.objects.bulk_create([
+            Item(project=project, external_id=f"z{n}", data={"text": "t"}, is_gold=gold,
+                 annotation_count=n_annotations, lease_count=leases, state="leased")
+            for n, (gold, n_annotations, leases) in enumerate(combos)])
+        Item.objects.filter(project=project).update(
+            annotation_count=F("annotation_count") + d_annotations,
+            lease_count=F("lease_count") + d_leases,
+            state=item_state_case(overlap=overlap, d_annotations=d_annotations,
+                                  d_leases=d_leases, gold_open=True))
+        for item in Item.objects.filter(project=project):
+            assert item.state == item_state(
+                is_gold=item.is_gold, annotation_count=item.annotation_count,
+                lease_count=item.lease_count, overlap=overlap), (d_annotations, d_leases)
