@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.errors import Forbidden, NotFound
@@ -120,11 +120,6 @@ def item_data_for(data: Any, *, project: Project, include_private: bool = False)
 
 def current_guideline(*, project: Project) -> Guideline | None:
     return Guideline.objects.filter(project=project).order_by("-version").first()
-
-
-def current_guideline_version(*, project: Project) -> int | None:
-    return (Guideline.objects.filter(project=project)
-            .aggregate(v=Max("version"))["v"])
 
 
 def has_acknowledged(*, user: User, guideline: Guideline) -> bool:

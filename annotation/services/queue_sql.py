@@ -99,13 +99,16 @@ def started_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
     of them, that this labeler has never held; locked so that concurrent claimers skip it.
     The inner scan reads the partial index ``item_started_idx`` (its literal terms match
     the index's predicate) and stops after the look-ahead; the state is checked again on
-    the locked row, so an item completed meanwhile is passed over, never handed out."""
+    the locked row, so an item completed meanwhile is passed over, never handed out.
+
+    A test seam: the queue runs :func:`pick_sql`; this half on its own is for the tests
+    that check which index the plan uses (``tests/annotation/test_queue.py``)."""
     return _started_text(), [project_id, user_id]
 
 
 def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
     """The best open item nobody was ever handed (``item_fresh_idx``): it needs no look at
-    the labeler's history."""
+    the labeler's history. A test seam, like :func:`started_sql`."""
     return _fresh_text(), [project_id]
 
 

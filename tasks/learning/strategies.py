@@ -179,7 +179,6 @@ def rank_batch(
     n: int,
     *,
     method: str = "ranked",
-    seed: int = 0,
 ) -> np.ndarray:
     """Order candidates for one batch so it is useful *and* varied; returns candidate indices.
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import InvalidInput
+from annotation.errors import Conflict
 from annotation.iterables import chunks
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import label_names_of
@@ -53,14 +53,10 @@ def training_set(*, project: Project) -> TrainingSet:
     from quality.export_aggregation import aggregator_for
 
     label_names = label_names_of(project=project)
+    # Every Project.Aggregation is one aggregator_for offers (projects' settings allow no other).
     aggregation = project.aggregation
-    try:
-        aggregate = aggregator_for(project=project, aggregation=aggregation,
-                                   label_names=label_names)
-    except InvalidInput:  # an aggregation the quality module does not offer (yet)
-        aggregation = "majority"
-        aggregate = aggregator_for(project=project, aggregation=aggregation,
-                                   label_names=label_names)
+    aggregate = aggregator_for(project=project, aggregation=aggregation,
+                               label_names=label_names)
     multi = project.is_multi_label
     chosen: dict[int, Any] = {}
     last_id = 0
@@ -136,8 +132,8 @@ def _claim(*, version_id: int, job_id: str) -> ModelVersion | None:
     return version
 
 
-class NotEnoughLabels(Exception):
-    """Training cannot start yet; not worth retrying."""
+class NotEnoughLabels(Conflict):
+    """Training cannot start yet; not worth retrying. ``detail`` is the message."""
 
 
 def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
