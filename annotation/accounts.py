@@ -10,18 +10,20 @@ confusables data (TR39) shipped by ``confusable-homoglyphs``, then case folded. 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from confusable_homoglyphs import confusables
 from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 
 # ASCII characters that read as another in common fonts (TR39 maps them to the same
 # prototype); applied after the non-ASCII look-alikes became ASCII.
 _ASCII_LOOKALIKES = str.maketrans({"I": "l", "1": "l", "|": "l", "0": "o"})
-_USERNAME_RE = re.compile(r"[\w.@+-]{1,150}")
+_USERNAME_CHARS = UnicodeUsernameValidator()  # letters, digits and @/./+/-/_
+MAX_USERNAME_CHARS = 150  # the User model's username column
 
 
 def username_normalize(username: str) -> str:
@@ -60,8 +62,12 @@ def username_problem(username: str, *, exclude_pk: Any = None) -> str | None:
 
     Compares skeletons with every existing account: a team's users are a few hundred,
     and accounts are created rarely."""
-    if not _USERNAME_RE.fullmatch(username):
-        return "Letters, digits and @/./+/-/_ only, 1 to 150 characters."
+    try:
+        if len(username) > MAX_USERNAME_CHARS:
+            raise ValidationError("too long")
+        _USERNAME_CHARS(username)
+    except ValidationError:
+        return f"Letters, digits and @/./+/-/_ only, 1 to {MAX_USERNAME_CHARS} characters."
     skeletons = _skeletons(username)
     others = get_user_model().objects.exclude(pk=exclude_pk).values_list("username", flat=True)
     for other in others.iterator():

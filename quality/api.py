@@ -3,19 +3,17 @@ qualification retries and a labeler's own gold accuracy."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import Pagination
-from annotation.errors import InvalidInput
+from annotation.api.pagination import Pagination, paginated
 from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, project_for, start_of_today
 from annotation.services.items import item_gold_set
 from quality import metrics, selectors
+from quality import serializers as qs
 from quality.models import Qualification
 from quality.report import rate
 from quality.services import qualification as qualifying
@@ -23,16 +21,11 @@ from quality.services.report_cache import quality_report
 from quality.services.review import review_queue, review_submit
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise InvalidInput({"detail": "Send a JSON object."})
-    return dict(request.data)
-
-
 class QualityView(APIView):
     """Agreement, annotators, guideline versions, review queue size; ``?slice=<data field>``."""
 
-    @extend_schema(parameters=[OpenApiParameter("slice", str)], responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("slice", str)],
+                   responses={200: qs.QualityReportSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         return Response(quality_report(project=project,
@@ -43,7 +36,7 @@ class QualityMeView(APIView):
     """A labeler's own gold accuracy (answers up to the start of the day, so that the figure
     never tells which of today's items were gold) and qualification standing."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: qs.QualityMeSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id)
         as_of = start_of_today()
@@ -67,7 +60,7 @@ class QualityMeView(APIView):
 class ReviewQueueView(APIView):
     """Disputed items, weakest first, with every label given and who gave it."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: paginated(qs.ReviewRowSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id,
                                  roles=REVIEWING_ROLES)
@@ -81,13 +74,13 @@ class ReviewQueueView(APIView):
 class ReviewDecisionView(APIView):
     """A reviewer's decision and note: the item's adjudicated label."""
 
-    @extend_schema(request=dict, responses={201: dict})
+    @extend_schema(request=qs.ReviewDecisionInput, responses={201: qs.ReviewSerializer})
     def post(self, request: Request, project_id: int, item_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id,
                                  roles=REVIEWING_ROLES)
-        body = _body(request)
+        body = qs.ReviewDecisionInput.validated(request)
         review = review_submit(project=project, item_id=item_id,
-                                        reviewer=request.user, labels=body.get("labels"),
+                                        reviewer=request.user, labels=body["labels"],
                                         note=body.get("note", ""))
         return Response({"id": review.pk, "item": review.item_id, "labels": review.labels,
                          "note": review.note, "reviewer": request.user.username,
@@ -97,14 +90,11 @@ class ReviewDecisionView(APIView):
 class ItemGoldView(APIView):
     """Mark an item gold with its answer (``{"gold": ["label"]}``), or unmark (``null``)."""
 
-    @extend_schema(request=dict, responses={200: dict})
+    @extend_schema(request=qs.ItemGoldInput, responses={200: qs.ItemGoldSerializer})
     def patch(self, request: Request, project_id: int, item_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        body = _body(request)
-        if "gold" not in body:
-            raise InvalidInput({"gold": ["Send the gold label(s), or null to unmark."]})
         item = item_gold_set(project=project, item_id=item_id, actor=request.user,
-                                      gold=body["gold"])
+                                      **qs.ItemGoldInput.validated(request))
         return Response({"id": item.pk, "external_id": item.external_id, "gold": item.gold,
                          "is_gold": item.is_gold, "state": item.state})
 
@@ -112,7 +102,7 @@ class ItemGoldView(APIView):
 class RequalifyView(APIView):
     """Let a labeler who failed qualification try again."""
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: qs.RequalifySerializer})
     def post(self, request: Request, project_id: int, username: str) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         qualification = qualifying.qualification_retry(project=project, username=username,

@@ -25,6 +25,27 @@ class ModelVersionSerializer(serializers.ModelSerializer):
                   "trained_at", "activated_at"]
 
 
+class LearningCurvePointSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    n_labels = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=ModelVersion.State.choices)
+    accuracy = serializers.FloatField(allow_null=True)
+    macro_f1 = serializers.FloatField(allow_null=True)
+
+
+class AgreementRateSerializer(serializers.Serializer):
+    annotations = serializers.IntegerField()
+    agree = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class SuggestionAgreementSerializer(serializers.Serializer):
+    """How often labelers gave the suggested labels, when shown and when hidden (A/B)."""
+
+    shown = AgreementRateSerializer()
+    hidden = AgreementRateSerializer()
+
+
 ModelListSerializer = inline_serializer(
     name="ModelVersionPage",
     fields={
@@ -36,8 +57,8 @@ ModelListSerializer = inline_serializer(
         "training_enabled": serializers.BooleanField(),
         "retrain_every": serializers.IntegerField(),
         "labels_since_last_model": serializers.IntegerField(),
-        "learning_curve": serializers.ListField(child=serializers.DictField()),
-        "suggestion_agreement": serializers.DictField(),
+        "learning_curve": LearningCurvePointSerializer(many=True),
+        "suggestion_agreement": SuggestionAgreementSerializer(),
     },
 )
 

@@ -1,11 +1,21 @@
-"""Output shapes of the v1 API (inputs are checked by the services, which name each field)."""
+"""The v1 API's shapes: output serializers, and input serializers (annotation/api/inputs.py)
+that check each body's types, ranges and choices and are its OpenAPI request schema."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotation.api.inputs import (
+    InputSerializer,
+    StrictBooleanField,
+    StrictCharField,
+    choice,
+    fraction,
+    whole_number,
+)
 from annotation.models import (
     Annotation,
     ApiToken,
@@ -18,7 +28,15 @@ from annotation.models import (
 )
 from annotation.rendering import render_markdown
 from annotation.selectors import MANAGING_ROLES
+from annotation.services import exports
+from annotation.services.projects import MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS
 from annotation.services.queue import visible_suggestion
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error that is not about one field (field errors name the field instead)."""
+
+    detail = serializers.CharField()
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -45,19 +63,81 @@ class ProjectSerializer(serializers.ModelSerializer):
         return roles.get(project.pk)
 
 
-class ProjectWriteSerializer(serializers.Serializer):
-    """Documents the project body; the service validates and names each bad field."""
+@extend_schema_field({"oneOf": [
+    {"type": "string", "description": "The label's name."},
+    {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
+        "name": {"type": "string"}, "shortcut": {"type": "string"},
+        "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}}},
+]})
+class LabelInputField(serializers.Field):
+    """A label of the schema: its name, or {"name", "shortcut", "color"}. The service checks
+    the schema as a whole (unique names and keys, keys the labeling page reserves)."""
 
-    name = serializers.CharField()
-    description = serializers.CharField(required=False)
-    kind = serializers.ChoiceField(choices=Project.Kind.choices, required=False)
-    labels = LabelSerializer(many=True)
-    overlap = serializers.IntegerField(required=False)
-    gold_rate = serializers.FloatField(required=False)
-    lease_seconds = serializers.IntegerField(required=False)
-    strategy = serializers.ChoiceField(choices=Project.Strategy.choices, required=False)
-    retrain_every = serializers.IntegerField(required=False)
-    suggestions = serializers.ChoiceField(choices=Project.Suggestions.choices, required=False)
+    KEYS = ("name", "shortcut", "color")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return data
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("A label is a name or an object with a name.")
+        unknown = sorted(set(data) - set(self.KEYS))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown label field: {', '.join(unknown)}.")
+        for key, value in data.items():
+            if value is not None and not isinstance(value, str):
+                raise serializers.ValidationError(f"A label's {key} is text.")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ProjectUpdateInput(InputSerializer):
+    """A project's settings (every field optional: a PATCH changes what it sends)."""
+
+    name = StrictCharField(max_length=200, required=False, error_messages={
+        "blank": "A project needs a name.",
+        "max_length": "A name is text of at most 200 characters.",
+        "invalid": "A name is text of at most 200 characters."})
+    description = StrictCharField(max_length=MAX_DESCRIPTION_CHARS, required=False,
+                                  allow_blank=True, error_messages={
+        "max_length": f"A description is text of at most {MAX_DESCRIPTION_CHARS} characters.",
+        "invalid": f"A description is text of at most {MAX_DESCRIPTION_CHARS} characters."})
+    kind = choice(Project.Kind, required=False)
+    labels = serializers.ListField(child=LabelInputField(), required=False, allow_empty=False,
+                                   error_messages={"empty": "Give at least one label.",
+                                                   "not_a_list": "Give at least one label."})
+    overlap = whole_number(1, 50, required=False)
+    gold_rate = fraction(required=False)
+    lease_seconds = whole_number(30, 7 * 24 * 3600, required=False)
+    strategy = choice(Project.Strategy, required=False)
+    retrain_every = whole_number(1, 100_000, required=False)
+    training_enabled = StrictBooleanField(required=False,
+                                          error_messages={"invalid": "Must be true or false."})
+    suggestions = choice(Project.Suggestions, required=False)
+    aggregation = choice(Project.Aggregation, required=False)
+    review_threshold = fraction(required=False)
+    qualification_items = whole_number(0, 1000, required=False)
+    qualification_accuracy = fraction(required=False)
+    private_fields = serializers.ListField(
+        child=StrictCharField(), required=False,
+        error_messages={"not_a_list": "Must be a list of field names."})
+    retention_days = whole_number(1, 36500, required=False, allow_null=True)
+
+    def validate_name(self, name: str) -> str:
+        if not name.strip():
+            raise serializers.ValidationError("A project needs a name.")
+        return name
+
+
+class ProjectCreateInput(ProjectUpdateInput):
+    """A new project: a name and at least one label, the rest as in a PATCH."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name in ("name", "labels"):
+            fields[name].required = True
+        return fields
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -68,9 +148,9 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["username", "role", "created_at"]
 
 
-class MemberWriteSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    role = serializers.ChoiceField(choices=Membership.Role.choices)
+class MemberInput(InputSerializer):
+    username = StrictCharField()
+    role = choice(Membership.Role)
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
@@ -88,8 +168,9 @@ class GuidelineSerializer(serializers.ModelSerializer):
         return bool(self.context.get("acknowledged", False))
 
 
-class GuidelineWriteSerializer(serializers.Serializer):
-    body = serializers.CharField()
+class GuidelineInput(InputSerializer):
+    body = StrictCharField(allow_blank=True, help_text="Markdown; the same text as the "
+                           "current version publishes nothing.")
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -160,8 +241,8 @@ class AnnotationSerializer(serializers.ModelSerializer):
         return visible_suggestion(annotation.suggestion)
 
 
-class AnnotationUpdateSerializer(serializers.Serializer):
-    labels = serializers.ListField(child=serializers.CharField())
+class AnnotationUpdateInput(InputSerializer):
+    labels = serializers.ListField(child=StrictCharField())
 
 
 class LabelSetSerializer(serializers.ModelSerializer):
@@ -179,24 +260,42 @@ class LabelSetSerializer(serializers.ModelSerializer):
         return f"/api/v1/labelsets/{labelset.pk}/download/"
 
 
-class LabelSetRequestSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["jsonl", "csv", "json"], required=False)
-    aggregation = serializers.ChoiceField(choices=["majority", "dawid_skene", "none"],
-                                          required=False)
-    state = serializers.ChoiceField(choices=["labeled", "complete", "all"], required=False)
+class LabelSetRequestInput(InputSerializer):
+    """The snapshot's options (each defaults as in an export: jsonl, majority, labeled)."""
+
+    format = choice(exports.FORMATS, required=False, allow_null=True)
+    aggregation = choice(exports.AGGREGATIONS, required=False, allow_null=True)
+    state = choice(exports.STATES, required=False, allow_null=True)
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateInput(InputSerializer):
+    username = StrictCharField()
+    password = StrictCharField(write_only=True, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True,
+                                   max_length=MAX_EMAIL_CHARS)
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     username = serializers.CharField()
-    password = serializers.CharField(write_only=True)
-    email = serializers.CharField(required=False, allow_blank=True)
+    email = serializers.CharField()
 
 
-class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True)
-    name = serializers.CharField(required=False, help_text="The device or script (default: "
-                                 "the User-Agent), to tell tokens apart when revoking.")
+class TokenRequestInput(InputSerializer):
+    """A missing username or password is a wrong one (the same 400 "detail")."""
+
+    username = StrictCharField(required=False, default="")
+    password = StrictCharField(write_only=True, required=False, default="")
+    name = StrictCharField(required=False, allow_blank=True, allow_null=True,
+                           help_text="The device or script (default: the User-Agent), to "
+                                     "tell tokens apart when revoking.")
+
+
+class TokenCreatedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as 'Authorization: Token <token>'; shown "
+                                            "once.")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -209,3 +308,110 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     def get_current(self, token: ApiToken) -> bool:
         return token.pk == self.context.get("current")
+
+
+class ConflictSerializer(ErrorSerializer):
+    guideline_version = serializers.IntegerField(
+        required=False, help_text="Set when the guideline must be acknowledged first.")
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="1-based; 0 for the file as a whole.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportRejectedSerializer(serializers.Serializer):
+    """A file refused whole: its first errors by row (or field errors naming the field)."""
+
+    errors = ImportRowErrorSerializer(many=True, required=False)
+    more_errors = serializers.IntegerField(required=False)
+
+
+class MeProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    can_create_projects = serializers.BooleanField()
+    projects = MeProjectSerializer(many=True)
+
+
+class LabelerStatsSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    done_today = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class ProjectProgressSerializer(serializers.Serializer):
+    items = serializers.IntegerField()
+    complete = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    open = serializers.IntegerField()
+    gold_items = serializers.IntegerField()
+    annotations = serializers.IntegerField()
+    open_leases = serializers.IntegerField()
+    expired_leases = serializers.IntegerField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    me = LabelerStatsSerializer()
+    progress = ProjectProgressSerializer(required=False, help_text="Managers only.")
+
+
+class GuidelineAckSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    version = serializers.IntegerField()
+    acknowledged_at = serializers.DateTimeField()
+
+
+class GuidelineAckListSerializer(serializers.Serializer):
+    results = GuidelineAckSerializer(many=True)
+
+
+class HourCountSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class LabelCountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class AnnotatorActivitySerializer(serializers.Serializer):
+    username = serializers.CharField()
+    done = serializers.IntegerField()
+    done_today = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    skips = serializers.IntegerField()
+    last_active = serializers.DateTimeField(allow_null=True)
+
+
+class LeaseSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    external_id = serializers.CharField()
+    since = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    expired = serializers.BooleanField()
+
+
+class LeaseOverviewSerializer(serializers.Serializer):
+    open = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    expired_total = serializers.IntegerField()
+    leases = LeaseSerializer(many=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    progress = ProjectProgressSerializer()
+    per_hour = HourCountSerializer(many=True)
+    labels = LabelCountSerializer(many=True)
+    annotators = AnnotatorActivitySerializer(many=True)
+    leases = LeaseOverviewSerializer()
+    generated_at = serializers.DateTimeField()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -16,8 +16,9 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import serializers as s
+from annotation.api.inputs import request_body
 from annotation.api.pagination import paginate, paginated
-from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser, refuse_unstorable
+from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser
 from annotation.errors import Forbidden, Gone, InvalidInput, NotFound
 from annotation.models import GuidelineAck, LabelSet, Membership
 from annotation.ratelimit import login_wait
@@ -26,49 +27,27 @@ from annotation.services import exports, guidelines, imports, projects, queue, t
 from config.converters import id_param
 
 
-def _body(request: Request) -> dict[str, Any]:
-    """The request body as a plain dict (form bodies give their last value per key)."""
-    data = request.data
-    if isinstance(data, QueryDict):
-        # Django may have parsed a form already (the CSRF check of a session login reads
-        # request.POST), bypassing the API's parsers: check its text here too.
-        refuse_unstorable(data)
-        return data.dict()
-    if not isinstance(data, dict):
-        raise InvalidInput({"detail": "Send a JSON object."})
-    return dict(data)
-
-
-def _settings_only(body: dict[str, Any]) -> dict[str, Any]:
-    """Refuse fields that are not project settings before they reach a service's keyword
-    arguments (a body with "creator" or "project" must be a 400, not a TypeError)."""
-    unknown = set(body) - projects.SETTINGS_FIELDS
-    if unknown:
-        raise InvalidInput({field: ["Unknown field."] for field in sorted(unknown)})
-    return body
-
-
 class TokenView(APIView):
     """Exchange a username and password for a new API token (one per login or device)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: dict, 429: dict})
+    @extend_schema(request=s.TokenRequestInput,
+                   responses={200: s.TokenCreatedSerializer, 429: s.ErrorSerializer})
     def post(self, request: Request) -> Response:
-        body = _body(request)
-        username = body.get("username", "")
-        username = username if isinstance(username, str) else ""
+        body = s.TokenRequestInput.validated(request)
+        username = body["username"]
         wait = login_wait(request, username=username)
         if wait is not None:
             return Response({"detail": f"Too many login attempts; try again in {wait} s."},
                             status=status.HTTP_429_TOO_MANY_REQUESTS,
                             headers={"Retry-After": str(wait)})
-        user = authenticate(request, username=username, password=str(body.get("password", "")))
+        user = authenticate(request, username=username, password=body["password"])
         if user is None:
             raise InvalidInput({"detail": "Wrong username or password."})
         name = body.get("name")
-        if not isinstance(name, str) or not name.strip():
+        if not name or not name.strip():
             name = request.headers.get("User-Agent", "")
         token, key = tokens.token_create(user=user, name=name.strip())
         return Response({"token": key, "id": token.pk, "name": token.name})
@@ -95,18 +74,16 @@ class TokenDetailView(APIView):
 
 
 class UserCreateView(APIView):
-    @extend_schema(request=s.UserCreateSerializer, responses={201: dict})
+    @extend_schema(request=s.UserCreateInput, responses={201: s.UserSerializer})
     def post(self, request: Request) -> Response:
-        body = _body(request)
-        user = projects.user_create(actor=request.user, username=body.get("username", ""),
-                                    password=body.get("password", ""),
-                                    email=body.get("email", "") or "")
-        return Response({"id": user.pk, "username": user.username, "email": user.email},
-                        status=status.HTTP_201_CREATED)
+        body = s.UserCreateInput.validated(request)
+        user = projects.user_create(actor=request.user, username=body["username"],
+                                    password=body["password"], email=body.get("email") or "")
+        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.MeSerializer})
     def get(self, request: Request) -> Response:
         user = request.user
         memberships = Membership.objects.filter(user=user).values("project_id", "role")
@@ -125,14 +102,12 @@ class ProjectListView(APIView):
                      .values_list("project_id", "role"))
         return paginate(request, qs, s.ProjectSerializer, context={"roles": roles})
 
-    @extend_schema(request=s.ProjectWriteSerializer, responses={201: s.ProjectSerializer})
+    @extend_schema(request=s.ProjectCreateInput, responses={201: s.ProjectSerializer})
     def post(self, request: Request) -> Response:
         if not selectors.can_create_projects(user=request.user):
             raise Forbidden({"detail": "Ask an admin for permission to create projects."})
-        body = _body(request)
-        name, labels = body.pop("name", ""), body.pop("labels", None)
-        project = projects.project_create(creator=request.user, name=name, labels=labels,
-                                          **_settings_only(body))
+        project = projects.project_create(creator=request.user,
+                                          **s.ProjectCreateInput.validated(request))
         data = s.ProjectSerializer(project, context={"roles": {project.pk: "manager"}}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -143,21 +118,19 @@ class ProjectDetailView(APIView):
         project, role = project_for(user=request.user, project_id=project_id)
         return Response(s.ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
 
-    @extend_schema(request=s.ProjectWriteSerializer, responses={200: s.ProjectSerializer})
+    @extend_schema(request=s.ProjectUpdateInput, responses={200: s.ProjectSerializer})
     def patch(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id,
                                     roles=MANAGING_ROLES)
-        body = _body(request)
-        labels = body.pop("labels", None)
-        project = projects.project_update(project=project, actor=request.user, labels=labels,
-                                          **_settings_only(body))
+        project = projects.project_update(project=project, actor=request.user,
+                                          **s.ProjectUpdateInput.validated(request))
         return Response(s.ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
 
 
 class ProgressView(APIView):
     """Counts for the dashboard (managers) or the labeler's own numbers."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.ProgressSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
         data: dict[str, Any] = {"me": selectors.labeler_stats(user=request.user,
@@ -174,13 +147,11 @@ class MemberListView(APIView):
         qs = project.memberships.select_related("user").order_by("user__username")
         return paginate(request, qs, s.MembershipSerializer)
 
-    @extend_schema(request=s.MemberWriteSerializer, responses={201: s.MembershipSerializer})
+    @extend_schema(request=s.MemberInput, responses={201: s.MembershipSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        body = _body(request)
         membership = projects.member_set(project=project, actor=request.user,
-                                         username=str(body.get("username", "")),
-                                         role=str(body.get("role", "")))
+                                         **s.MemberInput.validated(request))
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -198,7 +169,7 @@ class GuidelineListView(APIView):
         project, _ = project_for(user=request.user, project_id=project_id)
         return paginate(request, project.guidelines.order_by("-version"), s.GuidelineSerializer)
 
-    @extend_schema(request=s.GuidelineWriteSerializer,
+    @extend_schema(request=s.GuidelineInput,
                    responses={201: s.GuidelineSerializer,
                               200: OpenApiResponse(s.GuidelineSerializer,
                                                    "The text is the current version's: "
@@ -206,13 +177,13 @@ class GuidelineListView(APIView):
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         guideline, created = guidelines.guideline_publish(
-            project=project, actor=request.user, body=_body(request).get("body", ""))
+            project=project, actor=request.user, **s.GuidelineInput.validated(request))
         return Response(s.GuidelineSerializer(guideline).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class GuidelineCurrentView(APIView):
-    @extend_schema(responses={200: s.GuidelineSerializer, 404: OpenApiResponse(dict)})
+    @extend_schema(responses={200: s.GuidelineSerializer, 404: s.ErrorSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id)
         guideline = selectors.current_guideline(project=project)
@@ -225,7 +196,7 @@ class GuidelineCurrentView(APIView):
 class GuidelineAckListView(APIView):
     """Who acknowledged which version (managers)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.GuidelineAckListSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         acks = (GuidelineAck.objects.filter(guideline__project=project)
@@ -252,7 +223,7 @@ class ItemImportView(APIView):
                                          "properties": {"file": {"type": "string",
                                                                  "format": "binary"}}},
                  "application/json": {"type": "array", "items": {"type": "object"}}},
-        responses={201: s.ImportResultSerializer, 400: OpenApiResponse(dict)},
+        responses={201: s.ImportResultSerializer, 400: s.ImportRejectedSerializer},
     )
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
@@ -299,7 +270,7 @@ class NextView(APIView):
     """Claim the next item (a POST: it writes a lease)."""
 
     @extend_schema(request=None, responses={200: s.NextSerializer, 204: None,
-                                            409: OpenApiResponse(dict)},
+                                            409: s.ConflictSerializer},
                    parameters=[OpenApiParameter(
                        "ahead_of", int, description="Prefetch: the assignment still on "
                        "screen; answer with the item after it (at most two open leases).")])
@@ -327,7 +298,7 @@ class SubmitView(APIView):
     @extend_schema(request=s.SubmitSerializer, responses={201: s.AnnotationSerializer,
                                                           200: s.AnnotationSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
-        body = _body(request)
+        body = request_body(request)
         annotation, created = queue.annotation_submit(
             assignment_id=assignment_id, user=request.user, labels=body.get("labels"),
             duration_ms=body.get("duration_ms"), client_id=body.get("client_id"),
@@ -345,7 +316,7 @@ class SubmitView(APIView):
 class SkipView(APIView):
     @extend_schema(request=s.SkipSerializer, responses={204: None})
     def post(self, request: Request, assignment_id: int) -> Response:
-        body = _body(request) if request.data else {}
+        body = request_body(request) if request.data else {}
         queue.assignment_skip(assignment_id=assignment_id, user=request.user,
                               reason=body.get("reason", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -362,7 +333,7 @@ class AnnotationListView(APIView):
 class AnnotationDetailView(APIView):
     """Change one's own last answer, while the project allows it."""
 
-    @extend_schema(request=s.AnnotationUpdateSerializer, responses={200: s.AnnotationSerializer})
+    @extend_schema(request=s.AnnotationUpdateInput, responses={200: s.AnnotationSerializer})
     def patch(self, request: Request, annotation_id: int) -> Response:
         from annotation.models import Annotation
 
@@ -372,7 +343,8 @@ class AnnotationDetailView(APIView):
             raise NotFound({"detail": "Annotation not found."})
         project, role = project_for(user=request.user, project_id=project_id)
         annotation = queue.annotation_update(
-            annotation_id=annotation_id, user=request.user, labels=_body(request).get("labels"),
+            annotation_id=annotation_id, user=request.user,
+            labels=s.AnnotationUpdateInput.validated(request)["labels"],
             label_names=selectors.label_names_of(project=project), project=project,
         )
         return Response(s.AnnotationSerializer(annotation, context={"role": role}).data)
@@ -413,12 +385,12 @@ class LabelSetListView(APIView):
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         return paginate(request, project.labelsets.order_by("-version"), s.LabelSetSerializer)
 
-    @extend_schema(request=s.LabelSetRequestSerializer, responses={202: s.LabelSetSerializer})
+    @extend_schema(request=s.LabelSetRequestInput, responses={202: s.LabelSetSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         from tasks.dispatch import enqueue_labelset_build
 
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        body = _body(request) if request.data else {}
+        body = s.LabelSetRequestInput.validated(request)
         labelset = exports.labelset_request(project=project, actor=request.user,
                                             fmt=body.get("format"),
                                             aggregation=body.get("aggregation"),

@@ -29,6 +29,7 @@ from annotation.services.storage import stored_files_delete
 
 FORMATS = ("jsonl", "csv", "json")
 AGGREGATIONS = ("majority", "dawid_skene", "none")
+STATES = ("labeled", "complete", "all")
 CHUNK = 2000
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
                  "json": "application/json"}
@@ -48,7 +49,7 @@ def export_options(*, fmt: str | None, aggregation: str | None, state: str | Non
         errors["format"] = [f"'{fmt}' is not one of {', '.join(FORMATS)}."]
     if aggregation not in AGGREGATIONS:
         errors["aggregation"] = [f"'{aggregation}' is not one of {', '.join(AGGREGATIONS)}."]
-    if state not in (None, "", "complete", "labeled", "all"):
+    if state not in (None, "", *STATES):
         errors["state"] = ["Use 'complete', 'labeled' (the default) or 'all'."]
     if errors:
         raise InvalidInput(errors)

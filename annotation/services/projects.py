@@ -25,16 +25,12 @@ from annotation.services.storage import stored_files_delete
 User = get_user_model()
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-# Checked here, so that SQLite (which stores any length) refuses what PostgreSQL would.
+# Checked by the API (ProjectCreateInput, UserCreateInput), so that SQLite (which stores any
+# length) refuses what PostgreSQL would.
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_EMAIL_CHARS = 254  # the User model's email column
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac"]
-SETTINGS_FIELDS = {
-    "name", "description", "kind", "overlap", "gold_rate", "lease_seconds", "strategy",
-    "retrain_every", "training_enabled", "suggestions", "aggregation", "review_threshold",
-    "qualification_items", "qualification_accuracy", "private_fields", "retention_days",
-}
 
 
 def _clean_labels(labels: Any) -> list[dict[str, str]]:
@@ -83,66 +79,14 @@ def _clean_labels(labels: Any) -> list[dict[str, str]]:
     return cleaned
 
 
-def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
-    """Check the project's numeric and choice settings, every error named by field."""
-    errors: dict[str, list[str]] = {}
-
-    def bad(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    choices = {
-        "kind": Project.Kind.values, "strategy": Project.Strategy.values,
-        "suggestions": Project.Suggestions.values, "aggregation": Project.Aggregation.values,
-    }
-    for field, allowed in choices.items():
-        if field in fields and fields[field] not in allowed:
-            bad(field, f"'{fields[field]}' is not one of {', '.join(allowed)}.")
-    ranges = {
-        "overlap": (1, 50), "lease_seconds": (30, 7 * 24 * 3600), "retrain_every": (1, 100_000),
-        "qualification_items": (0, 1000), "retention_days": (1, 36500),
-    }
-    for field, (low, high) in ranges.items():
-        value = fields.get(field)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            bad(field, f"Must be a whole number from {low} to {high}.")
-    for field in ("gold_rate", "review_threshold", "qualification_accuracy"):
-        value = fields.get(field)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            bad(field, "Must be a number from 0 to 1.")
-    if "name" in fields and not str(fields["name"] or "").strip():
-        bad("name", "A project needs a name.")
-    elif "name" in fields and (not isinstance(fields["name"], str) or len(fields["name"]) > 200):
-        bad("name", "A name is text of at most 200 characters.")
-    if "description" in fields and (not isinstance(fields["description"], str)
-                                    or len(fields["description"]) > MAX_DESCRIPTION_CHARS):
-        bad("description", f"A description is text of at most {MAX_DESCRIPTION_CHARS} "
-                           "characters.")
-    if "training_enabled" in fields and not isinstance(fields["training_enabled"], bool):
-        bad("training_enabled", "Must be true or false.")
-    if "private_fields" in fields and not (
-        isinstance(fields["private_fields"], list)
-        and all(isinstance(f, str) for f in fields["private_fields"])
-    ):
-        bad("private_fields", "Must be a list of field names.")
-    if errors:
-        raise InvalidInput(errors)
-    return fields
-
-
 @transaction.atomic
 def project_create(*, creator: Any, name: str, labels: list[Any], **settings: Any) -> Project:
-    """Create a project with its label schema; the creator becomes its manager."""
-    unknown = set(settings) - SETTINGS_FIELDS
-    if unknown:
-        raise InvalidInput({field: ["Unknown field."] for field in sorted(unknown)})
+    """Create a project with its label schema; the creator becomes its manager. The
+    settings are the model's fields, their types and ranges checked by the caller (the
+    API's ProjectCreateInput)."""
     cleaned_labels = _clean_labels(labels)
-    settings = _clean_settings({"name": name, **settings})
-    project = Project.objects.create(created_by=creator, seed=random.randrange(2**31),
-                                     **settings)
+    project = Project.objects.create(created_by=creator, name=name,
+                                     seed=random.randrange(2**31), **settings)
     Label.objects.bulk_create(
         Label(project=project, order=i, **label) for i, label in enumerate(cleaned_labels)
     )
@@ -154,11 +98,8 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
 @transaction.atomic
 def project_update(*, project: Project, actor: Any, labels: list[Any] | None = None,
                    **fields: Any) -> Project:
-    """Change settings (and optionally the label schema); a new overlap re-sorts the queue."""
-    unknown = set(fields) - SETTINGS_FIELDS
-    if unknown:
-        raise InvalidInput({field: ["Unknown field."] for field in sorted(unknown)})
-    _clean_settings(fields)
+    """Change settings (and optionally the label schema); a new overlap re-sorts the queue.
+    The fields are checked by the caller, as for project_create."""
     if labels is not None:
         change = _replace_labels(project=project, labels=_clean_labels(labels))
         if change:
@@ -217,16 +158,13 @@ def item_states_refresh(*, project: Project) -> int:
 
 @transaction.atomic
 def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
-    """Admins create any account; managers create labeler accounts for their teams."""
+    """Admins create any account; managers create labeler accounts for their teams. The
+    email's form and length are checked by the caller (the API's UserCreateInput)."""
     from annotation.selectors import MANAGER
 
     if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
         raise Forbidden({"detail": "Only admins and managers can create accounts."})
     errors: dict[str, list[str]] = {}
-    if not isinstance(username, str) or not isinstance(password, str) or not isinstance(
-        email, str
-    ):
-        raise InvalidInput({"detail": "username, password and email are text."})
     username = username_normalize(username)
     problem = username_problem(username)
     if problem:
@@ -235,9 +173,6 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
         validate_password(password or "", User(username=username, email=email))
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
-    if email and (len(email) > MAX_EMAIL_CHARS
-                  or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
-        errors["email"] = ["Enter a valid email address."]
     if errors:
         raise InvalidInput(errors)
     user = User.objects.create_user(username=username, password=password, email=email)
@@ -256,10 +191,8 @@ def _is_last_manager(*, project: Project, user: Any) -> bool:
 
 @transaction.atomic
 def member_set(*, project: Project, actor: Any, username: str, role: str) -> Membership:
-    """Add a user to the project or change their role."""
-    if role not in Membership.Role.values:
-        allowed = ", ".join(Membership.Role.values)
-        raise InvalidInput({"role": [f"'{role}' is not one of {allowed}."]})
+    """Add a user to the project or change their role (one of Membership.Role, checked by
+    the caller)."""
     user = User.objects.filter(username=username).first()
     if user is None:
         raise InvalidInput({"username": [f"No user named '{username}'."]})

@@ -173,6 +173,15 @@ SPECTACULAR_SETTINGS = {
     # config/converters.py: <id:...> is a database id, 64-bit.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 0,
                                         "maximum": 2**63 - 1}},
+    # Choice sets that share a field name ("aggregation": a project's and an export's, which
+    # adds "none"; "state": an export's filter, a qualification's, a model version's) get names
+    # of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectAggregationEnum": "annotation.models.Project.Aggregation",
+        "ExportStateEnum": "annotation.services.exports.STATES",
+        "QualificationStateEnum": "quality.models.Qualification.State",
+        "ModelVersionStateEnum": "tasks.models.ModelVersion.State",
+    },
 }
 
 CACHES = {
