@@ -12,7 +12,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, Project
-from annotation.selectors import project_progress
+from annotation.selectors import project_progress, start_of_today
 
 MAX_HOURS = 7 * 24
 MIN_HOURS = 12
@@ -56,7 +56,7 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
 
 def annotator_table(*, project: Project) -> list[dict[str, Any]]:
     """Per annotator: items done, median seconds per item, skips, done today, last active."""
-    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = start_of_today()
     durations: dict[str, list[int]] = {}
     done: Counter[str] = Counter()
     today: Counter[str] = Counter()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.errors import Forbidden, NotFound
@@ -26,9 +28,18 @@ MANAGER = Membership.Role.MANAGER
 REVIEWER = Membership.Role.REVIEWER
 LABELER = Membership.Role.LABELER
 LABELING_ROLES = (ADMIN, MANAGER, REVIEWER, LABELER)
+REVIEWING_ROLES = (ADMIN, MANAGER, REVIEWER)
 MANAGING_ROLES = (ADMIN, MANAGER)
 
 User = AbstractBaseUser | AnonymousUser
+
+
+def start_of_today() -> datetime:
+    """Midnight at the start of the current day, in UTC. "Today" is the UTC day everywhere
+    (a labeler's ``done_today``, the dashboard's, the cut-off of a labeler's own gold
+    accuracy): Skein keeps no time zone per user, and ``timezone.now()`` is UTC under
+    ``USE_TZ`` whatever ``TIME_ZONE`` says."""
+    return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _with_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
@@ -69,15 +80,6 @@ _PROJECT_WITH_ROLE = (
 )
 
 
-def project_of_assignment(*, user: User, assignment_id: int,
-                          roles: Iterable[str] = LABELING_ROLES) -> tuple[Project, str]:
-    """The project of one of the caller's own assignments, if they still belong to it."""
-    projects = Project.objects.filter(assignments__pk=assignment_id,
-                                      assignments__annotator=user)
-    project = _with_role(projects, user).first() if user.is_authenticated else None
-    return _checked(project, user, roles, "Assignment not found.")
-
-
 def projects_for(*, user: User) -> QuerySet[Project]:
     """Projects the caller belongs to; every project for staff."""
     if user.is_staff:
@@ -100,17 +102,24 @@ def tokens_visible_to(*, actor: User, username: str | None = None) -> QuerySet[A
 
 
 def label_names_of(*, project: Project) -> list[str]:
-    """The project's label names in their display order."""
+    """The project's label names in their display order: the one read of them (exports,
+    imports, views, training, quality). The queue's hot path reads them in the same order
+    inside its project query (``queue_sql.project_with_label_names``)."""
     return list(project.labels.order_by("order", "id").values_list("name", flat=True))
+
+
+def item_data_for(data: Any, *, project: Project, include_private: bool = False) -> Any:
+    """An item's data as anyone but the project's own opted-in export sees it: without the
+    project's ``private_fields`` (labelers' ``next``, the review queue, exports unless
+    ``include_private``). The one place that hides them."""
+    if include_private or not project.private_fields or not isinstance(data, dict):
+        return data
+    hidden = set(project.private_fields)
+    return {k: v for k, v in data.items() if k not in hidden}
 
 
 def current_guideline(*, project: Project) -> Guideline | None:
     return Guideline.objects.filter(project=project).order_by("-version").first()
-
-
-def current_guideline_version(*, project: Project) -> int | None:
-    return (Guideline.objects.filter(project=project)
-            .aggregate(v=Max("version"))["v"])
 
 
 def has_acknowledged(*, user: User, guideline: Guideline) -> bool:
@@ -173,9 +182,8 @@ def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
     items left for them: every item they take, gold or not, lowers it by one, so the
     number never tells a gold item from a regular one. Gold is served only mixed into
     regular work, so once no regular item is left the figure is 0 (the queue is done)."""
-    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     done_today = Annotation.objects.filter(project=project, annotator=user,
-                                           created_at__gte=start_of_day).count()
+                                           created_at__gte=start_of_today()).count()
     done = Annotation.objects.filter(project=project, annotator=user).count()
     held = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
     left = (

@@ -4,13 +4,15 @@ filesystem transport does not support)."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 KEY = "skein:worker-heartbeat"
 INTERVAL_SECONDS = 10
@@ -37,8 +39,10 @@ def start(sender: Any = None, **_: Any) -> None:
 
     def loop() -> None:
         while True:
-            with contextlib.suppress(Exception):  # a cache hiccup must never kill the worker
+            try:
                 beat(hostname)
+            except Exception:  # a cache hiccup must never kill the worker: log and beat again
+                logger.warning("worker heartbeat to the cache failed", exc_info=True)
             time.sleep(INTERVAL_SECONDS)
 
     threading.Thread(target=loop, name="skein-heartbeat", daemon=True).start()

@@ -47,11 +47,12 @@ class SkeinCollector(Collector):
         leases = GaugeMetricFamily("skein_leases", "Leases by state (active ones split into "
                                    "live and past expiry).", labels=["project_id", "project",
                                                                      "state"])
-        rows = (Assignment.objects.filter(state__in=["active", "expired"])
+        active, expired = Assignment.State.ACTIVE, Assignment.State.EXPIRED
+        rows = (Assignment.objects.filter(state__in=[active, expired])
                 .values("project_id")
-                .annotate(live=Count("id", filter=Q(state="active", expires_at__gt=now)),
-                          overdue=Count("id", filter=Q(state="active", expires_at__lte=now)),
-                          expired=Count("id", filter=Q(state="expired"))))
+                .annotate(live=Count("id", filter=Q(state=active, expires_at__gt=now)),
+                          overdue=Count("id", filter=Q(state=active, expires_at__lte=now)),
+                          expired=Count("id", filter=Q(state=expired))))
         for row in rows:
             pid = row["project_id"]
             for state in ("live", "overdue", "expired"):

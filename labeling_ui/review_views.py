@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from annotation.selectors import ADMIN, MANAGER, REVIEWER
+from annotation.selectors import REVIEWING_ROLES
 from labeling_ui.views import _page, _project
-
-REVIEWING_ROLES = (ADMIN, MANAGER, REVIEWER)
 
 
 @login_required

@@ -3,7 +3,6 @@ qualification retries and a labeler's own gold accuracy."""
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.pagination import Pagination, paginated
-from annotation.selectors import ADMIN, MANAGER, MANAGING_ROLES, REVIEWER, project_for
+from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, project_for, start_of_today
 from annotation.services.items import item_gold_set
 from quality import metrics, selectors
 from quality import serializers as qs
@@ -20,8 +19,6 @@ from quality.report import rate
 from quality.services import qualification as qualifying
 from quality.services.report_cache import quality_report
 from quality.services.review import review_queue, review_submit
-
-REVIEWING_ROLES = (ADMIN, MANAGER, REVIEWER)
 
 
 class QualityView(APIView):
@@ -42,7 +39,7 @@ class QualityMeView(APIView):
     @extend_schema(responses={200: qs.QualityMeSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id)
-        as_of = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        as_of = start_of_today()
         correct, answered = selectors.own_gold_accuracy(project=project, user=request.user,
                                                         before=as_of)
         qualification = None

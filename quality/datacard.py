@@ -35,7 +35,7 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
         "agreement": agreement,
         "overlap": project.overlap,
         "guideline_versions": sorted({int(v) for v in a.guideline_version.tolist() if v >= 0}),
-        "model_versions": _model_versions(project, a),
+        "model_versions": _model_versions(project),
         "aggregation": labelset.aggregation,
         "adjudicated_items": len(adjudicated),
         "gold_items": int(a.item_is_gold.sum()),
@@ -43,7 +43,7 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     }
 
 
-def _model_versions(project: Project, a: Any) -> list[dict[str, Any]]:
+def _model_versions(project: Project) -> list[dict[str, Any]]:
     """The model versions whose suggestions the labelers got (shown or hidden)."""
     from annotation.models import Annotation
     from tasks.models import ModelVersion

@@ -25,6 +25,24 @@ BoolArray = npt.NDArray[np.bool_]
 NO_SUGGESTION, SUGGESTION_HIDDEN, SUGGESTION_SHOWN = -1, 0, 1
 
 BOOTSTRAP_SAMPLES = 1000
+
+
+def suggestion_outcome(labels: Any, suggestion: Any) -> tuple[int, bool]:
+    """The one rule of suggestion acceptance: whether the labeler saw the model's suggestion
+    recorded with an annotation (``SUGGESTION_SHOWN``, ``SUGGESTION_HIDDEN``, or
+    ``NO_SUGGESTION`` when none was recorded), and whether the answer equals it (order
+    apart). A higher acceptance when shown than when hidden measures automation bias."""
+    if not isinstance(suggestion, dict) or suggestion.get("labels") is None:
+        return NO_SUGGESTION, False
+    state = SUGGESTION_SHOWN if suggestion.get("shown") else SUGGESTION_HIDDEN
+    return state, sorted(label_list(labels)) == sorted(label_list(suggestion["labels"]))
+
+
+def label_list(labels: Any) -> list[Any]:
+    """Stored labels as a list: a gold answer or suggestion may be one name or a list."""
+    if labels is None:
+        return []
+    return list(labels) if isinstance(labels, list | tuple) else [labels]
 MAX_SLICE_VALUES = 50
 
 

@@ -8,13 +8,14 @@ import numpy as np
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, Item, Project
-from annotation.selectors import label_names_of
+from annotation.selectors import item_data_for, label_names_of
 from quality.models import QualityReport, Review
 from quality.report import (
-    NO_SUGGESTION,
     SUGGESTION_HIDDEN,
     SUGGESTION_SHOWN,
     AnnotationArrays,
+    label_list,
+    suggestion_outcome,
 )
 
 
@@ -59,17 +60,13 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         hot_cols.extend(chosen)
         versions.append(-1 if version is None else version)
         seconds.append(np.nan if duration is None else duration / 1000.0)
-        if suggestion and suggestion.get("labels") is not None:
-            sugg_state.append(SUGGESTION_SHOWN if suggestion.get("shown") else
-                              SUGGESTION_HIDDEN)
-            accepted.append(sorted(suggestion["labels"]) == sorted(labels))
-        else:
-            sugg_state.append(NO_SUGGESTION)
-            accepted.append(False)
+        state, agrees = suggestion_outcome(labels, suggestion)
+        sugg_state.append(state)
+        accepted.append(agrees)
         counts.append(bool(count))
         gold_item = bool(is_gold) and gold is not None
         on_gold.append(gold_item)
-        correct.append(gold_item and sorted(_as_list(gold)) == sorted(labels))
+        correct.append(gold_item and sorted(label_list(gold)) == sorted(labels))
     n = len(item_db)
     item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
     annotator_ids, annotator = np.unique(np.asarray(annotator_db, dtype=np.int64),
@@ -100,10 +97,27 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     )
 
 
-def _as_list(gold: Any) -> list[str]:
-    if gold is None:
-        return []
-    return [gold] if isinstance(gold, str) else list(gold)
+def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
+    """Over the whole project: how often answers equal the model's suggestion when the
+    labeler saw it (``shown``) and when it was hidden (``hidden``, in ``ab`` mode), by
+    :func:`quality.report.suggestion_outcome`. Rates are null without annotations. (The
+    models API serves this as ``suggestion_agreement``; the report's per-labeler
+    ``suggestion_acceptance`` applies the same rule through :func:`annotation_arrays`.)"""
+    out = {key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
+    keys = {SUGGESTION_SHOWN: "shown", SUGGESTION_HIDDEN: "hidden"}
+    rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
+            .values_list("labels", "suggestion").iterator(chunk_size=2000))
+    for labels, suggestion in rows:
+        state, agrees = suggestion_outcome(labels, suggestion)
+        if state not in keys:
+            continue
+        part = out[keys[state]]
+        part["annotations"] += 1
+        part["agree"] += int(agrees)
+    for part in out.values():
+        if part["annotations"]:
+            part["rate"] = part["agree"] / part["annotations"]
+    return out
 
 
 def adjudicated_labels(*, project: Project) -> dict[int, list[str]]:
@@ -133,7 +147,7 @@ def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: An
     rows = qs.order_by("id").values_list("labels", "item__gold")
     if limit is not None:
         rows = rows[:limit]
-    return [sorted(labels) == sorted(_as_list(gold)) for labels, gold in rows]
+    return [sorted(labels) == sorted(label_list(gold)) for labels, gold in rows]
 
 
 def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -151,15 +165,12 @@ def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict
         given[item_id].append({"annotator": user, "labels": labels,
                                "guideline_version": version, "created_at": created,
                                "counts": counts})
-    hidden = set(project.private_fields or [])
     out = []
     for row in rows:
         item = items.get(row["item_id"])
         if item is None:
             continue
-        data = item["data"]
-        if hidden and isinstance(data, dict):
-            data = {k: v for k, v in data.items() if k not in hidden}
+        data = item_data_for(item["data"], project=project)
         out.append({**row, "item": {"id": item["id"], "external_id": item["external_id"],
                                     "data": data},
                     "annotations": given[row["item_id"]]})

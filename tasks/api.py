@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from annotation.api.pagination import paginate
 from annotation.errors import NotFound
 from annotation.selectors import MANAGING_ROLES, project_for
+from quality.selectors import suggestion_acceptance
 from tasks import selectors
 from tasks.models import ModelVersion
 from tasks.services.models import model_activate, training_request
@@ -78,7 +79,7 @@ class ModelListView(APIView):
         response.data["labels_since_last_model"] = selectors.labels_since_last_model(
             project=project)
         response.data["learning_curve"] = selectors.learning_curve(project=project)
-        response.data["suggestion_agreement"] = selectors.suggestion_agreement(project=project)
+        response.data["suggestion_agreement"] = suggestion_acceptance(project=project)
         return response
 
 

@@ -1,4 +1,5 @@
-"""Reads of the learning loop: versions, labels since the last model, automation bias."""
+"""Reads of the learning loop: versions, labels since the last model, the learning curve
+(automation bias is `quality.selectors.suggestion_acceptance`)."""
 
 from __future__ import annotations
 
@@ -47,32 +48,6 @@ def training_due(*, project: Project) -> bool:
     if active is not None and active.strategy and active.strategy != project.strategy:
         return True
     return labels_since_last_model(project=project) >= max(1, project.retrain_every)
-
-
-def _as_list(labels: Any) -> list[Any]:
-    if labels is None:
-        return []
-    return sorted(labels) if isinstance(labels, list) else [labels]
-
-
-def suggestion_agreement(*, project: Project) -> dict[str, dict[str, Any]]:
-    """How often labelers' answers equal the model's suggestion, when they saw it (`shown`)
-    and when it was hidden from them (`hidden`, in `ab` mode): a higher rate when shown than
-    when hidden is a measure of automation bias. Rates are null without annotations."""
-    out = {key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
-    rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
-            .values_list("labels", "suggestion").iterator(chunk_size=2000))
-    for labels, suggestion in rows:
-        if not isinstance(suggestion, dict) or suggestion.get("labels") is None:
-            continue
-        key = "shown" if suggestion.get("shown") else "hidden"
-        out[key]["annotations"] += 1
-        if _as_list(labels) == _as_list(suggestion["labels"]):
-            out[key]["agree"] += 1
-    for part in out.values():
-        if part["annotations"]:
-            part["rate"] = part["agree"] / part["annotations"]
-    return out
 
 
 def learning_curve(*, project: Project) -> list[dict[str, Any]]:

@@ -285,10 +285,7 @@ class NextView(APIView):
                                             ahead_of=ahead_of)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        data = claim.item.data
-        if project.private_fields:
-            hidden = set(project.private_fields)
-            data = {k: v for k, v in data.items() if k not in hidden}
+        data = selectors.item_data_for(claim.item.data, project=project)
         return Response({
             "assignment": {"id": claim.assignment.pk, "expires_at": claim.assignment.expires_at},
             "item": {"id": claim.item.pk, "external_id": claim.item.external_id, "data": data},
@@ -320,7 +317,6 @@ class SkipView(APIView):
     @extend_schema(request=s.SkipSerializer, responses={204: None})
     def post(self, request: Request, assignment_id: int) -> Response:
         body = request_body(request) if request.data else {}
-        selectors.project_of_assignment(user=request.user, assignment_id=assignment_id)
         queue.assignment_skip(assignment_id=assignment_id, user=request.user,
                               reason=body.get("reason", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -349,7 +345,7 @@ class AnnotationDetailView(APIView):
         annotation = queue.annotation_update(
             annotation_id=annotation_id, user=request.user,
             labels=s.AnnotationUpdateInput.validated(request)["labels"],
-            label_names=list(project.labels.values_list("name", flat=True)), project=project,
+            label_names=selectors.label_names_of(project=project), project=project,
         )
         return Response(s.AnnotationSerializer(annotation, context={"role": role}).data)
 

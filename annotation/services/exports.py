@@ -10,7 +10,6 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,7 +21,9 @@ from django.utils import timezone
 
 from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
+from annotation.iterables import chunks
 from annotation.models import Annotation, Item, LabelSet, Project
+from annotation.selectors import item_data_for, label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 
@@ -112,12 +113,6 @@ def _items(project: Project, state: str) -> Iterator[dict[str, Any]]:
                        "is_gold": bool(is_gold)}
 
 
-def _chunks(iterable: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def _created_sql() -> str:
     """``created_at`` as ``datetime.isoformat()`` writes it (UTC), formatted by the database:
     parsing a million timestamps only to print them again is most of an export's time."""
@@ -174,20 +169,17 @@ def _chunk_annotations(project_id: int, first: int, last: int,
 def export_records(*, project: Project, aggregation: str = "majority", state: str = "labeled",
                    include_private: bool = False) -> Iterator[dict[str, Any]]:
     """Yield one export record per item, in item order."""
-    label_names = list(project.labels.values_list("name", flat=True))
+    label_names = label_names_of(project=project)
     aggregate = _aggregator_for(project=project, aggregation=aggregation,
                                 label_names=label_names)
-    private = set(project.private_fields or []) if not include_private else set()
     multi = project.is_multi_label
     parsed: dict[str, Any] = {}
-    for chunk in _chunks(_items(project, state), CHUNK):
+    for chunk in chunks(_items(project, state), CHUNK):
         by_item: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in chunk}
         _chunk_annotations(project.pk, chunk[0]["id"], chunk[-1]["id"], by_item, parsed)
         for row in chunk:
             anns = by_item[row["id"]]
-            data = row["data"]
-            if private:
-                data = {k: v for k, v in data.items() if k not in private}
+            data = item_data_for(row["data"], project=project, include_private=include_private)
             record: dict[str, Any] = {"external_id": row["external_id"], "data": data}
             if aggregate is not None:
                 labels, confidence, extra = aggregate(

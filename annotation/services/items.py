@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Value
 
 from annotation.errors import InvalidInput, NotFound
+from annotation.item_state import item_state_case
 from annotation.models import Annotation, Assignment, Item, Project
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
@@ -31,14 +32,11 @@ def item_gold_set(*, project: Project, item_id: int, actor: Any, gold: Any) -> I
         except InvalidInput as exc:
             raise InvalidInput({"gold": exc.detail.get("labels", exc.detail)}) from None
     is_gold = clean is not None
-    overlap = project.overlap
     Item.objects.filter(pk=item.pk).update(
         gold=clean, is_gold=is_gold,
-        state=Value(Item.State.OPEN) if is_gold else Case(
-            When(annotation_count__gte=overlap, then=Value(Item.State.COMPLETE)),
-            When(annotation_count__lt=overlap - F("lease_count"), then=Value(Item.State.OPEN)),
-            default=Value(Item.State.LEASED),
-        ),
+        # the gold flag changes in this same UPDATE, so its branch of the rule is chosen here
+        state=(Value(Item.State.OPEN) if is_gold
+               else item_state_case(overlap=project.overlap)),
     )
     Assignment.objects.filter(item_id=item.pk).update(is_gold=is_gold)
     Annotation.objects.filter(item_id=item.pk).update(is_gold=is_gold)

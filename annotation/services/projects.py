@@ -10,14 +10,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Case, F, FileField, Value, When
+from django.db.models import FileField
 
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
+from annotation.item_state import item_state_case
 from annotation.models import Item, Label, Membership, Project
 from annotation.page_keys import reserved_for
 from annotation.selectors import labels_in_use
 from annotation.services.audit import audit_record
+from annotation.services.queue import assignments_release
 from annotation.services.storage import stored_files_delete
 
 User = get_user_model()
@@ -150,16 +152,11 @@ def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[s
 
 def item_states_refresh(*, project: Project) -> int:
     """Recompute every item's queue state from its counters (after the overlap changed)."""
-    overlap = project.overlap
     return Item.objects.filter(project=project, is_gold=False).update(
-        state=Case(
-            When(annotation_count__gte=overlap, then=Value(Item.State.COMPLETE)),
-            When(annotation_count__lt=overlap - F("lease_count"), then=Value(Item.State.OPEN)),
-            default=Value(Item.State.LEASED),
-        )
-    )
+        state=item_state_case(overlap=project.overlap))
 
 
+@transaction.atomic
 def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
     """Admins create any account; managers create labeler accounts for their teams. The
     email's form and length are checked by the caller (the API's UserCreateInput)."""
@@ -215,16 +212,13 @@ def member_set(*, project: Project, actor: Any, username: str, role: str) -> Mem
 @transaction.atomic
 def member_remove(*, project: Project, actor: Any, username: str) -> None:
     """Remove a member; their open leases are released so their items go back to the queue."""
-    from annotation.services.queue import assignment_release
-
     membership = Membership.objects.filter(project=project, user__username=username).first()
     if membership is None:
         raise NotFound({"detail": f"'{username}' is not a member of this project."})
     if _is_last_manager(project=project, user=membership.user):
         raise InvalidInput({"username": [f"'{username}' is the project's only manager; make "
                                          "someone else manager first."]})
-    for assignment in membership.user.assignments.filter(project=project, state="active"):
-        assignment_release(assignment=assignment)
+    assignments_release(project=project, user=membership.user)
     membership.delete()
     audit_record(actor=actor, action="member.removed", project=project, target=username)
 

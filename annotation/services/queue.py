@@ -15,10 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
-from annotation.models import Annotation, Assignment, Item, Project
+from annotation.item_state import item_state_case
+from annotation.models import Annotation, Assignment, Item, Membership, Project
 from annotation.services import queue_sql
 
 logger = logging.getLogger(__name__)
@@ -197,11 +199,16 @@ def _client_id_validate(client_id: Any) -> str | None:
 
 
 def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
+    """One of the caller's own assignments, while they still belong to its project (staff
+    always do); 404 otherwise. The membership is read in the same query."""
     qs = Assignment.objects.select_related("project")
+    if not user.is_staff:
+        role = Membership.objects.filter(project=OuterRef("project_id"), user=user)
+        qs = qs.annotate(member_role=Subquery(role.values("role")[:1]))
     if lock:
         qs = qs.select_for_update(of=("self",))
     assignment = qs.filter(pk=assignment_id, annotator=user).first()
-    if assignment is None:
+    if assignment is None or (not user.is_staff and assignment.member_role is None):
         raise NotFound({"detail": "Assignment not found."})
     return assignment
 
@@ -292,12 +299,13 @@ def _after_submit(*, project: Project, annotation: Annotation) -> None:
 
 
 def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
-    """Give an item back; this labeler will not be offered it again."""
-    if reason is not None and not isinstance(reason, str):
-        raise InvalidInput({"reason": ["A reason is text."]})
-    reason = (reason or "")[:500]
+    """Give an item back; this labeler will not be offered it again. The caller must still
+    belong to the project (404 otherwise, checked before the reason)."""
     with transaction.atomic():
         assignment = _assignment_of(assignment_id=assignment_id, user=user, lock=True)
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput({"reason": ["A reason is text."]})
+        reason = (reason or "")[:500]
         if assignment.state == Assignment.State.SKIPPED:
             return
         if assignment.state == Assignment.State.SUBMITTED:
@@ -311,16 +319,22 @@ def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
                                            d_annotations=0, d_leases=-1)
 
 
-def assignment_release(*, assignment: Assignment) -> None:
-    """End an open lease without an answer (a member removed); the slot returns."""
+def assignments_release(*, project: Project, user: Any) -> int:
+    """End a labeler's open leases in the project without an answer (a member removed):
+    the slots return to the queue. One UPDATE for the leases, one for their items (a
+    labeler holds at most one lease per item). Returns the number released."""
     with transaction.atomic():
-        updated = Assignment.objects.filter(pk=assignment.pk, state=Assignment.State.ACTIVE
-                                            ).update(state=Assignment.State.EXPIRED,
-                                                     closed_at=timezone.now())
-        if updated:
-            queue_sql.item_counters_update(item_id=assignment.item_id,
-                                           overlap=assignment.project.overlap,
-                                           d_annotations=0, d_leases=-1)
+        leases = list(Assignment.objects.select_for_update()
+                      .filter(project=project, annotator=user, state=Assignment.State.ACTIVE)
+                      .values_list("pk", "item_id"))
+        if not leases:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _ in leases]).update(
+            state=Assignment.State.EXPIRED, closed_at=timezone.now())
+        Item.objects.filter(pk__in=[item_id for _, item_id in leases]).update(
+            lease_count=F("lease_count") - 1,
+            state=item_state_case(overlap=project.overlap, d_leases=-1, gold_open=True))
+    return len(leases)
 
 
 def annotation_update(*, annotation_id: int, user: Any, labels: Any, label_names: list[str],

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+from annotation.item_state import STATE_CASE_SQL, state_case_params
 from annotation.models import (
     Assignment,
     Guideline,
@@ -98,13 +99,16 @@ def started_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
     of them, that this labeler has never held; locked so that concurrent claimers skip it.
     The inner scan reads the partial index ``item_started_idx`` (its literal terms match
     the index's predicate) and stops after the look-ahead; the state is checked again on
-    the locked row, so an item completed meanwhile is passed over, never handed out."""
+    the locked row, so an item completed meanwhile is passed over, never handed out.
+
+    A test seam: the queue runs :func:`pick_sql`; this half on its own is for the tests
+    that check which index the plan uses (``tests/annotation/test_queue.py``)."""
     return _started_text(), [project_id, user_id]
 
 
 def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
     """The best open item nobody was ever handed (``item_fresh_idx``): it needs no look at
-    the labeler's history."""
+    the labeler's history. A test seam, like :func:`started_sql`."""
     return _fresh_text(), [project_id]
 
 
@@ -261,7 +265,9 @@ def assignment_for_submit(*, assignment_id: int, user_id: int) -> Assignment | N
 
 def project_with_label_names(*, project_id: int) -> tuple[Project, list[str]]:
     """A project and its label names in display order, in one query (no names if the
-    project has no labels left: then every answer is refused by name, not with an error)."""
+    project has no labels left: then every answer is refused by name, not with an error).
+    The hot path's own copy of ``annotation.selectors.label_names_of``, joined into the
+    project's query to save a round trip; same order."""
     sql = (
         f"SELECT p.*, l.name AS label_name FROM {PROJECT} p LEFT JOIN {LABEL} l "
         'ON l.project_id = p.id WHERE p.id = %s ORDER BY l."order", l.id'
@@ -278,11 +284,8 @@ def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:
 
 _COUNTERS_SQL = (
     f"UPDATE {ITEM} SET annotation_count = annotation_count + %s, "
-    "lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = CASE "
-    "WHEN is_gold THEN %s "  # gold items stay open: every labeler may get them
-    "WHEN annotation_count >= %s THEN %s "  # overlap reached
-    "WHEN annotation_count < %s - lease_count THEN %s "  # a slot still free
-    "ELSE %s END WHERE id = %s"
+    f"lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = {STATE_CASE_SQL} "
+    "WHERE id = %s"
 )
 
 
@@ -290,12 +293,11 @@ def item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
                          d_leases: int) -> None:
     """Move an item's counters and recompute its state in the same UPDATE statement.
 
-    Column values inside the statement are the row's values before the update, so the
-    state is computed from the new counts written out explicitly."""
+    The state is :mod:`annotation.item_state`'s rule, computed from the new counts."""
     with connection.cursor() as cursor:
         cursor.execute(_COUNTERS_SQL, [
-            d_annotations, d_leases, d_leases > 0, Item.State.OPEN.value,
-            overlap - d_annotations, Item.State.COMPLETE.value,
-            overlap - d_annotations - d_leases, Item.State.OPEN.value,
-            Item.State.LEASED.value, item_id,
+            d_annotations, d_leases, d_leases > 0,
+            *state_case_params(overlap=overlap, d_annotations=d_annotations,
+                               d_leases=d_leases),
+            item_id,
         ])

@@ -154,8 +154,8 @@ REST_FRAMEWORK = {
         "annotation.api.parsers.FormParser",
         "annotation.api.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    # No DEFAULT_PAGINATION_CLASS/PAGE_SIZE: every view is an APIView and pages through
+    # annotation/api/pagination.py.
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
     # `format` is the export format (jsonl, csv, json), not a renderer switch.
@@ -221,7 +221,6 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_ALWAYS_EAGER = False
 
 LOGGING = {
     "version": 1,

@@ -3,9 +3,8 @@
 import secrets
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import VAR_DIR, env_bool
+from config.settings.base import VAR_DIR
 
-DEBUG = env_bool("DJANGO_DEBUG")
 if not SECRET_KEY:  # noqa: F405
     _key_file = VAR_DIR / "secret_key"
     if not _key_file.exists():

@@ -57,6 +57,7 @@ from tasks.learning.train import (
     train_model,
 )
 
+# The default of annotation.models.Project.strategy (checked by tests/tasks/test_train.py).
 DEFAULT_STRATEGY = "margin"
 
 

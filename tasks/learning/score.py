@@ -100,7 +100,7 @@ def batch_priorities(
     n_random = 0 if X_random is None or not batch_mode else min(X_random.shape[0], batch_size)
     n_model = min(batch_size - n_random, scores.size)
     if batch_mode and n_model > 0:
-        picks = rank_batch(scores, X_candidates, X_labeled, n_model, method=method, seed=seed)
+        picks = rank_batch(scores, X_candidates, X_labeled, n_model, method=method)
     else:
         picks = np.argsort(-scores, kind="stable")[:n_model]
     slots = n_model + n_random

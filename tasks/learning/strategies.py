@@ -24,6 +24,8 @@ from sklearn.preprocessing import normalize
 
 from tasks.learning.train import TrainedModel
 
+# A copy of annotation.models.Project.Strategy (this code imports no Django);
+# tests/tasks/test_train.py checks the two agree.
 STRATEGIES = ("uncertainty", "margin", "entropy", "committee", "random")
 BATCH_METHODS = ("ranked", "density")
 _TIE_BREAK = 0.01  # weight of consensus entropy that orders items with equal vote entropy
@@ -189,7 +191,6 @@ def rank_batch(
     n: int,
     *,
     method: str = "ranked",
-    seed: int = 0,
 ) -> np.ndarray:
     """Order candidates for one batch so it is useful *and* varied; returns candidate indices.
 

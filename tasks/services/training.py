@@ -12,16 +12,16 @@ scoring sees the same vocabulary weights everywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.errors import InvalidInput
+from annotation.errors import Conflict
+from annotation.iterables import chunks
 from annotation.models import Annotation, Item, Project
+from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
@@ -48,24 +48,15 @@ class TrainingSet:
     aggregation: str
 
 
-def _chunks(iterator: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def training_set(*, project: Project) -> TrainingSet:
     """Consensus label per item from counted annotations, gold items left out."""
     from quality.export_aggregation import aggregator_for
 
-    label_names = list(project.labels.values_list("name", flat=True))
+    label_names = label_names_of(project=project)
+    # Every Project.Aggregation is one aggregator_for offers (projects' settings allow no other).
     aggregation = project.aggregation
-    try:
-        aggregate = aggregator_for(project=project, aggregation=aggregation,
-                                   label_names=label_names)
-    except InvalidInput:  # an aggregation the quality module does not offer (yet)
-        aggregation = "majority"
-        aggregate = aggregator_for(project=project, aggregation=aggregation,
-                                   label_names=label_names)
+    aggregate = aggregator_for(project=project, aggregation=aggregation,
+                               label_names=label_names)
     multi = project.is_multi_label
     chosen: dict[int, Any] = {}
     last_id = 0
@@ -93,7 +84,7 @@ def training_set(*, project: Project) -> TrainingSet:
     close()
     known = set(label_names)
     ids, data, labels = [], [], []
-    for chunk in _chunks(iter(sorted(chosen)), _READ_CHUNK):
+    for chunk in chunks(sorted(chosen), _READ_CHUNK):
         for item_id, item_data in (Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True,
                                                        is_gold=False)
                                    .order_by("id").values_list("id", "data")):
@@ -141,8 +132,8 @@ def _claim(*, version_id: int, job_id: str) -> ModelVersion | None:
     return version
 
 
-class NotEnoughLabels(Exception):
-    """Training cannot start yet; not worth retrying."""
+class NotEnoughLabels(Conflict):
+    """Training cannot start yet; not worth retrying. ``detail`` is the message."""
 
 
 def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
@@ -163,7 +154,7 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     del pool
     version_heartbeat(version_id=version.pk)
     X = featurizer.transform(labeled.data)
-    classes = list(project.labels.values_list("name", flat=True))
+    classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
     multi = project.is_multi_label
     strategy = version.strategy or project.strategy

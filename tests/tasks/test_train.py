@@ -92,9 +92,12 @@ def test_multilabel_one_vs_rest_and_metrics():
     assert none.accuracy is None and none.reason
 
 
-def test_projects_default_to_the_benchmarked_strategy():
-    """The project default is the strategy the label-efficiency benchmark chose."""
+def test_strategies_and_default_follow_project_strategy():
+    """``Project.Strategy`` is the source of the strategies and the default (the one the
+    label-efficiency benchmark chose); the numeric code keeps its own copy because it may
+    not import Django. This is the one check that the copy is in step."""
     from annotation.models import Project
-    from tasks.learning import DEFAULT_STRATEGY
+    from tasks.learning import DEFAULT_STRATEGY, STRATEGIES
 
+    assert tuple(STRATEGIES) == tuple(Project.Strategy.values)
     assert Project._meta.get_field("strategy").default == DEFAULT_STRATEGY

@@ -24,6 +24,7 @@ from django.db.models import Count, Max, Min, Q
 
 from annotation.errors import ImportRejected, InvalidInput
 from annotation.models import Item, Project
+from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.bulk import (
     ItemCopier,
@@ -71,7 +72,7 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
     audited with its counts, ``source`` (the file name) and the id range of its items."""
     if fmt not in FORMATS:
         raise InvalidInput({"format": [f"'{fmt}' is not one of {', '.join(FORMATS)}."]})
-    label_names = set(project.labels.values_list("name", flat=True))
+    label_names = set(label_names_of(project=project))
     counting = CountingReader(stream)
     buffered = io.BufferedReader(counting, buffer_size=1 << 16)
     errors: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotation.demo import movie_review_rows
 from annotation.models import Annotation, Project
+from annotation.selectors import label_names_of
 from annotation.services.guidelines import guideline_acknowledge
 from annotation.services.queue import annotation_submit, assignment_claim_next, assignment_skip
 from tasks.models import ModelVersion, ScoreChunk
@@ -35,7 +36,7 @@ def _label_some(project: Project, username: str, n: int, rng: random.Random,
     wrong, one item in seventeen skipped; bob keeps his last lease open, mid-item."""
     user = get_user_model().objects.get(username=username)
     guideline_acknowledge(project=project, user=user, version=1)
-    names = list(project.labels.values_list("name", flat=True))
+    names = label_names_of(project=project)
     for i in range(n):
         claim = assignment_claim_next(project=project, user=user, rng=rng)
         if i == n - 1 and username == "bob":

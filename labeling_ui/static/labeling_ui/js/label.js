@@ -38,6 +38,8 @@ export const state = {
 // Latency hook for bench/: [{key, shown, painted, source}], times in performance.now() ms;
 // source says whether the item came from the prefetch or had to be requested after the key.
 // Tests read `saved` (answers the page reported saved) and `refused` (presses it did not use).
+// Present in production on purpose, not behind a flag: bench/bench_labeling_latency.py reads
+// it from a production server, and it holds only what this labeler's page already has.
 window.skein = { timings: [], state, saved: [], refused: [] };
 
 // A press counts only for an item that has been painted for this long (config/settings:
