@@ -16,8 +16,9 @@ from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.models import Item, Label, Membership, Project
 from annotation.page_keys import reserved_for
-from annotation.selectors import labels_in_use
+from annotation.selectors import MANAGER, labels_in_use
 from annotation.services.audit import audit_record
+from annotation.services.queue import assignment_release
 from annotation.services.storage import stored_files_delete
 
 User = get_user_model()
@@ -221,8 +222,6 @@ def item_states_refresh(*, project: Project) -> int:
 
 def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
     """Admins create any account; managers create labeler accounts for their teams."""
-    from annotation.selectors import MANAGER
-
     if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
         raise Forbidden({"detail": "Only admins and managers can create accounts."})
     errors: dict[str, list[str]] = {}
@@ -282,8 +281,6 @@ def member_set(*, project: Project, actor: Any, username: str, role: str) -> Mem
 @transaction.atomic
 def member_remove(*, project: Project, actor: Any, username: str) -> None:
     """Remove a member; their open leases are released so their items go back to the queue."""
-    from annotation.services.queue import assignment_release
-
     membership = Membership.objects.filter(project=project, user__username=username).first()
     if membership is None:
         raise NotFound({"detail": f"'{username}' is not a member of this project."})

@@ -24,11 +24,13 @@ from annotation.errors import InvalidInput
 from annotation.models import Annotation, Item, Project
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
+from quality.export_aggregation import aggregator_for
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
 from tasks.services.faults import fault_sleep
-from tasks.services.models import MAX_ATTEMPTS, is_stale, version_fail, version_heartbeat
+from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, version_fail, version_heartbeat
+from tasks.services.scoring import scoring_start
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +57,6 @@ def _chunks(iterator: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 def training_set(*, project: Project) -> TrainingSet:
     """Consensus label per item from counted annotations, gold items left out."""
-    from quality.export_aggregation import aggregator_for
-
     label_names = list(project.labels.values_list("name", flat=True))
     aggregation = project.aggregation
     try:
@@ -147,8 +147,6 @@ class NotEnoughLabels(Exception):
 
 def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     """Train one queued version, store its artifact and metrics, then start scoring."""
-    from tasks.services.scoring import scoring_start
-
     version = _claim(version_id=version_id, job_id=job_id)
     if version is None:
         return None
