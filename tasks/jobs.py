@@ -22,7 +22,7 @@ from config.jobs import (
     send_after_commit,
 )
 from tasks.models import ModelVersion, ScoreChunk
-from tasks.services.lifecycle import version_fail
+from tasks.services.lifecycle import chunk_retry_note, version_fail, version_retry_note
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ def _reason(exc: BaseException) -> str:
 
 
 def _training_retry(version_id: int, *, exc: Exception, job_id: str) -> None:
-    from tasks.services.models import version_retry_note  # services: see the module docstring
-
     version_retry_note(version_id=version_id, job_id=job_id,
                        error=f"Attempt failed, retrying: {_reason(exc)}")
 
@@ -66,8 +64,6 @@ def train_model_job(self: Any, version_id: int) -> None:
 
 
 def _chunk_retry(chunk_id: int, *, exc: Exception, job_id: str) -> None:
-    from tasks.services.models import chunk_retry_note  # services: see the module docstring
-
     chunk_retry_note(chunk_id=chunk_id, job_id=job_id, error=_reason(exc))
 
 
@@ -111,7 +107,7 @@ def finish_scoring_job(self: Any, version_id: int) -> None:
 
 @job(name=CHECK, time_limit=600)
 def check_training_job(self: Any, project_id: int) -> None:
-    # Imported here: services, see the module docstring.
+    # Imported here: tasks.services.models imports this module to enqueue jobs.
     from tasks.services.models import training_check
 
     training_check(project_id=project_id)
@@ -119,7 +115,7 @@ def check_training_job(self: Any, project_id: int) -> None:
 
 @job(name=TICK, time_limit=600)
 def run_learning_tick_job(self: Any) -> None:
-    # Imported here: services, see the module docstring.
+    # Imported here: tasks.services.models imports this module to enqueue jobs.
     from tasks.services.models import learning_tick
 
     counts = learning_tick()

@@ -1,6 +1,6 @@
 """The lifecycle rules every learning-loop service shares (a leaf: scoring, training and the
 version services import it, it imports none of them): how many attempts a run gets, when a
-run's worker counts as dead, failing a version and its heartbeat."""
+run's worker counts as dead, failing a version, noting a failed attempt, its heartbeat."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.services.audit import audit_record
-from tasks.models import ModelVersion
+from tasks.models import ModelVersion, ScoreChunk
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +52,17 @@ def version_fail(*, version_id: int, error: str) -> None:
 
 def version_heartbeat(*, version_id: int) -> None:
     ModelVersion.objects.filter(pk=version_id).update(heartbeat_at=timezone.now())
+
+
+def version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
+    """A training attempt raised: back to queued (Celery retries it) with the reason shown."""
+    ModelVersion.objects.filter(pk=version_id, state=ModelVersion.State.TRAINING,
+                                job_id=job_id).update(state=ModelVersion.State.QUEUED,
+                                                      error=error[:4000],
+                                                      heartbeat_at=timezone.now())
+
+
+def chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
+    """A chunk attempt raised: back to pending (Celery retries it) with the reason shown."""
+    ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id
+                              ).update(state=ScoreChunk.State.PENDING, error=error[:4000])

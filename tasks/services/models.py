@@ -158,20 +158,6 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
     return counts
 
 
-def version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
-    """A training attempt raised: back to queued (Celery retries it) with the reason shown."""
-    ModelVersion.objects.filter(pk=version_id, state=ModelVersion.State.TRAINING,
-                                job_id=job_id).update(state=ModelVersion.State.QUEUED,
-                                                      error=error[:4000],
-                                                      heartbeat_at=timezone.now())
-
-
-def chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
-    """A chunk attempt raised: back to pending (Celery retries it) with the reason shown."""
-    ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id
-                              ).update(state=ScoreChunk.State.PENDING, error=error[:4000])
-
-
 def training_check(*, project_id: int) -> ModelVersion | None:
     """Start automatic training when it is due (see tasks.selectors.training_due); before
     the first model, seed the pool's order by diversity if SKEIN_DIVERSE_COLD_START is on
