@@ -56,6 +56,7 @@ screenshots: venv test-deps
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 # mypy over the app code, configured in pyproject.toml ([tool.mypy]); cache in .mypy_cache.

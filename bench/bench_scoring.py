@@ -89,10 +89,11 @@ def _breakdown(version: object, *, loads: float) -> None:
     """One chunk (the pass's first) through the service's steps in this process."""
     from django.db import transaction
 
+    from annotation.services.items_sql import item_scores_write
     from tasks.learning import score_chunk
     from tasks.models import ScoreChunk
     from tasks.services.artifacts import artifact_load
-    from tasks.services.scoring import _async_commit, pool_of, read_chunk, write_scores
+    from tasks.services.scoring import _async_commit, pool_of, read_chunk
 
     chunk = ScoreChunk.objects.filter(version=version).order_by("index").first()
     artifact = artifact_load(version.artifact.name)
@@ -107,8 +108,8 @@ def _breakdown(version: object, *, loads: float) -> None:
     t3 = time.perf_counter()
     with transaction.atomic():
         _async_commit()
-        write_scores(ids=ids, priority=scores.priority + 1e-9, labels=[["zzz"]] * len(ids),
-                     confidence=scores.confidence, scored_by=version.version + 1)
+        item_scores_write(ids=ids, priority=scores.priority + 1e-9, labels=[["zzz"]] * len(ids),
+                          confidence=scores.confidence, scored_by=version.version + 1)
         t4 = time.perf_counter()
         transaction.set_rollback(True)
     print(f"one chunk of {len(ids):,} items in this process (load average {loads:.1f}): read "

@@ -6,6 +6,10 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
+from kombu import Connection
+
+from config.heartbeat import live_workers
+from config.metrics import metrics_allowed
 
 
 def _database_ok() -> tuple[bool, str]:
@@ -18,8 +22,6 @@ def _database_ok() -> tuple[bool, str]:
 
 
 def _broker_ok() -> tuple[bool, str]:
-    from kombu import Connection
-
     try:
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=2,
                         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
@@ -35,9 +37,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     worker outage degrades training only, so it shows in the body, not the status.
     Anonymous callers (a load balancer) learn only up or down; the details, with internal
     error text and worker names, need the metrics token or a staff session."""
-    from config.heartbeat import live_workers
-    from config.metrics import metrics_allowed
-
     db_ok, db_msg = _database_ok()
     status = 200 if db_ok else 503
     if not metrics_allowed(request, database_up=db_ok):

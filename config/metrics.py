@@ -19,6 +19,8 @@ from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from annotation.models import Annotation, Assignment, Item, Project
+from quality.selectors import cached_agreement
+from tasks.models import ModelVersion
 
 
 class SkeinCollector(Collector):
@@ -71,8 +73,6 @@ class SkeinCollector(Collector):
 
 
 def _model_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
-    from tasks.models import ModelVersion
-
     accuracy = GaugeMetricFamily("skein_model_accuracy", "Cross-validated accuracy of the "
                                  "active model.", labels=["project_id", "project", "version"])
     duration = GaugeMetricFamily("skein_model_training_seconds", "Seconds from queueing to "
@@ -97,8 +97,6 @@ def _agreement_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
     """Agreement from the cached quality reports (never computed during a scrape)."""
     alpha = GaugeMetricFamily("skein_agreement_krippendorff_alpha", "Krippendorff's alpha "
                               "of the latest quality report.", labels=["project_id", "project"])
-    from quality.selectors import cached_agreement
-
     for pid, value in cached_agreement().items():
         if value is not None:
             alpha.add_metric([str(pid), names.get(pid, "")], value)

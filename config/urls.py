@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/login/", admin_login),  # the admin's login behind the login rate limit
     path("admin/", admin.site.urls),
     path("api/v1/", include("annotation.api.urls")),
+    path("api/v1/", include("quality.urls")),
+    path("api/v1/", include("tasks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from ?script, not inline (config/csp.py).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(

@@ -1,19 +1,32 @@
 """Quality endpoints of the v1 API: the report, the review queue, gold answers,
-qualification retries and a labeler's own gold accuracy."""
+qualification retries, a labeler's own gold accuracy, the aggregated export and label
+sets."""
 
 from __future__ import annotations
 
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import Pagination, paginated
-from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, project_for, start_of_today
+from annotation.api import serializers as s
+from annotation.api.pagination import Pagination, paginate, paginated
+from annotation.errors import Gone, NotFound
+from annotation.models import LabelSet
+from annotation.selectors import (
+    MANAGING_ROLES,
+    REVIEWING_ROLES,
+    project_for,
+    start_of_today,
+)
+from annotation.services import exports
 from annotation.services.items import item_gold_set
-from quality import metrics, selectors
+from quality import labelsets, metrics, selectors
 from quality import serializers as qs
+from quality.export_aggregation import export_aggregator
+from quality.jobs import enqueue_labelset_build
 from quality.models import Qualification
 from quality.report import rate
 from quality.services import qualification as qualifying
@@ -110,3 +123,81 @@ class RequalifyView(APIView):
         return Response({"username": username,
                          "qualification": qualifying.qualification_summary(qualification,
                                                                           project=project)})
+
+
+class ExportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS)),
+                    OpenApiParameter("aggregation", str, enum=list(exports.AGGREGATIONS)),
+                    OpenApiParameter("state", str, enum=list(exports.STATES)),
+                    OpenApiParameter("include_private", bool)],
+        responses={(200, "application/x-ndjson"): str},
+    )
+    def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        params = request.query_params
+        options = exports.export_options(fmt=params.get("format"),
+                                         aggregation=params.get("aggregation"),
+                                         state=params.get("state"))
+        include_private = params.get("include_private", "").lower() in ("1", "true")
+        labelsets.export_audit(project=project, actor=request.user,
+                               options={**options, "include_private": include_private})
+        aggregate = export_aggregator(project=project, aggregation=options["aggregation"])
+        records = exports.export_records(project=project, aggregate=aggregate,
+                                         state=options["state"],
+                                         include_private=include_private)
+        response = StreamingHttpResponse(
+            exports.encode_stream(exports.render_export(records, options["format"])),
+            content_type=exports.CONTENT_TYPES[options["format"]],
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="project{project.pk}-labels.{options["format"]}"')
+        return response
+
+
+class LabelSetListView(APIView):
+    @extend_schema(responses={200: paginated(s.LabelSetSerializer)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        return paginate(request, project.labelsets.order_by("-version"), s.LabelSetSerializer)
+
+    @extend_schema(request=s.LabelSetRequestInput, responses={202: s.LabelSetSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        body = s.LabelSetRequestInput.validated(request)
+        labelset = labelsets.labelset_request(project=project, actor=request.user,
+                                              fmt=body.get("format"),
+                                              aggregation=body.get("aggregation"),
+                                              state=body.get("state"))
+        enqueue_labelset_build(labelset_id=labelset.pk)
+        return Response(s.LabelSetSerializer(labelset).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _labelset_for(request: Request, labelset_id: int) -> LabelSet:
+    labelset = LabelSet.objects.select_related("project").filter(pk=labelset_id).first()
+    if labelset is None:
+        raise NotFound({"detail": "No such label set."})
+    project_for(user=request.user, project_id=labelset.project_id, roles=MANAGING_ROLES)
+    return labelset
+
+
+class LabelSetDetailView(APIView):
+    @extend_schema(responses={200: s.LabelSetSerializer})
+    def get(self, request: Request, labelset_id: int) -> Response:
+        return Response(s.LabelSetSerializer(_labelset_for(request, labelset_id)).data)
+
+
+class LabelSetDownloadView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): str})
+    def get(self, request: Request, labelset_id: int) -> StreamingHttpResponse:
+        labelset = _labelset_for(request, labelset_id)
+        if labelset.state == LabelSet.State.ERASED:
+            raise Gone({"detail": labelset.error})
+        if labelset.state != LabelSet.State.READY:
+            raise NotFound({"detail": f"This snapshot is {labelset.state}, not ready yet."})
+        response = FileResponse(labelsets.labelset_open(labelset=labelset), as_attachment=True,
+                                filename=f"project{labelset.project_id}-labelset-v"
+                                         f"{labelset.version}.{labelset.format}",
+                                content_type=exports.CONTENT_TYPES[labelset.format])
+        response["X-Content-SHA256"] = labelset.sha256
+        return response

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from annotation.models import Item, LabelSet, Project
+from annotation.models import Annotation, Item, LabelSet, Project
+from quality.report import agreement_summary, label_distribution
 from quality.selectors import adjudicated_labels, annotation_arrays
 
 
 def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     """Counts, label distribution, agreement with its interval, people, guideline and model
     versions, aggregation and filters of the annotations behind a snapshot."""
-    from quality.report import agreement_summary, label_distribution
-
     state = (labelset.filters or {}).get("state", "labeled")
     a = annotation_arrays(project=project,
                           item_state=Item.State.COMPLETE if state == "complete" else None)
@@ -43,18 +43,26 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     }
 
 
+# (project=, versions=) -> one dict per known model version (its "version" and what to
+# show of it). The learning loop registers it (TasksConfig.ready): quality doesn't know it.
+ModelVersionRows = Callable[..., Iterable[dict[str, Any]]]
+_model_version_rows: ModelVersionRows | None = None
+
+
+def register_model_version_rows(rows: ModelVersionRows) -> None:
+    global _model_version_rows
+    _model_version_rows = rows
+
+
 def _model_versions(project: Project) -> list[dict[str, Any]]:
     """The model versions whose suggestions the labelers got (shown or hidden)."""
-    from annotation.models import Annotation
-    from tasks.models import ModelVersion
-
     used = {
         v for v in Annotation.objects.filter(project=project, suggestion__isnull=False)
         .values_list("suggestion__model_version", flat=True).distinct()
         if isinstance(v, int)
     }
-    rows = (ModelVersion.objects.filter(project=project, version__in=used).order_by("version")
-            .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at"))
+    rows = ([] if _model_version_rows is None
+            else _model_version_rows(project=project, versions=used))
     known = {r["version"]: r for r in rows}
     out = []
     for version in sorted(used):

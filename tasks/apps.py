@@ -1,4 +1,5 @@
-"""App config for tasks."""
+"""App config for tasks: registers the learning loop's after-submit hook with the core and
+its model versions with quality's data card."""
 
 from django.apps import AppConfig
 
@@ -6,3 +7,13 @@ from django.apps import AppConfig
 class TasksConfig(AppConfig):
     name = "tasks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here: models cannot be imported before the app registry is ready.
+        from annotation.extensions import register_after_submit
+        from quality.datacard import register_model_version_rows
+        from tasks.selectors import model_version_rows
+        from tasks.triggers import after_annotation
+
+        register_after_submit(after_annotation)
+        register_model_version_rows(model_version_rows)

@@ -1,111 +1,162 @@
-"""Celery jobs: ids in, one service call each."""
+"""The learning loop's Celery jobs (ids in, one service call each) and the helpers that
+enqueue them by name.
+
+Imported by the web process for the ``enqueue_*`` helpers, so job bodies import their
+services inside the function: those pull in scikit-learn, SciPy and modAL, which a web
+worker must never load (see ``config.jobs``). A broker outage never fails a labeler's
+request: it is logged (and shown on the model version), and the periodic tick re-queues
+the work once the broker is back (see ``tasks.services.models.jobs_reap``).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from celery.signals import worker_ready
-
-from annotation.models import LabelSet
-from annotation.services.exports import labelset_build
-from tasks import dispatch
-from tasks.base import job
-from tasks.services import models as versions
-from tasks.services.scoring import chunk_score, scoring_finish
-from tasks.services.training import NotEnoughLabels, model_train
+from config.jobs import (
+    DEFAULT_RETRIES,
+    at_worker_start,
+    job,
+    preload_in_worker,
+    send_after_commit,
+)
+from tasks.models import ModelVersion, ScoreChunk
+from tasks.services.lifecycle import chunk_retry_note, version_fail, version_retry_note
 
 logger = logging.getLogger(__name__)
 
+# A worker loads them once, before its pool forks (web workers never do).
+preload_in_worker("tasks.services.training", "tasks.services.scoring",
+                  "tasks.services.cold_start", "tasks.services.models")
 
-@job(name=dispatch.BUILD_LABELSET, time_limit=3600)
-def build_labelset(self: Any, labelset_id: int) -> None:
-    try:
-        labelset_build(labelset_id=labelset_id)
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            LabelSet.objects.filter(pk=labelset_id).update(state=LabelSet.State.FAILED,
-                                                           error=str(exc)[:2000])
-            raise
-        raise self.retry(exc=exc) from exc
+# Registered names (persisted in queued messages and the beat schedule): keep them stable.
+TRAIN = "learning.train"
+SCORE_CHUNK = "learning.score_chunk"
+FINISH = "learning.finish"
+CHECK = "learning.check"
+TICK = "learning.tick"
 
 
 def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-@job(name=dispatch.TRAIN, time_limit=3600)
-def train_model(self: Any, version_id: int) -> None:
+def _training_retry(version_id: int, *, exc: Exception, job_id: str) -> None:
+    version_retry_note(version_id=version_id, job_id=job_id,
+                       error=f"Attempt failed, retrying: {_reason(exc)}")
+
+
+def _training_give_up(version_id: int, *, exc: Exception) -> None:
+    version_fail(version_id=version_id, error=_reason(exc))
+
+
+@job(name=TRAIN, time_limit=3600, retries=DEFAULT_RETRIES, on_retry=_training_retry,
+     give_up=_training_give_up)
+def train_model_job(self: Any, version_id: int) -> None:
+    # Imported here: training loads scikit-learn (see the module docstring).
+    from tasks.services.training import NotEnoughLabels, model_train
+
     try:
         model_train(version_id=version_id, job_id=self.request.id)
     except NotEnoughLabels as exc:
-        versions.version_fail(version_id=version_id, error=str(exc))
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            versions.version_fail(version_id=version_id, error=_reason(exc))
-            raise
-        versions.version_retry_note(version_id=version_id, job_id=self.request.id,
-                                    error=f"Attempt failed, retrying: {_reason(exc)}")
-        raise self.retry(exc=exc) from exc
+        version_fail(version_id=version_id, error=str(exc))
 
 
-@job(name=dispatch.SCORE_CHUNK, time_limit=1800)
-def score_chunk(self: Any, chunk_id: int) -> None:
+def _chunk_retry(chunk_id: int, *, exc: Exception, job_id: str) -> None:
+    chunk_retry_note(chunk_id=chunk_id, job_id=job_id, error=_reason(exc))
+
+
+def _chunk_give_up(chunk_id: int, *, exc: Exception) -> None:
+    version_id = ScoreChunk.objects.filter(pk=chunk_id).values_list(
+        "version_id", flat=True).first()
+    if version_id:
+        version_fail(version_id=version_id, error=f"Scoring chunk failed: {_reason(exc)}")
+
+
+@job(name=SCORE_CHUNK, time_limit=1800, retries=DEFAULT_RETRIES, on_retry=_chunk_retry,
+     give_up=_chunk_give_up)
+def score_chunk_job(self: Any, chunk_id: int) -> None:
+    # Imported here: scoring loads scikit-learn (see the module docstring).
+    from tasks.services.scoring import chunk_score, scoring_finish
+
+    finished = chunk_score(chunk_id=chunk_id, job_id=self.request.id)
+    if finished is None:
+        return
+    # Activate right away in the job that wrote the last chunk.
     try:
-        finished = chunk_score(chunk_id=chunk_id, job_id=self.request.id)
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            from tasks.models import ScoreChunk
-
-            version_id = ScoreChunk.objects.filter(pk=chunk_id).values_list(
-                "version_id", flat=True).first()
-            if version_id:
-                versions.version_fail(version_id=version_id,
-                                      error=f"Scoring chunk failed: {_reason(exc)}")
-            raise
-        versions.chunk_retry_note(chunk_id=chunk_id, job_id=self.request.id,
-                                  error=_reason(exc))
-        raise self.retry(exc=exc) from exc
-    if finished is not None:
-        _finish(finished)
-
-
-def _finish(version_id: int) -> None:
-    """Activate right away in the job that wrote the last chunk."""
-    try:
-        scoring_finish(version_id=version_id)
+        scoring_finish(version_id=finished)
     except Exception:
         # The chunks are written; a separate activation job (with its own retries) and the
         # periodic tick take it from here.
-        logger.exception("activating model version %s failed; queued again", version_id)
-        dispatch.enqueue_finish(version_id=version_id)
+        logger.exception("activating model version %s failed; queued again", finished)
+        enqueue_finish(version_id=finished)
 
 
-@job(name=dispatch.FINISH, time_limit=1800)
-def finish_scoring(self: Any, version_id: int) -> None:
-    try:
-        scoring_finish(version_id=version_id)
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            versions.version_fail(version_id=version_id,
-                                  error=f"Activation failed: {_reason(exc)}")
-            raise
-        raise self.retry(exc=exc) from exc
+def _finish_give_up(version_id: int, *, exc: Exception) -> None:
+    version_fail(version_id=version_id, error=f"Activation failed: {_reason(exc)}")
 
 
-@job(name=dispatch.CHECK, time_limit=600)
-def check_training(self: Any, project_id: int) -> None:
-    versions.training_check(project_id=project_id)
+@job(name=FINISH, time_limit=1800, retries=DEFAULT_RETRIES, give_up=_finish_give_up)
+def finish_scoring_job(self: Any, version_id: int) -> None:
+    # Imported here: scoring loads scikit-learn (see the module docstring).
+    from tasks.services.scoring import scoring_finish
+
+    scoring_finish(version_id=version_id)
 
 
-@job(name=dispatch.TICK, time_limit=600, max_retries=0)
-def learning_tick(self: Any) -> None:
-    counts = versions.learning_tick()
+@job(name=CHECK, time_limit=600)
+def check_training_job(self: Any, project_id: int) -> None:
+    # Imported here: tasks.services.models imports this module to enqueue jobs.
+    from tasks.services.models import training_check
+
+    training_check(project_id=project_id)
+
+
+@job(name=TICK, time_limit=600)
+def run_learning_tick_job(self: Any) -> None:
+    # Imported here: tasks.services.models imports this module to enqueue jobs.
+    from tasks.services.models import learning_tick
+
+    counts = learning_tick()
     if any(counts.values()):
         logger.info("learning tick: %s", counts)
 
 
-@worker_ready.connect
-def _tick_on_start(**_: Any) -> None:
+@at_worker_start
+def _tick_on_start() -> None:
     """A fresh worker looks for runs a dead worker left behind, without waiting for beat."""
-    dispatch.enqueue_tick()
+    enqueue_tick()
+
+
+def _version_note(version_id: int) -> Callable[[Exception], None]:
+    def note(exc: Exception) -> None:
+        # No heartbeat: the next tick after the broker is back sends it again.
+        ModelVersion.objects.filter(pk=version_id).update(
+            heartbeat_at=None,
+            error=f"The job queue is unreachable ({type(exc).__name__}); the job is queued "
+                  "again automatically when it is back.")
+
+    return note
+
+
+def enqueue_train(*, version_id: int) -> None:
+    send_after_commit(TRAIN, [version_id], what="training",
+                      on_error=_version_note(version_id))
+
+
+def enqueue_chunk(*, chunk_id: int) -> None:
+    send_after_commit(SCORE_CHUNK, [chunk_id], what="scoring chunk")
+
+
+def enqueue_finish(*, version_id: int) -> None:
+    send_after_commit(FINISH, [version_id], what="activation",
+                      on_error=_version_note(version_id))
+
+
+def enqueue_training_check(*, project_id: int) -> None:
+    send_after_commit(CHECK, [project_id], what="training check", best_effort=True)
+
+
+def enqueue_tick() -> None:
+    send_after_commit(TICK, [], what="learning tick")

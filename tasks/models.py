@@ -21,6 +21,10 @@ class ModelVersion(models.Model):
         FAILED = "failed", "Failed"
         RETIRED = "retired", "Retired"
 
+    RUNNING = (State.QUEUED, State.TRAINING, State.SCORING)
+    """A training or scoring run in progress (the constraint ``modelversion_one_running``
+    spells the same three states: Meta cannot see this class's names)."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
     version = models.PositiveIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)

@@ -10,8 +10,6 @@ from django.db.models import QuerySet
 from annotation.models import Annotation, Project
 from tasks.models import ModelVersion
 
-RUNNING_STATES = ("queued", "training", "scoring")
-
 
 def model_versions(*, project: Project) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(project=project).order_by("-version")
@@ -22,7 +20,7 @@ def active_version(*, project: Project) -> ModelVersion | None:
 
 
 def running_version(*, project: Project) -> ModelVersion | None:
-    return ModelVersion.objects.filter(project=project, state__in=RUNNING_STATES).first()
+    return ModelVersion.objects.filter(project=project, state__in=ModelVersion.RUNNING).first()
 
 
 def last_trained_annotation_id(*, project: Project) -> int:
@@ -57,3 +55,10 @@ def learning_curve(*, project: Project) -> list[dict[str, Any]]:
     return [{"version": r["version"], "n_labels": r["n_labels"], "state": r["state"],
              "accuracy": (r["metrics"] or {}).get("accuracy"),
              "macro_f1": (r["metrics"] or {}).get("macro_f1")} for r in rows]
+
+
+def model_version_rows(*, project: Project, versions: set[int]) -> QuerySet[ModelVersion]:
+    """What a label set's data card shows of the model versions behind its suggestions."""
+    return (ModelVersion.objects.filter(project=project, version__in=versions)
+            .order_by("version")
+            .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at"))

@@ -7,6 +7,7 @@ queues a training check job, which does the counting; the periodic tick catches 
 from __future__ import annotations
 
 from annotation.models import Annotation, Project
+from tasks.jobs import enqueue_training_check
 
 MAX_CHECK_EVERY = 20
 
@@ -18,8 +19,6 @@ def check_every(retrain_every: int) -> int:
 
 def after_annotation(*, project: Project, annotation: Annotation) -> None:
     """Queue a training check when enough new labels may have arrived."""
-    from tasks.dispatch import enqueue_training_check
-
     if not project.training_enabled or annotation.pk % check_every(project.retrain_every):
         return
     enqueue_training_check(project_id=project.pk)

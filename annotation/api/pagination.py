@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,9 +34,6 @@ def paginate(request: Request, queryset: QuerySet, serializer_class: Any,
 
 def paginated(serializer_class: Any) -> Any:
     """The schema of a page of ``serializer_class`` items, for ``extend_schema``."""
-    from drf_spectacular.utils import inline_serializer
-    from rest_framework import serializers
-
     return inline_serializer(
         name=f"Paginated{serializer_class.__name__.removesuffix('Serializer')}List",
         fields={"count": serializers.IntegerField(),

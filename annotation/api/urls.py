@@ -1,12 +1,12 @@
-"""Routes of the v1 API (the contract is docs/API.md; the schema is the reference)."""
+"""Routes of the core's part of the v1 API (the contract is docs/API.md; the schema is the
+reference). Quality and the learning loop route theirs in quality/urls.py and tasks/urls.py;
+config/urls.py includes all three under ``api/v1/``."""
 
 from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 from annotation.api import dashboard_views, ops_views
 from annotation.api import views as v
-from quality import api as quality_api
-from tasks import api as models_api
 
 urlpatterns = [
     path("auth/token/", v.TokenView.as_view()),
@@ -30,22 +30,6 @@ urlpatterns = [
     path("assignments/<id:assignment_id>/skip/", v.SkipView.as_view()),
     path("projects/<id:project_id>/annotations/", v.AnnotationListView.as_view()),
     path("annotations/<id:annotation_id>/", v.AnnotationDetailView.as_view()),
-    path("projects/<id:project_id>/export/", v.ExportView.as_view()),
-    path("projects/<id:project_id>/labelsets/", v.LabelSetListView.as_view()),
-    path("labelsets/<id:labelset_id>/", v.LabelSetDetailView.as_view()),
-    path("labelsets/<id:labelset_id>/download/", v.LabelSetDownloadView.as_view()),
-    path("projects/<id:project_id>/quality/", quality_api.QualityView.as_view()),
-    path("projects/<id:project_id>/quality/me/", quality_api.QualityMeView.as_view()),
-    path("projects/<id:project_id>/review/", quality_api.ReviewQueueView.as_view()),
-    path("projects/<id:project_id>/review/<id:item_id>/",
-         quality_api.ReviewDecisionView.as_view()),
-    path("projects/<id:project_id>/items/<id:item_id>/gold/",
-         quality_api.ItemGoldView.as_view()),
-    path("projects/<id:project_id>/members/<str:username>/requalify/",
-         quality_api.RequalifyView.as_view()),
     path("projects/<id:project_id>/dashboard/", dashboard_views.DashboardView.as_view()),
     path("audit/", ops_views.AuditLogView.as_view()),
-    path("projects/<id:project_id>/models/", models_api.ModelListView.as_view()),
-    path("projects/<id:project_id>/models/train/", models_api.ModelTrainView.as_view()),
-    path("models/<id:model_id>/activate/", models_api.ModelActivateView.as_view()),
 ]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -19,11 +17,11 @@ from annotation.api import serializers as s
 from annotation.api.inputs import request_body
 from annotation.api.pagination import paginate, paginated
 from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser
-from annotation.errors import Forbidden, Gone, InvalidInput, NotFound
-from annotation.models import GuidelineAck, LabelSet, Membership
+from annotation.errors import Forbidden, InvalidInput, NotFound
+from annotation.models import GuidelineAck, Membership
 from annotation.ratelimit import login_wait
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, project_for
-from annotation.services import exports, guidelines, imports, projects, queue, tokens
+from annotation.services import guidelines, imports, projects, queue, tokens
 from config.converters import id_param
 
 
@@ -348,82 +346,3 @@ class AnnotationDetailView(APIView):
             label_names=selectors.label_names_of(project=project), project=project,
         )
         return Response(s.AnnotationSerializer(annotation, context={"role": role}).data)
-
-
-class ExportView(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS)),
-                    OpenApiParameter("aggregation", str, enum=list(exports.AGGREGATIONS)),
-                    OpenApiParameter("state", str, enum=["labeled", "complete", "all"]),
-                    OpenApiParameter("include_private", bool)],
-        responses={(200, "application/x-ndjson"): str},
-    )
-    def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
-        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        params = request.query_params
-        options = exports.export_options(fmt=params.get("format"),
-                                         aggregation=params.get("aggregation"),
-                                         state=params.get("state"))
-        include_private = params.get("include_private", "").lower() in ("1", "true")
-        exports.export_audit(project=project, actor=request.user,
-                             options={**options, "include_private": include_private})
-        records = exports.export_records(project=project, aggregation=options["aggregation"],
-                                         state=options["state"],
-                                         include_private=include_private)
-        response = StreamingHttpResponse(
-            exports.encode_stream(exports.render_export(records, options["format"])),
-            content_type=exports.CONTENT_TYPES[options["format"]],
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="project{project.pk}-labels.{options["format"]}"')
-        return response
-
-
-class LabelSetListView(APIView):
-    @extend_schema(responses={200: paginated(s.LabelSetSerializer)})
-    def get(self, request: Request, project_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        return paginate(request, project.labelsets.order_by("-version"), s.LabelSetSerializer)
-
-    @extend_schema(request=s.LabelSetRequestInput, responses={202: s.LabelSetSerializer})
-    def post(self, request: Request, project_id: int) -> Response:
-        from tasks.dispatch import enqueue_labelset_build
-
-        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        body = s.LabelSetRequestInput.validated(request)
-        labelset = exports.labelset_request(project=project, actor=request.user,
-                                            fmt=body.get("format"),
-                                            aggregation=body.get("aggregation"),
-                                            state=body.get("state"))
-        enqueue_labelset_build(labelset_id=labelset.pk)
-        return Response(s.LabelSetSerializer(labelset).data, status=status.HTTP_202_ACCEPTED)
-
-
-def _labelset_for(request: Request, labelset_id: int) -> LabelSet:
-    labelset = get_object_or_404(LabelSet.objects.select_related("project"), pk=labelset_id)
-    project_for(user=request.user, project_id=labelset.project_id, roles=MANAGING_ROLES)
-    return labelset
-
-
-class LabelSetDetailView(APIView):
-    @extend_schema(responses={200: s.LabelSetSerializer})
-    def get(self, request: Request, labelset_id: int) -> Response:
-        return Response(s.LabelSetSerializer(_labelset_for(request, labelset_id)).data)
-
-
-class LabelSetDownloadView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): str})
-    def get(self, request: Request, labelset_id: int) -> StreamingHttpResponse:
-        from django.http import FileResponse
-
-        labelset = _labelset_for(request, labelset_id)
-        if labelset.state == LabelSet.State.ERASED:
-            raise Gone({"detail": labelset.error})
-        if labelset.state != LabelSet.State.READY:
-            raise NotFound({"detail": f"This snapshot is {labelset.state}, not ready yet."})
-        response = FileResponse(exports.labelset_open(labelset=labelset), as_attachment=True,
-                                filename=f"project{labelset.project_id}-labelset-v"
-                                         f"{labelset.version}.{labelset.format}",
-                                content_type=exports.CONTENT_TYPES[labelset.format])
-        response["X-Content-SHA256"] = labelset.sha256
-        return response

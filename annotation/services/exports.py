@@ -1,4 +1,5 @@
-"""Exports: one record per item with its annotations, provenance and aggregate label.
+"""Exports: one record per item with its annotations, provenance and (given an aggregator,
+see quality.export_aggregation) its aggregate label.
 
 Records are produced as a stream: items come from a server-side cursor in chunks, each
 chunk's annotations in one query, so memory stays flat however large the project is.
@@ -6,26 +7,18 @@ chunk's annotations in one query, so memory stays flat however large the project
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.files import File
-from django.core.files.storage import default_storage
-from django.db import connection, transaction
-from django.db.models import Max
-from django.utils import timezone
+from django.db import connection
 
 from annotation.csv_cells import csv_line
 from annotation.errors import InvalidInput
 from annotation.iterables import chunks
-from annotation.models import Annotation, Item, LabelSet, Project
-from annotation.selectors import item_data_for, label_names_of
-from annotation.services.audit import audit_record
-from annotation.services.storage import stored_files_delete
+from annotation.models import Annotation, Item, Project
+from annotation.selectors import item_data_for
 
 FORMATS = ("jsonl", "csv", "json")
 AGGREGATIONS = ("majority", "dawid_skene", "none")
@@ -34,8 +27,9 @@ CHUNK = 2000
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
                  "json": "application/json"}
 
-# (project, label_names) -> aggregator: per item, its annotations' label lists ->
-# (labels or None, confidence or None, extra fields)
+# What ``export_records`` asks for an item's aggregate label: (item id, its counted
+# annotations' label lists) -> (labels or None, confidence or None, extra fields). Quality
+# makes them (quality.export_aggregation); the core only calls one.
 Aggregator = Callable[[int, list[list[str]]], tuple[list[str] | None, float | None, dict]]
 
 
@@ -54,42 +48,6 @@ def export_options(*, fmt: str | None, aggregation: str | None, state: str | Non
     if errors:
         raise InvalidInput(errors)
     return {"format": fmt, "aggregation": aggregation, "state": state or "labeled"}
-
-
-def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregator:
-    """Majority vote: single-label, the most given label and its share of the votes (a tie
-    gives no label and says so); multi-label, each label chosen by more than half."""
-    multi = project.is_multi_label
-
-    def aggregate(item_id: int, label_lists: list[list[str]]) -> tuple[Any, Any, dict]:
-        if not label_lists:
-            return None, None, {}
-        n = len(label_lists)
-        counts: dict[str, int] = {}
-        for labels in label_lists:
-            for name in labels:
-                counts[name] = counts.get(name, 0) + 1
-        if multi:
-            chosen = [name for name in label_names if counts.get(name, 0) * 2 > n]
-            shares = [max(counts.get(name, 0), n - counts.get(name, 0)) / n
-                      for name in label_names]
-            return chosen, sum(shares) / len(shares), {}
-        best = max(counts.values())
-        winners = [name for name in label_names if counts.get(name) == best]
-        if len(winners) > 1:
-            return None, best / n, {"tie": winners}
-        return winners, best / n, {}
-
-    return aggregate
-
-
-def _aggregator_for(*, project: Project, aggregation: str, label_names: list[str]
-                    ) -> Aggregator | None:
-    if aggregation == "none":
-        return None
-    from quality.export_aggregation import aggregator_for
-
-    return aggregator_for(project=project, aggregation=aggregation, label_names=label_names)
 
 
 def _items(project: Project, state: str) -> Iterator[dict[str, Any]]:
@@ -166,12 +124,10 @@ def _chunk_annotations(project_id: int, first: int, last: int,
         })
 
 
-def export_records(*, project: Project, aggregation: str = "majority", state: str = "labeled",
+def export_records(*, project: Project, aggregate: Aggregator | None, state: str = "labeled",
                    include_private: bool = False) -> Iterator[dict[str, Any]]:
-    """Yield one export record per item, in item order."""
-    label_names = label_names_of(project=project)
-    aggregate = _aggregator_for(project=project, aggregation=aggregation,
-                                label_names=label_names)
+    """Yield one export record per item, in item order; with ``aggregate``, each record
+    carries the item's aggregate label."""
     multi = project.is_multi_label
     parsed: dict[str, Any] = {}
     for chunk in chunks(_items(project, state), CHUNK):
@@ -234,79 +190,3 @@ def encode_stream(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]
             length = 0
     if buffer:
         yield "".join(buffer).encode()
-
-
-def export_audit(*, project: Project, actor: Any, options: dict[str, Any]) -> None:
-    audit_record(actor=actor, action="export.made", project=project, details=options)
-
-
-@transaction.atomic
-def labelset_request(*, project: Project, actor: Any, fmt: str | None,
-                     aggregation: str | None, state: str | None = None) -> LabelSet:
-    """Register a snapshot to build; the build runs as a background job."""
-    options = export_options(fmt=fmt, aggregation=aggregation, state=state)
-    Project.objects.select_for_update().filter(pk=project.pk).first()
-    latest = LabelSet.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-    labelset = LabelSet.objects.create(
-        project=project, version=latest + 1, format=options["format"],
-        aggregation=options["aggregation"], filters={"state": options["state"]},
-        created_by=actor,
-    )
-    audit_record(actor=actor, action="labelset.requested", project=project,
-                 target=f"v{labelset.version}", details=options)
-    return labelset
-
-
-def labelset_build(*, labelset_id: int) -> LabelSet:
-    """Write the snapshot file through the storage API and seal it with its sha256.
-
-    The build time is stored before any item is read, so retention can tell which
-    snapshots may hold an item it erases. If retention erased the label set (or its
-    project was deleted) while this build ran, the file just written is deleted again."""
-    labelset = LabelSet.objects.select_related("project").get(pk=labelset_id)
-    if labelset.state in (LabelSet.State.READY, LabelSet.State.ERASED):
-        return labelset
-    project = labelset.project
-    labelset.built_at = timezone.now()
-    LabelSet.objects.filter(pk=labelset.pk).update(built_at=labelset.built_at)
-    digest = hashlib.sha256()
-    items = annotations = 0
-    records = export_records(project=project, aggregation=labelset.aggregation,
-                             state=labelset.filters.get("state", "labeled"))
-
-    def counted() -> Iterator[dict[str, Any]]:
-        nonlocal items, annotations
-        for record in records:
-            items += 1
-            annotations += len(record["annotations"])
-            yield record
-
-    from quality.datacard import data_card_for
-
-    name = f"project{project.pk}-v{labelset.version}.{labelset.format}"
-    with tempfile.TemporaryFile() as spool:
-        for piece in render_export(counted(), labelset.format):
-            data = piece.encode()
-            digest.update(data)
-            spool.write(data)
-        spool.seek(0)
-        labelset.file.save(name, File(spool), save=False)
-    labelset.sha256 = digest.hexdigest()
-    labelset.item_count, labelset.annotation_count = items, annotations
-    labelset.data_card = data_card_for(project=project, labelset=labelset)
-    labelset.state = LabelSet.State.READY
-    with transaction.atomic():
-        sealed = LabelSet.objects.filter(pk=labelset.pk).exclude(
-            state=LabelSet.State.ERASED).update(
-            file=labelset.file.name, sha256=labelset.sha256, item_count=items,
-            annotation_count=annotations, data_card=labelset.data_card,
-            state=LabelSet.State.READY)
-        if not sealed:
-            stored_files_delete(names=[labelset.file.name],
-                                reason=f"labelset {labelset.pk} erased while built")
-            labelset.state = LabelSet.State.ERASED
-    return labelset
-
-
-def labelset_open(*, labelset: LabelSet) -> Any:
-    return default_storage.open(labelset.file.name, "rb")

@@ -17,7 +17,7 @@ from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.item_state import item_state_case
 from annotation.models import Item, Label, Membership, Project
 from annotation.page_keys import reserved_for
-from annotation.selectors import labels_in_use
+from annotation.selectors import MANAGER, labels_in_use
 from annotation.services.audit import audit_record
 from annotation.services.queue import assignments_release
 from annotation.services.storage import stored_files_delete
@@ -160,8 +160,6 @@ def item_states_refresh(*, project: Project) -> int:
 def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
     """Admins create any account; managers create labeler accounts for their teams. The
     email's form and length are checked by the caller (the API's UserCreateInput)."""
-    from annotation.selectors import MANAGER
-
     if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
         raise Forbidden({"detail": "Only admins and managers can create accounts."})
     errors: dict[str, list[str]] = {}

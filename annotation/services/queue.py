@@ -19,6 +19,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
+from annotation.extensions import GOLD_ONLY, after_submit_hooks, labeler_policy
 from annotation.item_state import item_state_case
 from annotation.models import Annotation, Assignment, Item, Membership, Project
 from annotation.services import queue_sql
@@ -104,15 +105,13 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
 
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following
     item while the current one is on screen, so a labeler holds at most two leases."""
-    from quality.gates import GOLD_ONLY, qualification_gate
-
     now = timezone.now()
     state = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
                                     excluding=ahead_of)
     guideline_version = state.guideline_version
     if guideline_version is not None and not state.guideline_acked:
         raise GuidelineNotAcknowledged(guideline_version)
-    gold_only = qualification_gate(project=project, user=user) == GOLD_ONLY
+    gold_only = labeler_policy().serve_mode(project=project, user=user) == GOLD_ONLY
     if state.own_lease is not None:
         held = Assignment.objects.select_related("item").get(pk=state.own_lease)
         return Claim(held, held.item, held.guideline_version,
@@ -220,8 +219,6 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
     The same ``client_id`` again returns the first annotation. A late submit (the lease
     expired) is still taken while the item needs it; otherwise 409, so nothing is dropped
     silently. The caller must still belong to the project (404 otherwise)."""
-    from quality.gates import annotation_counts
-
     duration_ms = _duration_validate(duration_ms)
     client_id = _client_id_validate(client_id)
     try:
@@ -253,12 +250,13 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
                     raise Conflict({"detail": "Your lease expired and this item no longer "
                                               "needs an answer; your answer was not "
                                               "recorded."})
+            counts = labeler_policy().annotation_counts(project=project, user=user)
             annotation = queue_sql.insert(
                 Annotation, project_id=project.pk, item_id=assignment.item_id,
                 assignment_id=assignment.pk, annotator_id=user.pk, labels=labels,
                 guideline_version=assignment.guideline_version, duration_ms=duration_ms,
                 suggestion=assignment.suggestion, is_gold=assignment.is_gold,
-                client_id=client_id, counts=annotation_counts(project=project, user=user),
+                client_id=client_id, counts=counts,
             )
             queue_sql.assignment_close(assignment_id=assignment.pk,
                                        state=Assignment.State.SUBMITTED, now=now)
@@ -286,11 +284,8 @@ def _same_answer(*, user: Any, client_id: str, assignment_id: int) -> Annotation
 
 
 def _after_submit(*, project: Project, annotation: Annotation) -> None:
-    """Let the learning loop and quality module react; their failure never fails a submit."""
-    from quality.triggers import after_annotation as quality_after
-    from tasks.triggers import after_annotation as learning_after
-
-    for hook in (learning_after, quality_after):
+    """Run the registered after-submit hooks; their failure never fails a submit."""
+    for hook in after_submit_hooks():
         try:
             hook(project=project, annotation=annotation)
         except Exception:  # the broker may be down: labeling goes on, the failure is logged

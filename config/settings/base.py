@@ -217,7 +217,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("SKEIN_TASK_TIME_LIMIT", 1800))
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# Jobs declare their own hard limit, and the soft one follows it (config.jobs.job).
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -243,7 +243,6 @@ SKEIN_CSP_IMG_HOSTS = env_list("SKEIN_CSP_IMG_HOSTS")
 SKEIN_METRICS_TOKEN = os.environ.get("SKEIN_METRICS_TOKEN", "")
 # A worker is "alive" on /healthz if it wrote a heartbeat within this many seconds.
 SKEIN_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("SKEIN_WORKER_HEARTBEAT_SECONDS", 60))
-CELERY_IMPORTS = ("tasks.maintenance_jobs",)
 CELERY_BEAT_SCHEDULE = {
     "erase-expired-item-data": {"task": "skein.retention.erase_expired", "schedule": 3600.0},
 }

@@ -9,13 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.errors import Conflict, Forbidden, NotFound
+from annotation.extensions import GOLD_ONLY, NORMAL
 from annotation.models import Annotation, Membership, Project
 from annotation.services.audit import audit_record
 from quality.models import Qualification
 from quality.report import rate
 from quality.selectors import gold_answers_of
-
-GOLD_ONLY = "gold_only"
 
 
 class QualificationFailed(Forbidden):
@@ -30,19 +29,32 @@ class QualificationFailed(Forbidden):
         })
 
 
-def qualification_gate(*, project: Project, user: Any) -> str | None:
-    """None to serve normally, ``GOLD_ONLY`` while the labeler qualifies; raises
-    :class:`QualificationFailed` when they failed and may not get more items."""
-    if not qualification_required(project=project, user=user):
-        return None
-    qualification = qualification_refresh(project=project, user=user)
-    if qualification.state == Qualification.State.QUALIFIED:
-        return None
-    if qualification.state == Qualification.State.FAILED:
-        raise QualificationFailed(answered=qualification.answered,
-                                  correct=qualification.correct,
-                                  needed=project.qualification_accuracy)
-    return GOLD_ONLY
+class QualificationPolicy:
+    """The labeler policy the queue asks (registered in ``QualityConfig.ready``): labelers
+    of a project with ``qualification_items`` answer gold items first, and their
+    annotations count once they pass."""
+
+    def serve_mode(self, *, project: Project, user: Any) -> str | None:
+        """``NORMAL`` (None), or ``GOLD_ONLY`` while the labeler qualifies; raises
+        :class:`QualificationFailed` when they failed and may not get more items."""
+        if not qualification_required(project=project, user=user):
+            return NORMAL
+        qualification = qualification_refresh(project=project, user=user)
+        if qualification.state == Qualification.State.QUALIFIED:
+            return NORMAL
+        if qualification.state == Qualification.State.FAILED:
+            raise QualificationFailed(answered=qualification.answered,
+                                      correct=qualification.correct,
+                                      needed=project.qualification_accuracy)
+        return GOLD_ONLY
+
+    def annotation_counts(self, *, project: Project, user: Any) -> bool:
+        """Whether a new annotation of this user counts towards agreement, export and
+        training (False while they have not qualified)."""
+        if not qualification_required(project=project, user=user):
+            return True
+        return Qualification.objects.filter(project=project, user=user,
+                                            state=Qualification.State.QUALIFIED).exists()
 
 
 def qualification_required(*, project: Project, user: Any) -> bool:
@@ -86,15 +98,6 @@ def qualification_refresh(*, project: Project, user: Any) -> Qualification:
             ).update(counts=True)
     qualification.save()
     return qualification
-
-
-def annotation_counts(*, project: Project, user: Any) -> bool:
-    """Whether a new annotation of this user counts towards agreement, export and training
-    (False while they have not qualified)."""
-    if not qualification_required(project=project, user=user):
-        return True
-    return Qualification.objects.filter(project=project, user=user,
-                                        state=Qualification.State.QUALIFIED).exists()
 
 
 @transaction.atomic

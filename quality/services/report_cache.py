@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotation.errors import InvalidInput
 from annotation.models import Annotation, Project
 from quality import report as compute
+from quality.jobs import enqueue_report_refresh
 from quality.models import Qualification, QualityReport
 from quality.selectors import annotation_arrays, item_field_values
 from quality.services.review import project_consensus, review_queue
@@ -129,8 +130,6 @@ REFRESH_DEBOUNCE_SECONDS = 60
 
 def quality_report_request_refresh(*, project: Project) -> bool:
     """Queue a report refresh unless one was queued in the last minute; True when queued."""
-    from quality.jobs import enqueue_report_refresh
-
     now = timezone.now()
     report, _ = QualityReport.objects.get_or_create(project=project)
     before = now - timedelta(seconds=REFRESH_DEBOUNCE_SECONDS)

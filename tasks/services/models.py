@@ -11,7 +11,6 @@ previous version keeps serving throughout.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,32 +21,23 @@ from django.utils import timezone
 from annotation.errors import Conflict
 from annotation.models import Project
 from annotation.services.audit import audit_record
+from tasks import jobs
 from tasks.models import ModelVersion, ScoreChunk
+from tasks.selectors import training_due
+from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, stale_after, version_fail
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3  # runs of one training (or one chunk) before the version is failed
-RUNNING = (ModelVersion.State.QUEUED, ModelVersion.State.TRAINING, ModelVersion.State.SCORING)
-
-
-def stale_after() -> timedelta:
-    """How long a run may go without a heartbeat before its worker counts as dead."""
-    return timedelta(seconds=getattr(settings, "SKEIN_JOB_STALE_SECONDS", 600))
-
-
-def is_stale(heartbeat_at: Any, *, now: Any = None) -> bool:
-    return heartbeat_at is None or heartbeat_at < (now or timezone.now()) - stale_after()
 
 
 def training_request(*, project: Project, actor: Any = None, trigger: str = "manual"
                      ) -> ModelVersion:
     """Queue a training run (a new version); Conflict while another run is in progress."""
-    from tasks.dispatch import enqueue_train
-
     with transaction.atomic():
         # Serialise version numbering per project; the constraint is the real guard.
         Project.objects.select_for_update().filter(pk=project.pk).first()
-        running = ModelVersion.objects.filter(project=project, state__in=RUNNING).first()
+        running = ModelVersion.objects.filter(project=project,
+                                              state__in=ModelVersion.RUNNING).first()
         if running is not None:
             raise Conflict({"detail": f"Model v{running.version} is {running.state}; wait for "
                                       "it to finish.", "version": running.version})
@@ -65,13 +55,14 @@ def training_request(*, project: Project, actor: Any = None, trigger: str = "man
         audit_record(actor=actor, action="model.training_started", project=project,
                      target=f"v{number}", details={"version": number, "trigger": trigger,
                                                    "strategy": version.strategy})
-        enqueue_train(version_id=version.pk)
+        jobs.enqueue_train(version_id=version.pk)
     return version
 
 
 def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
     """Roll back or forward: re-score the pool with this version; it becomes active (and the
     current one retired) only when every chunk is written. Until then nothing changes."""
+    # Imported here: scoring loads scikit-learn, and web workers import this module.
     from tasks.services.scoring import activation_direction, scoring_start
 
     with transaction.atomic():
@@ -82,7 +73,8 @@ def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
         if not version.artifact or version.trained_at is None:
             raise Conflict({"detail": f"Model v{version.version} was never trained; there is "
                                       "nothing to activate."})
-        running = (ModelVersion.objects.filter(project_id=version.project_id, state__in=RUNNING)
+        running = (ModelVersion.objects
+                   .filter(project_id=version.project_id, state__in=ModelVersion.RUNNING)
                    .exclude(pk=version.pk).first())
         if running is not None:
             raise Conflict({"detail": f"Model v{running.version} is {running.state}; wait for "
@@ -109,35 +101,9 @@ def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
     return version
 
 
-def version_fail(*, version_id: int, error: str) -> None:
-    """Give up on a run: the version shows the reason; whatever was active stays active.
-
-    A version that served before (a roll-back that failed) returns to retired, its artifact
-    intact; a new one is failed."""
-    with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
-        if version is None or version.state not in RUNNING:
-            return
-        version.state = (ModelVersion.State.RETIRED if version.activated_at
-                         else ModelVersion.State.FAILED)
-        version.error = error[:4000]
-        version.save(update_fields=["state", "error", "updated_at"])
-        audit_record(actor=None, project=version.project, target=f"v{version.version}",
-                     action=("model.activation_failed" if version.activated_at
-                             else "model.training_failed"),
-                     details={"version": version.version, "attempts": version.attempts,
-                              "trigger": version.trigger, "error": version.error})
-    logger.warning("model version %s failed: %s", version_id, error[:200])
-
-
-def version_heartbeat(*, version_id: int) -> None:
-    ModelVersion.objects.filter(pk=version_id).update(heartbeat_at=timezone.now())
-
-
 def jobs_reap(*, now: Any = None) -> dict[str, int]:
     """Find runs whose worker died (no heartbeat for ``stale_after``) and retry them, or fail
     them after MAX_ATTEMPTS. Called by the periodic tick and when a worker starts."""
-    from tasks.dispatch import enqueue_chunk, enqueue_finish, enqueue_train
 
     now = now or timezone.now()
     cutoff = now - stale_after()
@@ -160,7 +126,7 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
                        else version.error or "The training job was not picked up; queued "
                        "again."))
             if moved:
-                enqueue_train(version_id=version.pk)
+                jobs.enqueue_train(version_id=version.pk)
                 counts["train"] += 1
     for version in ModelVersion.objects.filter(state=ModelVersion.State.SCORING):
         chunks = ScoreChunk.objects.filter(version=version)
@@ -184,26 +150,12 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
                 error=f"{len(dead)} scoring chunk(s) lost with their worker; queued again."
                 if dead else version.error)
             for chunk_id in todo:
-                enqueue_chunk(chunk_id=chunk_id)
+                jobs.enqueue_chunk(chunk_id=chunk_id)
             counts["chunks"] += len(todo)
             if not todo and not chunks.exclude(state=ScoreChunk.State.DONE).exists():
-                enqueue_finish(version_id=version.pk)
+                jobs.enqueue_finish(version_id=version.pk)
                 counts["finish"] += 1
     return counts
-
-
-def version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
-    """A training attempt raised: back to queued (Celery retries it) with the reason shown."""
-    ModelVersion.objects.filter(pk=version_id, state=ModelVersion.State.TRAINING,
-                                job_id=job_id).update(state=ModelVersion.State.QUEUED,
-                                                      error=error[:4000],
-                                                      heartbeat_at=timezone.now())
-
-
-def chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
-    """A chunk attempt raised: back to pending (Celery retries it) with the reason shown."""
-    ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id
-                              ).update(state=ScoreChunk.State.PENDING, error=error[:4000])
 
 
 def training_check(*, project_id: int) -> ModelVersion | None:
@@ -211,8 +163,7 @@ def training_check(*, project_id: int) -> ModelVersion | None:
     the first model, seed the pool's order by diversity if SKEIN_DIVERSE_COLD_START is on
     (off by default: the label-efficiency benchmark found it no better than the seeded
     random order on balance; see bench/README.md)."""
-    from tasks.selectors import training_due
-    from tasks.services.scoring import pool_seed
+    from tasks.services.cold_start import pool_seed  # loads scikit-learn: not in web workers
 
     project = Project.objects.filter(pk=project_id).first()
     if project is None:

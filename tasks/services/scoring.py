@@ -13,24 +13,19 @@ pass began keep priority 0 and are served in the seeded random order after score
 A pass that fails part-way leaves the chunks it wrote (their items name the failed version
 in ``scored_by``); the previous version stays active, and the next pass rewrites them all.
 
-Cold start (``pool_seed``): before any model, once a project has enough open items, the
-periodic tick (and any training check) puts one cluster-spread batch (``diverse_seed``
-through ``cold_start_priorities``) at the front; everything else stays in random order.
+Cold start, before any model, is tasks.services.cold_start.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
@@ -38,24 +33,22 @@ from django.utils import timezone
 from annotation.models import Item, Project
 from annotation.services.audit import audit_record
 from annotation.services.bulk import item_statistics_refresh
+from annotation.services.items_sql import item_scores_write
+from tasks import jobs
 from tasks.learning import (
     Featurizer,
     batch_priorities,
     candidate_count,
-    cold_start_priorities,
     exploration_count,
-    fit_featurizer,
     score_chunk,
 )
-from tasks.models import ModelVersion, PoolSeed, ScoreChunk
+from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
-from tasks.services.models import MAX_ATTEMPTS, is_stale, version_fail
+from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, version_fail
 
 logger = logging.getLogger(__name__)
 
-SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
-MIN_SEED_POOL = 20  # fewer open items than this: not worth clustering yet
 MAX_BATCH = 500
 # Rows per committed score write. An UPDATE of 1,000 items takes ~20 ms on the bench
 # machine, so the row locks a write holds (which claims skip, and submits wait for) last
@@ -84,71 +77,6 @@ def pool_of(project_id: int) -> QuerySet[Item]:
 def batch_size_for(project: Project) -> int:
     """Items served between two retrains: retrain_every labels at `overlap` per item."""
     return max(1, min(MAX_BATCH, math.ceil(project.retrain_every / max(1, project.overlap))))
-
-
-# ----- bulk writes ---------------------------------------------------------------------------
-def write_scores(*, ids: Sequence[int], priority: Sequence[float],
-                 labels: Sequence[Any] | None, confidence: Sequence[float] | None,
-                 scored_by: int | None) -> None:
-    """Write priorities (and predictions) of many items in one statement per call.
-
-    On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
-    that range through the primary key, not the whole table), skipping rows that already hold
-    the same values (a re-score by the same model rewrites nothing)."""
-    table = connection.ops.quote_name(Item._meta.db_table)
-    ids = [int(i) for i in ids]
-    prio = [float(p) for p in priority]
-    if not ids:
-        return
-    if connection.vendor == "postgresql":
-        bounds = [min(ids), max(ids)]
-        with connection.cursor() as cursor:
-            if labels is None:
-                cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p FROM "  # noqa: S608
-                    "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id "
-                    "AND i.id BETWEEN %s AND %s AND i.priority IS DISTINCT FROM v.p",
-                    [ids, prio, *bounds])
-            else:
-                cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "  # noqa: S608
-                    "confidence = v.c, scored_by = %s FROM (SELECT u.id, u.p, u.l::jsonb AS l, "
-                    "u.c FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
-                    "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
-                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by) "
-                    "IS DISTINCT FROM (v.p, v.l, v.c, %s)",
-                    [scored_by, ids, prio, _label_texts(labels),
-                     [float(c) for c in (confidence if confidence is not None else [])],
-                     *bounds, scored_by])
-        return
-    with connection.cursor() as cursor:
-        if labels is None:
-            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",  # noqa: S608
-                               list(zip(prio, ids, strict=True)))
-        else:
-            cursor.executemany(
-                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
-                "confidence = %s, scored_by = %s WHERE id = %s",
-                [(p, lab, float(c), scored_by, i) for p, lab, c, i in
-                 zip(prio, _label_texts(labels), confidence if confidence is not None else [],
-                     ids, strict=True)])
-
-
-def _label_texts(labels: Sequence[Any]) -> list[str]:
-    """JSON of each row's labels; rows mostly share a few label sets (lists of label names),
-    so each of those is dumped once."""
-    memo: dict[tuple[str, ...], str] = {}
-    out = []
-    for value in labels:
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            key = tuple(value)
-            text = memo.get(key)
-            if text is None:
-                text = memo[key] = json.dumps(value)
-            out.append(text)
-        else:
-            out.append(json.dumps(value))
-    return out
 
 
 def _async_commit() -> None:
@@ -188,7 +116,6 @@ def _jsonable(value: Any) -> Any:
 def scoring_start(*, version: ModelVersion) -> int:
     """Plan a pass over the pool (call inside the caller's transaction): chunks by item-id
     ranges, the version in state scoring, one job per chunk queued after commit."""
-    from tasks.dispatch import enqueue_chunk, enqueue_finish
 
     ScoreChunk.objects.filter(version=version).delete()
     ids = list(predicted_of(version.project_id).order_by("id").values_list("id", flat=True))
@@ -203,9 +130,9 @@ def scoring_start(*, version: ModelVersion) -> int:
     version.state = ModelVersion.State.SCORING
     version.chunks_total, version.chunks_done = len(chunks), 0
     if not chunks:
-        enqueue_finish(version_id=version.pk)
+        jobs.enqueue_finish(version_id=version.pk)
     for chunk_id in ScoreChunk.objects.filter(version=version).values_list("pk", flat=True):
-        enqueue_chunk(chunk_id=chunk_id)
+        jobs.enqueue_chunk(chunk_id=chunk_id)
     return len(chunks)
 
 
@@ -274,9 +201,9 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
             if not _still_ours(chunk_id=chunk.pk, job_id=job_id):
                 return None  # the version failed, or another worker finished the chunk
             _async_commit()
-            write_scores(ids=ids[start:end], priority=scores.priority[start:end],
-                         labels=labels[start:end], confidence=scores.confidence[start:end],
-                         scored_by=version.version)
+            item_scores_write(ids=ids[start:end], priority=scores.priority[start:end],
+                              labels=labels[start:end], confidence=scores.confidence[start:end],
+                              scored_by=version.version)
     now = timezone.now()
     with transaction.atomic():
         _async_commit()
@@ -340,8 +267,8 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
         if current.state != ModelVersion.State.SCORING:
             return None
         if writes[0]:
-            write_scores(ids=writes[0], priority=writes[1], labels=None, confidence=None,
-                         scored_by=None)
+            item_scores_write(ids=writes[0], priority=writes[1], labels=None, confidence=None,
+                              scored_by=None)
         replaced = (ModelVersion.objects.filter(project_id=project.pk,
                                                 state=ModelVersion.State.ACTIVE)
                     .values_list("version", flat=True).first())
@@ -362,47 +289,3 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
         transaction.on_commit(lambda: item_statistics_refresh(changed=scored), robust=True)
     logger.info("model v%s of project %s is active", current.version, project.pk)
     return current
-
-
-# ----- cold start ----------------------------------------------------------------------------
-def used_columns(X: Any) -> Any:
-    """Adapter: keep only the columns some row uses. Hashed text is 2^19 columns wide and
-    mostly empty; diverse_seed's randomized SVD builds dense (columns x 60) blocks, which
-    takes ~40 s at full width and milliseconds at the used width. Distances are unchanged."""
-    if not sp.issparse(X):
-        return X
-    csc = X.tocsc()
-    return csc[:, np.flatnonzero(np.diff(csc.indptr))].tocsr()
-
-
-def pool_seed(*, project_id: int) -> int:
-    """Before the first model: put one diverse batch first. Done once per project; returns
-    the number of items moved to the front (0 when not due)."""
-    project = Project.objects.filter(pk=project_id).first()
-    if (project is None or PoolSeed.objects.filter(project_id=project_id).exists()
-            or ModelVersion.objects.filter(project_id=project_id,
-                                           state=ModelVersion.State.ACTIVE).exists()):
-        return 0
-    pool = pool_of(project_id).filter(state=Item.State.OPEN, annotation_count=0)
-    sample = list(pool.order_by("random_key").values_list("id", "data")[:SEED_SAMPLE])
-    if len(sample) < MIN_SEED_POOL:
-        return 0
-    batch = min(batch_size_for(project), len(sample) // 2)
-    featurizer = fit_featurizer([[r[1] for r in sample]])
-    priority = cold_start_priorities(used_columns(featurizer.transform([r[1] for r in sample])),
-                                     batch, int(project.seed))
-    front = [(r[0], float(p)) for r, p in zip(sample, priority, strict=True) if p >= 1.0]
-    try:
-        with transaction.atomic():
-            PoolSeed.objects.create(project_id=project_id, n_items=pool.count(),
-                                    n_picked=len(front))
-            if ModelVersion.objects.filter(project_id=project_id,
-                                           state=ModelVersion.State.ACTIVE).exists():
-                transaction.set_rollback(True)
-                return 0
-            # Only items nobody has scored: the seeded random order stays for the rest.
-            write_scores(ids=[f[0] for f in front], priority=[f[1] for f in front],
-                         labels=None, confidence=None, scored_by=None)
-    except IntegrityError:
-        return 0  # another worker seeded it first
-    return len(front)

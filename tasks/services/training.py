@@ -24,11 +24,13 @@ from annotation.models import Annotation, Item, Project
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
+from quality.export_aggregation import aggregator_for
 from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
 from tasks.services.faults import fault_sleep
-from tasks.services.models import MAX_ATTEMPTS, is_stale, version_fail, version_heartbeat
+from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, version_fail, version_heartbeat
+from tasks.services.scoring import scoring_start
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +52,6 @@ class TrainingSet:
 
 def training_set(*, project: Project) -> TrainingSet:
     """Consensus label per item from counted annotations, gold items left out."""
-    from quality.export_aggregation import aggregator_for
-
     label_names = label_names_of(project=project)
     # Every Project.Aggregation is one aggregator_for offers (projects' settings allow no other).
     aggregation = project.aggregation
@@ -138,8 +138,6 @@ class NotEnoughLabels(Conflict):
 
 def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     """Train one queued version, store its artifact and metrics, then start scoring."""
-    from tasks.services.scoring import scoring_start
-
     version = _claim(version_id=version_id, job_id=job_id)
     if version is None:
         return None

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from annotation.models import LabelSet
-from annotation.services.exports import labelset_build
+from quality.labelsets import labelset_build
 from tests.annotation.helpers import claim, streamed, submit
 
 

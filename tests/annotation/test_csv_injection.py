@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
-from annotation.services.exports import labelset_build
 from annotation.services.imports import items_import_records
+from quality.labelsets import labelset_build
 from tests.annotation.helpers import claim, streamed, submit
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")

@@ -142,13 +142,13 @@ def test_a_broker_outage_costs_one_timeout_not_one_per_submit(tmp_path):
     script = (
         "import logging, django\n"
         "django.setup()\n"
-        "from tasks import dispatch\n"
+        "from tasks import jobs\n"
         "records = []\n"
         "handler = logging.Handler()\n"
         "handler.emit = records.append\n"
-        "logging.getLogger('tasks.dispatch').addHandler(handler)\n"
+        "logging.getLogger('config.jobs').addHandler(handler)\n"
         "for project_id in range(1, 7):\n"
-        "    dispatch.enqueue_training_check(project_id=project_id)\n"
+        "    jobs.enqueue_training_check(project_id=project_id)\n"
         "print(sum('could not enqueue' in r.getMessage() for r in records))\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",

@@ -12,10 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from annotation.models import AuditEvent, Item, LabelSet, Project, StoredFileDeletion
-from annotation.services.exports import labelset_build, labelset_request
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from annotation.services.retention import item_data_erase_expired
 from annotation.services.storage import stored_files_retry
+from quality.labelsets import labelset_build, labelset_request
 from tasks.learning import fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save

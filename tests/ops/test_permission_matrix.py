@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Annotation, Item
-from annotation.services.exports import labelset_build, labelset_request
 from annotation.services.guidelines import guideline_acknowledge, guideline_publish
 from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from annotation.services.tokens import token_create
+from quality.labelsets import labelset_build, labelset_request
 from tasks.models import ModelVersion
 
 ROLES = ["admin", "manager", "other_manager", "reviewer", "labeler", "nonmember", "anonymous"]

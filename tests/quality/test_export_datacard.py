@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from annotation.models import Item, LabelSet
-from annotation.services.exports import labelset_build, labelset_request
 from quality import metrics
 from quality.aggregation import dawid_skene
+from quality.labelsets import labelset_build, labelset_request
 from tests.quality.helpers import annotate
 
 LABELS = ("pos", "neg", "meh")

@@ -14,7 +14,8 @@ from annotation.services.items import item_gold_set
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks import selectors
 from tasks.models import ModelVersion, ScoreChunk
-from tasks.services.models import MAX_ATTEMPTS, jobs_reap, training_check, training_request
+from tasks.services.lifecycle import MAX_ATTEMPTS
+from tasks.services.models import jobs_reap, training_check, training_request
 from tasks.services.training import training_set
 from tasks.triggers import check_every
 

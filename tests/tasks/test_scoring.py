@@ -9,8 +9,10 @@ from annotation.models import Item
 from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks.models import PoolSeed, ScoreChunk
-from tasks.services.models import training_request, version_fail
-from tasks.services.scoring import chunk_score, pool_seed, scoring_finish
+from tasks.services.cold_start import pool_seed
+from tasks.services.lifecycle import version_fail
+from tasks.services.models import training_request
+from tasks.services.scoring import chunk_score, scoring_finish
 from tasks.services.training import model_train
 from tests.tasks.helpers import label_some, model_run, sentiment_items
 

@@ -14,10 +14,11 @@ import pytest
 from django.db import connection, connections, transaction
 
 from annotation.models import Item
+from annotation.services.items_sql import item_scores_write
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks.models import ScoreChunk
 from tasks.services.models import training_request
-from tasks.services.scoring import chunk_score, pool_of, scoring_finish, write_scores
+from tasks.services.scoring import chunk_score, pool_of, scoring_finish
 from tasks.services.training import model_train
 from tests.tasks.helpers import label_some, sentiment_items
 
@@ -161,8 +162,8 @@ def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_
     with transaction.atomic():
         # What scoring_finish does: the batch's priorities written in its activation
         # transaction, which commits a moment later.
-        write_scores(ids=ids, priority=[0.5] * len(ids), labels=None, confidence=None,
-                     scored_by=None)
+        item_scores_write(ids=ids, priority=[0.5] * len(ids), labels=None, confidence=None,
+                          scored_by=None)
         holding.set()
         time.sleep(0.3)
     thread.join(timeout=30)

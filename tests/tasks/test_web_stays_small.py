@@ -73,12 +73,13 @@ def test_labeling_and_queuing_a_training_check_never_load_the_learning_code(
 def test_every_job_sent_by_name_is_declared():
     """Jobs are sent by name, so a name without a declared job would be dropped by the
     worker as unregistered."""
+    import annotation.jobs
     import quality.jobs
-    import tasks.jobs  # noqa: F401
+    import tasks.jobs
     from config.celery import app
-    from tasks import dispatch
-    from tasks.base import job_name
+    from config.jobs import job_name
 
-    names = [dispatch.BUILD_LABELSET, dispatch.TRAIN, dispatch.SCORE_CHUNK, dispatch.FINISH,
-             dispatch.CHECK, dispatch.TICK, quality.jobs.REFRESH_REPORT]
+    names = [quality.jobs.BUILD_LABELSET, tasks.jobs.TRAIN, tasks.jobs.SCORE_CHUNK,
+             tasks.jobs.FINISH, tasks.jobs.CHECK, tasks.jobs.TICK, quality.jobs.REFRESH_REPORT,
+             annotation.jobs.ERASE_EXPIRED]
     assert all(job_name(name) in app.tasks for name in names), sorted(app.tasks)

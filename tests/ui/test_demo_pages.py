@@ -16,10 +16,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_demo_labeling_page_and_dashboard(new_page, monkeypatch):
     # The models are trained in this process, so nothing is sent to the broker (a worker of
     # another test might otherwise take the jobs).
-    from tasks import dispatch
+    from tasks import jobs
 
     for name in ("enqueue_train", "enqueue_chunk", "enqueue_finish", "enqueue_training_check"):
-        monkeypatch.setattr(dispatch, name, lambda **_: None)
+        monkeypatch.setattr(jobs, name, lambda **_: None)
     call_command("seed_demo", reviews=200, stdout=open("/dev/null", "w"))  # noqa: SIM115
     call_command("seed_demo_history", stdout=open("/dev/null", "w"))  # noqa: SIM115
     movies = Project.objects.get(name="Movie review sentiment")

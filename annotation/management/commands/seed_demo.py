@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -59,8 +60,6 @@ class Command(BaseCommand):
                 user = User.objects.create_user(username=username, password=password,
                                                 email=f"{username}@example.org")
             if is_manager:
-                from django.contrib.auth.models import Permission
-
                 user.user_permissions.add(Permission.objects.get(codename="add_project"))
             users[username] = user
         admin_ready = self._admin(User)

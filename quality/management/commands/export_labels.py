@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotation.errors import DomainError
 from annotation.management.commands._project_ref import project_from_ref
 from annotation.services.exports import export_options, export_records, render_export
+from quality.export_aggregation import export_aggregator
 
 
 class Command(BaseCommand):
@@ -31,7 +32,9 @@ class Command(BaseCommand):
                                   state=options["state"])
         except DomainError as exc:
             raise CommandError(str(exc.detail)) from exc
-        records = export_records(project=project, aggregation=opts["aggregation"],
+        records = export_records(project=project,
+                                 aggregate=export_aggregator(project=project,
+                                                             aggregation=opts["aggregation"]),
                                  state=opts["state"],
                                  include_private=options["include_private"])
         with ExitStack() as stack:

@@ -1,0 +1,65 @@
+"""The core's extension points: who may be served and whether an annotation counts (one
+labeler policy), and what runs after a submit commits (hooks).
+
+The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
+(quality registers qualification as the policy; quality and tasks register after-submit
+hooks). With nothing registered, everyone is served normally and every annotation counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from annotation.models import Project
+
+NORMAL = None
+GOLD_ONLY = "gold_only"
+"""``serve_mode`` answers: serve normally, or gold items only (a labeler who is qualifying)."""
+
+
+class LabelerPolicy(Protocol):
+    def serve_mode(self, *, project: Project, user: Any) -> str | None:
+        """``NORMAL`` or ``GOLD_ONLY``; may raise a ``Forbidden`` subclass to serve nothing."""
+
+    def annotation_counts(self, *, project: Project, user: Any) -> bool:
+        """Whether a new annotation of this user counts towards agreement, export and
+        training."""
+
+
+class _Open:
+    """The default: serve everyone normally, count every annotation."""
+
+    def serve_mode(self, *, project: Project, user: Any) -> str | None:
+        return NORMAL
+
+    def annotation_counts(self, *, project: Project, user: Any) -> bool:
+        return True
+
+
+AfterSubmit = Callable[..., None]
+"""Called as ``hook(project=, annotation=)`` after a submit commits."""
+
+_policy: LabelerPolicy = _Open()
+_after_submit: list[AfterSubmit] = []
+
+
+def register_labeler_policy(policy: LabelerPolicy) -> None:
+    """Set the one labeler policy (the last registration wins)."""
+    global _policy
+    _policy = policy
+
+
+def labeler_policy() -> LabelerPolicy:
+    return _policy
+
+
+def register_after_submit(hook: AfterSubmit) -> None:
+    """Add a reaction to new annotations; registering the same hook twice adds it once."""
+    if hook not in _after_submit:
+        _after_submit.append(hook)
+
+
+def after_submit_hooks() -> tuple[AfterSubmit, ...]:
+    return tuple(_after_submit)
+

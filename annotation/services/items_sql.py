@@ -1,0 +1,77 @@
+"""Bulk writes of item scores in raw SQL: the learning loop's priorities and predictions
+for many items at once (measured in bench/README.md, "Big writes and the queue"). The
+core owns the items table; the learning loop calls this to write its scores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+from annotation.models import Item
+
+
+def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
+                 labels: Sequence[Any] | None, confidence: Sequence[float] | None,
+                 scored_by: int | None) -> None:
+    """Write priorities (and predictions) of many items in one statement per call.
+
+    On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
+    that range through the primary key, not the whole table), skipping rows that already hold
+    the same values (a re-score by the same model rewrites nothing)."""
+    table = connection.ops.quote_name(Item._meta.db_table)
+    ids = [int(i) for i in ids]
+    prio = [float(p) for p in priority]
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        bounds = [min(ids), max(ids)]
+        with connection.cursor() as cursor:
+            if labels is None:
+                cursor.execute(
+                    f"UPDATE {table} AS i SET priority = v.p FROM "  # noqa: S608
+                    "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id "
+                    "AND i.id BETWEEN %s AND %s AND i.priority IS DISTINCT FROM v.p",
+                    [ids, prio, *bounds])
+            else:
+                cursor.execute(
+                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "  # noqa: S608
+                    "confidence = v.c, scored_by = %s FROM (SELECT u.id, u.p, u.l::jsonb AS l, "
+                    "u.c FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
+                    "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
+                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by) "
+                    "IS DISTINCT FROM (v.p, v.l, v.c, %s)",
+                    [scored_by, ids, prio, _label_texts(labels),
+                     [float(c) for c in (confidence if confidence is not None else [])],
+                     *bounds, scored_by])
+        return
+    with connection.cursor() as cursor:
+        if labels is None:
+            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",  # noqa: S608
+                               list(zip(prio, ids, strict=True)))
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
+                "confidence = %s, scored_by = %s WHERE id = %s",
+                [(p, lab, float(c), scored_by, i) for p, lab, c, i in
+                 zip(prio, _label_texts(labels), confidence if confidence is not None else [],
+                     ids, strict=True)])
+
+
+def _label_texts(labels: Sequence[Any]) -> list[str]:
+    """JSON of each row's labels; rows mostly share a few label sets (lists of label names),
+    so each of those is dumped once."""
+    memo: dict[tuple[str, ...], str] = {}
+    out = []
+    for value in labels:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            key = tuple(value)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = json.dumps(value)
+            out.append(text)
+        else:
+            out.append(json.dumps(value))
+    return out
