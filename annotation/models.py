@@ -178,7 +178,7 @@ class Item(models.Model):
     random_key = models.FloatField(default=0.0)
     predicted_labels = models.JSONField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
-    scored_by = models.PositiveIntegerField(null=True, blank=True)  # model version number
+    scored_by_version = models.PositiveIntegerField(null=True, blank=True)  # model version number
     data_erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,10 +4,11 @@ One command (PostgreSQL and Redis of this machine; the database is created and d
 
     .venv/bin/python bench/bench_scoring.py            # --items 1000000 --workers 2
 
-What is timed: a model version is activated (`tasks.services.models.model_activate`, the same
-path as POST models/{id}/activate/), which plans the pass; `celery worker --concurrency=N`
+What is timed: a model version is activated
+(`tasks.services.models.model_version_activate`, the same path as POST
+models/{id}/activate/), which plans the pass; `celery worker --concurrency=N`
 processes featurize their item-id chunks, predict, write priority / predicted_labels /
-confidence / scored_by in bulk (UPDATE ... FROM unnest(...)), and the last one re-ranks the
+confidence / scored_by_version in bulk (UPDATE ... FROM unnest(...)), and the last one re-ranks the
 next batch and activates the version. The clock stops when the version is active. Peak
 memory is each worker process's VmHWM (peak RSS) from /proc. Then, in this process, the same
 pool is featurized into memory and modAL's plain query over it is timed:
@@ -109,7 +110,7 @@ def _breakdown(version: object, *, loads: float) -> None:
     with transaction.atomic():
         _async_commit()
         item_scores_write(ids=ids, priority=scores.priority + 1e-9, labels=[["zzz"]] * len(ids),
-                          confidence=scores.confidence, scored_by=version.version + 1)
+                          confidence=scores.confidence, scored_by_version=version.version + 1)
         t4 = time.perf_counter()
         transaction.set_rollback(True)
     print(f"one chunk of {len(ids):,} items in this process (load average {loads:.1f}): read "
@@ -157,7 +158,7 @@ def main() -> None:
         from tasks.learning import fit_featurizer, train_model
         from tasks.models import ModelVersion
         from tasks.services.artifacts import Artifact, artifact_save
-        from tasks.services.models import model_activate
+        from tasks.services.models import model_version_activate
 
         texts, labels = _sentences()
         user = get_user_model().objects.create_user("bench", password="bench-bench-1")
@@ -201,7 +202,7 @@ def main() -> None:
         time.sleep(8)  # let the pool processes import Django, numpy and scikit-learn
 
         t = time.perf_counter()
-        model_activate(version=version)
+        model_version_activate(version=version)
         peak_total = 0
         loads = [os.getloadavg()[0]]
         while True:
@@ -217,7 +218,7 @@ def main() -> None:
         ours = time.perf_counter() - t
         per_process = [_rss(p)[1] for p in _family(worker.pid)]
         version.refresh_from_db()
-        scored = Item.objects.filter(project=project, scored_by=1).count()
+        scored = Item.objects.filter(project=project, scored_by_version=1).count()
         print(f"Skein re-score, {args.workers} worker processes: {ours:.1f} s end to end "
               f"({args.items / ours:,.0f} items/s), {version.chunks_total} chunks, state "
               f"{version.state}, {scored:,} items written")

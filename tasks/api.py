@@ -14,7 +14,7 @@ from annotation.selectors import MANAGING_ROLES, project_for
 from quality.selectors import suggestion_acceptance
 from tasks import selectors
 from tasks.models import ModelVersion
-from tasks.services.models import model_activate, training_request
+from tasks.services.models import model_version_activate, model_version_request
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -89,7 +89,7 @@ class ModelTrainView(APIView):
     @extend_schema(request=None, responses={202: ModelVersionSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        version = training_request(project=project, actor=request.user, trigger="manual")
+        version = model_version_request(project=project, actor=request.user, trigger="manual")
         version.refresh_from_db()
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
 
@@ -103,5 +103,5 @@ class ModelActivateView(APIView):
         if version is None:
             raise NotFound({"detail": "Model not found."})
         project_for(user=request.user, project_id=version.project_id, roles=MANAGING_ROLES)
-        version = model_activate(version=version, actor=request.user)
+        version = model_version_activate(version=version, actor=request.user)
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)

@@ -22,7 +22,11 @@ from config.jobs import (
     send_after_commit,
 )
 from tasks.models import ModelVersion, ScoreChunk
-from tasks.services.lifecycle import chunk_retry_note, version_fail, version_retry_note
+from tasks.services.lifecycle import (
+    model_version_fail,
+    model_version_retry_note,
+    score_chunk_retry_note,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,49 +47,49 @@ def _reason(exc: BaseException) -> str:
 
 
 def _training_retry(version_id: int, *, exc: Exception, job_id: str) -> None:
-    version_retry_note(version_id=version_id, job_id=job_id,
+    model_version_retry_note(version_id=version_id, job_id=job_id,
                        error=f"Attempt failed, retrying: {_reason(exc)}")
 
 
 def _training_give_up(version_id: int, *, exc: Exception) -> None:
-    version_fail(version_id=version_id, error=_reason(exc))
+    model_version_fail(version_id=version_id, error=_reason(exc))
 
 
 @job(name=TRAIN, time_limit=3600, retries=DEFAULT_RETRIES, on_retry=_training_retry,
      give_up=_training_give_up)
 def train_model_job(self: Any, version_id: int) -> None:
     # Imported here: training loads scikit-learn (see the module docstring).
-    from tasks.services.training import NotEnoughLabels, model_train
+    from tasks.services.training import NotEnoughLabels, model_version_train
 
     try:
-        model_train(version_id=version_id, job_id=self.request.id)
+        model_version_train(version_id=version_id, job_id=self.request.id)
     except NotEnoughLabels as exc:
-        version_fail(version_id=version_id, error=str(exc))
+        model_version_fail(version_id=version_id, error=str(exc))
 
 
 def _chunk_retry(chunk_id: int, *, exc: Exception, job_id: str) -> None:
-    chunk_retry_note(chunk_id=chunk_id, job_id=job_id, error=_reason(exc))
+    score_chunk_retry_note(chunk_id=chunk_id, job_id=job_id, error=_reason(exc))
 
 
 def _chunk_give_up(chunk_id: int, *, exc: Exception) -> None:
     version_id = ScoreChunk.objects.filter(pk=chunk_id).values_list(
         "version_id", flat=True).first()
     if version_id:
-        version_fail(version_id=version_id, error=f"Scoring chunk failed: {_reason(exc)}")
+        model_version_fail(version_id=version_id, error=f"Scoring chunk failed: {_reason(exc)}")
 
 
 @job(name=SCORE_CHUNK, time_limit=1800, retries=DEFAULT_RETRIES, on_retry=_chunk_retry,
      give_up=_chunk_give_up)
 def score_chunk_job(self: Any, chunk_id: int) -> None:
     # Imported here: scoring loads scikit-learn (see the module docstring).
-    from tasks.services.scoring import chunk_score, scoring_finish
+    from tasks.services.scoring import model_version_score_chunk, model_version_score_finish
 
-    finished = chunk_score(chunk_id=chunk_id, job_id=self.request.id)
+    finished = model_version_score_chunk(chunk_id=chunk_id, job_id=self.request.id)
     if finished is None:
         return
     # Activate right away in the job that wrote the last chunk.
     try:
-        scoring_finish(version_id=finished)
+        model_version_score_finish(version_id=finished)
     except Exception:
         # The chunks are written; a separate activation job (with its own retries) and the
         # periodic tick take it from here.
@@ -94,23 +98,23 @@ def score_chunk_job(self: Any, chunk_id: int) -> None:
 
 
 def _finish_give_up(version_id: int, *, exc: Exception) -> None:
-    version_fail(version_id=version_id, error=f"Activation failed: {_reason(exc)}")
+    model_version_fail(version_id=version_id, error=f"Activation failed: {_reason(exc)}")
 
 
 @job(name=FINISH, time_limit=1800, retries=DEFAULT_RETRIES, give_up=_finish_give_up)
 def finish_scoring_job(self: Any, version_id: int) -> None:
     # Imported here: scoring loads scikit-learn (see the module docstring).
-    from tasks.services.scoring import scoring_finish
+    from tasks.services.scoring import model_version_score_finish
 
-    scoring_finish(version_id=version_id)
+    model_version_score_finish(version_id=version_id)
 
 
 @job(name=CHECK, time_limit=600)
 def check_training_job(self: Any, project_id: int) -> None:
     # Imported here: tasks.services.models imports this module to enqueue jobs.
-    from tasks.services.models import training_check
+    from tasks.services.models import model_version_request_if_due
 
-    training_check(project_id=project_id)
+    model_version_request_if_due(project_id=project_id)
 
 
 @job(name=TICK, time_limit=600)

@@ -15,7 +15,7 @@ from annotation.models import Item
 
 def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
                  labels: Sequence[Any] | None, confidence: Sequence[float] | None,
-                 scored_by: int | None) -> None:
+                 scored_by_version: int | None) -> None:
     """Write priorities (and predictions) of many items in one statement per call.
 
     On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
@@ -38,14 +38,15 @@ def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
             else:
                 cursor.execute(
                     f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "  # noqa: S608
-                    "confidence = v.c, scored_by = %s FROM (SELECT u.id, u.p, u.l::jsonb AS l, "
-                    "u.c FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
+                    "confidence = v.c, scored_by_version = %s "
+                    "FROM (SELECT u.id, u.p, u.l::jsonb AS l, u.c "
+                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
                     "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
-                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by) "
+                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by_version) "
                     "IS DISTINCT FROM (v.p, v.l, v.c, %s)",
-                    [scored_by, ids, prio, _label_texts(labels),
+                    [scored_by_version, ids, prio, _label_texts(labels),
                      [float(c) for c in (confidence if confidence is not None else [])],
-                     *bounds, scored_by])
+                     *bounds, scored_by_version])
         return
     with connection.cursor() as cursor:
         if labels is None:
@@ -54,8 +55,8 @@ def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
         else:
             cursor.executemany(
                 f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
-                "confidence = %s, scored_by = %s WHERE id = %s",
-                [(p, lab, float(c), scored_by, i) for p, lab, c, i in
+                "confidence = %s, scored_by_version = %s WHERE id = %s",
+                [(p, lab, float(c), scored_by_version, i) for p, lab, c, i in
                  zip(prio, _label_texts(labels), confidence if confidence is not None else [],
                      ids, strict=True)])
 

@@ -50,7 +50,7 @@ def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
         digest = hashlib.sha256(f"{project.seed}:{item.pk}".encode()).digest()
         shown = digest[0] % 2 == 0
     return {"labels": item.predicted_labels, "confidence": item.confidence,
-            "model_version": item.scored_by, "shown": shown}
+            "model_version": item.scored_by_version, "shown": shown}
 
 
 def visible_suggestion(suggestion: dict[str, Any] | None) -> dict[str, Any] | None:

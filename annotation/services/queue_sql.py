@@ -89,7 +89,7 @@ def labeler_state(*, project_id: int, user_id: int, now: datetime,
 
 
 PICK_LOOKAHEAD = 50
-_ITEM_COLUMNS = "id, external_id, data, is_gold, predicted_labels, confidence, scored_by"
+_ITEM_COLUMNS = "id, external_id, data, is_gold, predicted_labels, confidence, scored_by_version"
 _NOT_MINE = (f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.id "
              "AND a.annotator_id = %s)")
 

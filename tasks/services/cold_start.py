@@ -57,7 +57,7 @@ def pool_seed(*, project_id: int) -> int:
                 return 0
             # Only items nobody has scored: the seeded random order stays for the rest.
             item_scores_write(ids=[f[0] for f in front], priority=[f[1] for f in front],
-                              labels=None, confidence=None, scored_by=None)
+                              labels=None, confidence=None, scored_by_version=None)
     except IntegrityError:
         return 0  # another worker seeded it first
     return len(front)

@@ -29,7 +29,7 @@ def is_stale(heartbeat_at: Any, *, now: Any = None) -> bool:
     return heartbeat_at is None or heartbeat_at < (now or timezone.now()) - stale_after()
 
 
-def version_fail(*, version_id: int, error: str) -> None:
+def model_version_fail(*, version_id: int, error: str) -> None:
     """Give up on a run: the version shows the reason; whatever was active stays active.
 
     A version that served before (a roll-back that failed) returns to retired, its artifact
@@ -50,11 +50,11 @@ def version_fail(*, version_id: int, error: str) -> None:
     logger.warning("model version %s failed: %s", version_id, error[:200])
 
 
-def version_heartbeat(*, version_id: int) -> None:
+def model_version_heartbeat(*, version_id: int) -> None:
     ModelVersion.objects.filter(pk=version_id).update(heartbeat_at=timezone.now())
 
 
-def version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
+def model_version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
     """A training attempt raised: back to queued (Celery retries it) with the reason shown."""
     ModelVersion.objects.filter(pk=version_id, state=ModelVersion.State.TRAINING,
                                 job_id=job_id).update(state=ModelVersion.State.QUEUED,
@@ -62,7 +62,7 @@ def version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
                                                       heartbeat_at=timezone.now())
 
 
-def chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
+def score_chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
     """A chunk attempt raised: back to pending (Celery retries it) with the reason shown."""
     ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id
                               ).update(state=ScoreChunk.State.PENDING, error=error[:4000])

@@ -24,13 +24,13 @@ from annotation.services.audit import audit_record
 from tasks import jobs
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.selectors import training_due
-from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, stale_after, version_fail
+from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail, stale_after
 
 logger = logging.getLogger(__name__)
 
 
 
-def training_request(*, project: Project, actor: Any = None, trigger: str = "manual"
+def model_version_request(*, project: Project, actor: Any = None, trigger: str = "manual"
                      ) -> ModelVersion:
     """Queue a training run (a new version); Conflict while another run is in progress."""
     with transaction.atomic():
@@ -59,11 +59,11 @@ def training_request(*, project: Project, actor: Any = None, trigger: str = "man
     return version
 
 
-def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
+def model_version_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
     """Roll back or forward: re-score the pool with this version; it becomes active (and the
     current one retired) only when every chunk is written. Until then nothing changes."""
     # Imported here: scoring loads scikit-learn, and web workers import this module.
-    from tasks.services.scoring import activation_direction, scoring_start
+    from tasks.services.scoring import activation_direction, model_version_score_start
 
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=version.project_id).first()
@@ -87,7 +87,7 @@ def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
                                     "updated_at"])
         try:
             with transaction.atomic():
-                scoring_start(version=version)
+                model_version_score_start(version=version)
         except IntegrityError:
             raise Conflict({"detail": "Another training run was just started."}) from None
         active = (ModelVersion.objects.filter(project_id=version.project_id,
@@ -112,7 +112,7 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
     for version in ModelVersion.objects.filter(
             silent, state__in=(ModelVersion.State.QUEUED, ModelVersion.State.TRAINING)):
         if version.attempts >= MAX_ATTEMPTS:
-            version_fail(version_id=version.pk, error=(
+            model_version_fail(version_id=version.pk, error=(
                 f"Gave up after {version.attempts} attempts; the worker stopped responding "
                 f"while training. {version.error}".strip()))
             counts["failed"] += 1
@@ -134,7 +134,7 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
         if not is_stale(version.heartbeat_at, now=now) and not dead:
             continue
         if any(c.attempts >= MAX_ATTEMPTS for c in dead):
-            version_fail(version_id=version.pk, error=(
+            model_version_fail(version_id=version.pk, error=(
                 "Gave up: a scoring chunk's worker stopped responding "
                 f"{MAX_ATTEMPTS} times."))
             counts["failed"] += 1
@@ -158,7 +158,7 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
     return counts
 
 
-def training_check(*, project_id: int) -> ModelVersion | None:
+def model_version_request_if_due(*, project_id: int) -> ModelVersion | None:
     """Start automatic training when it is due (see tasks.selectors.training_due); before
     the first model, seed the pool's order by diversity if SKEIN_DIVERSE_COLD_START is on
     (off by default: the label-efficiency benchmark found it no better than the seeded
@@ -175,7 +175,7 @@ def training_check(*, project_id: int) -> ModelVersion | None:
     if not training_due(project=project):
         return None
     try:
-        return training_request(project=project, trigger="auto")
+        return model_version_request(project=project, trigger="auto")
     except Conflict:
         return None
 
@@ -186,7 +186,7 @@ def learning_tick() -> dict[str, int]:
     counts = jobs_reap()
     started = 0
     for project_id in Project.objects.filter(training_enabled=True).values_list("pk", flat=True):
-        if training_check(project_id=project_id) is not None:
+        if model_version_request_if_due(project_id=project_id) is not None:
             started += 1
     counts["started"] = started
     return counts

@@ -2,16 +2,16 @@
 
 How old and new priorities meet: a scoring pass rewrites every item of the pool (items still
 needing annotations, gold items too) by item-id ranges, each chunk in short committed
-batches (so labelers are never locked out of the pool, see ``chunk_score``), with
+batches (so labelers are never locked out of the pool, see ``model_version_score_chunk``), with
 chunk scores in [0, 1) on a fixed scale. The job that writes the last chunk re-ranks the top
 candidates into the next batch (priorities in [1, 2], diversity + exploration from
 tasks.learning) and, in the same transaction, makes the version active and retires the old
 one. While chunks are being written the queue serves a mix of old and new chunk scores, both
 on the same [0, 1) scale, and the old batch (in [1, 2]) until its chunk is rewritten; each
-item's suggestion names the version that made it (``scored_by``). Items imported after a
+item's suggestion names the version that made it (``scored_by_version``). Items imported after a
 pass began keep priority 0 and are served in the seeded random order after scored ones.
 A pass that fails part-way leaves the chunks it wrote (their items name the failed version
-in ``scored_by``); the previous version stays active, and the next pass rewrites them all.
+in ``scored_by_version``); the previous version stays active, and the next pass rewrites them all.
 
 Cold start, before any model, is tasks.services.cold_start.
 """
@@ -45,7 +45,7 @@ from tasks.learning import (
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
-from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, version_fail
+from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # ----- a scoring pass ------------------------------------------------------------------------
-def scoring_start(*, version: ModelVersion) -> int:
+def model_version_score_start(*, version: ModelVersion) -> int:
     """Plan a pass over the pool (call inside the caller's transaction): chunks by item-id
     ranges, the version in state scoring, one job per chunk queued after commit."""
 
@@ -148,7 +148,7 @@ def _claim_chunk(*, chunk_id: int, job_id: str) -> ScoreChunk | None:
             return None
         if chunk.attempts >= MAX_ATTEMPTS:
             version_id = chunk.version_id
-            transaction.on_commit(lambda: version_fail(version_id=version_id, error=(
+            transaction.on_commit(lambda: model_version_fail(version_id=version_id, error=(
                 f"Gave up: scoring chunk {chunk.index} failed {chunk.attempts} times. "
                 f"{chunk.error}".strip())))
             return None
@@ -168,9 +168,9 @@ def _still_ours(*, chunk_id: int, job_id: str) -> bool:
             .exclude(state=ScoreChunk.State.DONE).exists())
 
 
-def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
+def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
     """Score one chunk and write it; returns the version id when it was the pass's last
-    chunk (the caller then runs ``scoring_finish``), else None.
+    chunk (the caller then runs ``model_version_score_finish``), else None.
 
     The scores are written ``SCORE_WRITE_BATCH`` rows per transaction, then the chunk is
     marked done in a short transaction of its own. A write holds row locks on its items
@@ -203,7 +203,7 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
             _async_commit()
             item_scores_write(ids=ids[start:end], priority=scores.priority[start:end],
                               labels=labels[start:end], confidence=scores.confidence[start:end],
-                              scored_by=version.version)
+                              scored_by_version=version.version)
     now = timezone.now()
     with transaction.atomic():
         _async_commit()
@@ -226,7 +226,7 @@ def activation_direction(version: int, active: int | None) -> str:
     return "rollback" if active is not None and version < active else "forward"
 
 
-def scoring_finish(*, version_id: int) -> ModelVersion | None:
+def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     """Re-rank the top candidates into the next batch and activate the version (the old
     active one retired), all in one transaction; a no-op unless every chunk is written."""
     version = (ModelVersion.objects.select_related("project").filter(pk=version_id).first())
@@ -238,7 +238,7 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
     batch = batch_size_for(project)
     seed = int(project.seed) + 7919 * version.version
     pool = pool_of(project.pk)
-    candidates = list(pool.filter(scored_by=version.version, priority__lt=1.0)
+    candidates = list(pool.filter(scored_by_version=version.version, priority__lt=1.0)
                       .order_by("-priority", "random_key")
                       .values_list("id", "data", "priority")[:candidate_count(batch)])
     taken = {c[0] for c in candidates}
@@ -268,7 +268,7 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
             return None
         if writes[0]:
             item_scores_write(ids=writes[0], priority=writes[1], labels=None, confidence=None,
-                              scored_by=None)
+                              scored_by_version=None)
         replaced = (ModelVersion.objects.filter(project_id=project.pk,
                                                 state=ModelVersion.State.ACTIVE)
                     .values_list("version", flat=True).first())
@@ -283,7 +283,7 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
                      details={"version": current.version, "replaced": replaced,
                               "trigger": current.trigger,
                               "direction": activation_direction(current.version, replaced)})
-        # The pass rewrote priorities, predictions and scored_by of the whole pool.
+        # The pass rewrote priorities, predictions and scored_by_version of the whole pool.
         scored = ScoreChunk.objects.filter(version_id=version_id).aggregate(
             n=Sum("items_scored"))["n"] or 0
         transaction.on_commit(lambda: item_statistics_refresh(changed=scored), robust=True)

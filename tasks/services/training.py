@@ -29,8 +29,13 @@ from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_m
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
 from tasks.services.faults import fault_sleep
-from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, version_fail, version_heartbeat
-from tasks.services.scoring import scoring_start
+from tasks.services.lifecycle import (
+    MAX_ATTEMPTS,
+    is_stale,
+    model_version_fail,
+    model_version_heartbeat,
+)
+from tasks.services.scoring import model_version_score_start
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +122,7 @@ def _claim(*, version_id: int, job_id: str) -> ModelVersion | None:
                 and not is_stale(version.heartbeat_at)):
             return None
         if version.attempts >= MAX_ATTEMPTS:
-            transaction.on_commit(lambda: version_fail(version_id=version_id, error=(
+            transaction.on_commit(lambda: model_version_fail(version_id=version_id, error=(
                 f"Gave up after {version.attempts} attempts. {version.error}".strip())))
             return None
         if version.state == ModelVersion.State.TRAINING:
@@ -136,7 +141,7 @@ class NotEnoughLabels(Conflict):
     """Training cannot start yet; not worth retrying. ``detail`` is the message."""
 
 
-def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
+def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     """Train one queued version, store its artifact and metrics, then start scoring."""
     version = _claim(version_id=version_id, job_id=job_id)
     if version is None:
@@ -150,7 +155,7 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     pool = _pool_sample(project=project, n=FEATURIZER_POOL_SAMPLE)
     featurizer = fit_featurizer([labeled.data, pool] if pool else [labeled.data])
     del pool
-    version_heartbeat(version_id=version.pk)
+    model_version_heartbeat(version_id=version.pk)
     X = featurizer.transform(labeled.data)
     classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
@@ -158,7 +163,7 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     strategy = version.strategy or project.strategy
     model = train_model(X, labeled.labels, multi_label=multi, classes=classes, seed=seed,
                         committee_size=committee_size_for(strategy))
-    version_heartbeat(version_id=version.pk)
+    model_version_heartbeat(version_id=version.pk)
     metrics = evaluate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed).as_dict()
     metrics["aggregation"] = labeled.aggregation
     name = artifact_save(project_id=project.pk, version=version.version,
@@ -179,7 +184,7 @@ def model_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         current.strategy = strategy
         current.save(update_fields=["artifact", "n_labels", "metrics", "last_annotation_id",
                                     "trained_at", "strategy", "updated_at"])
-        scoring_start(version=current)
+        model_version_score_start(version=current)
         audit_record(actor=current.requested_by, action="model.training_finished",
                      project=project, target=f"v{current.version}",
                      details={"version": current.version, "trigger": current.trigger,

@@ -9,9 +9,9 @@ from annotation.models import Item, Project
 from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks.models import ModelVersion, ScoreChunk
-from tasks.services.models import training_request
-from tasks.services.scoring import chunk_score, scoring_finish
-from tasks.services.training import model_train
+from tasks.services.models import model_version_request
+from tasks.services.scoring import model_version_score_chunk, model_version_score_finish
+from tasks.services.training import model_version_train
 
 POSITIVE = ["great", "wonderful", "superb", "delightful", "moving", "brilliant", "charming"]
 NEGATIVE = ["awful", "boring", "dreadful", "tedious", "clumsy", "dull", "terrible"]
@@ -63,16 +63,17 @@ def label_some(project: Project, user: Any, n: int) -> list[Item]:
 
 def model_run(version: ModelVersion) -> ModelVersion:
     """What the jobs do, in order, in this process: train, score every chunk, activate."""
-    model_train(version_id=version.pk, job_id="train-1")
+    model_version_train(version_id=version.pk, job_id="train-1")
     finished = None
     for chunk in ScoreChunk.objects.filter(version=version).order_by("index"):
-        finished = chunk_score(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}") or finished
+        finished = (model_version_score_chunk(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
+                    or finished)
     assert finished == version.pk
-    scoring_finish(version_id=version.pk)
+    model_version_score_finish(version_id=version.pk)
     version.refresh_from_db()
     return version
 
 
 def model_activate(project: Project) -> ModelVersion:
     """Train, score and activate a model version of ``project`` now."""
-    return model_run(training_request(project=project))
+    return model_run(model_version_request(project=project))

@@ -15,7 +15,7 @@ from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks import selectors
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.lifecycle import MAX_ATTEMPTS
-from tasks.services.models import jobs_reap, training_check, training_request
+from tasks.services.models import jobs_reap, model_version_request, model_version_request_if_due
 from tasks.services.training import training_set
 from tasks.triggers import check_every
 
@@ -54,18 +54,18 @@ def test_training_is_due_after_retrain_every_new_labels_unless_stopped(
     alice = add_member(project, make_user("alice"))
     for _ in range(4):
         _label(project, alice, lambda item: ["pos"])
-    assert training_check(project_id=project.pk) is None
+    assert model_version_request_if_due(project_id=project.pk) is None
     _label(project, alice, lambda item: ["neg"])
     project.training_enabled = False
     project.save()
-    assert training_check(project_id=project.pk) is None
+    assert model_version_request_if_due(project_id=project.pk) is None
     project.training_enabled = True
     project.save()
-    version = training_check(project_id=project.pk)
+    version = model_version_request_if_due(project_id=project.pk)
     assert version is not None and version.trigger == "auto" and version.state == "queued"
-    assert training_check(project_id=project.pk) is None  # one run at a time
+    assert model_version_request_if_due(project_id=project.pk) is None  # one run at a time
     with pytest.raises(Conflict):
-        training_request(project=project)
+        model_version_request(project=project)
     ModelVersion.objects.filter(pk=version.pk).update(state="active", last_annotation_id=(
         Annotation.objects.latest("id").pk), trained_at=timezone.now())
     assert selectors.labels_since_last_model(project=project) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from annotation.models import Item
 from tasks.models import ModelVersion
-from tasks.services.models import training_request
+from tasks.services.models import model_version_request
 from tests.tasks.conftest import wait_for
 from tests.tasks.helpers import label_some, sentiment_items
 
@@ -42,7 +42,7 @@ def test_suggestion_agreement_counts_shown_and_hidden(make_project, make_user, a
                                                       manager, api):
     project = make_project(items=8, suggestions="ab")
     Item.objects.filter(project=project).update(predicted_labels=["pos"], confidence=0.9,
-                                                scored_by=1)
+                                                scored_by_version=1)
     alice = add_member(project, make_user("alice"))
     from annotation.services.queue import annotation_submit, assignment_claim_next
 
@@ -65,15 +65,15 @@ def test_activate_rolls_back_by_rescoring(celery_worker, make_project, make_user
     sentiment_items(project, clear=60, mixed=4)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 10)
-    first = training_request(project=project)
+    first = model_version_request(project=project)
     wait_for(lambda: ModelVersion.objects.filter(pk=first.pk, state="active").exists(),
              worker=celery_worker, what="v1")
     label_some(project, alice, 4)
-    second = training_request(project=project)
+    second = model_version_request(project=project)
     wait_for(lambda: ModelVersion.objects.filter(pk=second.pk, state="active").exists(),
              worker=celery_worker, what="v2")
     pool = Item.objects.filter(project=project, annotation_count=0)
-    assert not pool.exclude(scored_by=2).exists()
+    assert not pool.exclude(scored_by_version=2).exists()
 
     client = api(manager)
     response = client.post(f"/api/v1/models/{first.pk}/activate/")
@@ -82,7 +82,7 @@ def test_activate_rolls_back_by_rescoring(celery_worker, make_project, make_user
     wait_for(lambda: ModelVersion.objects.filter(pk=first.pk, state="active").exists(),
              worker=celery_worker, what="v1 active again")
     assert ModelVersion.objects.get(pk=second.pk).state == "retired"
-    assert not pool.exclude(scored_by=1).exists()
+    assert not pool.exclude(scored_by_version=1).exists()
     body = client.get(f"/api/v1/projects/{project.pk}/models/").json()
     assert body["active"]["version"] == 1
     assert [p["n_labels"] for p in body["learning_curve"]] == [10, 14]

@@ -10,10 +10,10 @@ from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks.models import PoolSeed, ScoreChunk
 from tasks.services.cold_start import pool_seed
-from tasks.services.lifecycle import version_fail
-from tasks.services.models import training_request
-from tasks.services.scoring import chunk_score, scoring_finish
-from tasks.services.training import model_train
+from tasks.services.lifecycle import model_version_fail
+from tasks.services.models import model_version_request
+from tasks.services.scoring import model_version_score_chunk, model_version_score_finish
+from tasks.services.training import model_version_train
 from tests.tasks.helpers import label_some, model_run, sentiment_items
 
 
@@ -28,17 +28,17 @@ def test_a_version_scores_every_open_item_and_replaces_the_active_one(
     sentiment_items(project, clear=80, mixed=6)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 12)
-    first = model_run(training_request(project=project))
+    first = model_run(model_version_request(project=project))
     assert first.state == "active" and first.n_labels == 12 and first.chunks_total == 3
     assert set(first.metrics) >= {"accuracy", "macro_f1", "log_loss", "ece", "n_labels"}
     pool = Item.objects.filter(project=project, annotation_count=0)
-    assert not pool.exclude(scored_by=1).exists()
+    assert not pool.exclude(scored_by_version=1).exists()
     assert pool.filter(priority__gte=1.0).count() == 10  # the next batch: retrain_every items
     top = pool.order_by("-priority").first()
     assert top.predicted_labels[0] in ("pos", "neg") and 0.5 <= top.confidence <= 1.0
 
     label_some(project, alice, 4)
-    second = model_run(training_request(project=project))
+    second = model_run(model_version_request(project=project))
     first.refresh_from_db()
     assert (second.state, first.state) == ("active", "retired")
     assert second.last_annotation_id > first.last_annotation_id
@@ -61,7 +61,7 @@ def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project, make
         claim = assignment_claim_next(project=project, user=alice)
         annotation_submit(assignment_id=claim.assignment.pk, user=alice,
                           labels=truth[claim.item.external_id])
-    version = model_run(training_request(project=project))
+    version = model_run(model_version_request(project=project))
     # Trained on the 30 labeled items; the 30 gold answers are not training labels.
     assert version.state == "active" and version.n_labels == 30
     item = Item.objects.get(project=project, external_id="d3")  # gold, sport + tech
@@ -75,15 +75,16 @@ def test_a_failed_run_leaves_the_previous_version_active(small_chunks, make_proj
     sentiment_items(project, clear=60, mixed=2)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 10)
-    first = model_run(training_request(project=project))
-    second = training_request(project=project)
-    model_train(version_id=second.pk, job_id="t2")
+    first = model_run(model_version_request(project=project))
+    second = model_version_request(project=project)
+    model_version_train(version_id=second.pk, job_id="t2")
     one = ScoreChunk.objects.filter(version=second).first()
-    chunk_score(chunk_id=one.pk, job_id="c1")
-    version_fail(version_id=second.pk, error="worker lost")
+    model_version_score_chunk(chunk_id=one.pk, job_id="c1")
+    model_version_fail(version_id=second.pk, error="worker lost")
     later = ScoreChunk.objects.filter(version=second, state="pending").first()
-    assert chunk_score(chunk_id=later.pk, job_id="c2") is None  # a late chunk is a no-op
-    assert scoring_finish(version_id=second.pk) is None
+    # A late chunk is a no-op.
+    assert model_version_score_chunk(chunk_id=later.pk, job_id="c2") is None
+    assert model_version_score_finish(version_id=second.pk) is None
     second.refresh_from_db()
     first.refresh_from_db()
     assert (first.state, second.state, second.error) == ("active", "failed", "worker lost")
@@ -91,11 +92,11 @@ def test_a_failed_run_leaves_the_previous_version_active(small_chunks, make_proj
 
 def test_too_few_labels_fail_with_the_reason(make_project):
     project = make_project(items=5)
-    version = training_request(project=project)
+    version = model_version_request(project=project)
     from tasks.services.training import NotEnoughLabels
 
     with pytest.raises(NotEnoughLabels):
-        model_train(version_id=version.pk, job_id="x")
+        model_version_train(version_id=version.pk, job_id="x")
 
 
 def test_cold_start_puts_one_diverse_batch_first_once(make_project):
@@ -109,11 +110,11 @@ def test_cold_start_puts_one_diverse_batch_first_once(make_project):
 
 @pytest.mark.parametrize("enabled", [False, True])
 def test_the_training_check_seeds_the_pool_only_when_asked(make_project, settings, enabled):
-    from tasks.services.models import training_check
+    from tasks.services.models import model_version_request_if_due
 
     settings.SKEIN_DIVERSE_COLD_START = enabled
     project = make_project(retrain_every=6)
     sentiment_items(project, clear=40, mixed=4)
-    training_check(project_id=project.pk)
+    model_version_request_if_due(project_id=project.pk)
     seeded = Item.objects.filter(project=project, priority__gte=1.0).count()
     assert seeded == (6 if enabled else 0)

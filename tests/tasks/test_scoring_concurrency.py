@@ -17,9 +17,9 @@ from annotation.models import Item
 from annotation.services.items_sql import item_scores_write
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from tasks.models import ScoreChunk
-from tasks.services.models import training_request
-from tasks.services.scoring import chunk_score, pool_of, scoring_finish
-from tasks.services.training import model_train
+from tasks.services.models import model_version_request
+from tasks.services.scoring import model_version_score_chunk, model_version_score_finish, pool_of
+from tasks.services.training import model_version_train
 from tests.tasks.helpers import label_some, sentiment_items
 
 pytestmark = [
@@ -119,10 +119,10 @@ def test_next_never_says_done_while_a_scoring_pass_writes_the_pool(make_project,
     def score_whole_pool() -> None:
         # Three passes, each the real job path: train, then the pool's one chunk.
         for _ in range(3):
-            version = training_request(project=project)
-            model_train(version_id=version.pk, job_id=f"train-{version.pk}")
+            version = model_version_request(project=project)
+            model_version_train(version_id=version.pk, job_id=f"train-{version.pk}")
             for chunk in ScoreChunk.objects.filter(version=version):
-                chunk_score(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
+                model_version_score_chunk(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
                 written.append(ScoreChunk.objects.get(pk=chunk.pk).items_scored)
             version.refresh_from_db()
             version.state = "failed"  # let the next pass start; activation isn't the point
@@ -160,10 +160,10 @@ def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_
     thread = threading.Thread(target=claimer)
     thread.start()
     with transaction.atomic():
-        # What scoring_finish does: the batch's priorities written in its activation
+        # What model_version_score_finish does: the batch's priorities written in its activation
         # transaction, which commits a moment later.
         item_scores_write(ids=ids, priority=[0.5] * len(ids), labels=None, confidence=None,
-                          scored_by=None)
+                          scored_by_version=None)
         holding.set()
         time.sleep(0.3)
     thread.join(timeout=30)
@@ -186,10 +186,10 @@ def test_a_pass_over_a_big_pool_refreshes_the_planner_statistics(make_project, m
     project = make_project(retrain_every=1000)  # no automatic run beside this one
     sentiment_items(project, clear=6000, mixed=10)
     label_some(project, add_member(project, make_user("alice")), 20)
-    version = training_request(project=project)
-    model_train(version_id=version.pk, job_id="train")
+    version = model_version_request(project=project)
+    model_version_train(version_id=version.pk, job_id="train")
     for chunk in ScoreChunk.objects.filter(version=version):
-        chunk_score(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
+        model_version_score_chunk(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
     before = _analyze_count()
-    assert scoring_finish(version_id=version.pk) is not None
+    assert model_version_score_finish(version_id=version.pk) is not None
     assert _analyze_count() == before + 1

@@ -8,7 +8,7 @@ import time
 from annotation.models import Item
 from annotation.services.queue import assignment_claim_next
 from tasks.models import ModelVersion, ScoreChunk
-from tasks.services.models import training_request
+from tasks.services.models import model_version_request
 from tests.tasks.conftest import STALE_SECONDS, wait_for
 from tests.tasks.helpers import label_some, sentiment_items
 
@@ -31,7 +31,7 @@ def test_labels_train_a_model_that_puts_the_most_uncertain_item_first(
     assert {"macro_f1", "ece", "folds"} <= set(version.metrics)
     assert version.chunks_done == version.chunks_total >= 3  # 94 open items, chunks of 40
     pool = Item.objects.filter(project=project, annotation_count=0)
-    assert not pool.exclude(scored_by=version.version).exists()
+    assert not pool.exclude(scored_by_version=version.version).exists()
 
     bob = add_member(project, make_user("bob"))
     claim = assignment_claim_next(project=project, user=bob)
@@ -49,12 +49,12 @@ def test_a_worker_killed_mid_scoring_leaves_the_old_model_serving_and_the_run_re
     sentiment_items(project, clear=100, mixed=6)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 12)
-    first = training_request(project=project)
+    first = model_version_request(project=project)
     wait_for(lambda: _active(project), worker=celery_worker, what="model v1")
 
     celery_worker.restart(env={"SKEIN_FAULT_SLEEP": "score:120"})
     label_some(project, alice, 4)
-    second = training_request(project=project)
+    second = model_version_request(project=project)
     running = wait_for(
         lambda: ScoreChunk.objects.filter(version=second, state="running").first(),
         worker=celery_worker, what="a scoring chunk to start")
@@ -78,4 +78,4 @@ def test_a_worker_killed_mid_scoring_leaves_the_old_model_serving_and_the_run_re
     first.refresh_from_db()
     assert first.state == "retired"
     assert not Item.objects.filter(project=project, annotation_count=0).exclude(
-        scored_by=second.version).exists()
+        scored_by_version=second.version).exists()

@@ -23,9 +23,9 @@ from annotation.selectors import label_names_of
 from annotation.services.guidelines import guideline_acknowledge
 from annotation.services.queue import annotation_submit, assignment_claim_next, assignment_skip
 from tasks.models import ModelVersion, ScoreChunk
-from tasks.services.models import training_request
-from tasks.services.scoring import chunk_score, scoring_finish
-from tasks.services.training import model_train
+from tasks.services.models import model_version_request
+from tasks.services.scoring import model_version_score_chunk, model_version_score_finish
+from tasks.services.training import model_version_train
 
 PROJECT = "Movie review sentiment"
 
@@ -54,11 +54,11 @@ def _label_some(project: Project, username: str, n: int, rng: random.Random,
 
 def _train_here(project: Project) -> None:
     """Train and score a model version in this process, as the workers would."""
-    version = training_request(project=project, trigger="manual")
-    model_train(version_id=version.pk, job_id="demo-history")
+    version = model_version_request(project=project, trigger="manual")
+    model_version_train(version_id=version.pk, job_id="demo-history")
     for chunk_id in ScoreChunk.objects.filter(version=version).values_list("pk", flat=True):
-        chunk_score(chunk_id=chunk_id, job_id="demo-history")
-    scoring_finish(version_id=version.pk)
+        model_version_score_chunk(chunk_id=chunk_id, job_id="demo-history")
+    model_version_score_finish(version_id=version.pk)
     if ModelVersion.objects.get(pk=version.pk).state != ModelVersion.State.ACTIVE:
         raise CommandError(f"model version {version.pk} did not become active")
 
