@@ -65,17 +65,17 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(models.Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "item", "annotator", "state", "expires_at"]
+    list_display = ["id", "project", "item", "labeler", "state", "expires_at"]
     list_filter = ["state"]
-    raw_id_fields = ["project", "item", "annotator"]
+    raw_id_fields = ["project", "item", "labeler"]
     show_full_result_count = False
 
 
 @admin.register(models.Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "item", "annotator", "labels", "guideline_version",
+    list_display = ["id", "project", "item", "labeler", "labels", "guideline_version",
                     "duration_ms", "created_at"]
-    raw_id_fields = ["project", "item", "annotator", "assignment"]
+    raw_id_fields = ["project", "item", "labeler", "assignment"]
     show_full_result_count = False
 
 

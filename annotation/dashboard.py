@@ -54,15 +54,15 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
             .values_list("name", "color")]
 
 
-def annotator_table(*, project: Project) -> list[dict[str, Any]]:
-    """Per annotator: items done, median seconds per item, skips, done today, last active."""
+def labeler_table(*, project: Project) -> list[dict[str, Any]]:
+    """Per labeler: items done, median seconds per item, skips, done today, last active."""
     start_of_day = start_of_today()
     durations: dict[str, list[int]] = {}
     done: Counter[str] = Counter()
     today: Counter[str] = Counter()
     last: dict[str, datetime] = {}
     rows = (Annotation.objects.filter(project=project)
-            .values_list("annotator__username", "duration_ms", "created_at"))
+            .values_list("labeler__username", "duration_ms", "created_at"))
     for username, duration, created in rows.iterator(chunk_size=5000):
         done[username] += 1
         if created >= start_of_day:
@@ -73,8 +73,8 @@ def annotator_table(*, project: Project) -> list[dict[str, Any]]:
             last[username] = created
     skips = dict(
         Assignment.objects.filter(project=project, state=Assignment.State.SKIPPED)
-        .values("annotator__username").annotate(n=Count("id"))
-        .values_list("annotator__username", "n")
+        .values("labeler__username").annotate(n=Count("id"))
+        .values_list("labeler__username", "n")
     )
     names = sorted(set(done) | set(skips))
     table = []
@@ -98,7 +98,7 @@ def lease_overview(*, project: Project, now: datetime | None = None) -> dict[str
     counts = active.aggregate(open=Count("id", filter=Q(expires_at__gt=now)),
                               expired=Count("id", filter=Q(expires_at__lte=now)))
     listed = (active.order_by("expires_at")
-              .values_list("annotator__username", "item__external_id", "created_at",
+              .values_list("labeler__username", "item__external_id", "created_at",
                            "expires_at")[:MAX_LEASES_LISTED])
     return {
         "open": counts["open"],
@@ -118,7 +118,7 @@ def project_dashboard(*, project: Project) -> dict[str, Any]:
         "progress": project_progress(project=project),
         "per_hour": annotations_per_hour(project=project, now=now),
         "labels": label_distribution(project=project),
-        "annotators": annotator_table(project=project),
+        "annotators": labeler_table(project=project),
         "leases": lease_overview(project=project, now=now),
         "generated_at": now.isoformat(),
     }

@@ -20,7 +20,8 @@ GOLD_ONLY = "gold_only"
 
 class LabelerPolicy(Protocol):
     def serve_mode(self, *, project: Project, user: Any) -> str | None:
-        """``NORMAL`` or ``GOLD_ONLY``; may raise a ``Forbidden`` subclass to serve nothing."""
+        """``NORMAL`` or ``GOLD_ONLY``; may raise a ``Forbidden`` subclass to serve nothing.
+        It may write: quality's policy records the labeler's qualification first."""
 
     def annotation_counts(self, *, project: Project, user: Any) -> bool:
         """Whether a new annotation of this user counts towards agreement, export and

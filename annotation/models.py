@@ -1,4 +1,5 @@
-"""The annotation domain: projects, labels, members, guidelines, items, leases, annotations."""
+"""The annotation domain: projects, labels, members, guidelines, items, assignments,
+annotations."""
 
 from __future__ import annotations
 
@@ -168,7 +169,7 @@ class Item(models.Model):
     gold = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
-    # Set with the first lease and never unset. Items already handed out are served first
+    # Set with the first assignment and never unset. Items already handed out are served first
     # (so items complete their overlap); an item nobody was ever handed cannot be one this
     # labeler has seen, so the queue serves those without checking their history.
     handed_out = models.BooleanField(default=False, db_default=False)
@@ -194,7 +195,7 @@ class Item(models.Model):
             # answers, or were given back); then the ones nobody has had.
             models.Index(fields=["project", "-priority", "random_key"],
                          condition=Q(state="open", is_gold=False, handed_out=True),
-                         name="item_started_idx"),
+                         name="item_handed_out_idx"),
             models.Index(fields=["project", "-priority", "random_key"],
                          condition=Q(state="open", is_gold=False, handed_out=False),
                          name="item_fresh_idx"),
@@ -208,7 +209,8 @@ class Item(models.Model):
 
 
 class Assignment(models.Model):
-    """A lease of one item to one labeler. At most one per (item, labeler), ever."""
+    """One item handed to one labeler, for the time of its lease (``expires_at``). At most
+    one per (item, labeler), ever."""
 
     class State(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -218,7 +220,7 @@ class Assignment(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                   related_name="assignments")
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     guideline_version = models.PositiveIntegerField(null=True, blank=True)
@@ -231,19 +233,19 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique"),
+            models.UniqueConstraint(fields=["item", "labeler"], name="assignment_unique"),
         ]
         indexes = [
-            models.Index(fields=["annotator", "project"], condition=Q(state="active"),
+            models.Index(fields=["labeler", "project"], condition=Q(state="active"),
                          name="assignment_open_idx"),
             models.Index(fields=["project", "expires_at"], condition=Q(state="active"),
                          name="assignment_expiry_idx"),
-            models.Index(fields=["project", "annotator", "closed_at"],
+            models.Index(fields=["project", "labeler", "closed_at"],
                          name="assignment_history_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"item {self.item_id} to {self.annotator_id} ({self.state})"
+        return f"item {self.item_id} to {self.labeler_id} ({self.state})"
 
 
 class Annotation(models.Model):
@@ -253,15 +255,15 @@ class Annotation(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
     assignment = models.OneToOneField(Assignment, null=True, blank=True,
                                       on_delete=models.SET_NULL, related_name="annotation")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                   related_name="annotations")
     labels = models.JSONField()
     guideline_version = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     suggestion = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
-    counts = models.BooleanField(default=True)  # false until a labeler has qualified
-    # NULL, not "", when absent: the unique (annotator, client_id) constraint skips NULLs.
+    is_counted = models.BooleanField(default=True)  # false until a labeler has qualified
+    # NULL, not "", when absent: the unique (labeler, client_id) constraint skips NULLs.
     client_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -269,18 +271,18 @@ class Annotation(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["item", "annotator"], name="annotation_unique"),
-            models.UniqueConstraint(fields=["annotator", "client_id"],
+            models.UniqueConstraint(fields=["item", "labeler"], name="annotation_unique"),
+            models.UniqueConstraint(fields=["labeler", "client_id"],
                                     condition=Q(client_id__isnull=False),
                                     name="annotation_unique_client_id"),
         ]
         indexes = [
             models.Index(fields=["project", "created_at"], name="annotation_time_idx"),
-            models.Index(fields=["project", "annotator"], name="annotation_annotator_idx"),
+            models.Index(fields=["project", "labeler"], name="annotation_labeler_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.annotator_id} on item {self.item_id}: {self.labels}"
+        return f"{self.labeler_id} on item {self.item_id}: {self.labels}"
 
 
 class LabelSet(models.Model):

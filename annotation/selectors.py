@@ -138,9 +138,9 @@ def items_for_manager(*, project: Project, state: str | None = None,
 
 def annotations_visible_to(*, user: User, project: Project, role: str) -> QuerySet[Annotation]:
     """Managers and admins see every annotation; everyone else only their own."""
-    qs = Annotation.objects.filter(project=project).select_related("annotator", "item")
+    qs = Annotation.objects.filter(project=project).select_related("labeler", "item")
     if role not in MANAGING_ROLES:
-        qs = qs.filter(annotator=user)
+        qs = qs.filter(labeler=user)
     return qs.order_by("id")
 
 
@@ -182,10 +182,10 @@ def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
     items left for them: every item they take, gold or not, lowers it by one, so the
     number never tells a gold item from a regular one. Gold is served only mixed into
     regular work, so once no regular item is left the figure is 0 (the queue is done)."""
-    done_today = Annotation.objects.filter(project=project, annotator=user,
+    done_today = Annotation.objects.filter(project=project, labeler=user,
                                            created_at__gte=start_of_today()).count()
-    done = Annotation.objects.filter(project=project, annotator=user).count()
-    held = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    done = Annotation.objects.filter(project=project, labeler=user).count()
+    held = Assignment.objects.filter(item=OuterRef("pk"), labeler=user)
     left = (
         Item.objects.filter(project=project).exclude(Exists(held))
         .aggregate(regular=Count("id", filter=Q(is_gold=False) & ~Q(state=Item.State.COMPLETE)),

@@ -60,8 +60,8 @@ def setup(n_annotations: int) -> tuple[int, str]:
     with connection.cursor() as cursor:
         # Item k (in id order) is annotated by labelers k % 32 and (k + 1) % 32.
         cursor.execute(
-            "INSERT INTO annotation_annotation (project_id, item_id, annotator_id, labels, "
-            "guideline_version, duration_ms, is_gold, counts, created_at, updated_at) "
+            "INSERT INTO annotation_annotation (project_id, item_id, labeler_id, labels, "
+            "guideline_version, duration_ms, is_gold, is_counted, created_at, updated_at) "
             "SELECT %(p)s, i.id, (%(ids)s::bigint[])[1 + ((i.rn + k) %% 32)], "
             "jsonb_build_array((%(labels)s::text[])[1 + ((i.rn * 7 + k * (i.rn %% 3)) %% 4)]), "
             "1, 1000 + (i.rn %% 5000), false, true, now(), now() "

@@ -226,10 +226,10 @@ def invariants(project_id: int, overlap: int) -> dict[str, int]:
             WHERE project_id = %(p)s GROUP BY item_id HAVING count(*) > %(o)s) x""",
         "labeler twice on one item (annotations)": """
             SELECT count(*) FROM (SELECT 1 FROM annotation_annotation WHERE project_id = %(p)s
-            GROUP BY item_id, annotator_id HAVING count(*) > 1) x""",
+            GROUP BY item_id, labeler_id HAVING count(*) > 1) x""",
         "labeler twice on one item (leases)": """
             SELECT count(*) FROM (SELECT 1 FROM annotation_assignment WHERE project_id = %(p)s
-            GROUP BY item_id, annotator_id HAVING count(*) > 1) x""",
+            GROUP BY item_id, labeler_id HAVING count(*) > 1) x""",
         "items whose counters disagree with their rows": """
             SELECT count(*) FROM annotation_item i LEFT JOIN (
               SELECT item_id, sum(CASE WHEN state = 'submitted' THEN 1 ELSE 0 END) AS a,

@@ -30,7 +30,7 @@ from quality.jobs import enqueue_labelset_build
 from quality.models import Qualification
 from quality.report import rate
 from quality.services import qualification as qualifying
-from quality.services.report_cache import quality_report
+from quality.services.report_cache import quality_report_get_or_schedule
 from quality.services.review import review_queue, review_submit
 
 
@@ -41,8 +41,8 @@ class QualityView(APIView):
                    responses={200: qs.QualityReportSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        return Response(quality_report(project=project,
-                                                slice_field=request.query_params.get("slice")))
+        return Response(quality_report_get_or_schedule(
+            project=project, slice_field=request.query_params.get("slice")))
 
 
 class QualityMeView(APIView):

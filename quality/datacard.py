@@ -18,7 +18,7 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     state = (labelset.filters or {}).get("state", "labeled")
     a = annotation_arrays(project=project,
                           item_state=Item.State.COMPLETE if state == "complete" else None)
-    counted = a.subset(a.counts)
+    counted = a.subset(a.is_counted)
     agreement = agreement_summary(counted, overlap=project.overlap, seed=project.seed,
                            per_label=True)
     item_ids = set(a.item_ids.tolist())
@@ -30,7 +30,7 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
         "items": labelset.item_count,
         "annotations": labelset.annotation_count,
         "annotations_counted": counted.n,
-        "annotators": int(np.unique(a.annotator).size) if a.n else 0,
+        "annotators": int(np.unique(a.labeler).size) if a.n else 0,
         "label_distribution": label_distribution(counted),
         "agreement": agreement,
         "overlap": project.overlap,

@@ -48,22 +48,22 @@ MAX_SLICE_VALUES = 50
 
 @dataclass(frozen=True)
 class AnnotationArrays:
-    """One row per annotation; items, annotators and labels mapped to 0-based ints."""
+    """One row per annotation; items, labelers and labels mapped to 0-based ints."""
 
     item: IntArray
     """Index into ``item_ids``."""
-    annotator: IntArray
-    """Index into ``annotator_ids`` / ``usernames``."""
+    labeler: IntArray
+    """Index into ``labeler_ids`` / ``usernames``."""
     label: IntArray
     """Single-label projects: the label's index; multi-label: -1 (use ``matrix``)."""
     matrix: npt.NDArray[np.int8]
     """n_annotations × n_labels, 1 where the annotation chose the label."""
     item_ids: IntArray
-    annotator_ids: IntArray
+    labeler_ids: IntArray
     usernames: list[str]
     label_names: list[str]
     multi_label: bool
-    counts: BoolArray
+    is_counted: BoolArray
     """False for annotations of labelers who have not qualified."""
     guideline_version: IntArray
     """-1 where unknown."""
@@ -85,12 +85,12 @@ class AnnotationArrays:
         return int(self.item.size)
 
     def subset(self, mask: BoolArray) -> AnnotationArrays:
-        """The rows under ``mask``; the index spaces (items, annotators) are kept."""
+        """The rows under ``mask``; the index spaces (items, labelers) are kept."""
         return AnnotationArrays(
-            item=self.item[mask], annotator=self.annotator[mask], label=self.label[mask],
-            matrix=self.matrix[mask], item_ids=self.item_ids, annotator_ids=self.annotator_ids,
+            item=self.item[mask], labeler=self.labeler[mask], label=self.label[mask],
+            matrix=self.matrix[mask], item_ids=self.item_ids, labeler_ids=self.labeler_ids,
             usernames=self.usernames, label_names=self.label_names,
-            multi_label=self.multi_label, counts=self.counts[mask],
+            multi_label=self.multi_label, is_counted=self.is_counted[mask],
             guideline_version=self.guideline_version[mask], seconds=self.seconds[mask],
             suggestion_state=self.suggestion_state[mask],
             suggestion_accepted=self.suggestion_accepted[mask], on_gold=self.on_gold[mask],
@@ -129,28 +129,28 @@ def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
     if a.multi_label:
         # A multi-label project's overall figure is the mean of its yes/no questions.
         columns = [a.matrix[:, j].astype(np.int64) for j in range(len(a.label_names))]
-        per = {name: _single_agreement(a.item, a.annotator, col, overlap=overlap)
+        per = {name: _single_agreement(a.item, a.labeler, col, overlap=overlap)
                for name, col in zip(a.label_names, columns, strict=True)}
         out = {key: _mean([p[key] for p in per.values()])
                for key in ("percent", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean")}
         if intervals:
             for key, metric in _INTERVAL_METRICS:
                 pair = metrics.bootstrap_interval_of_mean(
-                    a.item, a.annotator, columns, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
+                    a.item, a.labeler, columns, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
                     seed=seed, n_raters=overlap) if a.n else None
                 out[f"{key}_interval"] = _interval(pair)
     else:
-        out = _single_agreement(a.item, a.annotator, a.label, overlap=overlap)
+        out = _single_agreement(a.item, a.labeler, a.label, overlap=overlap)
         if intervals:
             for key, metric in _INTERVAL_METRICS:
                 pair = metrics.bootstrap_interval(
-                    a.item, a.annotator, a.label, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
+                    a.item, a.labeler, a.label, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
                     seed=seed, n_raters=overlap) if a.n else None
                 out[f"{key}_interval"] = _interval(pair)
         per = {}
         if per_label:
             for k, name in enumerate(a.label_names):
-                per[name] = _single_agreement(a.item, a.annotator,
+                per[name] = _single_agreement(a.item, a.labeler,
                                               (a.label == k).astype(np.int64), overlap=overlap)
     if per_label:
         out["per_label"] = per
@@ -160,16 +160,16 @@ def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
     return out
 
 
-def _single_agreement(item: IntArray, annotator: IntArray, label: IntArray, *, overlap: int
+def _single_agreement(item: IntArray, labeler: IntArray, label: IntArray, *, overlap: int
                       ) -> dict[str, Any]:
     if len(item) == 0:
         return {"percent": None, "krippendorff_alpha": None, "fleiss_kappa": None,
                 "cohen_kappa_mean": None}
     return {
-        "percent": _num(metrics.percent_agreement(item, annotator, label)),
-        "krippendorff_alpha": _num(metrics.krippendorff_alpha_nominal(item, annotator, label)),
-        "fleiss_kappa": _num(metrics.fleiss_kappa(item, annotator, label, n_raters=overlap)),
-        "cohen_kappa_mean": _num(metrics.cohen_kappa_mean(item, annotator, label)),
+        "percent": _num(metrics.percent_agreement(item, labeler, label)),
+        "krippendorff_alpha": _num(metrics.krippendorff_alpha_nominal(item, labeler, label)),
+        "fleiss_kappa": _num(metrics.fleiss_kappa(item, labeler, label, n_raters=overlap)),
+        "cohen_kappa_mean": _num(metrics.cohen_kappa_mean(item, labeler, label)),
     }
 
 
@@ -178,12 +178,12 @@ def _mean(values: list[float | None]) -> float | None:
     return _num(sum(defined) / len(defined)) if defined else None
 
 
-# --- per annotator -----------------------------------------------------------------------
+# --- per labeler -----------------------------------------------------------------------
 
 
 def _consensus_agreement(a: AnnotationArrays) -> dict[int, tuple[int, int]]:
-    """Per annotator index: (agreed, scored) against the majority of the others (counted rows)."""
-    n_ann = a.annotator_ids.size
+    """Per labeler index: (agreed, scored) against the majority of the others (counted rows)."""
+    n_ann = a.labeler_ids.size
     if not a.n:
         return {}
     columns = ([a.matrix[:, j].astype(np.int64) for j in range(len(a.label_names))]
@@ -191,7 +191,7 @@ def _consensus_agreement(a: AnnotationArrays) -> dict[int, tuple[int, int]]:
     agreed = np.zeros(n_ann, dtype=np.int64)
     scored = np.zeros(n_ann, dtype=np.int64)
     for col in columns:
-        for k, value in metrics.agreement_with_consensus(a.item, a.annotator, col,
+        for k, value in metrics.agreement_with_consensus(a.item, a.labeler, col,
                                                          n_annotators=n_ann).items():
             agreed[k] += value.agreed
             scored[k] += value.scored
@@ -215,16 +215,16 @@ def acceptance_summary(a: AnnotationArrays, mask: BoolArray) -> dict[str, Any]:
     return out
 
 
-def annotator_rows(a: AnnotationArrays, *, states: Mapping[int, str], threshold: float
+def labeler_rows(a: AnnotationArrays, *, states: Mapping[int, str], threshold: float
                    ) -> list[dict[str, Any]]:
-    """Per annotator: counts, gold accuracy (flagged below ``threshold``), agreement with the
+    """Per labeler: counts, gold accuracy (flagged below ``threshold``), agreement with the
     others' consensus, median time, suggestion acceptance and the qualification state
     (``states`` by user id)."""
-    counted = a.subset(a.counts)
+    counted = a.subset(a.is_counted)
     with_consensus = _consensus_agreement(counted)
     out = []
-    for k, user_id in enumerate(a.annotator_ids.tolist()):
-        mine = a.annotator == k
+    for k, user_id in enumerate(a.labeler_ids.tolist()):
+        mine = a.labeler == k
         seconds = a.seconds[mine]
         seconds = seconds[np.isfinite(seconds)]
         agreed, scored = with_consensus.get(k, (0, 0))
@@ -232,7 +232,7 @@ def annotator_rows(a: AnnotationArrays, *, states: Mapping[int, str], threshold:
         out.append({
             "username": a.usernames[k],
             "annotations": int(mine.sum()),
-            "counted": int((mine & a.counts).sum()),
+            "counted": int((mine & a.is_counted).sum()),
             **gold,
             "agreement_with_consensus": rate(agreed, scored),
             "consensus_scored": scored,
@@ -247,7 +247,7 @@ def annotator_rows(a: AnnotationArrays, *, states: Mapping[int, str], threshold:
 
 def guideline_version_rows(a: AnnotationArrays, *, overlap: int, seed: int
                            ) -> list[dict[str, Any]]:
-    counted = a.subset(a.counts)
+    counted = a.subset(a.is_counted)
     out = []
     for version in sorted(set(counted.guideline_version.tolist())):
         rows = counted.guideline_version == version
@@ -264,17 +264,18 @@ def guideline_version_rows(a: AnnotationArrays, *, overlap: int, seed: int
 
 
 def compact(a: AnnotationArrays) -> AnnotationArrays:
-    """Re-index items and annotators to those present in ``a`` (after a subset)."""
+    """Re-index items and labelers to those present in ``a`` (after a subset)."""
     if not a.n:
         return a
     used_items, item = np.unique(a.item, return_inverse=True)
-    used_ann, annotator = np.unique(a.annotator, return_inverse=True)
+    used_ann, labeler = np.unique(a.labeler, return_inverse=True)
     return AnnotationArrays(
-        item=item.reshape(-1), annotator=annotator.reshape(-1), label=a.label, matrix=a.matrix,
-        item_ids=a.item_ids[used_items], annotator_ids=a.annotator_ids[used_ann],
+        item=item.reshape(-1), labeler=labeler.reshape(-1), label=a.label, matrix=a.matrix,
+        item_ids=a.item_ids[used_items], labeler_ids=a.labeler_ids[used_ann],
         usernames=[a.usernames[k] for k in used_ann.tolist()], label_names=a.label_names,
-        multi_label=a.multi_label, counts=a.counts, guideline_version=a.guideline_version,
-        seconds=a.seconds, suggestion_state=a.suggestion_state,
+        multi_label=a.multi_label, is_counted=a.is_counted,
+        guideline_version=a.guideline_version, seconds=a.seconds,
+        suggestion_state=a.suggestion_state,
         suggestion_accepted=a.suggestion_accepted, on_gold=a.on_gold,
         gold_correct=a.gold_correct, item_is_gold=a.item_is_gold[used_items],
     )
@@ -297,7 +298,7 @@ def slice_summary(a: AnnotationArrays, *, field: str, values: Mapping[int, Any],
     for k, value in enumerate(keys[:MAX_SLICE_VALUES]):
         rows = row_key == k
         part = a.subset(rows)
-        counted = part.subset(part.counts)
+        counted = part.subset(part.is_counted)
         out.append({
             "value": value,
             "items": int((item_key == k).sum()),
@@ -322,8 +323,8 @@ def _slice_key(value: Any) -> str | None:
 def consensus_of(a: AnnotationArrays, *, method: str) -> Consensus:
     """The consensus over ``a``'s rows by the aggregation ``method``."""
     # `method` is Project.aggregation, a str field whose choices are consensus.Method's values
-    return consensus(a.item, a.annotator, a.label, a.matrix, n_items=a.item_ids.size,
-                     n_annotators=a.annotator_ids.size, n_labels=len(a.label_names),
+    return consensus(a.item, a.labeler, a.label, a.matrix, n_items=a.item_ids.size,
+                     n_annotators=a.labeler_ids.size, n_labels=len(a.label_names),
                      multi_label=a.multi_label, method=method)  # type: ignore[arg-type]
 
 

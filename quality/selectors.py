@@ -28,18 +28,18 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     index = {name: i for i, name in enumerate(label_names)}
     qs = Annotation.objects.filter(project=project)
     if counted_only:
-        qs = qs.filter(counts=True)
+        qs = qs.filter(is_counted=True)
     if item_ids is not None:
         qs = qs.filter(item_id__in=item_ids)
     if item_state is not None:
         qs = qs.filter(item__state=item_state)
     rows = qs.order_by("id").values_list(
-        "item_id", "annotator_id", "labels", "guideline_version", "duration_ms", "suggestion",
-        "counts", "item__is_gold", "item__gold",
+        "item_id", "labeler_id", "labels", "guideline_version", "duration_ms", "suggestion",
+        "is_counted", "item__is_gold", "item__gold",
     )
     n_labels = len(label_names)
     item_db: list[int] = []
-    annotator_db: list[int] = []
+    labeler_db: list[int] = []
     single: list[int] = []
     hot_rows: list[int] = []
     hot_cols: list[int] = []
@@ -47,13 +47,13 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     seconds: list[float] = []
     sugg_state: list[int] = []
     accepted: list[bool] = []
-    counts: list[bool] = []
+    is_counted: list[bool] = []
     on_gold: list[bool] = []
     correct: list[bool] = []
-    for r, (item_id, annotator_id, labels, version, duration, suggestion, count, is_gold,
+    for r, (item_id, labeler_id, labels, version, duration, suggestion, counted, is_gold,
             gold) in enumerate(rows.iterator(chunk_size=5000)):
         item_db.append(item_id)
-        annotator_db.append(annotator_id)
+        labeler_db.append(labeler_id)
         chosen = [index[name] for name in labels if name in index]
         single.append(chosen[0] if chosen else -1)
         hot_rows.extend([r] * len(chosen))
@@ -63,31 +63,31 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         state, agrees = suggestion_outcome(labels, suggestion)
         sugg_state.append(state)
         accepted.append(agrees)
-        counts.append(bool(count))
+        is_counted.append(bool(counted))
         gold_item = bool(is_gold) and gold is not None
         on_gold.append(gold_item)
         correct.append(gold_item and sorted(label_list(gold)) == sorted(labels))
     n = len(item_db)
     item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
-    annotator_ids, annotator = np.unique(np.asarray(annotator_db, dtype=np.int64),
-                                         return_inverse=True)
+    labeler_ids, labeler = np.unique(np.asarray(labeler_db, dtype=np.int64),
+                                     return_inverse=True)
     matrix = np.zeros((n, n_labels), dtype=np.int8)
     if hot_rows:
         matrix[np.asarray(hot_rows), np.asarray(hot_cols)] = 1
-    names = dict(get_user_model().objects.filter(pk__in=annotator_ids.tolist())
+    names = dict(get_user_model().objects.filter(pk__in=labeler_ids.tolist())
                  .values_list("pk", "username"))
     on_gold_arr = np.asarray(on_gold, dtype=bool)
     item_is_gold = np.zeros(item_ids.size, dtype=bool)
     item_is_gold[item[on_gold_arr]] = True
     multi = project.is_multi_label
     return AnnotationArrays(
-        item=item.astype(np.int64).reshape(-1), annotator=annotator.astype(np.int64).reshape(-1),
+        item=item.astype(np.int64).reshape(-1), labeler=labeler.astype(np.int64).reshape(-1),
         label=(np.full(n, -1, dtype=np.int64) if multi
                else np.asarray(single, dtype=np.int64).reshape(-1)),
-        matrix=matrix, item_ids=item_ids, annotator_ids=annotator_ids,
-        usernames=[names.get(int(a), "") for a in annotator_ids],
+        matrix=matrix, item_ids=item_ids, labeler_ids=labeler_ids,
+        usernames=[names.get(int(a), "") for a in labeler_ids],
         label_names=label_names, multi_label=multi,
-        counts=np.asarray(counts, dtype=bool),
+        is_counted=np.asarray(is_counted, dtype=bool),
         guideline_version=np.asarray(versions, dtype=np.int64),
         seconds=np.asarray(seconds, dtype=np.float64),
         suggestion_state=np.asarray(sugg_state, dtype=np.int8),
@@ -138,7 +138,7 @@ def item_field_values(*, project: Project, field: str) -> dict[int, Any]:
 def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: Any = None,
                     limit: int | None = None) -> list[bool]:
     """Whether each of the user's answers on gold items was right, oldest first."""
-    qs = Annotation.objects.filter(project=project, annotator=user, item__is_gold=True,
+    qs = Annotation.objects.filter(project=project, labeler=user, item__is_gold=True,
                                    item__gold__isnull=False)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
@@ -157,14 +157,14 @@ def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict
     items = {r["id"]: r for r in Item.objects.filter(project=project, pk__in=ids)
              .values("id", "external_id", "data")}
     given: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for item_id, user, labels, version, created, counts in (
+    for item_id, user, labels, version, created, is_counted in (
         Annotation.objects.filter(item_id__in=ids).order_by("item_id", "id")
-        .values_list("item_id", "annotator__username", "labels", "guideline_version",
-                     "created_at", "counts")
+        .values_list("item_id", "labeler__username", "labels", "guideline_version",
+                     "created_at", "is_counted")
     ):
         given[item_id].append({"annotator": user, "labels": labels,
                                "guideline_version": version, "created_at": created,
-                               "counts": counts})
+                               "counts": is_counted})
     out = []
     for row in rows:
         item = items.get(row["item_id"])

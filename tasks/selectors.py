@@ -33,7 +33,7 @@ def last_trained_annotation_id(*, project: Project) -> int:
 def labels_since_last_model(*, project: Project) -> int:
     """Counted annotations newer than what the last trained version saw."""
     return Annotation.objects.filter(
-        project=project, counts=True, pk__gt=last_trained_annotation_id(project=project)
+        project=project, is_counted=True, pk__gt=last_trained_annotation_id(project=project)
     ).count()
 
 

@@ -220,7 +220,7 @@ class SkipSerializer(serializers.Serializer):
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
-    annotator = serializers.CharField(source="annotator.username", read_only=True)
+    annotator = serializers.CharField(source="labeler.username", read_only=True)
     item = serializers.IntegerField(source="item_id", read_only=True)
     external_id = serializers.CharField(source="item.external_id", read_only=True)
     assignment = serializers.IntegerField(source="assignment_id", read_only=True)

@@ -335,7 +335,7 @@ class AnnotationDetailView(APIView):
     def patch(self, request: Request, annotation_id: int) -> Response:
         from annotation.models import Annotation
 
-        project_id = (Annotation.objects.filter(pk=annotation_id, annotator=request.user)
+        project_id = (Annotation.objects.filter(pk=annotation_id, labeler=request.user)
                       .values_list("project_id", flat=True).first())
         if project_id is None:
             raise NotFound({"detail": "Annotation not found."})

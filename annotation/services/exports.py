@@ -94,8 +94,8 @@ def _chunk_annotations(project_id: int, first: int, last: int,
     username = users.get_field(get_user_model().USERNAME_FIELD).column
     sql = (
         f"SELECT a.item_id, u.{username}, CAST(a.labels AS TEXT), a.guideline_version, "
-        f"{_created_sql()}, a.duration_ms, CAST(a.suggestion AS TEXT), a.counts "
-        f"FROM {Annotation._meta.db_table} a JOIN {users.db_table} u ON u.id = a.annotator_id "
+        f"{_created_sql()}, a.duration_ms, CAST(a.suggestion AS TEXT), a.is_counted "
+        f"FROM {Annotation._meta.db_table} a JOIN {users.db_table} u ON u.id = a.labeler_id "
         "WHERE a.project_id = %s AND a.item_id BETWEEN %s AND %s ORDER BY a.item_id, a.id"
     )
 
@@ -113,14 +113,14 @@ def _chunk_annotations(project_id: int, first: int, last: int,
     with connection.cursor() as cursor:
         cursor.execute(sql, [project_id, first, last])
         rows = cursor.fetchall()
-    for item_id, user, labels, version, created, duration, suggestion, counts in rows:
+    for item_id, user, labels, version, created, duration, suggestion, is_counted in rows:
         anns = by_item.get(item_id)
         if anns is None:  # an item in the id range that the state filter left out
             continue
         anns.append({
             "annotator": user, "labels": load(labels), "guideline_version": version,
             "created_at": created, "duration_ms": duration,
-            "suggestion": load(suggestion), "counts": bool(counts),
+            "suggestion": load(suggestion), "counts": bool(is_counted),
         })
 
 

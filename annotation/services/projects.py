@@ -240,7 +240,7 @@ def _stored_files_of(project: Project) -> list[str]:
 @transaction.atomic
 def project_delete(*, project: Project, actor: Any) -> None:
     """Delete a project with everything of it: rows, and the files of its label sets (item
-    text, annotator names) and models, removed from storage after the commit. Its audit
+    text, labeler names) and models, removed from storage after the commit. Its audit
     trail stays, naming the project by id and name."""
     Project.objects.select_for_update().filter(pk=project.pk).first()
     files = _stored_files_of(project)

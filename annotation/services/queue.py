@@ -31,8 +31,9 @@ MAX_CLIENT_ID = 100
 
 
 @dataclass(frozen=True)
-class Claim:
-    """What ``next`` hands a labeler."""
+class Handout:
+    """What ``next`` hands a labeler: the assignment (the row, holding the lease), its item, the
+    guideline version and the suggestion as shown."""
 
     assignment: Assignment
     item: Item
@@ -60,7 +61,7 @@ def visible_suggestion(suggestion: dict[str, Any] | None) -> dict[str, Any] | No
     return {k: suggestion[k] for k in ("labels", "confidence", "model_version")}
 
 
-def leases_expire(*, project: Project, now: Any = None) -> int:
+def assignments_expire(*, project: Project, now: Any = None) -> int:
     """Return expired leases' slots to the queue. Rows another sweep holds are skipped, so
     concurrent labelers never wait on each other here."""
     now = now or timezone.now()
@@ -86,25 +87,25 @@ def leases_expire(*, project: Project, now: Any = None) -> int:
     return len(rows)
 
 
-def _own_open_claim(*, project: Project, user: Any, now: Any, ahead_of: int | None = None
-                    ) -> Assignment | None:
+def _own_open_assignment(*, project: Project, user: Any, now: Any,
+                         ahead_of: int | None = None) -> Assignment | None:
     own = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
-                                  excluding=ahead_of).own_lease
+                                  excluding=ahead_of).own_assignment_id
     return None if own is None else Assignment.objects.select_related("item").get(pk=own)
 
 
 def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None,
-                          ahead_of: int | None = None) -> Claim | None:
+                          ahead_of: int | None = None) -> Handout | None:
     """Give the labeler their next item, or None when nothing is left for them.
 
-    Order: their own unexpired lease; a gold item at ``gold_rate``, in place of and looking
+    Order: their own unexpired assignment; a gold item at ``gold_rate``, in place of and looking
     like (see ``queue_sql.pick_gold``) the open item with the highest priority that they
     have not seen and that still has a free slot; else that item. Gold is mixed
     into regular work: when no regular item is left for the labeler the answer is None
     every time, not a gold item now and then.
 
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following
-    item while the current one is on screen, so a labeler holds at most two leases."""
+    item while the current one is on screen, so a labeler holds at most two open assignments."""
     now = timezone.now()
     state = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
                                     excluding=ahead_of)
@@ -112,12 +113,12 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     if guideline_version is not None and not state.guideline_acked:
         raise GuidelineNotAcknowledged(guideline_version)
     gold_only = labeler_policy().serve_mode(project=project, user=user) == GOLD_ONLY
-    if state.own_lease is not None:
-        held = Assignment.objects.select_related("item").get(pk=state.own_lease)
-        return Claim(held, held.item, held.guideline_version,
-                     visible_suggestion(held.suggestion))
+    if state.own_assignment_id is not None:
+        held = Assignment.objects.select_related("item").get(pk=state.own_assignment_id)
+        return Handout(held, held.item, held.guideline_version,
+                       visible_suggestion(held.suggestion))
     if state.expired_leases:
-        leases_expire(project=project, now=now)
+        assignments_expire(project=project, now=now)
     rng = rng or random
     stands_in_for: Item | None = None
     try:
@@ -142,7 +143,7 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
                 # when that one has none (not scored yet), so a missing one marks no kind.
                 suggestion = None
             assignment = queue_sql.insert(
-                Assignment, project_id=project.pk, item_id=item.pk, annotator_id=user.pk,
+                Assignment, project_id=project.pk, item_id=item.pk, labeler_id=user.pk,
                 is_gold=item.is_gold, guideline_version=guideline_version,
                 suggestion=suggestion,
                 expires_at=now + timedelta(seconds=project.lease_seconds),
@@ -151,13 +152,13 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
                                            d_annotations=0, d_leases=1)
     except IntegrityError:
         # A second request of the same labeler raced us to this item; serve theirs.
-        held = _own_open_claim(project=project, user=user, now=now, ahead_of=ahead_of)
+        held = _own_open_assignment(project=project, user=user, now=now, ahead_of=ahead_of)
         if held is None:
             raise Conflict({"detail": "Another request of yours is claiming an item; "
                                       "try again."}) from None
-        return Claim(held, held.item, held.guideline_version,
-                     visible_suggestion(held.suggestion))
-    return Claim(assignment, item, guideline_version, visible_suggestion(suggestion))
+        return Handout(held, held.item, held.guideline_version,
+                       visible_suggestion(held.suggestion))
+    return Handout(assignment, item, guideline_version, visible_suggestion(suggestion))
 
 
 def labels_validate(*, project: Project, labels: Any, label_names: list[str]) -> list[str]:
@@ -206,7 +207,7 @@ def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
         qs = qs.annotate(member_role=Subquery(role.values("role")[:1]))
     if lock:
         qs = qs.select_for_update(of=("self",))
-    assignment = qs.filter(pk=assignment_id, annotator=user).first()
+    assignment = qs.filter(pk=assignment_id, labeler=user).first()
     if assignment is None or (not user.is_staff and assignment.member_role is None):
         raise NotFound({"detail": "Assignment not found."})
     return assignment
@@ -250,13 +251,13 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
                     raise Conflict({"detail": "Your lease expired and this item no longer "
                                               "needs an answer; your answer was not "
                                               "recorded."})
-            counts = labeler_policy().annotation_counts(project=project, user=user)
+            is_counted = labeler_policy().annotation_counts(project=project, user=user)
             annotation = queue_sql.insert(
                 Annotation, project_id=project.pk, item_id=assignment.item_id,
-                assignment_id=assignment.pk, annotator_id=user.pk, labels=labels,
+                assignment_id=assignment.pk, labeler_id=user.pk, labels=labels,
                 guideline_version=assignment.guideline_version, duration_ms=duration_ms,
                 suggestion=assignment.suggestion, is_gold=assignment.is_gold,
-                client_id=client_id, counts=counts,
+                client_id=client_id, is_counted=is_counted,
             )
             queue_sql.assignment_close(assignment_id=assignment.pk,
                                        state=Assignment.State.SUBMITTED, now=now)
@@ -276,7 +277,7 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
 def _same_answer(*, user: Any, client_id: str, assignment_id: int) -> Annotation | None:
     """The annotation an earlier attempt with this ``client_id`` made (a retry), or None;
     409 if that ``client_id`` went with another assignment."""
-    existing = Annotation.objects.filter(annotator=user, client_id=client_id).first()
+    existing = Annotation.objects.filter(labeler=user, client_id=client_id).first()
     if existing is not None and existing.assignment_id != assignment_id:
         raise Conflict({"client_id": ["This client_id was already used for another "
                                       "assignment."]})
@@ -315,27 +316,27 @@ def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
 
 
 def assignments_release(*, project: Project, user: Any) -> int:
-    """End a labeler's open leases in the project without an answer (a member removed):
-    the slots return to the queue. One UPDATE for the leases, one for their items (a
-    labeler holds at most one lease per item). Returns the number released."""
+    """End a labeler's open assignments in the project without an answer (a member
+    removed): the slots return to the queue. One UPDATE for the assignments, one for their
+    items (a labeler holds at most one assignment per item). Returns the number released."""
     with transaction.atomic():
-        leases = list(Assignment.objects.select_for_update()
-                      .filter(project=project, annotator=user, state=Assignment.State.ACTIVE)
-                      .values_list("pk", "item_id"))
-        if not leases:
+        open_ones = list(Assignment.objects.select_for_update()
+                         .filter(project=project, labeler=user, state=Assignment.State.ACTIVE)
+                         .values_list("pk", "item_id"))
+        if not open_ones:
             return 0
-        Assignment.objects.filter(pk__in=[pk for pk, _ in leases]).update(
+        Assignment.objects.filter(pk__in=[pk for pk, _ in open_ones]).update(
             state=Assignment.State.EXPIRED, closed_at=timezone.now())
-        Item.objects.filter(pk__in=[item_id for _, item_id in leases]).update(
+        Item.objects.filter(pk__in=[item_id for _, item_id in open_ones]).update(
             lease_count=F("lease_count") - 1,
             state=item_state_case(overlap=project.overlap, d_leases=-1, gold_open=True))
-    return len(leases)
+    return len(open_ones)
 
 
 def annotation_update(*, annotation_id: int, user: Any, labels: Any, label_names: list[str],
                       project: Project) -> Annotation:
     """Change one's own answer, allowed for one lease length after submitting."""
-    annotation = Annotation.objects.filter(pk=annotation_id, annotator=user,
+    annotation = Annotation.objects.filter(pk=annotation_id, labeler=user,
                                            project=project).first()
     if annotation is None:
         raise NotFound({"detail": "Annotation not found."})

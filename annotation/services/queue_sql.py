@@ -56,7 +56,7 @@ class LabelerState:
 
     guideline_version: int | None  # the project's current guideline, None without one
     guideline_acked: bool
-    own_lease: int | None  # their oldest unexpired lease (other than the one excluded)
+    own_assignment_id: int | None  # their oldest unexpired assignment (not the excluded one)
     expired_leases: bool  # whether the project has expired leases to sweep
 
 
@@ -68,7 +68,7 @@ def _labeler_state_sql() -> str:
         f"SELECT ({current.format('version')}), "
         f"EXISTS (SELECT 1 FROM {GUIDELINE_ACK} WHERE user_id = %s "
         f"AND guideline_id = ({current.format('id')})), "
-        f"(SELECT id FROM {ASSIGNMENT} WHERE annotator_id = %s AND project_id = %s "
+        f"(SELECT id FROM {ASSIGNMENT} WHERE labeler_id = %s AND project_id = %s "
         f"AND state = '{ACTIVE}' AND expires_at > %s AND id <> %s "
         "ORDER BY created_at LIMIT 1), "
         f"EXISTS (SELECT 1 FROM {ASSIGNMENT} WHERE project_id = %s AND state = '{ACTIVE}' "
@@ -91,42 +91,42 @@ def labeler_state(*, project_id: int, user_id: int, now: datetime,
 PICK_LOOKAHEAD = 50
 _ITEM_COLUMNS = "id, external_id, data, is_gold, predicted_labels, confidence, scored_by_version"
 _NOT_MINE = (f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.id "
-             "AND a.annotator_id = %s)")
+             "AND a.labeler_id = %s)")
 
 
-def started_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
+def handed_out_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
     """The best open item someone was already handed, among the first ``PICK_LOOKAHEAD``
     of them, that this labeler has never held; locked so that concurrent claimers skip it.
-    The inner scan reads the partial index ``item_started_idx`` (its literal terms match
+    The inner scan reads the partial index ``item_handed_out_idx`` (its literal terms match
     the index's predicate) and stops after the look-ahead; the state is checked again on
     the locked row, so an item completed meanwhile is passed over, never handed out.
 
     A test seam: the queue runs :func:`pick_sql`; this half on its own is for the tests
     that check which index the plan uses (``tests/annotation/test_queue.py``)."""
-    return _started_text(), [project_id, user_id]
+    return _handed_out_text(), [project_id, user_id]
 
 
 def fresh_sql(*, project_id: int) -> tuple[str, list[Any]]:
     """The best open item nobody was ever handed (``item_fresh_idx``): it needs no look at
-    the labeler's history. A test seam, like :func:`started_sql`."""
+    the labeler's history. A test seam, like :func:`handed_out_sql`."""
     return _fresh_text(), [project_id]
 
 
 def pick_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """:func:`started_sql`, else :func:`fresh_sql`, in one round trip: the second part
+    """:func:`handed_out_sql`, else :func:`fresh_sql`, in one round trip: the second part
     runs (and locks) only when the first finds nothing."""
     return _pick_text(), [project_id, user_id, project_id]
 
 
 def anywhere_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """The best started item this labeler has never held, however far down it is."""
+    """The best handed-out item this labeler has never held, however far down it is."""
     return _anywhere_text(), [project_id, user_id]
 
 
 # The statements' text depends only on the database vendor: built once per process.
 
 @cache
-def _started_text() -> str:
+def _handed_out_text() -> str:
     columns = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
     return (
         f"SELECT {columns} FROM (SELECT id, priority, random_key FROM {ITEM} "
@@ -148,7 +148,7 @@ def _fresh_text() -> str:
 
 @cache
 def _pick_text() -> str:
-    return (f"SELECT * FROM ({_started_text()}) s UNION ALL "
+    return (f"SELECT * FROM ({_handed_out_text()}) s UNION ALL "
             f"SELECT * FROM ({_fresh_text()}) f LIMIT 1")
 
 
@@ -162,7 +162,7 @@ def _anywhere_text() -> str:
 
 
 def waiting_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
-    """Any open item this labeler has never held, started ones first, locked WITHOUT
+    """Any open item this labeler has never held, handed-out ones first, locked WITHOUT
     skipping rows others hold: the last word before answering that nothing is left."""
     return _waiting_text(), [project_id, user_id]
 
@@ -179,12 +179,12 @@ def _waiting_text() -> str:
 def pick_open(*, project_id: int, user_id: int) -> Item | None:
     """The item to hand this labeler next, locked; None when nothing is left for them.
 
-    First an item others have started (or given back) that this labeler has not held, so
+    First an item already handed out to others (or given back) that this labeler has not held, so
     that items reach their overlap instead of waiting behind newer ones, by priority; then
     the best item nobody has had. A labeler's own half-done items stay open until someone
     else answers them; a labeler far ahead of the others (alone on the project, say) would
-    step over every one of them on each pick, so only the first ``PICK_LOOKAHEAD`` started
-    items are looked at before the fresh ones, and the rest of the started items only when
+    step over every one of them on each pick, so only the first ``PICK_LOOKAHEAD`` handed-out
+    items are looked at before the fresh ones, and the rest of the handed-out items only when
     no fresh item is left.
 
     Skipping locked rows is what lets labelers claim in parallel, but a row can also be
@@ -257,8 +257,8 @@ def assignment_for_submit(*, assignment_id: int, user_id: int) -> Assignment | N
     (``member_role``, None once they left it)."""
     sql = (
         f"SELECT a.*, m.role AS member_role FROM {ASSIGNMENT} a LEFT JOIN {MEMBERSHIP} m "
-        "ON m.project_id = a.project_id AND m.user_id = a.annotator_id "
-        "WHERE a.id = %s AND a.annotator_id = %s" + _lock(of="a")
+        "ON m.project_id = a.project_id AND m.user_id = a.labeler_id "
+        "WHERE a.id = %s AND a.labeler_id = %s" + _lock(of="a")
     )
     return next(iter(Assignment.objects.raw(sql, [assignment_id, user_id])), None)
 

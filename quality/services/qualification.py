@@ -1,5 +1,6 @@
 """Qualification of labelers on gold items: who must qualify, their attempt's state, a
-manager's retry, and the gate the queue asks before serving them."""
+manager's retry, and the policy the queue asks before serving them (which refreshes the
+labeler's qualification as it answers)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ class QualificationPolicy:
 
     def serve_mode(self, *, project: Project, user: Any) -> str | None:
         """``NORMAL`` (None), or ``GOLD_ONLY`` while the labeler qualifies; raises
-        :class:`QualificationFailed` when they failed and may not get more items."""
+        :class:`QualificationFailed` when they failed and may not get more items. Not a
+        pure check: it refreshes (locks and writes) the labeler's ``Qualification`` row
+        first, see :func:`qualification_refresh`."""
         if not qualification_required(project=project, user=user):
             return NORMAL
         qualification = qualification_refresh(project=project, user=user)
@@ -93,9 +96,9 @@ def qualification_refresh(*, project: Project, user: Any) -> Qualification:
         qualification.decided_at = timezone.now()
         if passed:
             Annotation.objects.filter(
-                project=project, annotator=user, counts=False,
+                project=project, labeler=user, is_counted=False,
                 created_at__gte=qualification.attempt_started_at,
-            ).update(counts=True)
+            ).update(is_counted=True)
     qualification.save()
     return qualification
 

@@ -36,7 +36,7 @@ def quality_report_compute(*, project: Project, slice_field: str | None = None
                            ) -> dict[str, Any]:
     """The full quality report of a project (the shape of GET projects/{id}/quality/)."""
     a = annotation_arrays(project=project)
-    counted = a.subset(a.counts)
+    counted = a.subset(a.is_counted)
     agreement = compute.agreement_summary(counted, overlap=project.overlap, seed=project.seed)
     _, result = project_consensus(project=project, a=compute.compact(counted))
     queue = review_queue(project=project, a=compute.compact(counted), result=result)
@@ -44,7 +44,7 @@ def quality_report_compute(*, project: Project, slice_field: str | None = None
                   .values_list("user_id", "state"))
     report: dict[str, Any] = {
         "agreement": agreement,
-        "annotators": compute.annotator_rows(a, states=states,
+        "annotators": compute.labeler_rows(a, states=states,
                                              threshold=project.qualification_accuracy),
         "by_guideline_version": compute.guideline_version_rows(a, overlap=project.overlap,
                                                                seed=project.seed),
@@ -76,9 +76,10 @@ def slice_field_validate(field: str | None) -> str | None:
     return field
 
 
-def quality_report(*, project: Project, slice_field: str | None = None) -> dict[str, Any]:
+def quality_report_get_or_schedule(*, project: Project, slice_field: str | None = None
+                                   ) -> dict[str, Any]:
     """The report for the API: computed now for small projects or a slice; from the cache
-    (refreshed by a background job when labels arrived since) for large ones."""
+    for large ones, scheduling its refresh (a write and a job) when labels arrived since."""
     slice_field = slice_field_validate(slice_field)
     total, last_id = _annotation_watermark(project)
     # A multi-label report bootstraps every question jointly: as much work as that many

@@ -66,7 +66,7 @@ def review_submit(*, project: Project, item_id: int, reviewer: Any, labels: Any,
 def item_disputed(*, project: Project, item_id: int) -> bool:
     """Whether the consensus over the item's counted annotations is disputed (the rule of
     the review queue, adjudicated or not; gold items never are). The consensus is the
-    project's, as the queue computes it: Dawid-Skene weighs each item by every annotator."""
+    project's, as the queue computes it: Dawid-Skene weighs each item by every labeler."""
     a, result = project_consensus(project=project)
     index = np.flatnonzero(a.item_ids == item_id)
     if not index.size:

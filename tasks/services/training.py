@@ -65,7 +65,7 @@ def training_set(*, project: Project) -> TrainingSet:
     multi = project.is_multi_label
     chosen: dict[int, Any] = {}
     last_id = 0
-    rows = (Annotation.objects.filter(project=project, counts=True)
+    rows = (Annotation.objects.filter(project=project, is_counted=True)
             .order_by("item_id", "id").values_list("id", "item_id", "labels", "is_gold")
             .iterator(chunk_size=_READ_CHUNK))
     current: int | None = None

@@ -30,8 +30,8 @@ def endpoints(api, make_project, manager, labeler, add_member, make_user):
     for user, label in ((labeler, "pos"), (other, "neg")):
         assignment = claim(api(user), project).json()["assignment"]["id"]
         submit(api(user), assignment, [label])
-    disputed = Annotation.objects.filter(annotator=labeler).get().item_id
-    annotation = Annotation.objects.filter(annotator=labeler).get().pk
+    disputed = Annotation.objects.filter(labeler=labeler).get().item_id
+    annotation = Annotation.objects.filter(labeler=labeler).get().pk
     item = Item.objects.filter(project=project).exclude(pk=disputed).first().pk
     p = f"/api/v1/projects/{project.pk}"
     return {

@@ -196,13 +196,13 @@ def test_members_list_add_remove(api, project, manager, make_user):
 def test_member_removal_releases_leases(api, project, manager, labeler, add_member):
     add_member(project, labeler)
     claim(api(labeler), project)
-    item = Item.objects.get(assignments__annotator=labeler)
+    item = Item.objects.get(assignments__labeler=labeler)
     assert item.lease_count == 1
     assert api(manager).delete(
         f"/api/v1/projects/{project.pk}/members/labeler/").status_code == 204
     item.refresh_from_db()
     assert (item.lease_count, item.state) == (0, "open")
-    assert Assignment.objects.get(annotator=labeler).state == "expired"
+    assert Assignment.objects.get(labeler=labeler).state == "expired"
     # The removed labeler no longer sees the project.
     assert api(labeler).get(f"/api/v1/projects/{project.pk}/").status_code == 404
 

@@ -70,7 +70,7 @@ def test_next_permissions(api, project, outsider, make_user, add_member):
     admin = make_user("root", staff=True)
     assert claim(api(admin), project).status_code == 200
     assert api(outsider).post("/api/v1/projects/424242/next/").status_code == 404
-    assert not Assignment.objects.filter(annotator=outsider).exists()
+    assert not Assignment.objects.filter(labeler=outsider).exists()
 
 
 def test_next_is_post_only(lab, project):

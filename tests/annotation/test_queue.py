@@ -110,7 +110,7 @@ def test_late_submit_accepted_while_needed(make_project, member):
     # Swept first, then submitted late: accepted while a slot is free.
     cb = assignment_claim_next(project=project, user=b)
     expire(cb.assignment.pk)
-    assert queue.leases_expire(project=project) == 1
+    assert queue.assignments_expire(project=project) == 1
     assert Assignment.objects.get(pk=cb.assignment.pk).state == "expired"
     _, created = annotation_submit(assignment_id=cb.assignment.pk, user=b, labels=["neg"])
     assert created
@@ -229,7 +229,7 @@ def test_idempotent_submit(make_project, member):
         annotation_submit(assignment_id=other.assignment.pk, user=user, labels=["pos"],
                           client_id="x")
     assert "client_id" in info.value.detail
-    # Another labeler may use the same client_id: keys are per annotator.
+    # Another labeler may use the same client_id: keys are per labeler.
     someone = member(project)
     c2 = assignment_claim_next(project=project, user=someone)
     _, created = annotation_submit(assignment_id=c2.assignment.pk, user=someone,
@@ -317,7 +317,7 @@ def test_counters_stay_consistent(make_project, member):
             assignment_skip(assignment_id=c.assignment.pk, user=user)
         elif roll < 0.9:
             expire(c.assignment.pk)
-    queue.leases_expire(project=project)
+    queue.assignments_expire(project=project)
     for item in Item.objects.filter(project=project):
         annotations = Annotation.objects.filter(item=item).count()
         leases = Assignment.objects.filter(item=item, state="active").count()
@@ -398,17 +398,17 @@ def test_pick_uses_the_queue_index(make_project, member):
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Item._meta.db_table}")
     queries = {
-        "item_started_idx": queue_sql.started_sql(project_id=project.pk, user_id=user.pk),
+        "item_handed_out_idx": queue_sql.handed_out_sql(project_id=project.pk, user_id=user.pk),
         "item_fresh_idx": queue_sql.fresh_sql(project_id=project.pk),
-        "item_started_idx ": queue_sql.anywhere_sql(project_id=project.pk, user_id=user.pk),
+        "item_handed_out_idx ": queue_sql.anywhere_sql(project_id=project.pk, user_id=user.pk),
     }
-    # What runs: the started part, then the fresh part, in one statement.
+    # What runs: the handed-out part, then the fresh part, in one statement.
     sql, params = queue_sql.pick_sql(project_id=project.pk, user_id=user.pk)
     with connection.cursor() as cursor:
         cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ")
                        + sql, params)
         plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
-    assert plan.index("item_started_idx") < plan.index("item_fresh_idx"), plan
+    assert plan.index("item_handed_out_idx") < plan.index("item_fresh_idx"), plan
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     for index, (sql, params) in queries.items():
         with connection.cursor() as cursor:
@@ -488,7 +488,7 @@ def test_the_pick_does_not_step_over_the_labelers_history(make_project, member):
         plan = json.loads(plan) if isinstance(plan, str) else plan
 
         def scans(node):
-            if node.get("Index Name") in ("item_started_idx", "item_fresh_idx"):
+            if node.get("Index Name") in ("item_handed_out_idx", "item_fresh_idx"):
                 yield node["Actual Rows"] * node.get("Actual Loops", 1)
             for child in node.get("Plans", []):
                 yield from scans(child)

@@ -45,9 +45,9 @@ def test_removing_a_member_releases_their_leases_at_once(make_project, member, m
     gold = held[0].item
     Item.objects.filter(pk=gold.pk).update(is_gold=True, gold=["pos"])
     member_remove(project=project, actor=manager, username=user.username)
-    assert not Assignment.objects.filter(annotator=user, state=Assignment.State.ACTIVE).exists()
-    assert Assignment.objects.filter(annotator=user, state=Assignment.State.EXPIRED).count() == 2
-    assert Assignment.objects.filter(annotator=other, state=Assignment.State.ACTIVE).count() == 1
+    assert not Assignment.objects.filter(labeler=user, state=Assignment.State.ACTIVE).exists()
+    assert Assignment.objects.filter(labeler=user, state=Assignment.State.EXPIRED).count() == 2
+    assert Assignment.objects.filter(labeler=other, state=Assignment.State.ACTIVE).count() == 1
     for item in Item.objects.filter(project=project):
         leases = Assignment.objects.filter(item=item, state=Assignment.State.ACTIVE).count()
         assert item.lease_count == leases

@@ -99,7 +99,7 @@ def test_every_gauge_reports_real_data(project, make_project, make_user, add_mem
                    project_id=str(rated.pk)) == pytest.approx(alpha)
     # One agreeing and one split item of two raters, nominal: alpha = 1 - 4 * 1/2 / 2 ... by
     # the definition, D_o = 2/4 and D_e = (2*3*1)/(4*3) * 2 / ... checked against the report.
-    queue.leases_expire(project=project)
+    queue.assignments_expire(project=project)
     text = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").content.decode()
     assert _metric(text, "skein_leases", project_id=pid, state="expired") == 1
     assert _metric(text, "skein_leases", project_id=pid, state="overdue") == 0

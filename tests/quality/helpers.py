@@ -33,12 +33,12 @@ def annotate(*, project: Project, item: Item, user: Any, labels: list[str],
     from django.utils import timezone
 
     assignment = Assignment.objects.create(
-        project=project, item=item, annotator=user, state=Assignment.State.SUBMITTED,
+        project=project, item=item, labeler=user, state=Assignment.State.SUBMITTED,
         is_gold=item.is_gold, expires_at=timezone.now(), suggestion=suggestion,
         guideline_version=guideline_version)
     annotation = Annotation.objects.create(
-        project=project, item=item, assignment=assignment, annotator=user, labels=labels,
-        duration_ms=duration_ms, suggestion=suggestion, is_gold=item.is_gold, counts=counts,
+        project=project, item=item, assignment=assignment, labeler=user, labels=labels,
+        duration_ms=duration_ms, suggestion=suggestion, is_gold=item.is_gold, is_counted=counts,
         guideline_version=guideline_version)
     item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=0, d_leases=1)
     item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=1, d_leases=-1)

@@ -82,7 +82,7 @@ def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manage
         responses.append(("submit", submit))
     assert gold_ids <= served  # the labeler did see every gold item
     # Gold answers from yesterday enter the labeler's own figure; it must still say nothing.
-    Annotation.objects.filter(annotator=labeler).update(
+    Annotation.objects.filter(labeler=labeler).update(
         created_at=timezone.now() - timedelta(days=1))
 
     base = f"/api/v1/projects/{project.pk}"

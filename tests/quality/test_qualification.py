@@ -28,7 +28,7 @@ def test_qualification_flow(api, make_project, labeler, manager, add_member):
     for labels in (["neg"], ["neg"], ["pos"]):
         served.append(label_next(client, project, labels)["item"]["id"])
     assert set(served) <= gold_ids
-    assert not Annotation.objects.filter(annotator=labeler).filter(counts=True).exists()
+    assert not Annotation.objects.filter(labeler=labeler).filter(is_counted=True).exists()
 
     me = api(labeler).get(f"/api/v1/projects/{project.pk}/quality/me/").json()
     assert me["qualification"]["state"] == "qualifying"
@@ -57,7 +57,7 @@ def test_qualification_flow(api, make_project, labeler, manager, add_member):
     normal = label_next(client, project, ["neg"])
     assert normal["item"]["id"] not in gold_ids
 
-    mine = dict(Annotation.objects.filter(annotator=labeler).values_list("item_id", "counts"))
+    mine = dict(Annotation.objects.filter(labeler=labeler).values_list("item_id", "is_counted"))
     assert [mine[i] for i in served] == [False, False, False]  # the failed attempt
     assert all(c for i, c in mine.items() if i not in served)  # the pass and everything after
     me = api(labeler).get(f"/api/v1/projects/{project.pk}/quality/me/").json()
@@ -69,14 +69,14 @@ def test_no_qualification_needed_serves_normally(api, make_project, labeler, add
     project = make_project(labels=("pos", "neg"), items=3)
     add_member(project, labeler)
     body = label_next(api(labeler), project, ["pos"])
-    assert Annotation.objects.get(item_id=body["item"]["id"]).counts is True
+    assert Annotation.objects.get(item_id=body["item"]["id"]).is_counted is True
 
 
 def test_reviewers_and_managers_are_not_gated(api, make_project, make_user, add_member):
     project = _project(make_project)
     reviewer = add_member(project, make_user(), "reviewer")
     seen = {label_next(api(reviewer), project, ["neg"])["item"]["id"] for _ in range(4)}
-    assert Annotation.objects.filter(annotator=reviewer, counts=False).count() == 0
+    assert Annotation.objects.filter(labeler=reviewer, is_counted=False).count() == 0
     assert len(seen) == 4
 
 

@@ -39,7 +39,7 @@ def test_training_set_is_the_consensus_of_counted_annotations_without_gold(
     i2 = Item.objects.get(project=project, external_id="i2")
     item_gold_set(project=project, item_id=i2.pk, actor=manager, gold=["neg"])
     # A non-qualified labeler's answers do not count, even when they would flip the vote.
-    Annotation.objects.filter(annotator=users[1], item__external_id="i1").update(counts=False)
+    Annotation.objects.filter(labeler=users[1], item__external_id="i1").update(is_counted=False)
     result = training_set(project=project)
     by_ext = dict(zip(Item.objects.filter(pk__in=result.item_ids).order_by("id")
                       .values_list("external_id", flat=True), result.labels, strict=True))

@@ -24,7 +24,7 @@ def test_demo_labeling_page_and_dashboard(new_page, monkeypatch):
     call_command("seed_demo_history", stdout=open("/dev/null", "w"))  # noqa: SIM115
     movies = Project.objects.get(name="Movie review sentiment")
 
-    done = Annotation.objects.filter(project=movies, annotator__username="alice").count()
+    done = Annotation.objects.filter(project=movies, labeler__username="alice").count()
     page = new_page("alice", "skein-alice")
     page.goto(f"/projects/{movies.pk}/label/")
     page.locator(".item-text").wait_for()

@@ -67,9 +67,9 @@ def test_keys_work_as_the_keys_panel_says(new_page, make_project, make_user, add
     page.keyboard.press("Escape")
     page.locator("#edit-banner").wait_for(state="hidden")
     assert page.locator("#item-id").inner_text() == third
-    assert list(Annotation.objects.filter(annotator=labeler)
+    assert list(Annotation.objects.filter(labeler=labeler)
                 .values_list("item__external_id", "labels")) == [(first, ["neg"])]
-    assert Assignment.objects.get(item__external_id=second, annotator=labeler).state == "skipped"
+    assert Assignment.objects.get(item__external_id=second, labeler=labeler).state == "skipped"
     assert page.page_errors == []
 
 
@@ -107,7 +107,7 @@ def test_a_burst_of_presses_answers_only_items_that_were_on_screen(new_page, mak
     assert refused and writes == len(refused)
     assert page.locator("#key-notice").is_visible()
     assert "not used" in page.locator("#key-notice").inner_text()
-    stored = list(Annotation.objects.filter(annotator=labeler).order_by("id")
+    stored = list(Annotation.objects.filter(labeler=labeler).order_by("id")
                   .values_list("item__external_id", "labels", "duration_ms"))
     assert [(e, labels) for e, labels, _ in stored] == [
         (s["externalId"], s["labels"]) for s in saved]

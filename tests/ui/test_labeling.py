@@ -106,7 +106,7 @@ def test_keyboard_labeling_skip_change_and_export(new_page, make_project, make_u
     assert all(isinstance(d, int) and settings.SKEIN_MIN_DISPLAY_MS <= d < 30_000
                for d in durations), durations
     assert all(a["guideline_version"] == 1 for anns in exported.values() for a in anns)
-    assert Assignment.objects.get(item__external_id=skipped, annotator=labeler).state == "skipped"
+    assert Assignment.objects.get(item__external_id=skipped, labeler=labeler).state == "skipped"
 
 
 def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project, make_user,
@@ -130,8 +130,8 @@ def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project
     _press(page, "1")
     page.locator("#save-status").filter(has_text=f"Saved: pos for {first}").wait_for()
     assert len(bodies) == 2 and bodies[0]["client_id"] == bodies[1]["client_id"]
-    assert Annotation.objects.filter(annotator=labeler).count() == 1
-    assert Annotation.objects.get(annotator=labeler).item.external_id == first
+    assert Annotation.objects.filter(labeler=labeler).count() == 1
+    assert Annotation.objects.get(labeler=labeler).item.external_id == first
 
     # The server stays unreachable: the labeler is told plainly and can give no more answers
     # until it is saved; nothing is lost.
@@ -146,13 +146,13 @@ def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project
     assert unsaved in alert.inner_text()
     page.keyboard.press("1")
     page.locator("#save-status").filter(has_text="not saved yet").wait_for()
-    assert Annotation.objects.filter(annotator=labeler).count() == 1
+    assert Annotation.objects.filter(labeler=labeler).count() == 1
     # Back online: r sends the kept answer with its client_id, once.
     page.unroute("**/submit/")
     page.keyboard.press("r")
     alert.wait_for(state="hidden")
     page.locator("#count-done").filter(has_text="2").wait_for()
-    assert list(Annotation.objects.filter(annotator=labeler).order_by("id")
+    assert list(Annotation.objects.filter(labeler=labeler).order_by("id")
                 .values_list("item__external_id", "labels")) == [(first, ["pos"]),
                                                                  (unsaved, ["neg"])]
     assert _current_id(page) not in (first, unsaved)
