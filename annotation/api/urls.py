@@ -6,7 +6,7 @@ from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 from annotation.api import dashboard_views, ops_views
-from annotation.api import views as v
+from annotation.api.views import items as v
 
 urlpatterns = [
     path("auth/token/", v.TokenView.as_view()),

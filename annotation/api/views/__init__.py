@@ -1,0 +1,1 @@
+"""The core's v1 API views."""
