@@ -91,6 +91,21 @@ def can_create_projects(*, user: User) -> bool:
     return user.is_authenticated and (user.is_staff or user.has_perm("annotation.add_project"))
 
 
+def me_memberships(*, user: User) -> QuerySet[Membership, dict[str, Any]]:
+    """The caller's memberships, as ``{"project_id", "role"}`` rows."""
+    return Membership.objects.filter(user=user).values("project_id", "role")
+
+
+def project_roles_of(*, user: User) -> dict[int, str]:
+    """The caller's role in each project they belong to, by project id."""
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
+def memberships_of(*, project: Project) -> QuerySet[Membership]:
+    """The project's members, by username."""
+    return project.memberships.select_related("user").order_by("user__username")
+
+
 def tokens_visible_to(*, actor: User, username: str | None = None) -> QuerySet[ApiToken]:
     """The live API tokens of the caller, or, for an admin, of the user named."""
     tokens = ApiToken.objects.filter(last_used_at__gte=ApiToken.idle_cutoff())
@@ -122,8 +137,22 @@ def current_guideline(*, project: Project) -> Guideline | None:
     return Guideline.objects.filter(project=project).order_by("-version").first()
 
 
+def guidelines_of(*, project: Project) -> QuerySet[Guideline]:
+    """The project's guideline versions, newest first."""
+    return project.guidelines.order_by("-version")
+
+
 def has_acknowledged(*, user: User, guideline: Guideline) -> bool:
     return GuidelineAck.objects.filter(guideline=guideline, user=user).exists()
+
+
+def guideline_acks_of(*, project: Project) -> list[dict[str, Any]]:
+    """Who acknowledged which version of the project's guideline: newest version first,
+    then by username."""
+    acks = (GuidelineAck.objects.filter(guideline__project=project)
+            .order_by("-guideline__version", "user__username")
+            .values_list("user__username", "guideline__version", "acknowledged_at"))
+    return [{"username": u, "version": v, "acknowledged_at": t} for u, v, t in acks]
 
 
 def items_for_manager(*, project: Project, state: str | None = None,
@@ -134,6 +163,13 @@ def items_for_manager(*, project: Project, state: str | None = None,
     if has_gold is not None:
         items = items.filter(is_gold=has_gold)
     return items
+
+
+def annotation_project_of(*, user: User, annotation_id: int) -> int | None:
+    """The project id of one of the caller's own annotations; None if it is not theirs or
+    does not exist."""
+    return (Annotation.objects.filter(pk=annotation_id, labeler=user)
+            .values_list("project_id", flat=True).first())
 
 
 def annotations_visible_to(*, user: User, project: Project, role: str) -> QuerySet[Annotation]:
