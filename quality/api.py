@@ -51,6 +51,7 @@ class QualityMeView(APIView):
 
     @extend_schema(responses={200: qs.QualityMeSerializer})
     def get(self, request: Request, project_id: int) -> Response:
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         project, _ = project_for(user=request.user, project_id=project_id)
         as_of = start_of_today()
         correct, answered = selectors.own_gold_accuracy(project=project, user=request.user,

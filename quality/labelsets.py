@@ -95,4 +95,5 @@ def labelset_build(*, labelset_id: int) -> LabelSet:
 
 
 def labelset_open(*, labelset: LabelSet) -> Any:
+    assert labelset.file.name is not None  # a label set is created with its file
     return default_storage.open(labelset.file.name, "rb")

@@ -52,6 +52,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        if user.skein_token_stale:
-            ApiToken.objects.filter(pk=user.skein_token_id).update(last_used_at=now)
-        return user, TokenRef(pk=user.skein_token_id)
+        # skein_token_stale, skein_token_id: columns of the raw query, not fields of User.
+        if user.skein_token_stale:  # type: ignore[attr-defined]
+            ApiToken.objects.filter(pk=user.skein_token_id).update(last_used_at=now)  # type: ignore[attr-defined]
+        return user, TokenRef(pk=user.skein_token_id)  # type: ignore[attr-defined]

@@ -199,7 +199,7 @@ class NextAssignmentSerializer(serializers.Serializer):
 class NextItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()
-    data = serializers.JSONField()
+    data = serializers.JSONField()  # type: ignore[assignment]  # the API's field name; shadows Serializer.data only in the stubs
 
 
 class NextSerializer(serializers.Serializer):
@@ -324,7 +324,7 @@ class ImportRowErrorSerializer(serializers.Serializer):
 class ImportRejectedSerializer(serializers.Serializer):
     """A file refused whole: its first errors by row (or field errors naming the field)."""
 
-    errors = ImportRowErrorSerializer(many=True, required=False)
+    errors = ImportRowErrorSerializer(many=True, required=False)  # type: ignore[assignment]  # the API's field name; shadows Serializer.errors only in the stubs
     more_errors = serializers.IntegerField(required=False)
 
 

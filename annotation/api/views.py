@@ -57,6 +57,7 @@ class TokenListView(APIView):
     @extend_schema(parameters=[OpenApiParameter("user", str)],
                    responses={200: paginated(s.ApiTokenSerializer)})
     def get(self, request: Request) -> Response:
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         rows = selectors.tokens_visible_to(actor=request.user,
                                            username=request.query_params.get("user"))
         return paginate(request, rows.select_related("user"), s.ApiTokenSerializer,
@@ -84,6 +85,7 @@ class MeView(APIView):
     @extend_schema(responses={200: s.MeSerializer})
     def get(self, request: Request) -> Response:
         user = request.user
+        assert user.is_authenticated  # IsAuthenticated, the default permission, has checked
         memberships = Membership.objects.filter(user=user).values("project_id", "role")
         return Response({
             "id": user.pk, "username": user.username, "is_staff": user.is_staff,
@@ -95,6 +97,7 @@ class MeView(APIView):
 class ProjectListView(APIView):
     @extend_schema(operation_id="v1_projects_list", responses={200: paginated(s.ProjectSerializer)})
     def get(self, request: Request) -> Response:
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         qs = selectors.projects_for(user=request.user).prefetch_related("labels")
         roles = dict(Membership.objects.filter(user=request.user)
                      .values_list("project_id", "role"))
@@ -131,6 +134,7 @@ class ProgressView(APIView):
     @extend_schema(responses={200: s.ProgressSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         data: dict[str, Any] = {"me": selectors.labeler_stats(user=request.user,
                                                              project=project)}
         if role in MANAGING_ROLES:
@@ -187,6 +191,7 @@ class GuidelineCurrentView(APIView):
         guideline = selectors.current_guideline(project=project)
         if guideline is None:
             raise NotFound({"detail": "This project has no guideline yet."})
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         acked = selectors.has_acknowledged(user=request.user, guideline=guideline)
         return Response(s.GuidelineSerializer(guideline, context={"acknowledged": acked}).data)
 
@@ -324,6 +329,7 @@ class AnnotationListView(APIView):
     @extend_schema(responses={200: paginated(s.AnnotationSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         qs = selectors.annotations_visible_to(user=request.user, project=project, role=role)
         return paginate(request, qs, s.AnnotationSerializer, context={"role": role})
 
@@ -335,6 +341,7 @@ class AnnotationDetailView(APIView):
     def patch(self, request: Request, annotation_id: int) -> Response:
         from annotation.models import Annotation
 
+        assert request.user.is_authenticated  # IsAuthenticated, the default permission, has checked
         project_id = (Annotation.objects.filter(pk=annotation_id, annotator=request.user)
                       .values_list("project_id", flat=True).first())
         if project_id is None:
