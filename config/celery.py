@@ -2,6 +2,7 @@
 (found by autodiscovery) and routed here."""
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_ready
@@ -14,7 +15,7 @@ app.autodiscover_tasks(["annotation", "quality", "tasks"], related_name="jobs")
 
 
 @worker_ready.connect
-def _worker_ready(sender=None, **kwargs):  # type: ignore[no-untyped-def]
+def _worker_ready(sender: Any = None, **kwargs: Any) -> None:
     """The one worker-start receiver: start the heartbeat, then what the apps' ``jobs.py``
     registered with ``config.jobs.at_worker_start``."""
     # Imported here: this module loads before Django is set up (config/__init__.py).
@@ -27,7 +28,7 @@ def _worker_ready(sender=None, **kwargs):  # type: ignore[no-untyped-def]
 
 
 @worker_init.connect
-def _worker_init(**kwargs):  # type: ignore[no-untyped-def]
+def _worker_init(**kwargs: Any) -> None:
     """Before the pool forks (the jobs modules are imported by then): load what the apps'
     ``jobs.py`` asked to preload with ``config.jobs.preload_in_worker``."""
     # Imported here: this module loads before Django is set up (config/__init__.py).
