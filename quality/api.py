@@ -58,9 +58,9 @@ class QualityMeView(APIView):
         correct, answered = selectors.own_gold_accuracy(project=project, user=user,
                                                         before=as_of)
         qualification = None
-        if qualifying.qualification_required(project=project, user=request.user):
+        if qualifying.qualification_required(project=project, user=user):
             qualification = qualifying.qualification_summary(
-                Qualification.objects.filter(project=project, user=request.user).first(),
+                Qualification.objects.filter(project=project, user=user).first(),
                 project=project)
         interval = metrics.wilson_interval(correct, answered)
         return Response({
