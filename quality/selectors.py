@@ -123,17 +123,15 @@ def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
 
 def adjudicated_labels(*, project: Project) -> dict[int, list[str]]:
     """The latest reviewer decision per item."""
-    out: dict[int, list[str]] = {}
-    for item_id, labels in (Review.objects.filter(project=project).order_by("id")
-                            .values_list("item_id", "labels").iterator(chunk_size=5000)):
-        out[item_id] = labels
-    return out
+    rows = (Review.objects.filter(project=project).order_by("id")
+            .values_list("item_id", "labels").iterator(chunk_size=5000))
+    return dict(rows)  # in id order: the latest decision of an item wins
 
 
 def item_field_values(*, project: Project, field: str) -> dict[int, Any]:
     """``data[field]`` per item id (missing: None), read by the database's JSON lookup."""
     rows = Item.objects.filter(project=project).values_list("id", f"data__{field}")
-    return {item_id: value for item_id, value in rows.iterator(chunk_size=5000)}
+    return dict(rows.iterator(chunk_size=5000))
 
 
 def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: Any = None,
