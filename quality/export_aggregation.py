@@ -43,7 +43,7 @@ def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregat
     gives no label and says so); multi-label, each label chosen by more than half."""
     multi = project.is_multi_label
 
-    def aggregate(item_id: int, label_lists: list[list[str]]) -> tuple[Any, Any, dict]:
+    def aggregate(item_id: int, label_lists: list[list[str]]) -> tuple[Any, Any, dict[str, Any]]:
         if not label_lists:
             return None, None, {}
         n = len(label_lists)
@@ -70,7 +70,7 @@ def with_adjudication(*, project: Project, aggregate: Aggregator) -> Aggregator:
     decided = adjudicated_labels(project=project)
 
     def aggregate_or_decided(item_id: int, label_lists: list[list[str]]
-                             ) -> tuple[list[str] | None, float | None, dict]:
+                             ) -> tuple[list[str] | None, float | None, dict[str, Any]]:
         labels = decided.get(item_id)
         if labels is None:
             return aggregate(item_id, label_lists)
@@ -91,7 +91,7 @@ def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggre
     multi = project.is_multi_label
 
     def aggregate(item_id: int, label_lists: list[list[str]]
-                  ) -> tuple[list[str] | None, float | None, dict]:
+                  ) -> tuple[list[str] | None, float | None, dict[str, Any]]:
         i = row_of.get(item_id)
         if i is None or not label_lists:
             return None, None, {}

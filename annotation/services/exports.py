@@ -30,11 +30,11 @@ CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
 # What ``export_records`` asks for an item's aggregate label: (item id, its counted
 # annotations' label lists) -> (labels or None, confidence or None, extra fields). Quality
 # makes them (quality.export_aggregation); the core only calls one.
-Aggregator = Callable[[int, list[list[str]]], tuple[list[str] | None, float | None, dict]]
+Aggregator = Callable[[int, list[list[str]]], tuple[list[str] | None, float | None, dict[str, Any]]]
 
 
 def export_options(*, fmt: str | None, aggregation: str | None, state: str | None = None
-                   ) -> dict[str, str | None]:
+                   ) -> dict[str, str]:
     """Validate export parameters, every bad one named."""
     errors: dict[str, list[str]] = {}
     fmt = fmt or "jsonl"
@@ -91,7 +91,8 @@ def _chunk_annotations(project_id: int, first: int, last: int,
     if len(parsed) > 10_000:
         parsed.clear()
     users = get_user_model()._meta
-    username = users.get_field(get_user_model().USERNAME_FIELD).column
+    # get_field() is typed Field | ForeignObjectRel: the username field is a plain column.
+    username = users.get_field(get_user_model().USERNAME_FIELD).column  # type: ignore[union-attr]
     sql = (
         f"SELECT a.item_id, u.{username}, CAST(a.labels AS TEXT), a.guideline_version, "
         f"{_created_sql()}, a.duration_ms, CAST(a.suggestion AS TEXT), a.is_counted "

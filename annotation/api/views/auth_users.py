@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import serializers as s
+from annotation.api.authentication import request_user
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import InvalidInput
 from annotation.ratelimit import login_wait
@@ -53,7 +54,7 @@ class TokenListView(APIView):
     @extend_schema(parameters=[OpenApiParameter("user", str)],
                    responses={200: paginated(s.ApiTokenSerializer)})
     def get(self, request: Request) -> Response:
-        rows = selectors.tokens_visible_to(actor=request.user,
+        rows = selectors.tokens_visible_to(actor=request_user(request),
                                            username=request.query_params.get("user"))
         return paginate(request, rows.select_related("user"), s.ApiTokenSerializer,
                         context={"current": getattr(request.auth, "pk", None)})
@@ -79,7 +80,7 @@ class UserCreateView(APIView):
 class MeView(APIView):
     @extend_schema(responses={200: s.MeSerializer})
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = request_user(request)
         memberships = selectors.me_memberships(user=user)
         return Response({
             "id": user.pk, "username": user.username, "is_staff": user.is_staff,

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import serializers as s
+from annotation.api.authentication import request_user
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import NotFound
 from annotation.selectors import MANAGING_ROLES, project_for
@@ -42,7 +43,7 @@ class GuidelineCurrentView(APIView):
         guideline = selectors.current_guideline(project=project)
         if guideline is None:
             raise NotFound({"detail": "This project has no guideline yet."})
-        acked = selectors.has_acknowledged(user=request.user, guideline=guideline)
+        acked = selectors.has_acknowledged(user=request_user(request), guideline=guideline)
         return Response(s.GuidelineSerializer(guideline, context={"acknowledged": acked}).data)
 
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import serializers as s
+from annotation.api.authentication import request_user
 from annotation.api.pagination import paginate, paginated
 from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser
 from annotation.errors import InvalidInput, NotFound
@@ -74,7 +75,8 @@ class AnnotationListView(APIView):
     @extend_schema(responses={200: paginated(s.AnnotationSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
-        qs = selectors.annotations_visible_to(user=request.user, project=project, role=role)
+        qs = selectors.annotations_visible_to(user=request_user(request), project=project,
+                                              role=role)
         return paginate(request, qs, s.AnnotationSerializer, context={"role": role})
 
 
@@ -83,7 +85,7 @@ class AnnotationDetailView(APIView):
 
     @extend_schema(request=s.AnnotationUpdateInput, responses={200: s.AnnotationSerializer})
     def patch(self, request: Request, annotation_id: int) -> Response:
-        project_id = selectors.annotation_project_of(user=request.user,
+        project_id = selectors.annotation_project_of(user=request_user(request),
                                                      annotation_id=annotation_id)
         if project_id is None:
             raise NotFound({"detail": "Annotation not found."})

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import serializers as s
+from annotation.api.authentication import request_user
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import Forbidden
 from annotation.selectors import MANAGING_ROLES, project_for
@@ -21,8 +22,8 @@ from annotation.services import projects
 class ProjectListView(APIView):
     @extend_schema(operation_id="v1_projects_list", responses={200: paginated(s.ProjectSerializer)})
     def get(self, request: Request) -> Response:
-        qs = selectors.projects_for(user=request.user).prefetch_related("labels")
-        roles = selectors.project_roles_of(user=request.user)
+        qs = selectors.projects_for(user=request_user(request)).prefetch_related("labels")
+        roles = selectors.project_roles_of(user=request_user(request))
         return paginate(request, qs, s.ProjectSerializer, context={"roles": roles})
 
     @extend_schema(request=s.ProjectCreateInput, responses={201: s.ProjectSerializer})
@@ -56,7 +57,7 @@ class ProgressView(APIView):
     @extend_schema(responses={200: s.ProgressSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
-        data: dict[str, Any] = {"me": selectors.labeler_stats(user=request.user,
+        data: dict[str, Any] = {"me": selectors.labeler_stats(user=request_user(request),
                                                              project=project)}
         if role in MANAGING_ROLES:
             data["progress"] = selectors.project_progress(project=project)
