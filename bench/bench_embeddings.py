@@ -343,7 +343,6 @@ def cos_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def downstream(X: dict[str, np.ndarray], y_pool, y_test, sizes, seeds) -> dict:
-    from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
     out: dict = {}
@@ -353,17 +352,14 @@ def downstream(X: dict[str, np.ndarray], y_pool, y_test, sizes, seeds) -> dict:
             for seed in (seeds if n < len(y_pool) else [0]):
                 rng = np.random.default_rng(seed)
                 idx = rng.choice(len(y_pool), size=n, replace=False)
-                best = 0.0
                 # C chosen on the held-out set for every feature set alike (an upper bound for
                 # each; the same grid for all, so the comparison stays fair)
                 accs_c = []
                 for C in (0.1, 1.0, 10.0, 100.0):
                     clf = LogisticRegression(C=C, max_iter=3000)
-                    A = Xp[idx]
-                    clf.fit(A, y_pool[idx])
+                    clf.fit(Xp[idx], y_pool[idx])
                     accs_c.append(clf.score(Xt, y_test))
-                best = max(accs_c)
-                accs.append(best)
+                accs.append(max(accs_c))
             out[(feat, n)] = (float(np.mean(accs)), float(np.std(accs)))
     return out
 
@@ -373,14 +369,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=400, help="texts for cosine and throughput")
     ap.add_argument("--pool", type=int, default=1000, help="labeled pool for the downstream check")
-    ap.add_argument("--test", type=int, default=1000, help="held-out texts for the downstream check")
+    ap.add_argument("--test", type=int, default=1000,
+                    help="held-out texts for the downstream check")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=BATCH, help="texts per model call")
     ap.add_argument("--sizes", default="200,1000")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--candidates", default=",".join(CANDIDATES))
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "skein-emb-bench"))
-    ap.add_argument("--write-fixture", default="", help="write texts ids + float16 reference vectors")
+    ap.add_argument("--write-fixture", default="",
+                    help="write an .npz of row numbers, text sha256s and int8 reference vectors")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the vectors and figures a previous run left in --workdir")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -399,14 +397,17 @@ def main() -> None:
     pool_texts, y_pool = texts[: args.pool], labels[: args.pool]
     test_texts, y_test = texts[args.pool : args.pool + args.test], labels[args.pool :]
     y_test = y_test[: args.test]
-    data = {"n": args.n, "long": texts[: args.n], "short": [first_sentence(t) for t in texts[: args.n]],
+    data = {"n": args.n, "long": texts[: args.n],
+            "short": [first_sentence(t) for t in texts[: args.n]],
             "all": pool_texts + test_texts}
     data_path = workdir / "texts.json"
     data_path.write_text(json.dumps(data))
     load = os.getloadavg()
-    print(f"# {args.n} reviews for cosine/throughput (mean {np.mean([len(t) for t in data['long']]):.0f} "
+    mean_long = np.mean([len(t) for t in data["long"]])
+    print(f"# {args.n} reviews for cosine/throughput (mean {mean_long:.0f} "
           f"chars long, {np.mean([len(t) for t in data['short']]):.0f} short), pool {args.pool}, "
-          f"test {args.test}; {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+          f"test {args.test}; {os.cpu_count()} cores, "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
     results: dict[str, dict] = {}
     vecs: dict[str, np.ndarray] = {}
@@ -429,7 +430,8 @@ def main() -> None:
                 print(f"skip {name}: export failed\n{prep.stderr[-2000:]}")
                 continue
         proc = subprocess.run([sys.executable, __file__, "--worker", name, "--data", str(data_path),
-                               "--out", str(out), "--runs", str(args.runs), "--batch", str(args.batch), "--workdir", str(workdir)],
+                               "--out", str(out), "--runs", str(args.runs),
+                               "--batch", str(args.batch), "--workdir", str(workdir)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"skip {name}: worker failed\n{proc.stderr[-2000:]}")
@@ -446,8 +448,9 @@ def main() -> None:
         print(f"done {name} in {res['wall_s']:.0f} s", flush=True)
 
     ref = vecs.get("ref-st-fp32")
-    print("\n| candidate | cos mean | cos p1 | cos min | cos mean, fp16 stored | long texts/s/core (per CPU-s) "
-          "| short texts/s/core (per CPU-s) | import s | load s | RSS loaded MB | peak RSS MB | installed MB |")
+    print("\n| candidate | cos mean | cos p1 | cos min | cos mean, fp16 stored "
+          "| long texts/s/core (per CPU-s) | short texts/s/core (per CPU-s) | import s "
+          "| load s | RSS loaded MB | peak RSS MB | installed MB |")
     print("|" + " --- |" * 12)
     n = args.n
     for name, r in results.items():
@@ -459,7 +462,8 @@ def main() -> None:
             cs = f"{c.mean():.5f} | {np.percentile(c, 1):.5f} | {c.min():.5f} | {c16.mean():.5f}"
         else:
             cs = "n/a | n/a | n/a | n/a"
-        print(f"| {name} | {cs} | {r['long_tps']:.1f} ({r['long_tpcpu']:.1f}) | {r['short_tps']:.0f} ({r['short_tpcpu']:.0f}) | {r['import_s']:.2f} "
+        print(f"| {name} | {cs} | {r['long_tps']:.1f} ({r['long_tpcpu']:.1f}) "
+              f"| {r['short_tps']:.0f} ({r['short_tpcpu']:.0f}) | {r['import_s']:.2f} "
               f"| {r['load_s']:.2f} | {r['rss_loaded_mb']:.0f} | {r['peak_rss_mb']:.0f} "
               f"| {r['install_mb']:.0f} |")
     for name, r in results.items():
@@ -482,10 +486,11 @@ def main() -> None:
     for name, v in vecs.items():
         Ep, Et = v[: args.pool], v[args.pool :]
         feats[name] = (Ep, Et)
-        feats[name + "+tfidf"] = (hstack([Tp, csr_matrix(Ep)]).tocsr(), hstack([Tt, csr_matrix(Et)]).tocsr())
+        feats[name + "+tfidf"] = (hstack([Tp, csr_matrix(Ep)]).tocsr(),
+                                  hstack([Tt, csr_matrix(Et)]).tocsr())
     sizes = [int(s) for s in args.sizes.split(",")]
     acc = downstream(feats, y_pool, y_test, sizes, list(range(args.seeds)))
-    print(f"\n| features | " + " | ".join(f"accuracy, {s} labels" for s in sizes) + " |")
+    print("\n| features | " + " | ".join(f"accuracy, {s} labels" for s in sizes) + " |")
     print("|" + " --- |" * (len(sizes) + 1))
     for feat in feats:
         print(f"| {feat} | " + " | ".join(f"{acc[(feat, s)][0]:.3f} ± {acc[(feat, s)][1]:.3f}"
