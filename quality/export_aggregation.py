@@ -1,13 +1,15 @@
 """Which aggregate label an export (and training) gives each item: majority vote or
-Dawid–Skene, as per-item aggregators the core's export stream calls.
+Dawid–Skene, as aggregators the core's export stream calls once per chunk of items.
 
-A reviewer's decision (the latest review) always wins over the aggregate. Dawid–Skene is fit
-once over the project's counted annotations when the aggregator is made; the export then
-streams and looks each item up.
+The majority vote is the quality report's own (:func:`quality.consensus.consensus`), run on
+each chunk's annotations as arrays. A reviewer's decision (the latest review) always wins
+over the aggregate. Dawid–Skene is fit once over the project's counted annotations when the
+aggregator is made; the export then streams and looks each item up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,8 @@ import numpy as np
 from annotation.errors import InvalidInput
 from annotation.models import Project
 from annotation.selectors import label_names_of
-from annotation.services.exports import Aggregator
+from annotation.services.exports import Aggregate, Aggregator
+from quality.consensus import Consensus, consensus
 from quality.selectors import adjudicated_labels
 from quality.services.review import project_consensus
 
@@ -39,45 +42,81 @@ def aggregator_for(*, project: Project, aggregation: str, label_names: list[str]
 
 
 def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregator:
-    """Majority vote: single-label, the most given label and its share of the votes (a tie
-    gives no label and says so); multi-label, each label chosen by more than half."""
+    """Majority vote, by the one rule (:func:`quality.consensus.consensus`, the quality
+    report's) run on each chunk's arrays: single-label, the most given label and its share of
+    the votes (a tie gives no label and says so); multi-label, each label chosen by more than
+    half, the confidence the mean over labels of the majority answer's share."""
     multi = project.is_multi_label
+    index = {name: j for j, name in enumerate(label_names)}
+    n_labels = len(label_names)
 
-    def aggregate(item_id: int, label_lists: list[list[str]]) -> tuple[Any, Any, dict]:
-        if not label_lists:
-            return None, None, {}
-        n = len(label_lists)
-        counts: dict[str, int] = {}
-        for labels in label_lists:
-            for name in labels:
-                counts[name] = counts.get(name, 0) + 1
-        if multi:
-            chosen = [name for name in label_names if counts.get(name, 0) * 2 > n]
-            shares = [max(counts.get(name, 0), n - counts.get(name, 0)) / n
-                      for name in label_names]
-            return chosen, sum(shares) / len(shares), {}
-        best = max(counts.values())
-        winners = [name for name in label_names if counts.get(name) == best]
-        if len(winners) > 1:
-            return None, best / n, {"tie": winners}
-        return winners, best / n, {}
+    def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+                  ) -> list[Aggregate]:
+        item: list[int] = []
+        single: list[int] = []
+        hot_rows: list[int] = []
+        hot_cols: list[int] = []
+        for i, lists in enumerate(label_lists):
+            for labels in lists:
+                chosen = [index[name] for name in labels if name in index]
+                if multi:
+                    hot_rows.extend([len(item)] * len(chosen))
+                    hot_cols.extend(chosen)
+                    item.append(i)
+                elif chosen:  # a vote for no known label is not one (the schema keeps used labels)
+                    item.append(i)
+                    single.append(chosen[0])
+        matrix = np.zeros((len(item), n_labels), dtype=np.int8)
+        if hot_rows:
+            matrix[hot_rows, hot_cols] = 1
+        n_items = len(label_lists)
+        result = consensus(item, np.zeros(len(item), dtype=np.int64), single, matrix,
+                           n_items=n_items, n_annotators=1, n_labels=n_labels,
+                           multi_label=multi, method="majority")
+        return majority_aggregates(result, label_names=label_names, multi_label=multi)
 
     return aggregate
+
+
+def majority_aggregates(result: Consensus, *, label_names: list[str], multi_label: bool
+                        ) -> list[Aggregate]:
+    """The export's fields of a majority-vote consensus, per item: no vote, no label and no
+    confidence; a single-label tie, no label, the winners' share and the tied labels."""
+    out: list[Aggregate] = []
+    chosen_rows, chosen_cols = np.nonzero(result.chosen)
+    chosen: dict[int, list[str]] = {}
+    for i, j in zip(chosen_rows.tolist(), chosen_cols.tolist(), strict=True):
+        chosen.setdefault(i, []).append(label_names[j])
+    tied = result.tied.tolist()
+    for i, (votes, confidence) in enumerate(zip(result.votes.tolist(),
+                                                result.confidence.tolist(), strict=True)):
+        if not votes:
+            out.append((None, None, {}))
+        elif multi_label:
+            out.append((chosen.get(i, []), confidence, {}))
+        elif tied[i]:
+            out.append((None, confidence, {"tie": [label_names[j] for j in
+                                                   np.flatnonzero(result.tie_labels[i])]}))
+        else:
+            out.append((chosen[i], confidence, {}))
+    return out
 
 
 def with_adjudication(*, project: Project, aggregate: Aggregator) -> Aggregator:
     """Prefer the reviewer's decision; the aggregate is still reported beside it."""
     decided = adjudicated_labels(project=project)
 
-    def aggregate_or_decided(item_id: int, label_lists: list[list[str]]
-                             ) -> tuple[list[str] | None, float | None, dict]:
-        labels = decided.get(item_id)
-        if labels is None:
-            return aggregate(item_id, label_lists)
-        agg_labels, agg_confidence, extra = aggregate(item_id, label_lists)
-        return labels, 1.0, {"adjudicated": True,
-                             "aggregate": {"labels": agg_labels, "confidence": agg_confidence,
-                                           **extra}}
+    def aggregate_or_decided(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+                             ) -> list[Aggregate]:
+        out = aggregate(item_ids, label_lists)
+        for n, item_id in enumerate(item_ids):
+            labels = decided.get(item_id)
+            if labels is not None:
+                agg_labels, agg_confidence, extra = out[n]
+                out[n] = (labels, 1.0, {"adjudicated": True,
+                                        "aggregate": {"labels": agg_labels,
+                                                      "confidence": agg_confidence, **extra}})
+        return out
 
     return aggregate_or_decided
 
@@ -90,8 +129,12 @@ def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggre
     row_of = {int(item_id): i for i, item_id in enumerate(a.item_ids.tolist())}
     multi = project.is_multi_label
 
-    def aggregate(item_id: int, label_lists: list[list[str]]
-                  ) -> tuple[list[str] | None, float | None, dict]:
+    def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+                  ) -> list[Aggregate]:
+        return [one(item_id, lists) for item_id, lists in zip(item_ids, label_lists,
+                                                              strict=True)]
+
+    def one(item_id: int, label_lists: list[list[str]]) -> Aggregate:
         i = row_of.get(item_id)
         if i is None or not label_lists:
             return None, None, {}
