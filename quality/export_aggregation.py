@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from annotation.errors import InvalidInput
 from annotation.models import Project
@@ -82,23 +83,26 @@ def majority_aggregates(result: Consensus, *, label_names: list[str], multi_labe
                         ) -> list[Aggregate]:
     """The export's fields of a majority-vote consensus, per item: no vote, no label and no
     confidence; a single-label tie, no label, the winners' share and the tied labels."""
+    chosen = _names_by_row(result.chosen, label_names)
+    ties = _names_by_row(result.tie_labels, label_names)
     out: list[Aggregate] = []
-    chosen_rows, chosen_cols = np.nonzero(result.chosen)
-    chosen: dict[int, list[str]] = {}
-    for i, j in zip(chosen_rows.tolist(), chosen_cols.tolist(), strict=True):
-        chosen.setdefault(i, []).append(label_names[j])
-    tied = result.tied.tolist()
-    for i, (votes, confidence) in enumerate(zip(result.votes.tolist(),
-                                                result.confidence.tolist(), strict=True)):
+    for votes, confidence, labels, tie in zip(result.votes.tolist(), result.confidence.tolist(),
+                                              chosen, ties, strict=True):
         if not votes:
             out.append((None, None, {}))
-        elif multi_label:
-            out.append((chosen.get(i, []), confidence, {}))
-        elif tied[i]:
-            out.append((None, confidence, {"tie": [label_names[j] for j in
-                                                   np.flatnonzero(result.tie_labels[i])]}))
+        elif multi_label or not tie:
+            out.append((labels, confidence, {}))
         else:
-            out.append((chosen[i], confidence, {}))
+            out.append((None, confidence, {"tie": tie}))
+    return out
+
+
+def _names_by_row(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[list[str]]:
+    """Per row of an items × labels mask, the names of its True columns, in label order."""
+    out: list[list[str]] = [[] for _ in range(mask.shape[0])]
+    rows, cols = np.nonzero(mask)
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        out[i].append(label_names[j])
     return out
 
 
