@@ -51,27 +51,34 @@ def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregat
     index = {name: j for j, name in enumerate(label_names)}
     n_labels = len(label_names)
 
+    def first_known(labels: list[str]) -> int:
+        """The annotation's label as the report reads it: its first known name, else -1."""
+        for name in labels:
+            j = index.get(name)
+            if j is not None:
+                return j
+        return -1
+
     def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
                   ) -> list[Aggregate]:
-        item: list[int] = []
-        single: list[int] = []
-        hot_rows: list[int] = []
-        hot_cols: list[int] = []
-        for i, lists in enumerate(label_lists):
-            for labels in lists:
-                chosen = [index[name] for name in labels if name in index]
-                if multi:
-                    hot_rows.extend([len(item)] * len(chosen))
-                    hot_cols.extend(chosen)
-                    item.append(i)
-                elif chosen:  # a vote for no known label is not one (the schema keeps used labels)
-                    item.append(i)
-                    single.append(chosen[0])
-        matrix = np.zeros((len(item), n_labels), dtype=np.int8)
-        if hot_rows:
-            matrix[hot_rows, hot_cols] = 1
         n_items = len(label_lists)
-        result = consensus(item, np.zeros(len(item), dtype=np.int64), single, matrix,
+        rows = [labels for lists in label_lists for labels in lists]
+        item = np.repeat(np.arange(n_items, dtype=np.int64),
+                         [len(lists) for lists in label_lists])
+        if multi:
+            label = np.full(len(rows), -1, dtype=np.int64)
+            matrix = np.zeros((len(rows), n_labels), dtype=np.int8)
+            hot = [(r, index[name]) for r, labels in enumerate(rows)
+                   for name in labels if name in index]
+            if hot:
+                matrix[tuple(np.asarray(hot).T)] = 1
+        else:
+            label = np.asarray([index.get(labels[0], -1) if len(labels) == 1
+                                else first_known(labels) for labels in rows], dtype=np.int64)
+            known = label >= 0  # a vote for no known label is none (the schema keeps used labels)
+            item, label = item[known], label[known]
+            matrix = np.zeros((len(label), n_labels), dtype=np.int8)
+        result = consensus(item, np.zeros(item.size, dtype=np.int64), label, matrix,
                            n_items=n_items, n_annotators=1, n_labels=n_labels,
                            multi_label=multi, method="majority")
         return majority_aggregates(result, label_names=label_names, multi_label=multi)
@@ -83,26 +90,40 @@ def majority_aggregates(result: Consensus, *, label_names: list[str], multi_labe
                         ) -> list[Aggregate]:
     """The export's fields of a majority-vote consensus, per item: no vote, no label and no
     confidence; a single-label tie, no label, the winners' share and the tied labels."""
-    chosen = _names_by_row(result.chosen, label_names)
-    ties = _names_by_row(result.tie_labels, label_names)
-    out: list[Aggregate] = []
-    for votes, confidence, labels, tie in zip(result.votes.tolist(), result.confidence.tolist(),
-                                              chosen, ties, strict=True):
-        if not votes:
-            out.append((None, None, {}))
-        elif multi_label or not tie:
-            out.append((labels, confidence, {}))
-        else:
-            out.append((None, confidence, {"tie": tie}))
-    return out
+    votes = result.votes.tolist()
+    confidence = result.confidence.tolist()
+    if multi_label:
+        return [(names, c, {}) if v else (None, None, {})
+                for v, c, names in zip(votes, confidence,
+                                       _name_lists(result.chosen, label_names), strict=True)]
+    won = result.chosen.any(axis=1)
+    winner = np.where(won, result.chosen.argmax(axis=1), -1).tolist()
+    ties = _name_lists(result.tie_labels, label_names)
+    return [(None, None, {}) if not v else ([label_names[w]], c, {}) if w >= 0
+            else (None, c, {"tie": tie})
+            for v, c, w, tie in zip(votes, confidence, winner, ties, strict=True)]
 
 
-def _names_by_row(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[list[str]]:
-    """Per row of an items × labels mask, the names of its True columns, in label order."""
-    out: list[list[str]] = [[] for _ in range(mask.shape[0])]
-    rows, cols = np.nonzero(mask)
-    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-        out[i].append(label_names[j])
+def _name_lists(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[list[str]]:
+    """Per row of an items × labels mask, the names of its True columns in label order (each
+    row its own list). Rows are keyed by their bit pattern, so each pattern's names are
+    looked up once per chunk."""
+    n_rows, n_labels = mask.shape
+    if n_labels > 62:
+        out: list[list[str]] = [[] for _ in range(n_rows)]
+        rows, cols = np.nonzero(mask)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            out[i].append(label_names[j])
+        return out
+    keys = (mask.astype(np.int64) << np.arange(n_labels, dtype=np.int64)).sum(axis=1)
+    names_of: dict[int, tuple[str, ...]] = {}
+    out = []
+    for key in keys.tolist():
+        names = names_of.get(key)
+        if names is None:
+            names = names_of[key] = tuple(name for j, name in enumerate(label_names)
+                                          if key >> j & 1)
+        out.append(list(names))
     return out
 
 
