@@ -26,12 +26,9 @@ def annotations_per_hour(*, project: Project, now: datetime | None = None,
     now = now or timezone.now()
     current = now.replace(minute=0, second=0, microsecond=0)
     earliest = current - timedelta(hours=max_hours - 1)
-    counts = {
-        hour: n for hour, n in
-        Annotation.objects.filter(project=project, created_at__gte=earliest)
+    counts = dict(Annotation.objects.filter(project=project, created_at__gte=earliest)
         .annotate(hour=TruncHour("created_at")).values("hour").annotate(n=Count("id"))
-        .values_list("hour", "n")
-    }
+        .values_list("hour", "n"))
     if not counts:
         return []
     start = min(min(counts), current - timedelta(hours=MIN_HOURS - 1))

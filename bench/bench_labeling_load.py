@@ -337,7 +337,7 @@ def main() -> None:
         from django.db import connection
 
         connection.close()
-        proc, port = stack.enter_context(gunicorn(env, workers=args.workers,
+        _proc, port = stack.enter_context(gunicorn(env, workers=args.workers,
                                                   threads=args.threads,
                                                   worker_class=args.worker_class))
         phases = {"paced": [args.rate], "flat": [0.0], "both": [args.rate, 0.0]}[args.phases]

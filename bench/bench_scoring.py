@@ -243,7 +243,7 @@ def main() -> None:
             del parts
             feat_s = time.perf_counter() - t
             t = time.perf_counter()
-            picked, _ = uncertainty_sampling(model, X_pool, n_instances=50)
+            _picked, _ = uncertainty_sampling(model, X_pool, n_instances=50)
             query_s = time.perf_counter() - t
             print(f"modAL uncertainty_sampling(model, X_pool) over {X_pool.shape[0]:,} "
                   f"featurized rows in memory ({X_pool.data.nbytes / 2**30:.1f} GB of values): "

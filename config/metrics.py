@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -57,8 +58,9 @@ class SkeinCollector(Collector):
                           expired=Count("id", filter=Q(state=expired))))
         for row in rows:
             pid = row["project_id"]
-            for state in ("live", "overdue", "expired"):
-                leases.add_metric([str(pid), names.get(pid, ""), state], row[state])
+            lease_state: Literal["live", "overdue", "expired"]
+            for lease_state in ("live", "overdue", "expired"):
+                leases.add_metric([str(pid), names.get(pid, ""), lease_state], row[lease_state])
         yield leases
 
         per_minute = family("annotations_last_minute", "Annotations made in the last minute.")
@@ -87,6 +89,7 @@ def _model_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
                 accuracy.add_metric([str(mv.project_id), names.get(mv.project_id, ""),
                                      str(mv.version)], value)
     for pid, mv in latest.items():
+        assert mv.trained_at is not None  # excluded above
         seconds = (mv.trained_at - mv.created_at).total_seconds()
         duration.add_metric([str(pid), names.get(pid, ""), str(mv.version)], seconds)
     yield accuracy

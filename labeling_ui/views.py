@@ -49,6 +49,7 @@ def _page(request: HttpRequest, template: str, project: Project | None, role: st
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The caller's projects with what is left for them and what they did today."""
+    assert request.user.is_authenticated  # @login_required has checked
     roles = dict(request.user.memberships.values_list("project_id", "role"))
     rows = []
     for project in selectors.projects_for(user=request.user).order_by("name"):

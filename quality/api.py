@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api import serializers as s
+from annotation.api.authentication import request_user
 from annotation.api.pagination import Pagination, paginate, paginated
 from annotation.errors import Gone, NotFound
 from annotation.models import LabelSet
@@ -51,14 +52,15 @@ class QualityMeView(APIView):
 
     @extend_schema(responses={200: qs.QualityMeSerializer})
     def get(self, request: Request, project_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id)
+        user = request_user(request)
+        project, _ = project_for(user=user, project_id=project_id)
         as_of = start_of_today()
-        correct, answered = selectors.own_gold_accuracy(project=project, user=request.user,
+        correct, answered = selectors.own_gold_accuracy(project=project, user=user,
                                                         before=as_of)
         qualification = None
-        if qualifying.qualification_required(project=project, user=request.user):
+        if qualifying.qualification_required(project=project, user=user):
             qualification = qualifying.qualification_summary(
-                Qualification.objects.filter(project=project, user=request.user).first(),
+                Qualification.objects.filter(project=project, user=user).first(),
                 project=project)
         interval = metrics.wilson_interval(correct, answered)
         return Response({

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
 
 # (project=, versions=) -> one dict per known model version (its "version" and what to
 # show of it). The learning loop registers it (TasksConfig.ready): quality doesn't know it.
-ModelVersionRows = Callable[..., Iterable[dict[str, Any]]]
+ModelVersionRows = Callable[..., Iterable[Mapping[str, Any]]]
 _model_version_rows: ModelVersionRows | None = None
 
 

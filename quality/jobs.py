@@ -32,7 +32,7 @@ def build_labelset_job(self: Any, labelset_id: int) -> None:
 @job(name=REFRESH_REPORT, time_limit=1800, retries=DEFAULT_RETRIES)
 def refresh_quality_report_job(self: Any, project_id: int) -> None:
     # Imported here: the report cache imports this module to enqueue the job.
-    from quality.services.report_cache import quality_report_refresh
+    from quality.services.report_cache import quality_report_refresh  # noqa: PLC0415
 
     quality_report_refresh(project_id=project_id)
 

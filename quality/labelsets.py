@@ -95,4 +95,5 @@ def labelset_build(*, labelset_id: int) -> LabelSet:
 
 
 def labelset_open(*, labelset: LabelSet) -> Any:
+    assert labelset.file.name is not None  # NOT NULL column; the stubs say str | None
     return default_storage.open(labelset.file.name, "rb")

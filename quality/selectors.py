@@ -68,7 +68,7 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         on_gold.append(gold_item)
         correct.append(gold_item and sorted(label_list(gold)) == sorted(labels))
     n = len(item_db)
-    item_ids, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
+    item_ids_arr, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
     annotator_ids, annotator = np.unique(np.asarray(annotator_db, dtype=np.int64),
                                          return_inverse=True)
     matrix = np.zeros((n, n_labels), dtype=np.int8)
@@ -77,14 +77,14 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     names = dict(get_user_model().objects.filter(pk__in=annotator_ids.tolist())
                  .values_list("pk", "username"))
     on_gold_arr = np.asarray(on_gold, dtype=bool)
-    item_is_gold = np.zeros(item_ids.size, dtype=bool)
+    item_is_gold = np.zeros(item_ids_arr.size, dtype=np.bool_)
     item_is_gold[item[on_gold_arr]] = True
     multi = project.is_multi_label
     return AnnotationArrays(
         item=item.astype(np.int64).reshape(-1), annotator=annotator.astype(np.int64).reshape(-1),
         label=(np.full(n, -1, dtype=np.int64) if multi
                else np.asarray(single, dtype=np.int64).reshape(-1)),
-        matrix=matrix, item_ids=item_ids, annotator_ids=annotator_ids,
+        matrix=matrix, item_ids=item_ids_arr, annotator_ids=annotator_ids,
         usernames=[names.get(int(a), "") for a in annotator_ids],
         label_names=label_names, multi_label=multi,
         counts=np.asarray(counts, dtype=bool),
@@ -103,7 +103,8 @@ def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
     :func:`quality.report.suggestion_outcome`. Rates are null without annotations. (The
     models API serves this as ``suggestion_agreement``; the report's per-labeler
     ``suggestion_acceptance`` applies the same rule through :func:`annotation_arrays`.)"""
-    out = {key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")}
+    out: dict[str, dict[str, Any]] = {key: {"annotations": 0, "agree": 0, "rate": None}
+                                      for key in ("shown", "hidden")}
     keys = {SUGGESTION_SHOWN: "shown", SUGGESTION_HIDDEN: "hidden"}
     rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
             .values_list("labels", "suggestion").iterator(chunk_size=2000))
@@ -122,17 +123,15 @@ def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
 
 def adjudicated_labels(*, project: Project) -> dict[int, list[str]]:
     """The latest reviewer decision per item."""
-    out: dict[int, list[str]] = {}
-    for item_id, labels in (Review.objects.filter(project=project).order_by("id")
-                            .values_list("item_id", "labels").iterator(chunk_size=5000)):
-        out[item_id] = labels
-    return out
+    rows = (Review.objects.filter(project=project).order_by("id")
+            .values_list("item_id", "labels").iterator(chunk_size=5000))
+    return dict(rows)  # in id order: the latest decision of an item wins
 
 
 def item_field_values(*, project: Project, field: str) -> dict[int, Any]:
     """``data[field]`` per item id (missing: None), read by the database's JSON lookup."""
     rows = Item.objects.filter(project=project).values_list("id", f"data__{field}")
-    return {item_id: value for item_id, value in rows.iterator(chunk_size=5000)}
+    return dict(rows.iterator(chunk_size=5000))
 
 
 def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: Any = None,

@@ -55,7 +55,7 @@ def _training_give_up(version_id: int, *, exc: Exception) -> None:
      give_up=_training_give_up)
 def train_model_job(self: Any, version_id: int) -> None:
     # Imported here: training loads scikit-learn (see the module docstring).
-    from tasks.services.training import NotEnoughLabels, model_train
+    from tasks.services.training import NotEnoughLabels, model_train  # noqa: PLC0415
 
     try:
         model_train(version_id=version_id, job_id=self.request.id)
@@ -78,7 +78,7 @@ def _chunk_give_up(chunk_id: int, *, exc: Exception) -> None:
      give_up=_chunk_give_up)
 def score_chunk_job(self: Any, chunk_id: int) -> None:
     # Imported here: scoring loads scikit-learn (see the module docstring).
-    from tasks.services.scoring import chunk_score, scoring_finish
+    from tasks.services.scoring import chunk_score, scoring_finish  # noqa: PLC0415
 
     finished = chunk_score(chunk_id=chunk_id, job_id=self.request.id)
     if finished is None:
@@ -100,7 +100,7 @@ def _finish_give_up(version_id: int, *, exc: Exception) -> None:
 @job(name=FINISH, time_limit=1800, retries=DEFAULT_RETRIES, give_up=_finish_give_up)
 def finish_scoring_job(self: Any, version_id: int) -> None:
     # Imported here: scoring loads scikit-learn (see the module docstring).
-    from tasks.services.scoring import scoring_finish
+    from tasks.services.scoring import scoring_finish  # noqa: PLC0415
 
     scoring_finish(version_id=version_id)
 
@@ -108,7 +108,7 @@ def finish_scoring_job(self: Any, version_id: int) -> None:
 @job(name=CHECK, time_limit=600)
 def check_training_job(self: Any, project_id: int) -> None:
     # Imported here: tasks.services.models imports this module to enqueue jobs.
-    from tasks.services.models import training_check
+    from tasks.services.models import training_check  # noqa: PLC0415
 
     training_check(project_id=project_id)
 
@@ -116,7 +116,7 @@ def check_training_job(self: Any, project_id: int) -> None:
 @job(name=TICK, time_limit=600)
 def run_learning_tick_job(self: Any) -> None:
     # Imported here: tasks.services.models imports this module to enqueue jobs.
-    from tasks.services.models import learning_tick
+    from tasks.services.models import learning_tick  # noqa: PLC0415
 
     counts = learning_tick()
     if any(counts.values()):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -57,7 +58,8 @@ def learning_curve(*, project: Project) -> list[dict[str, Any]]:
              "macro_f1": (r["metrics"] or {}).get("macro_f1")} for r in rows]
 
 
-def model_version_rows(*, project: Project, versions: set[int]) -> QuerySet[ModelVersion]:
+def model_version_rows(*, project: Project, versions: set[int]
+                       ) -> Iterable[Mapping[str, Any]]:
     """What a label set's data card shows of the model versions behind its suggestions."""
     return (ModelVersion.objects.filter(project=project, version__in=versions)
             .order_by("version")

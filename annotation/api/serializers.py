@@ -199,7 +199,8 @@ class NextAssignmentSerializer(serializers.Serializer):
 class NextItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()
-    data = serializers.JSONField()
+    # The API's field name; in the stubs it clashes with the Serializer.data property.
+    data = serializers.JSONField()  # type: ignore[assignment]
 
 
 class NextSerializer(serializers.Serializer):
@@ -324,7 +325,8 @@ class ImportRowErrorSerializer(serializers.Serializer):
 class ImportRejectedSerializer(serializers.Serializer):
     """A file refused whole: its first errors by row (or field errors naming the field)."""
 
-    errors = ImportRowErrorSerializer(many=True, required=False)
+    # The API's field name; in the stubs it clashes with the Serializer.errors property.
+    errors = ImportRowErrorSerializer(many=True, required=False)  # type: ignore[assignment]
     more_errors = serializers.IntegerField(required=False)
 
 

@@ -211,4 +211,4 @@ class ItemStager:
                 f"random_key, %s, 0 FROM {_TEMP_STAGE} WHERE true ORDER BY seq "
                 "ON CONFLICT (project_id, external_id) DO NOTHING",
                 [self.project.pk, Item.State.OPEN, now])
-            return cursor.rowcount
+            return int(cursor.rowcount)

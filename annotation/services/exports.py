@@ -28,7 +28,7 @@ CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
                  "json": "application/json"}
 
 # An item's aggregate label: (labels or None, confidence or None, extra fields).
-Aggregate = tuple[list[str] | None, float | None, dict]
+Aggregate = tuple[list[str] | None, float | None, dict[str, Any]]
 # What ``export_records`` asks, once per chunk of items, for their aggregate labels: (the
 # items' ids, and per item its counted annotations' label lists) -> one Aggregate per item,
 # in the same order. A whole chunk at a time, so the rule runs on arrays, not per item.
@@ -37,7 +37,7 @@ Aggregator = Callable[[Sequence[int], Sequence[list[list[str]]]], list[Aggregate
 
 
 def export_options(*, fmt: str | None, aggregation: str | None, state: str | None = None
-                   ) -> dict[str, str | None]:
+                   ) -> dict[str, str]:
     """Validate export parameters, every bad one named."""
     errors: dict[str, list[str]] = {}
     fmt = fmt or "jsonl"
@@ -94,7 +94,8 @@ def _chunk_annotations(project_id: int, first: int, last: int,
     if len(parsed) > 10_000:
         parsed.clear()
     users = get_user_model()._meta
-    username = users.get_field(get_user_model().USERNAME_FIELD).column
+    # get_field() is typed Field | ForeignObjectRel: the username field is a plain column.
+    username = users.get_field(get_user_model().USERNAME_FIELD).column  # type: ignore[union-attr]
     sql = (
         f"SELECT a.item_id, u.{username}, CAST(a.labels AS TEXT), a.guideline_version, "
         f"{_created_sql()}, a.duration_ms, CAST(a.suggestion AS TEXT), a.counts "

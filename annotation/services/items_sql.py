@@ -6,21 +6,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
 from annotation.models import Item
 
+if TYPE_CHECKING:  # the learning loop passes numpy arrays; the core does not import numpy
+    import numpy as np
+    import numpy.typing as npt
 
-def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
-                 labels: Sequence[Any] | None, confidence: Sequence[float] | None,
+
+def item_scores_write(*, ids: Sequence[int], priority: Sequence[float] | npt.NDArray[np.float64],
+                 labels: Sequence[Any] | None,
+                 confidence: Sequence[float] | npt.NDArray[np.float64] | None,
                  scored_by: int | None) -> None:
     """Write priorities (and predictions) of many items in one statement per call.
 
     On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
     that range through the primary key, not the whole table), skipping rows that already hold
     the same values (a re-score by the same model rewrites nothing)."""
+    # The only name formatted into the SQL below: our own table, never input.
     table = connection.ops.quote_name(Item._meta.db_table)
     ids = [int(i) for i in ids]
     prio = [float(p) for p in priority]
@@ -31,13 +37,13 @@ def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
         with connection.cursor() as cursor:
             if labels is None:
                 cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p FROM "  # noqa: S608
+                    f"UPDATE {table} AS i SET priority = v.p FROM "
                     "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id "
                     "AND i.id BETWEEN %s AND %s AND i.priority IS DISTINCT FROM v.p",
                     [ids, prio, *bounds])
             else:
                 cursor.execute(
-                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "  # noqa: S608
+                    f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "
                     "confidence = v.c, scored_by = %s FROM (SELECT u.id, u.p, u.l::jsonb AS l, "
                     "u.c FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
                     "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
@@ -49,11 +55,11 @@ def item_scores_write(*, ids: Sequence[int], priority: Sequence[float],
         return
     with connection.cursor() as cursor:
         if labels is None:
-            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",  # noqa: S608
+            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",
                                list(zip(prio, ids, strict=True)))
         else:
             cursor.executemany(
-                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "  # noqa: S608
+                f"UPDATE {table} SET priority = %s, predicted_labels = %s, "
                 "confidence = %s, scored_by = %s WHERE id = %s",
                 [(p, lab, float(c), scored_by, i) for p, lab, c, i in
                  zip(prio, _label_texts(labels), confidence if confidence is not None else [],

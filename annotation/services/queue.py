@@ -12,7 +12,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
@@ -93,7 +93,13 @@ def _own_open_claim(*, project: Project, user: Any, now: Any, ahead_of: int | No
     return None if own is None else Assignment.objects.select_related("item").get(pk=own)
 
 
-def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | None = None,
+class Rng(Protocol):
+    """What the claim draws from: a ``random.Random``, or the ``random`` module itself."""
+
+    def random(self) -> float: ...
+
+
+def assignment_claim_next(*, project: Project, user: Any, rng: Rng | None = None,
                           ahead_of: int | None = None) -> Claim | None:
     """Give the labeler their next item, or None when nothing is left for them.
 
@@ -112,6 +118,7 @@ def assignment_claim_next(*, project: Project, user: Any, rng: random.Random | N
     if guideline_version is not None and not state.guideline_acked:
         raise GuidelineNotAcknowledged(guideline_version)
     gold_only = labeler_policy().serve_mode(project=project, user=user) == GOLD_ONLY
+    held: Assignment | None
     if state.own_lease is not None:
         held = Assignment.objects.select_related("item").get(pk=state.own_lease)
         return Claim(held, held.item, held.guideline_version,
@@ -207,7 +214,8 @@ def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
     if lock:
         qs = qs.select_for_update(of=("self",))
     assignment = qs.filter(pk=assignment_id, annotator=user).first()
-    if assignment is None or (not user.is_staff and assignment.member_role is None):
+    # member_role: annotated above, not a field of Assignment.
+    if assignment is None or (not user.is_staff and assignment.member_role is None):  # type: ignore[attr-defined]
         raise NotFound({"detail": "Assignment not found."})
     return assignment
 
@@ -225,7 +233,8 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
         with transaction.atomic():
             assignment = queue_sql.assignment_for_submit(assignment_id=assignment_id,
                                                          user_id=user.pk)
-            if assignment is None or (assignment.member_role is None and not user.is_staff):
+            # member_role: a column of the raw query, not a field of Assignment.
+            if assignment is None or (assignment.member_role is None and not user.is_staff):  # type: ignore[attr-defined]
                 raise NotFound({"detail": "Assignment not found."})
             if assignment.state == Assignment.State.SUBMITTED and client_id:
                 existing = _same_answer(user=user, client_id=client_id,

@@ -232,7 +232,8 @@ def pick_gold(*, project_id: int, user_id: int, like: float | None) -> Item | No
 @cache
 def _insert_sql(model: type[Model]) -> tuple[str, tuple[Any, ...]]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # Field.column is Optional in django-stubs; a concrete field always has one.
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)  # type: ignore[arg-type]
     marks = ", ".join(["%s"] * len(fields))
     return (f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks}) RETURNING id",
             fields)
@@ -273,7 +274,8 @@ def project_with_label_names(*, project_id: int) -> tuple[Project, list[str]]:
         'ON l.project_id = p.id WHERE p.id = %s ORDER BY l."order", l.id'
     )
     rows = list(Project.objects.raw(sql, [project_id]))
-    return rows[0], [row.label_name for row in rows if row.label_name is not None]
+    # label_name: a column of the raw query, not a field of Project.
+    return rows[0], [row.label_name for row in rows if row.label_name is not None]  # type: ignore[attr-defined]
 
 
 def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:

@@ -29,6 +29,7 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
     now = now or timezone.now()
     erased: dict[int, int] = {}
     for project in Project.objects.exclude(retention_days=None):
+        assert project.retention_days is not None  # excluded above
         cutoff = now - timedelta(days=project.retention_days)
         total = 0
         oldest = None

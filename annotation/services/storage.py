@@ -22,11 +22,11 @@ from annotation.models import StoredFileDeletion
 logger = logging.getLogger(__name__)
 
 
-def stored_files_delete(*, names: Iterable[str], reason: str) -> int:
+def stored_files_delete(*, names: Iterable[str | None], reason: str) -> int:
     """Queue files for deletion in the caller's transaction; they are removed from storage
     once it commits. Returns how many were queued."""
     rows = StoredFileDeletion.objects.bulk_create(
-        StoredFileDeletion(name=name, reason=reason) for name in sorted(set(names)) if name)
+        StoredFileDeletion(name=name, reason=reason) for name in sorted({n for n in names if n}))
     if rows:  # both supported databases return the new ids from bulk_create
         ids = [row.pk for row in rows]
         transaction.on_commit(lambda: _delete(ids), robust=True)

@@ -15,6 +15,10 @@ from django.db.backends.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # Set by Django's BaseDatabaseWrapper; missing from django-stubs (declared, not assigned).
+    health_check_enabled: bool
+    health_check_done: bool
+
     def close_if_health_check_failed(self) -> None:
         if (self.connection is None or not self.health_check_enabled
                 or self.health_check_done or self.pool):

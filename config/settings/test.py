@@ -6,7 +6,7 @@ import os
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, VAR_DIR
 
-SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"  # noqa: S105
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"  # test-only
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

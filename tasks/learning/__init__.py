@@ -67,17 +67,17 @@ def committee_size_for(strategy: str) -> int:
 
 
 __all__ = [
-    "BatchPlan",
     "CANDIDATE_FACTOR",
     "COMMITTEE_SIZE",
-    "ChunkScores",
     "DEFAULT_BATCH_METHOD",
     "DEFAULT_STRATEGY",
     "EXPLORE_SHARE",
+    "STRATEGIES",
+    "BatchPlan",
+    "ChunkScores",
     "FeatureSpec",
     "Featurizer",
     "Metrics",
-    "STRATEGIES",
     "TrainedModel",
     "batch_priorities",
     "candidate_count",

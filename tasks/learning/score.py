@@ -62,7 +62,7 @@ def candidate_count(batch_size: int) -> int:
 
 def exploration_count(batch_size: int, share: float = EXPLORE_SHARE) -> int:
     """How many uniformly random unlabeled items to fetch alongside the candidates."""
-    return int(round(share * batch_size))
+    return round(share * batch_size)
 
 
 def _serving_priorities(n: int) -> FloatArray:

@@ -181,8 +181,9 @@ def train_model(
     if committee_size > 0 and X.shape[0] > 0:
         rng = np.random.default_rng(seed)
         strat = encoded if not multi_label else np.zeros(X.shape[0], dtype=int)
-        for k in range(committee_size):
-            members.append(fit(_bootstrap(X.shape[0], strat, rng), seed + 1 + k))
+        # In order: each member's bootstrap draws from the one generator.
+        members = [fit(_bootstrap(X.shape[0], strat, rng), seed + 1 + k)
+                   for k in range(committee_size)]
     return TrainedModel(tuple(classes), multi_label, core, tuple(members), int(X.shape[0]))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -40,7 +39,7 @@ def artifact_load(name: str) -> Artifact:
         _CACHE.move_to_end(name)
         return _CACHE[name]
     with default_storage.open(name, "rb") as handle:
-        artifact: Any = pickle.load(handle)  # our own file, see docstring
+        artifact: Artifact = pickle.load(handle)  # our own file, see docstring
     _CACHE[name] = artifact
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

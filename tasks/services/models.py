@@ -63,7 +63,7 @@ def model_activate(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
     """Roll back or forward: re-score the pool with this version; it becomes active (and the
     current one retired) only when every chunk is written. Until then nothing changes."""
     # Imported here: scoring loads scikit-learn, and web workers import this module.
-    from tasks.services.scoring import activation_direction, scoring_start
+    from tasks.services.scoring import activation_direction, scoring_start  # noqa: PLC0415
 
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=version.project_id).first()
@@ -163,7 +163,7 @@ def training_check(*, project_id: int) -> ModelVersion | None:
     the first model, seed the pool's order by diversity if SKEIN_DIVERSE_COLD_START is on
     (off by default: the label-efficiency benchmark found it no better than the seeded
     random order on balance; see bench/README.md)."""
-    from tasks.services.cold_start import pool_seed  # loads scikit-learn: not in web workers
+    from tasks.services.cold_start import pool_seed  # noqa: PLC0415 — loads scikit-learn: not in web workers
 
     project = Project.objects.filter(pk=project_id).first()
     if project is None:

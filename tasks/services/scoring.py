@@ -182,6 +182,7 @@ def chunk_score(*, chunk_id: int, job_id: str) -> int | None:
     if chunk is None:
         return None
     version = chunk.version
+    assert version.artifact.name is not None  # NOT NULL column; the stubs say str | None
     artifact = artifact_load(version.artifact.name)
     ids, columns = read_chunk(predicted_of(version.project_id)
                               .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
@@ -234,6 +235,7 @@ def scoring_finish(*, version_id: int) -> ModelVersion | None:
             or version.chunks_done < version.chunks_total):
         return None
     project = version.project
+    assert version.artifact.name is not None  # NOT NULL column; the stubs say str | None
     artifact = artifact_load(version.artifact.name)
     batch = batch_size_for(project)
     seed = int(project.seed) + 7919 * version.version

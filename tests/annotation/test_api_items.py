@@ -24,7 +24,7 @@ def test_import_json_list(api, make_project, manager):
     response = api(manager).post(url, items, format="json")
     assert response.status_code == 201, response.content
     assert response.json() == {"created": 2, "duplicates": 0}
-    again = api(manager).post(url, items + [{"external_id": "c", "text": "3"}], format="json")
+    again = api(manager).post(url, [*items, {"external_id": "c", "text": "3"}], format="json")
     assert again.json() == {"created": 1, "duplicates": 2}
     assert Item.objects.filter(project=project).count() == 3
     b = Item.objects.get(project=project, external_id="b")

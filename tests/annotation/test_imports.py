@@ -167,7 +167,7 @@ def test_readers_stream(fmt, make):
 
     raw = Counting()
     rows = READERS[fmt](io.BufferedReader(raw, buffer_size=CHUNK))
-    number, first = next(rows)
+    _number, first = next(rows)
     assert first["external_id"] == "e0"
     assert raw.read_bytes <= 4 * CHUNK
 

@@ -102,7 +102,7 @@ def test_late_submit_accepted_while_needed(make_project, member):
     ca = assignment_claim_next(project=project, user=a)
     expire(ca.assignment.pk)
     # Not yet swept: accepted, the lease's slot is used.
-    annotation, created = annotation_submit(assignment_id=ca.assignment.pk, user=a,
+    _annotation, created = annotation_submit(assignment_id=ca.assignment.pk, user=a,
                                             labels=["pos"])
     assert created
     item = Item.objects.get()

@@ -97,7 +97,7 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
         for _ in range(20):
             status, claim = http(base, "POST", f"/api/v1/projects/{project.pk}/next/", token)
             assert status == 200, claim
-            status, answer = http(
+            status, _answer = http(
                 base, "POST", f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
                 token, {"labels": ["pos" if claim["item"]["external_id"].startswith("pos")
                                    else "neg"]})

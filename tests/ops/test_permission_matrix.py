@@ -39,11 +39,11 @@ def reviewing(ok: int) -> dict[str, int]:
 
 def own(ok: int) -> dict[str, int]:
     """Objects that belong to the labeler: invisible (404) to everyone else."""
-    return {role: 404 for role in ROLES} | {"labeler": ok, "anonymous": 401}
+    return dict.fromkeys(ROLES, 404) | {"labeler": ok, "anonymous": 401}
 
 
 def authenticated(ok: int) -> dict[str, int]:
-    return {role: ok for role in ROLES} | {"anonymous": 401}
+    return dict.fromkeys(ROLES, ok) | {"anonymous": 401}
 
 
 @pytest.fixture

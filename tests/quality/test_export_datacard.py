@@ -83,7 +83,7 @@ def test_unknown_aggregation_is_a_400(api, make_project, manager):
 def test_data_card(make_project, make_user, manager, add_member):
     from tasks.models import ModelVersion
 
-    project, items, rows = _planted(make_project, make_user, add_member,
+    project, _items, rows = _planted(make_project, make_user, add_member,
                                     aggregation="dawid_skene")
     ModelVersion.objects.create(project=project, version=2, state="active", strategy="margin",
                                 n_labels=40)

@@ -91,8 +91,7 @@ def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manage
         f"{base}/guidelines/current/", f"{base}/guidelines/", f"{base}/", "/api/v1/projects/",
         "/api/v1/users/me/",
     ]
-    for url in readable:
-        responses.append((url, c.get(url)))
+    responses.extend((url, c.get(url)) for url in readable)
     me = c.get(f"{base}/quality/me/").json()
     assert me["gold_answered"] == 3 and me["gold_accuracy"] == 0.0
     # Managers' and reviewers' endpoints answer a labeler with 403, nothing else.

@@ -368,7 +368,7 @@ def test_wilson_interval_hand_computed() -> None:
 
 
 def test_per_label_turns_each_label_into_a_yes_no_question() -> None:
-    item, annotator, label = make_long(100, 3, 3, 0.2, 31)
+    item, annotator, _label = make_long(100, 3, 3, 0.2, 31)
     rng = np.random.default_rng(31)
     # Each annotation picks a set of labels out of 4; some pick none.
     ann_idx, lab_idx = np.nonzero(rng.random((item.size, 4)) < 0.35)

@@ -24,9 +24,8 @@ def test_qualification_flow(api, make_project, labeler, manager, add_member):
                                                                                    flat=True))
 
     # First attempt: served gold only; answers wrong twice out of three -> fails.
-    served = []
-    for labels in (["neg"], ["neg"], ["pos"]):
-        served.append(label_next(client, project, labels)["item"]["id"])
+    served = [label_next(client, project, labels)["item"]["id"]
+              for labels in (["neg"], ["neg"], ["pos"])]
     assert set(served) <= gold_ids
     assert not Annotation.objects.filter(annotator=labeler).filter(counts=True).exists()
 

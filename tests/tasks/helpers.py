@@ -37,8 +37,8 @@ def sentiment_items(project: Project, *, clear: int, mixed: int, seed: int = 1) 
     for n in range(clear):
         kind = "pos" if n % 2 else "neg"
         records.append({"external_id": f"{kind}{n}", "text": review(kind, rng)})
-    for n in range(mixed):
-        records.append({"external_id": f"mixed{n}", "text": review("mixed", rng)})
+    records.extend({"external_id": f"mixed{n}", "text": review("mixed", rng)}
+                   for n in range(mixed))
     items_import_records(project=project, records=records)
 
 

@@ -17,7 +17,7 @@ TRICKY = [
     "Ünïcödé ßtraße naïve café 日本語のテキスト 😀 emoji x", "İstanbul ǅ e\u0301",
     "The film's pacing, frankly, is a mess -- but the cast (#3) saves it!",
 ]
-ALPHABET = list("abcXYZ019_ \t\n.,'-") + ["é", "ß", "日", "😀", "\u00a0", "İ", "\x00", "²"]
+ALPHABET = [*list("abcXYZ019_ \t\n.,'-"), "é", "ß", "日", "😀", "\xa0", "İ", "\x00", "²"]
 
 
 def _reference(analyzer: str, width: int) -> HashingVectorizer:

@@ -39,6 +39,7 @@ def _label_some(project: Project, username: str, n: int, rng: random.Random,
     names = label_names_of(project=project)
     for i in range(n):
         claim = assignment_claim_next(project=project, user=user, rng=rng)
+        assert claim is not None  # the demo project has items left for each labeler
         if i == n - 1 and username == "bob":
             return
         if i % 17 == 5:
