@@ -1,5 +1,9 @@
 """Label aggregation (majority vote, Dawid–Skene) on long-format annotation arrays; pure numpy.
 
+The majority vote is written here once: the quality report, the review queue, the export and
+training all take it from :func:`majority_vote` (single-label) and :func:`majority_vote_multi`
+(multi-label), through :func:`quality.consensus.consensus`.
+
 Input: equal-length integer arrays, one row per annotation: ``item`` (0..n_items-1),
 ``annotator`` (0..n_annotators-1), ``label`` (0..n_classes-1). Sizes are passed explicitly so
 items nobody labelled yet still get a row in the result.
@@ -63,6 +67,46 @@ def majority_vote(
     labels = np.where(voted & ~tied, counts.argmax(axis=1), -1)
     confidence = np.divide(top, total, out=np.zeros(n_items), where=voted)
     return MajorityVote(labels=labels, tied=tied, confidence=confidence, counts=counts)
+
+
+@dataclass(frozen=True)
+class MultiLabelVote:
+    """Per-item majority vote on each label as a yes/no question; ties reported, never broken."""
+
+    chosen: BoolArray
+    """n_items × n_labels: the labels more than half of the item's annotations chose."""
+    tied: BoolArray
+    """n_items × n_labels: the labels exactly half of the item's annotations chose."""
+    share: FloatArray
+    """n_items × n_labels: the majority answer's share, max(yes, no) / votes (0.0 unvoted)."""
+    confidence: FloatArray
+    """Per item: the mean over labels of ``share`` (0.0 for an item with no vote)."""
+    yes: IntArray
+    """n_items × n_labels: annotations that chose the label."""
+    votes: IntArray
+    """Annotations per item."""
+
+
+def majority_vote_multi(
+    item: npt.ArrayLike, matrix: npt.ArrayLike, n_items: int, n_labels: int
+) -> MultiLabelVote:
+    """Multi-label majority vote: ``matrix`` (one row per annotation, n_labels columns) holds 1
+    where the annotation chose the label. Each label is chosen by more than half of the item's
+    annotations; exactly half is a tie on that label."""
+    it = _check("item", item, n_items)
+    mat = np.asarray(matrix, dtype=np.int64).reshape(it.size, n_labels)
+    votes = np.bincount(it, minlength=n_items).astype(np.int64)
+    yes = np.zeros((n_items, n_labels), dtype=np.int64)
+    for j in range(n_labels):
+        yes[:, j] = np.bincount(it, weights=mat[:, j], minlength=n_items).astype(np.int64)
+    n = votes[:, None]
+    voted = n > 0
+    chosen = yes * 2 > n
+    tied = voted & (yes * 2 == n)
+    share = np.where(voted, np.maximum(yes, n - yes) / np.maximum(n, 1), 0.0)
+    confidence = share.mean(axis=1) if n_labels else np.zeros(n_items)
+    return MultiLabelVote(chosen=chosen, tied=tied, share=share, confidence=confidence,
+                          yes=yes, votes=votes)
 
 
 @dataclass(frozen=True)
@@ -208,4 +252,11 @@ def dawid_skene(
     )
 
 
-__all__ = ["DawidSkeneResult", "MajorityVote", "dawid_skene", "majority_vote"]
+__all__ = [
+    "DawidSkeneResult",
+    "MajorityVote",
+    "MultiLabelVote",
+    "dawid_skene",
+    "majority_vote",
+    "majority_vote_multi",
+]

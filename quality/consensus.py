@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from quality.aggregation import dawid_skene, majority_vote
+from quality.aggregation import dawid_skene, majority_vote, majority_vote_multi
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -87,25 +87,19 @@ def consensus(
         return Consensus(chosen, tie_labels, tied, confidence, confidence.copy(), votes, post)
 
     mat = np.asarray(matrix, dtype=np.int64)
-    yes = np.zeros((n_items, n_labels), dtype=np.int64)
-    for j in range(n_labels):
-        yes[:, j] = np.bincount(it, weights=mat[:, j], minlength=n_items).astype(np.int64)
-    n = votes[:, None]
     if method == "majority":
-        chosen = yes * 2 > n
-        tie_labels = voted[:, None] & (yes * 2 == n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(n > 0, np.maximum(yes, n - yes) / np.maximum(n, 1), 0.0)
-        posterior = None
-    else:
-        posterior = np.zeros((n_items, n_labels))
-        for j in range(n_labels):
-            ds = dawid_skene(it, an, mat[:, j], n_items, max(n_annotators, 1), 2)
-            posterior[:, j] = ds.posteriors[:, 1]
-        chosen = voted[:, None] & (posterior > 0.5)
-        tie_labels = voted[:, None] & np.isclose(posterior, 0.5, rtol=0, atol=1e-12)
-        share = np.where(voted[:, None], np.maximum(posterior, 1.0 - posterior), 0.0)
-    tied = tie_labels.any(axis=1)
+        mlv = majority_vote_multi(it, mat, n_items, n_labels)
+        tied = mlv.tied.sum(axis=1) > 0
+        return Consensus(mlv.chosen, mlv.tied, tied, mlv.confidence, mlv.share.min(axis=1),
+                         votes, None)
+    posterior = np.zeros((n_items, n_labels))
+    for j in range(n_labels):
+        ds = dawid_skene(it, an, mat[:, j], n_items, max(n_annotators, 1), 2)
+        posterior[:, j] = ds.posteriors[:, 1]
+    chosen = voted[:, None] & (posterior > 0.5)
+    tie_labels = voted[:, None] & np.isclose(posterior, 0.5, rtol=0, atol=1e-12)
+    share = np.where(voted[:, None], np.maximum(posterior, 1.0 - posterior), 0.0)
+    tied = tie_labels.sum(axis=1) > 0
     confidence = share.mean(axis=1)
     weakest = share.min(axis=1)
     return Consensus(chosen, tie_labels, tied, confidence, weakest, votes, posterior)

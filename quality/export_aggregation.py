@@ -1,21 +1,25 @@
 """Which aggregate label an export (and training) gives each item: majority vote or
-Dawid–Skene, as per-item aggregators the core's export stream calls.
+Dawid–Skene, as aggregators the core's export stream calls once per chunk of items.
 
-A reviewer's decision (the latest review) always wins over the aggregate. Dawid–Skene is fit
-once over the project's counted annotations when the aggregator is made; the export then
-streams and looks each item up.
+The majority vote is the quality report's own (:func:`quality.consensus.consensus`), run on
+each chunk's annotations as arrays. A reviewer's decision (the latest review) always wins
+over the aggregate. Dawid–Skene is fit once over the project's counted annotations when the
+aggregator is made; the export then streams and looks each item up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from annotation.errors import InvalidInput
 from annotation.models import Project
 from annotation.selectors import label_names_of
-from annotation.services.exports import Aggregator
+from annotation.services.exports import Aggregate, Aggregator
+from quality.consensus import Consensus, consensus
 from quality.selectors import adjudicated_labels
 from quality.services.review import project_consensus
 
@@ -39,45 +43,105 @@ def aggregator_for(*, project: Project, aggregation: str, label_names: list[str]
 
 
 def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregator:
-    """Majority vote: single-label, the most given label and its share of the votes (a tie
-    gives no label and says so); multi-label, each label chosen by more than half."""
+    """Majority vote, by the one rule (:func:`quality.consensus.consensus`, the quality
+    report's) run on each chunk's arrays: single-label, the most given label and its share of
+    the votes (a tie gives no label and says so); multi-label, each label chosen by more than
+    half, the confidence the mean over labels of the majority answer's share."""
     multi = project.is_multi_label
+    index = {name: j for j, name in enumerate(label_names)}
+    n_labels = len(label_names)
 
-    def aggregate(item_id: int, label_lists: list[list[str]]) -> tuple[Any, Any, dict[str, Any]]:
-        if not label_lists:
-            return None, None, {}
-        n = len(label_lists)
-        counts: dict[str, int] = {}
-        for labels in label_lists:
-            for name in labels:
-                counts[name] = counts.get(name, 0) + 1
+    def first_known(labels: list[str]) -> int:
+        """The annotation's label as the report reads it: its first known name, else -1."""
+        for name in labels:
+            j = index.get(name)
+            if j is not None:
+                return j
+        return -1
+
+    def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+                  ) -> list[Aggregate]:
+        n_items = len(label_lists)
+        rows = [labels for lists in label_lists for labels in lists]
+        item = np.repeat(np.arange(n_items, dtype=np.int64),
+                         [len(lists) for lists in label_lists])
         if multi:
-            chosen = [name for name in label_names if counts.get(name, 0) * 2 > n]
-            shares = [max(counts.get(name, 0), n - counts.get(name, 0)) / n
-                      for name in label_names]
-            return chosen, sum(shares) / len(shares), {}
-        best = max(counts.values())
-        winners = [name for name in label_names if counts.get(name) == best]
-        if len(winners) > 1:
-            return None, best / n, {"tie": winners}
-        return winners, best / n, {}
+            label = np.full(len(rows), -1, dtype=np.int64)
+            matrix = np.zeros((len(rows), n_labels), dtype=np.int8)
+            hot = [(r, index[name]) for r, labels in enumerate(rows)
+                   for name in labels if name in index]
+            if hot:
+                matrix[tuple(np.asarray(hot).T)] = 1
+        else:
+            label = np.asarray([index.get(labels[0], -1) if len(labels) == 1
+                                else first_known(labels) for labels in rows], dtype=np.int64)
+            known = label >= 0  # a vote for no known label is none (the schema keeps used labels)
+            item, label = item[known], label[known]
+            matrix = np.zeros((len(label), n_labels), dtype=np.int8)
+        result = consensus(item, np.zeros(item.size, dtype=np.int64), label, matrix,
+                           n_items=n_items, n_annotators=1, n_labels=n_labels,
+                           multi_label=multi, method="majority")
+        return majority_aggregates(result, label_names=label_names, multi_label=multi)
 
     return aggregate
+
+
+def majority_aggregates(result: Consensus, *, label_names: list[str], multi_label: bool
+                        ) -> list[Aggregate]:
+    """The export's fields of a majority-vote consensus, per item: no vote, no label and no
+    confidence; a single-label tie, no label, the winners' share and the tied labels."""
+    votes = result.votes.tolist()
+    confidence = result.confidence.tolist()
+    if multi_label:
+        return [(names, c, {}) if v else (None, None, {})
+                for v, c, names in zip(votes, confidence,
+                                       _name_lists(result.chosen, label_names), strict=True)]
+    won = result.chosen.any(axis=1)
+    winner = np.where(won, result.chosen.argmax(axis=1), -1).tolist()
+    ties = _name_lists(result.tie_labels, label_names)
+    return [(None, None, {}) if not v else ([label_names[w]], c, {}) if w >= 0
+            else (None, c, {"tie": tie})
+            for v, c, w, tie in zip(votes, confidence, winner, ties, strict=True)]
+
+
+def _name_lists(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[list[str]]:
+    """Per row of an items × labels mask, the names of its True columns in label order (each
+    row its own list). Rows are keyed by their bit pattern, so each pattern's names are
+    looked up once per chunk."""
+    n_rows, n_labels = mask.shape
+    if n_labels > 62:
+        out: list[list[str]] = [[] for _ in range(n_rows)]
+        rows, cols = np.nonzero(mask)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            out[i].append(label_names[j])
+        return out
+    keys = (mask.astype(np.int64) << np.arange(n_labels, dtype=np.int64)).sum(axis=1)
+    names_of: dict[int, tuple[str, ...]] = {}
+    out = []
+    for key in keys.tolist():
+        names = names_of.get(key)
+        if names is None:
+            names = names_of[key] = tuple(name for j, name in enumerate(label_names)
+                                          if key >> j & 1)
+        out.append(list(names))
+    return out
 
 
 def with_adjudication(*, project: Project, aggregate: Aggregator) -> Aggregator:
     """Prefer the reviewer's decision; the aggregate is still reported beside it."""
     decided = adjudicated_labels(project=project)
 
-    def aggregate_or_decided(item_id: int, label_lists: list[list[str]]
-                             ) -> tuple[list[str] | None, float | None, dict[str, Any]]:
-        labels = decided.get(item_id)
-        if labels is None:
-            return aggregate(item_id, label_lists)
-        agg_labels, agg_confidence, extra = aggregate(item_id, label_lists)
-        return labels, 1.0, {"adjudicated": True,
-                             "aggregate": {"labels": agg_labels, "confidence": agg_confidence,
-                                           **extra}}
+    def aggregate_or_decided(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+                             ) -> list[Aggregate]:
+        out = aggregate(item_ids, label_lists)
+        for n, item_id in enumerate(item_ids):
+            labels = decided.get(item_id)
+            if labels is not None:
+                agg_labels, agg_confidence, extra = out[n]
+                out[n] = (labels, 1.0, {"adjudicated": True,
+                                        "aggregate": {"labels": agg_labels,
+                                                      "confidence": agg_confidence, **extra}})
+        return out
 
     return aggregate_or_decided
 
@@ -90,8 +154,12 @@ def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggre
     row_of = {int(item_id): i for i, item_id in enumerate(a.item_ids.tolist())}
     multi = project.is_multi_label
 
-    def aggregate(item_id: int, label_lists: list[list[str]]
-                  ) -> tuple[list[str] | None, float | None, dict[str, Any]]:
+    def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+                  ) -> list[Aggregate]:
+        return [one(item_id, lists) for item_id, lists in zip(item_ids, label_lists,
+                                                              strict=True)]
+
+    def one(item_id: int, label_lists: list[list[str]]) -> Aggregate:
         i = row_of.get(item_id)
         if i is None or not label_lists:
             return None, None, {}

@@ -8,7 +8,7 @@ chunk's annotations in one query, so memory stays flat however large the project
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -27,10 +27,13 @@ CHUNK = 2000
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
                  "json": "application/json"}
 
-# What ``export_records`` asks for an item's aggregate label: (item id, its counted
-# annotations' label lists) -> (labels or None, confidence or None, extra fields). Quality
-# makes them (quality.export_aggregation); the core only calls one.
-Aggregator = Callable[[int, list[list[str]]], tuple[list[str] | None, float | None, dict[str, Any]]]
+# An item's aggregate label: (labels or None, confidence or None, extra fields).
+Aggregate = tuple[list[str] | None, float | None, dict[str, Any]]
+# What ``export_records`` asks, once per chunk of items, for their aggregate labels: (the
+# items' ids, and per item its counted annotations' label lists) -> one Aggregate per item,
+# in the same order. A whole chunk at a time, so the rule runs on arrays, not per item.
+# Quality makes them (quality.export_aggregation); the core only calls one.
+Aggregator = Callable[[Sequence[int], Sequence[list[list[str]]]], list[Aggregate]]
 
 
 def export_options(*, fmt: str | None, aggregation: str | None, state: str | None = None
@@ -134,13 +137,17 @@ def export_records(*, project: Project, aggregate: Aggregator | None, state: str
     for chunk in chunks(_items(project, state), CHUNK):
         by_item: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in chunk}
         _chunk_annotations(project.pk, chunk[0]["id"], chunk[-1]["id"], by_item, parsed)
-        for row in chunk:
+        aggregates: list[Aggregate] = []
+        if aggregate is not None:
+            aggregates = aggregate([row["id"] for row in chunk],
+                                   [[a["labels"] for a in by_item[row["id"]] if a["counts"]]
+                                    for row in chunk])
+        for n, row in enumerate(chunk):
             anns = by_item[row["id"]]
             data = item_data_for(row["data"], project=project, include_private=include_private)
             record: dict[str, Any] = {"external_id": row["external_id"], "data": data}
             if aggregate is not None:
-                labels, confidence, extra = aggregate(
-                    row["id"], [a["labels"] for a in anns if a["counts"]])
+                labels, confidence, extra = aggregates[n]
                 if not multi:
                     record["label"] = labels[0] if labels else None
                 record["labels"] = labels

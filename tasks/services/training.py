@@ -69,24 +69,30 @@ def training_set(*, project: Project) -> TrainingSet:
             .order_by("item_id", "id").values_list("id", "item_id", "labels", "is_gold")
             .iterator(chunk_size=_READ_CHUNK))
     current: int | None = None
-    lists: list[list[str]] = []
+    pending_ids: list[int] = []
+    pending_lists: list[list[list[str]]] = []
 
-    def close() -> None:
-        if current is None:
-            return
-        labels, _, _ = aggregate(current, lists)
-        if labels is not None and (multi or labels):
-            chosen[current] = list(labels) if multi else labels[0]
+    def flush() -> None:
+        """Aggregate the pending items, a chunk at a time like the export."""
+        for item_id, (labels, _, _) in zip(pending_ids, aggregate(pending_ids, pending_lists),
+                                           strict=True):
+            if labels is not None and (multi or labels):
+                chosen[item_id] = list(labels) if multi else labels[0]
+        pending_ids.clear()
+        pending_lists.clear()
 
     for ann_id, item_id, labels, on_gold in rows:
         last_id = max(last_id, ann_id)  # gold answers too: they are not new labels next time
         if on_gold:
             continue
         if item_id != current:
-            close()
-            current, lists = item_id, []
-        lists.append(labels)
-    close()
+            if len(pending_ids) >= _READ_CHUNK:
+                flush()
+            current = item_id
+            pending_ids.append(item_id)
+            pending_lists.append([])
+        pending_lists[-1].append(labels)
+    flush()
     known = set(label_names)
     ids, data, labels = [], [], []
     for chunk in chunks(sorted(chosen), _READ_CHUNK):
