@@ -55,8 +55,16 @@ class GuidelineAckAdmin(admin.ModelAdmin):
 
 @admin.register(models.Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "external_id", "state", "annotation_count", "lease_count",
-                    "priority", "is_gold"]
+    list_display = [
+        "id",
+        "project",
+        "external_id",
+        "state",
+        "annotation_count",
+        "lease_count",
+        "priority",
+        "is_gold",
+    ]
     list_filter = ["state", "is_gold"]
     search_fields = ["external_id"]
     raw_id_fields = ["project"]
@@ -73,8 +81,16 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(models.Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "item", "labeler", "labels", "guideline_version",
-                    "duration_ms", "created_at"]
+    list_display = [
+        "id",
+        "project",
+        "item",
+        "labeler",
+        "labels",
+        "guideline_version",
+        "duration_ms",
+        "created_at",
+    ]
     raw_id_fields = ["project", "item", "labeler", "assignment"]
     show_full_result_count = False
 
@@ -91,8 +107,16 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     list_display = ["created_at", "actor", "action", "project_ref_id", "project_name", "target"]
     list_filter = ["action"]
-    readonly_fields = ["created_at", "actor", "action", "project", "project_ref_id",
-                       "project_name", "target", "details"]
+    readonly_fields = [
+        "created_at",
+        "actor",
+        "action",
+        "project",
+        "project_ref_id",
+        "project_name",
+        "target",
+        "details",
+    ]
 
     def has_add_permission(self, request):
         return False

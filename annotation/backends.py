@@ -16,8 +16,13 @@ class LoginBackend(ModelBackend):
     attempt made with a request counted for the login rate limit (annotation.ratelimit):
     the API token, the browser login and the admin login all come through here."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> Any:
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(username, str):
             username = username_normalize(username)
         user = super().authenticate(request, username=username, password=password, **kwargs)

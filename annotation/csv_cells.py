@@ -25,8 +25,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: Any) -> Any:
     """The value as it may be written to a CSV cell."""
-    if isinstance(value, str) and (value.startswith(FORMULA_STARTS)
-                                   or value.lstrip().startswith(FORMULA_STARTS)):
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS)
+    ):
         return "'" + value
     return value
 

@@ -19,16 +19,21 @@ MIN_HOURS = 12
 MAX_LEASES_LISTED = 50
 
 
-def annotations_per_hour(*, project: Project, now: datetime | None = None,
-                         max_hours: int = MAX_HOURS) -> list[dict[str, Any]]:
+def annotations_per_hour(
+    *, project: Project, now: datetime | None = None, max_hours: int = MAX_HOURS
+) -> list[dict[str, Any]]:
     """Annotations per clock hour, zeros filled, from the first annotation (at most
     ``max_hours``, at least ``MIN_HOURS`` back) to the current hour; empty if none."""
     now = now or timezone.now()
     current = now.replace(minute=0, second=0, microsecond=0)
     earliest = current - timedelta(hours=max_hours - 1)
-    counts = dict(Annotation.objects.filter(project=project, created_at__gte=earliest)
-        .annotate(hour=TruncHour("created_at")).values("hour").annotate(n=Count("id"))
-        .values_list("hour", "n"))
+    counts = dict(
+        Annotation.objects.filter(project=project, created_at__gte=earliest)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .values_list("hour", "n")
+    )
     if not counts:
         return []
     start = min(min(counts), current - timedelta(hours=MIN_HOURS - 1))
@@ -46,9 +51,10 @@ def label_distribution(*, project: Project) -> list[dict[str, Any]]:
     rows = Annotation.objects.filter(project=project).values_list("labels", flat=True)
     for labels in rows.iterator(chunk_size=5000):
         counter.update(labels or [])
-    return [{"name": name, "color": color, "count": counter.get(name, 0)}
-            for name, color in project.labels.order_by("order", "id")
-            .values_list("name", "color")]
+    return [
+        {"name": name, "color": color, "count": counter.get(name, 0)}
+        for name, color in project.labels.order_by("order", "id").values_list("name", "color")
+    ]
 
 
 def labeler_table(*, project: Project) -> list[dict[str, Any]]:
@@ -58,8 +64,9 @@ def labeler_table(*, project: Project) -> list[dict[str, Any]]:
     done: Counter[str] = Counter()
     today: Counter[str] = Counter()
     last: dict[str, datetime] = {}
-    rows = (Annotation.objects.filter(project=project)
-            .values_list("labeler__username", "duration_ms", "created_at"))
+    rows = Annotation.objects.filter(project=project).values_list(
+        "labeler__username", "duration_ms", "created_at"
+    )
     for username, duration, created in rows.iterator(chunk_size=5000):
         done[username] += 1
         if created >= start_of_day:
@@ -70,21 +77,24 @@ def labeler_table(*, project: Project) -> list[dict[str, Any]]:
             last[username] = created
     skips = dict(
         Assignment.objects.filter(project=project, state=Assignment.State.SKIPPED)
-        .values("labeler__username").annotate(n=Count("id"))
+        .values("labeler__username")
+        .annotate(n=Count("id"))
         .values_list("labeler__username", "n")
     )
     names = sorted(set(done) | set(skips))
     table = []
     for name in names:
         times = durations.get(name)
-        table.append({
-            "username": name,
-            "done": done.get(name, 0),
-            "done_today": today.get(name, 0),
-            "median_seconds": round(statistics.median(times) / 1000, 1) if times else None,
-            "skips": skips.get(name, 0),
-            "last_active": last[name].isoformat() if name in last else None,
-        })
+        table.append(
+            {
+                "username": name,
+                "done": done.get(name, 0),
+                "done_today": today.get(name, 0),
+                "median_seconds": round(statistics.median(times) / 1000, 1) if times else None,
+                "skips": skips.get(name, 0),
+                "last_active": last[name].isoformat() if name in last else None,
+            }
+        )
     return table
 
 
@@ -92,19 +102,29 @@ def lease_overview(*, project: Project, now: datetime | None = None) -> dict[str
     """Open leases (still running) and expired ones not yet swept back into the queue."""
     now = now or timezone.now()
     active = Assignment.objects.filter(project=project, state=Assignment.State.ACTIVE)
-    counts = active.aggregate(open=Count("id", filter=Q(expires_at__gt=now)),
-                              expired=Count("id", filter=Q(expires_at__lte=now)))
-    listed = (active.order_by("expires_at")
-              .values_list("labeler__username", "item__external_id", "created_at",
-                           "expires_at")[:MAX_LEASES_LISTED])
+    counts = active.aggregate(
+        open=Count("id", filter=Q(expires_at__gt=now)),
+        expired=Count("id", filter=Q(expires_at__lte=now)),
+    )
+    listed = active.order_by("expires_at").values_list(
+        "labeler__username", "item__external_id", "created_at", "expires_at"
+    )[:MAX_LEASES_LISTED]
     return {
         "open": counts["open"],
         "expired": counts["expired"],
-        "expired_total": Assignment.objects.filter(project=project,
-                                                   state=Assignment.State.EXPIRED).count(),
-        "leases": [{"username": u, "external_id": e, "since": c.isoformat(),
-                    "expires_at": x.isoformat(), "expired": x <= now}
-                   for u, e, c, x in listed],
+        "expired_total": Assignment.objects.filter(
+            project=project, state=Assignment.State.EXPIRED
+        ).count(),
+        "leases": [
+            {
+                "username": u,
+                "external_id": e,
+                "since": c.isoformat(),
+                "expires_at": x.isoformat(),
+                "expired": x <= now,
+            }
+            for u, e, c, x in listed
+        ],
     }
 
 

@@ -8,8 +8,10 @@ import json
 import random
 from pathlib import Path
 
-SENTIMENT_LABELS = [{"name": "positive", "shortcut": "1", "color": "#59a14f"},
-                    {"name": "negative", "shortcut": "2", "color": "#e15759"}]
+SENTIMENT_LABELS = [
+    {"name": "positive", "shortcut": "1", "color": "#59a14f"},
+    {"name": "negative", "shortcut": "2", "color": "#e15759"},
+]
 DIGIT_LABELS = [{"name": str(d), "shortcut": str(d)} for d in range(10)]
 
 
@@ -28,9 +30,11 @@ def movie_review_rows(*, limit: int, gold_every: int = 0, seed: int = 7) -> list
     rows = []
     for n, index in enumerate(picked):
         row = all_rows[index]
-        record = {"external_id": f"review-{index}",
-                  "text": row["text"].replace("<br /><br />", "\n\n").replace("<br />", "\n"),
-                  "source": row["source"]}
+        record = {
+            "external_id": f"review-{index}",
+            "text": row["text"].replace("<br /><br />", "\n\n").replace("<br />", "\n"),
+            "source": row["source"],
+        }
         if gold_every and n % gold_every == 0:
             record["gold"] = "positive" if row["label"] == "1" else "negative"
         rows.append(record)
@@ -41,8 +45,10 @@ def digit_rows(*, limit: int) -> list[dict]:
     from sklearn.datasets import load_digits  # noqa: PLC0415 — heavy: only the digits demo needs it
 
     digits = load_digits()
-    return [{"external_id": f"digit-{i}", "image": [int(v) for v in digits.data[i]]}
-            for i in range(min(limit, len(digits.data)))]
+    return [
+        {"external_id": f"digit-{i}", "image": [int(v) for v in digits.data[i]]}
+        for i in range(min(limit, len(digits.data)))
+    ]
 
 
 def as_jsonl(rows: list[dict]) -> io.BytesIO:

@@ -33,8 +33,12 @@ class GuidelineNotAcknowledged(Conflict):
     """The labeler must read and acknowledge the current guideline first."""
 
     def __init__(self, version: int):
-        super().__init__({"detail": f"Please read and acknowledge guideline version {version}.",
-                          "guideline_version": version})
+        super().__init__(
+            {
+                "detail": f"Please read and acknowledge guideline version {version}.",
+                "guideline_version": version,
+            }
+        )
 
 
 class NotFound(DomainError):

@@ -63,4 +63,3 @@ def register_after_submit(hook: AfterSubmit) -> None:
 
 def after_submit_hooks() -> tuple[AfterSubmit, ...]:
     return tuple(_after_submit)
-

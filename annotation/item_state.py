@@ -29,8 +29,9 @@ def item_state(*, is_gold: bool, annotation_count: int, lease_count: int, overla
     return Item.State.LEASED.value
 
 
-def item_state_case(*, overlap: int, d_annotations: int = 0, d_leases: int = 0,
-                    gold_open: bool = False) -> Case:
+def item_state_case(
+    *, overlap: int, d_annotations: int = 0, d_leases: int = 0, gold_open: bool = False
+) -> Case:
     """:func:`item_state` as an ORM expression over the counter columns. Inside an UPDATE
     that also adds ``d_annotations`` and ``d_leases`` to the counters, the thresholds are
     shifted as in :func:`state_case_params`. Gold items are left to the caller (filtered
@@ -40,8 +41,10 @@ def item_state_case(*, overlap: int, d_annotations: int = 0, d_leases: int = 0,
     return Case(
         *gold,
         When(annotation_count__gte=overlap - d_annotations, then=Value(Item.State.COMPLETE)),
-        When(annotation_count__lt=overlap - d_annotations - d_leases - F("lease_count"),
-             then=Value(Item.State.OPEN)),
+        When(
+            annotation_count__lt=overlap - d_annotations - d_leases - F("lease_count"),
+            then=Value(Item.State.OPEN),
+        ),
         default=Value(Item.State.LEASED),
     )
 
@@ -63,7 +66,9 @@ def state_case_params(*, overlap: int, d_annotations: int = 0, d_leases: int = 0
     the update, so the thresholds are shifted to give the state of the new counts."""
     return [
         Item.State.OPEN.value,
-        overlap - d_annotations, Item.State.COMPLETE.value,
-        overlap - d_annotations - d_leases, Item.State.OPEN.value,
+        overlap - d_annotations,
+        Item.State.COMPLETE.value,
+        overlap - d_annotations - d_leases,
+        Item.State.OPEN.value,
         Item.State.LEASED.value,
     ]

@@ -21,12 +21,15 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception
-                          ) -> HttpResponse | None:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         logger.warning("database unavailable: %s", exception)
         for conn in connections.all(initialized_only=True):
             conn.close_if_unusable_or_obsolete()
-        return HttpResponse(json.dumps(DATABASE_DOWN), status=503,
-                            content_type="application/json", headers={"Retry-After": "5"})
+        return HttpResponse(
+            json.dumps(DATABASE_DOWN),
+            status=503,
+            content_type="application/json",
+            headers={"Retry-After": "5"},
+        )

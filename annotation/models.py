@@ -42,22 +42,24 @@ class Project(models.Model):
     gold_rate = models.FloatField(default=0.0)
     lease_seconds = models.PositiveIntegerField(default=600)
     # Margin with batch diversity won the label-efficiency benchmark (bench/README.md).
-    strategy = models.CharField(max_length=20, choices=Strategy.choices,
-                                default=Strategy.MARGIN)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.MARGIN)
     retrain_every = models.PositiveIntegerField(default=50)
     training_enabled = models.BooleanField(default=True)
-    suggestions = models.CharField(max_length=10, choices=Suggestions.choices,
-                                   default=Suggestions.OFF)
-    aggregation = models.CharField(max_length=20, choices=Aggregation.choices,
-                                   default=Aggregation.MAJORITY)
+    suggestions = models.CharField(
+        max_length=10, choices=Suggestions.choices, default=Suggestions.OFF
+    )
+    aggregation = models.CharField(
+        max_length=20, choices=Aggregation.choices, default=Aggregation.MAJORITY
+    )
     review_threshold = models.FloatField(default=0.6)
     qualification_items = models.PositiveIntegerField(default=0)
     qualification_accuracy = models.FloatField(default=0.8)
     private_fields = models.JSONField(default=list, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     seed = models.BigIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,8 +87,11 @@ class Label(models.Model):
         ordering = ["project_id", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
-            models.UniqueConstraint(fields=["project", "shortcut"], condition=~Q(shortcut=""),
-                                    name="label_unique_shortcut"),
+            models.UniqueConstraint(
+                fields=["project", "shortcut"],
+                condition=~Q(shortcut=""),
+                name="label_unique_shortcut",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,8 +107,9 @@ class Membership(models.Model):
         MANAGER = "manager", "Manager"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.LABELER)
     qualification_retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,8 +129,9 @@ class Guideline(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
     version = models.PositiveIntegerField()
     body = models.TextField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,8 +148,9 @@ class GuidelineAck(models.Model):
     """A labeler's statement that they have read one guideline version."""
 
     guideline = models.ForeignKey(Guideline, on_delete=models.CASCADE, related_name="acks")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="guideline_acks")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guideline_acks"
+    )
     acknowledged_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -186,21 +194,27 @@ class Item(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "external_id"],
-                                    name="item_unique_external_id"),
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="item_unique_external_id"
+            ),
         ]
         indexes = [
             # The queue: open, non-gold items by priority, then the seeded random order, in
             # two parts. Items someone was handed already come first (they still need
             # answers, or were given back); then the ones nobody has had.
-            models.Index(fields=["project", "-priority", "random_key"],
-                         condition=Q(state="open", is_gold=False, handed_out=True),
-                         name="item_handed_out_idx"),
-            models.Index(fields=["project", "-priority", "random_key"],
-                         condition=Q(state="open", is_gold=False, handed_out=False),
-                         name="item_fresh_idx"),
-            models.Index(fields=["project", "random_key"],
-                         condition=Q(is_gold=True), name="item_gold_idx"),
+            models.Index(
+                fields=["project", "-priority", "random_key"],
+                condition=Q(state="open", is_gold=False, handed_out=True),
+                name="item_handed_out_idx",
+            ),
+            models.Index(
+                fields=["project", "-priority", "random_key"],
+                condition=Q(state="open", is_gold=False, handed_out=False),
+                name="item_fresh_idx",
+            ),
+            models.Index(
+                fields=["project", "random_key"], condition=Q(is_gold=True), name="item_gold_idx"
+            ),
             models.Index(fields=["project", "state"], name="item_state_idx"),
         ]
 
@@ -220,8 +234,9 @@ class Assignment(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                  related_name="assignments")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     guideline_version = models.PositiveIntegerField(null=True, blank=True)
     suggestion = models.JSONField(null=True, blank=True)
@@ -236,12 +251,17 @@ class Assignment(models.Model):
             models.UniqueConstraint(fields=["item", "labeler"], name="assignment_unique"),
         ]
         indexes = [
-            models.Index(fields=["labeler", "project"], condition=Q(state="active"),
-                         name="assignment_open_idx"),
-            models.Index(fields=["project", "expires_at"], condition=Q(state="active"),
-                         name="assignment_expiry_idx"),
-            models.Index(fields=["project", "labeler", "closed_at"],
-                         name="assignment_history_idx"),
+            models.Index(
+                fields=["labeler", "project"],
+                condition=Q(state="active"),
+                name="assignment_open_idx",
+            ),
+            models.Index(
+                fields=["project", "expires_at"],
+                condition=Q(state="active"),
+                name="assignment_expiry_idx",
+            ),
+            models.Index(fields=["project", "labeler", "closed_at"], name="assignment_history_idx"),
         ]
 
     def __str__(self) -> str:
@@ -253,10 +273,12 @@ class Annotation(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
-    assignment = models.OneToOneField(Assignment, null=True, blank=True,
-                                      on_delete=models.SET_NULL, related_name="annotation")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="annotations")
+    assignment = models.OneToOneField(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotation"
+    )
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
     labels = models.JSONField()
     guideline_version = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -272,9 +294,11 @@ class Annotation(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["item", "labeler"], name="annotation_unique"),
-            models.UniqueConstraint(fields=["labeler", "client_id"],
-                                    condition=Q(client_id__isnull=False),
-                                    name="annotation_unique_client_id"),
+            models.UniqueConstraint(
+                fields=["labeler", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="annotation_unique_client_id",
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "created_at"], name="annotation_time_idx"),
@@ -307,8 +331,9 @@ class LabelSet(models.Model):
     annotation_count = models.PositiveIntegerField(default=0)
     data_card = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # When its build started reading items: retention knows which snapshots may hold an item.
     built_at = models.DateTimeField(null=True, blank=True)
@@ -326,10 +351,12 @@ class LabelSet(models.Model):
 class AuditEvent(models.Model):
     """A manager's or admin's action, kept for accountability (never edited)."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
     # Copies of the project's id and name, kept when the project is deleted (the foreign key
     # then goes NULL), so the trail still says which project an event was about.
     project_ref_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -353,8 +380,9 @@ class ApiToken(models.Model):
     database gives no usable credential. A token unused for ``SKEIN_TOKEN_IDLE_DAYS`` no
     longer authenticates; ``last_used_at`` is written at most once a minute per token."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -34,7 +34,8 @@ RESERVED_SHORTCUTS: dict[str, str] = {
     SPACE: "pressing the focused button",
 }
 FREE_KEYS = "1234567890" + "".join(
-    c for c in "abcdefghijklmnopqrstuvwxyz" if c not in RESERVED_SHORTCUTS)
+    c for c in "abcdefghijklmnopqrstuvwxyz" if c not in RESERVED_SHORTCUTS
+)
 
 
 def reserved_for(shortcut: str) -> str | None:

@@ -79,8 +79,9 @@ def _buckets(request: HttpRequest, username: str) -> list[tuple[str, int, int]]:
     if cache.get(f"{KNOWN_PREFIX}:{_digest(account, client)}") is None:
         client_limit, client_period = _rate(settings.SKEIN_LOGIN_CLIENT_RATE)
         client_window = int(time.time() // client_period)
-        buckets.append((f"skein:login:client:{_digest(client)}:{client_window}",
-                        client_limit, client_period))
+        buckets.append(
+            (f"skein:login:client:{_digest(client)}:{client_window}", client_limit, client_period)
+        )
     return buckets
 
 
@@ -88,8 +89,11 @@ def login_wait(request: HttpRequest, *, username: str) -> int | None:
     """None if this login may be tried now, else the seconds until it may."""
     buckets = _buckets(request, username)
     counts = cache.get_many([key for key, _, _ in buckets])
-    waits = [period - int(time.time()) % period or 1
-             for key, limit, period in buckets if counts.get(key, 0) >= limit]
+    waits = [
+        period - int(time.time()) % period or 1
+        for key, limit, period in buckets
+        if counts.get(key, 0) >= limit
+    ]
     return max(waits) if waits else None
 
 

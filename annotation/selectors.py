@@ -51,8 +51,9 @@ def _with_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
     return projects.annotate(member_role=Subquery(role))
 
 
-def _checked(project: Project | None, user: User, roles: Iterable[str], missing: str
-             ) -> tuple[Project, str]:
+def _checked(
+    project: Project | None, user: User, roles: Iterable[str], missing: str
+) -> tuple[Project, str]:
     role = None
     if project is not None and user.is_authenticated:
         # member_role: selected by _PROJECT_WITH_ROLE / annotated by _with_role.
@@ -64,14 +65,14 @@ def _checked(project: Project | None, user: User, roles: Iterable[str], missing:
     return project, role
 
 
-def project_for(*, user: User, project_id: int, roles: Iterable[str] = LABELING_ROLES
-                ) -> tuple[Project, str]:
+def project_for(
+    *, user: User, project_id: int, roles: Iterable[str] = LABELING_ROLES
+) -> tuple[Project, str]:
     """The project and the caller's role, in one query; 404 to non-members so projects do
     not leak, 403 to members whose role does not allow the operation."""
     project = None
     if user.is_authenticated:  # plain SQL: it starts every labeler request (0.6 ms saved)
-        project = next(iter(Project.objects.raw(_PROJECT_WITH_ROLE, [user.pk, project_id])),
-                       None)
+        project = next(iter(Project.objects.raw(_PROJECT_WITH_ROLE, [user.pk, project_id])), None)
     return _checked(project, user, roles, "Project not found.")
 
 
@@ -95,8 +96,12 @@ def can_create_projects(*, user: User) -> bool:
 
 def me_memberships(*, user: auth_models.User) -> list[dict[str, Any]]:
     """The caller's memberships, as ``{"project_id", "role"}`` rows."""
-    return [{"project_id": project_id, "role": role} for project_id, role in
-            Membership.objects.filter(user=user).values_list("project_id", "role")]
+    return [
+        {"project_id": project_id, "role": role}
+        for project_id, role in Membership.objects.filter(user=user).values_list(
+            "project_id", "role"
+        )
+    ]
 
 
 def project_roles_of(*, user: auth_models.User) -> dict[int, str]:
@@ -109,8 +114,9 @@ def memberships_of(*, project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("user__username")
 
 
-def tokens_visible_to(*, actor: auth_models.User, username: str | None = None
-                      ) -> QuerySet[ApiToken]:
+def tokens_visible_to(
+    *, actor: auth_models.User, username: str | None = None
+) -> QuerySet[ApiToken]:
     """The live API tokens of the caller, or, for an admin, of the user named."""
     tokens = ApiToken.objects.filter(last_used_at__gte=ApiToken.idle_cutoff())
     if username is None or username == actor.get_username():
@@ -153,14 +159,17 @@ def has_acknowledged(*, user: auth_models.User, guideline: Guideline) -> bool:
 def guideline_acks_of(*, project: Project) -> list[dict[str, Any]]:
     """Who acknowledged which version of the project's guideline: newest version first,
     then by username."""
-    acks = (GuidelineAck.objects.filter(guideline__project=project)
-            .order_by("-guideline__version", "user__username")
-            .values_list("user__username", "guideline__version", "acknowledged_at"))
+    acks = (
+        GuidelineAck.objects.filter(guideline__project=project)
+        .order_by("-guideline__version", "user__username")
+        .values_list("user__username", "guideline__version", "acknowledged_at")
+    )
     return [{"username": u, "version": v, "acknowledged_at": t} for u, v, t in acks]
 
 
-def items_for_manager(*, project: Project, state: str | None = None,
-                      has_gold: bool | None = None) -> QuerySet[Item]:
+def items_for_manager(
+    *, project: Project, state: str | None = None, has_gold: bool | None = None
+) -> QuerySet[Item]:
     items = Item.objects.filter(project=project).order_by("id")
     if state:
         items = items.filter(state=state)
@@ -172,12 +181,16 @@ def items_for_manager(*, project: Project, state: str | None = None,
 def annotation_project_of(*, user: auth_models.User, annotation_id: int) -> int | None:
     """The project id of one of the caller's own annotations; None if it is not theirs or
     does not exist."""
-    return (Annotation.objects.filter(pk=annotation_id, labeler=user)
-            .values_list("project_id", flat=True).first())
+    return (
+        Annotation.objects.filter(pk=annotation_id, labeler=user)
+        .values_list("project_id", flat=True)
+        .first()
+    )
 
 
-def annotations_visible_to(*, user: auth_models.User, project: Project, role: str
-                           ) -> QuerySet[Annotation]:
+def annotations_visible_to(
+    *, user: auth_models.User, project: Project, role: str
+) -> QuerySet[Annotation]:
     """Managers and admins see every annotation; everyone else only their own."""
     qs = Annotation.objects.filter(project=project).select_related("labeler", "item")
     if role not in MANAGING_ROLES:
@@ -223,21 +236,26 @@ def labeler_stats(*, user: auth_models.User, project: Project) -> dict[str, int]
     items left for them: every item they take, gold or not, lowers it by one, so the
     number never tells a gold item from a regular one. Gold is served only mixed into
     regular work, so once no regular item is left the figure is 0 (the queue is done)."""
-    done_today = Annotation.objects.filter(project=project, labeler=user,
-                                           created_at__gte=start_of_today()).count()
+    done_today = Annotation.objects.filter(
+        project=project, labeler=user, created_at__gte=start_of_today()
+    ).count()
     done = Annotation.objects.filter(project=project, labeler=user).count()
     held = Assignment.objects.filter(item=OuterRef("pk"), labeler=user)
     left = (
-        Item.objects.filter(project=project).exclude(Exists(held))
-        .aggregate(regular=Count("id", filter=Q(is_gold=False) & ~Q(state=Item.State.COMPLETE)),
-                   gold=Count("id", filter=Q(is_gold=True)))
+        Item.objects.filter(project=project)
+        .exclude(Exists(held))
+        .aggregate(
+            regular=Count("id", filter=Q(is_gold=False) & ~Q(state=Item.State.COMPLETE)),
+            gold=Count("id", filter=Q(is_gold=True)),
+        )
     )
     remaining = left["regular"] + left["gold"] if left["regular"] else 0
     return {"done": done, "done_today": done_today, "remaining": remaining}
 
 
-def _in_json_lists(*, model: type[Model], field: str, project: Project, names: list[str]
-                   ) -> set[str]:
+def _in_json_lists(
+    *, model: type[Model], field: str, project: Project, names: list[str]
+) -> set[str]:
     """Which of ``names`` are an element of some row's JSON list ``field``, compared exactly
     (case, quotes, backslashes and non-ASCII as stored), on the project's rows only."""
     if not names:
@@ -252,9 +270,11 @@ def _in_json_lists(*, model: type[Model], field: str, project: Project, names: l
     # field of the model, which has a column.
     column = connection.ops.quote_name(model._meta.get_field(field).column)  # type: ignore[union-attr, arg-type]
     marks = ", ".join(["%s"] * len(names))
-    sql = (f"SELECT DISTINCT j.value FROM {table} t, json_each(t.{column}) j "
-           f"WHERE t.project_id = %s AND json_valid(t.{column}) AND j.type = 'text' "
-           f"AND j.value IN ({marks})")
+    sql = (
+        f"SELECT DISTINCT j.value FROM {table} t, json_each(t.{column}) j "
+        f"WHERE t.project_id = %s AND json_valid(t.{column}) AND j.type = 'text' "
+        f"AND j.value IN ({marks})"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [project.pk, *names])
         return {row[0] for row in cursor.fetchall()}
@@ -266,10 +286,11 @@ def labels_in_use(*, project: Project, names: Iterable[str]) -> dict[str, list[s
     a label that no longer exists (exports would show null, gold could never be matched)."""
     wanted = sorted(set(names))
     uses: dict[str, list[str]] = {}
-    for what, model, field in (("annotations", Annotation, "labels"),
-                               ("gold answers", Item, "gold"),
-                               ("review decisions", project.reviews.model, "labels")):
-        for name in sorted(_in_json_lists(model=model, field=field, project=project,
-                                          names=wanted)):
+    for what, model, field in (
+        ("annotations", Annotation, "labels"),
+        ("gold answers", Item, "gold"),
+        ("review decisions", project.reviews.model, "labels"),
+    ):
+        for name in sorted(_in_json_lists(model=model, field=field, project=project, names=wanted)):
             uses.setdefault(name, []).append(what)
     return uses

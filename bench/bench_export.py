@@ -45,8 +45,13 @@ def setup(n_annotations: int) -> tuple[int, str]:
 
     User = get_user_model()
     manager = User.objects.create_user("bench-manager", password="bench-pass-1")
-    project = project_create(creator=manager, name="Export bench", overlap=2,
-                             training_enabled=False, labels=[{"name": n} for n in LABELS])
+    project = project_create(
+        creator=manager,
+        name="Export bench",
+        overlap=2,
+        training_enabled=False,
+        labels=[{"name": n} for n in LABELS],
+    )
     n_items = n_annotations // 2
     start = time.perf_counter()
     fill_items(project.pk, n_items)
@@ -67,19 +72,21 @@ def setup(n_annotations: int) -> tuple[int, str]:
             "1, 1000 + (i.rn %% 5000), false, true, now(), now() "
             "FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM annotation_item "
             "      WHERE project_id = %(p)s) i CROSS JOIN (VALUES (0), (1)) AS a(k)",
-            {"p": project.pk, "ids": ids, "labels": LABELS})
-        cursor.execute("UPDATE annotation_item SET annotation_count = 2, state = 'complete' "
-                       "WHERE project_id = %s", [project.pk])
+            {"p": project.pk, "ids": ids, "labels": LABELS},
+        )
+        cursor.execute(
+            "UPDATE annotation_item SET annotation_count = 2, state = 'complete' "
+            "WHERE project_id = %s",
+            [project.pk],
+        )
         cursor.execute("ANALYZE")
-    log(f"{n_items:,} items, {n_annotations:,} annotations in "
-        f"{time.perf_counter() - start:.1f} s")
+    log(f"{n_items:,} items, {n_annotations:,} annotations in {time.perf_counter() - start:.1f} s")
     return project.pk, token_create(user=manager)[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--annotations", "--items", type=int, default=1_000_000,
-                        dest="annotations")
+    parser.add_argument("--annotations", "--items", type=int, default=1_000_000, dest="annotations")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with bench_database(DB) as env:
@@ -106,8 +113,11 @@ def main() -> None:
             try:
                 start = time.perf_counter()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-                conn.request("GET", f"/api/v1/projects/{project_id}/export/?format=jsonl",
-                             headers={"Authorization": f"Token {token}"})
+                conn.request(
+                    "GET",
+                    f"/api/v1/projects/{project_id}/export/?format=jsonl",
+                    headers={"Authorization": f"Token {token}"},
+                )
                 response = conn.getresponse()
                 assert response.status == 200, response.status
                 first_byte = None
@@ -121,20 +131,26 @@ def main() -> None:
                         size += len(block)
                         records += block.count(b"\n")
                         annotations += (tail + block).count(marker)
-                        tail = block[-(len(marker) - 1):]
+                        tail = block[-(len(marker) - 1) :]
                 elapsed = time.perf_counter() - start
                 conn.close()
             finally:
                 done.set()
                 poller.join()
         server_peak = max(peak.values())
-        print(f"export: {records:,} records, {annotations:,} annotations, "
-              f"{size / 1e6:.0f} MB  ({machine()})")
-        print(f"first byte after {first_byte:.2f} s; all in {elapsed:.1f} s "
-              f"({annotations / elapsed:,.0f} annotations/s)  "
-              f"target < 30 s: {'OK' if elapsed < 30 else 'MISSED'}")
-        print(f"gunicorn worker RSS: {baseline:.0f} MB before, peak {server_peak:.0f} MB "
-              f"during the stream  target < 300 MB: {'OK' if server_peak < 300 else 'MISSED'}")
+        print(
+            f"export: {records:,} records, {annotations:,} annotations, "
+            f"{size / 1e6:.0f} MB  ({machine()})"
+        )
+        print(
+            f"first byte after {first_byte:.2f} s; all in {elapsed:.1f} s "
+            f"({annotations / elapsed:,.0f} annotations/s)  "
+            f"target < 30 s: {'OK' if elapsed < 30 else 'MISSED'}"
+        )
+        print(
+            f"gunicorn worker RSS: {baseline:.0f} MB before, peak {server_peak:.0f} MB "
+            f"during the stream  target < 300 MB: {'OK' if server_peak < 300 else 'MISSED'}"
+        )
         assert records == args.annotations // 2, records
         assert annotations == 2 * (args.annotations // 2), annotations
 

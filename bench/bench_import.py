@@ -37,8 +37,7 @@ def write_jsonl(path: str, n: int, seed: int = 7) -> int:
     texts = review_snippets()
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
-            row: dict[str, object] = {"external_id": f"review-{i:08d}",
-                                      "text": rng.choice(texts)}
+            row: dict[str, object] = {"external_id": f"review-{i:08d}", "text": rng.choice(texts)}
             if i % 200 == 0:
                 row["gold"] = rng.choice(LABELS)
             if i % 3 == 0:
@@ -65,13 +64,17 @@ def main() -> None:
             from annotation.services.projects import project_create
 
             owner = get_user_model().objects.create_user("bench", password="bench-pass-1")
-            project = project_create(creator=owner, name="Import bench",
-                                     labels=[{"name": n} for n in LABELS])
+            project = project_create(
+                creator=owner, name="Import bench", labels=[{"name": n} for n in LABELS]
+            )
             log("importing")
             start = time.perf_counter()
             proc = subprocess.Popen(
-                [PYTHON, "manage.py", "import_items", str(project.pk), args.file,
-                 "--no-progress"], cwd=ROOT, env=env, stdout=subprocess.PIPE)
+                [PYTHON, "manage.py", "import_items", str(project.pk), args.file, "--no-progress"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+            )
             _, status, usage = os.wait4(proc.pid, 0)
             elapsed = time.perf_counter() - start
             out = proc.stdout.read().decode().strip() if proc.stdout else ""
@@ -85,10 +88,14 @@ def main() -> None:
             assert gold == len(range(0, args.items, 200)), gold
             print(f"import_items: {out}")
             print(f"items: {args.items:,}  file: {size / 1e6:.0f} MB  ({machine()})")
-            print(f"wall time: {elapsed:.1f} s  ({args.items / elapsed:,.0f} items/s)  "
-                  f"target < 60 s: {'OK' if elapsed < 60 else 'MISSED'}")
-            print(f"peak RSS of import_items: {peak_mb:.0f} MB  "
-                  f"target < 500 MB: {'OK' if peak_mb < 500 else 'MISSED'}")
+            print(
+                f"wall time: {elapsed:.1f} s  ({args.items / elapsed:,.0f} items/s)  "
+                f"target < 60 s: {'OK' if elapsed < 60 else 'MISSED'}"
+            )
+            print(
+                f"peak RSS of import_items: {peak_mb:.0f} MB  "
+                f"target < 500 MB: {'OK' if peak_mb < 500 else 'MISSED'}"
+            )
     finally:
         if not args.keep_file and os.path.exists(args.file):
             os.remove(args.file)

@@ -140,7 +140,11 @@ def next_batch(
 def fit(data: Data, labeled: np.ndarray, strategy: str, seed: int) -> Any:
     y = data.y_pool[labeled]
     return train_model(
-        data.X_pool[labeled], y, multi_label=False, classes=data.classes, seed=seed,
+        data.X_pool[labeled],
+        y,
+        multi_label=False,
+        classes=data.classes,
+        seed=seed,
         committee_size=committee_size_for(strategy),
     )
 
@@ -230,8 +234,10 @@ def fmt(values: list[float]) -> str:
 
 
 def report(data: Data, variants: list[Variant], batches: list[int], results: dict) -> None:
-    print(f"\n### {data.name}: pool {data.X_pool.shape[0]}, held-out {data.X_test.shape[0]}, "
-          f"all-pool accuracy {data.full_accuracy:.3f}, target (95%) {data.target:.3f}\n")
+    print(
+        f"\n### {data.name}: pool {data.X_pool.shape[0]}, held-out {data.X_test.shape[0]}, "
+        f"all-pool accuracy {data.full_accuracy:.3f}, target (95%) {data.target:.3f}\n"
+    )
     for batch in batches:
         print(f"retrain_every = {batch}\n")
         head = " | ".join(f"acc@{c}" for c in CHECKPOINTS)
@@ -308,8 +314,10 @@ def main() -> None:
         for batch in batches[1:]:
             results[("random", batch)] = results[("random", batches[0])]
         report(data, variants, batches, results)
-        print("CPU seconds per variant: "
-              + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()), flush=True)
+        print(
+            "CPU seconds per variant: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()),
+            flush=True,
+        )
     print(f"\ntotal wall time {time.perf_counter() - started:.0f}s")
 
 

@@ -29,8 +29,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -46,23 +52,42 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(name: str, values: list[float]) -> str:
-    return (f"{name:34} median {statistics.median(values):6.1f} ms   "
-            f"p95 {percentile(values, 0.95):6.1f} ms   max {max(values):6.1f} ms   n={len(values)}")
+    return (
+        f"{name:34} median {statistics.median(values):6.1f} ms   "
+        f"p95 {percentile(values, 0.95):6.1f} ms   max {max(values):6.1f} ms   n={len(values)}"
+    )
 
 
 def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def start_server(kind: str, env: dict[str, str], port: int) -> subprocess.Popen:
     if kind == "gunicorn":
-        cmd = [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-               "--threads", "4"]
+        cmd = [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+        ]
     else:
         cmd = [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
@@ -73,14 +98,16 @@ def start_server(kind: str, env: dict[str, str], port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
-def drive(base: str, items: int, seed: int, look: tuple[float, float]
-          ) -> tuple[list[dict], list[dict]]:
+def drive(
+    base: str, items: int, seed: int, look: tuple[float, float]
+) -> tuple[list[dict], list[dict]]:
     from playwright.sync_api import sync_playwright
 
     rng = random.Random(seed)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
         page = browser.new_page(base_url=base)
         page.goto("/login/")
         page.fill("#id_username", "alice")
@@ -94,13 +121,15 @@ def drive(base: str, items: int, seed: int, look: tuple[float, float]
         for n in range(items):
             page.wait_for_timeout(rng.uniform(*look))  # the labeler looks at the item
             page.keyboard.press(str(rng.randrange(10)))
-            page.wait_for_function(f"window.skein.timings.length > {n} && "
-                                   f"window.skein.timings[{n}].painted !== null")
+            page.wait_for_function(
+                f"window.skein.timings.length > {n} && window.skein.timings[{n}].painted !== null"
+            )
         timings = page.evaluate("window.skein.timings")
         resources = page.evaluate(
             "performance.getEntriesByType('resource').filter(e => /submit|next/.test(e.name))"
             ".map(e => ({name: e.name, duration: e.duration,"
-            " server: e.responseStart - e.requestStart}))")
+            " server: e.responseStart - e.requestStart}))"
+        )
         browser.close()
     return timings, resources
 
@@ -110,14 +139,23 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--server", choices=["runserver", "gunicorn"], default="runserver")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--look-ms", type=float, nargs=2, default=(500.0, 1000.0),
-                        metavar=("MIN", "MAX"),
-                        help="time spent looking at each item before the key, uniform in "
-                             "[MIN, MAX] ms (default 500 1000: a very fast labeler)")
+    parser.add_argument(
+        "--look-ms",
+        type=float,
+        nargs=2,
+        default=(500.0, 1000.0),
+        metavar=("MIN", "MAX"),
+        help="time spent looking at each item before the key, uniform in "
+        "[MIN, MAX] ms (default 500 1000: a very fast labeler)",
+    )
     args = parser.parse_args()
     var = tempfile.mkdtemp(prefix="skein-bench-latency-")
-    env = {**os.environ, "SKEIN_VAR_DIR": var, "DJANGO_SETTINGS_MODULE": "config.settings.local",
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "SKEIN_VAR_DIR": var,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "LOG_LEVEL": "WARNING",
+    }
     for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_DEBUG"):
         env.pop(name, None)
     print(f"var dir {var}: migrate, collectstatic, seed_demo …", flush=True)
@@ -127,15 +165,18 @@ def main() -> None:
     port = free_port()
     server = start_server(args.server, env, port)
     try:
-        timings, resources = drive(f"http://127.0.0.1:{port}", args.items, args.seed,
-                                   tuple(args.look_ms))
+        timings, resources = drive(
+            f"http://127.0.0.1:{port}", args.items, args.seed, tuple(args.look_ms)
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
     shown = [t["shown"] - t["key"] for t in timings]
     painted = [t["painted"] - t["key"] for t in timings]
-    print(f"server: {args.server}, SQLite in {var}, {args.items} items of 'Handwritten digits', "
-          f"look {args.look_ms[0]:.0f}-{args.look_ms[1]:.0f} ms per item")
+    print(
+        f"server: {args.server}, SQLite in {var}, {args.items} items of 'Handwritten digits', "
+        f"look {args.look_ms[0]:.0f}-{args.look_ms[1]:.0f} ms per item"
+    )
     prefetched = sum(1 for t in timings if t.get("source") == "prefetched")
     print(f"next item already prefetched at the keypress: {prefetched} of {len(timings)}")
     print(summary("keypress -> next item in the DOM", shown))

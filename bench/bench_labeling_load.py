@@ -61,15 +61,19 @@ def fill_items(project_id: int, n: int) -> None:
             data = "jsonb_build_object('text', t.t)"
             rand, now = "random()", "now()"
         else:
-            series = ("(WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g "
-                      "WHERE i + 1 < %s) SELECT i FROM g) AS g")
+            series = (
+                "(WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g "
+                "WHERE i + 1 < %s) SELECT i FROM g) AS g"
+            )
             data = "json_object('text', t.t)"
             rand, now = "(abs(random()) / 9223372036854775808.0)", "datetime('now')"
         cursor.execute(
             "INSERT INTO annotation_item (project_id, external_id, data, is_gold, state, "
             "annotation_count, lease_count, priority, random_key, created_at) "
             f"SELECT %s, 'item-' || g.i, {data}, false, 'open', 0, 0, 0.0, {rand}, {now} "
-            f"FROM {series} JOIN bench_text t ON t.i = g.i %% {len(texts)}", [project_id, n])
+            f"FROM {series} JOIN bench_text t ON t.i = g.i %% {len(texts)}",
+            [project_id, n],
+        )
         cursor.execute("DROP TABLE bench_text")
     settle()
 
@@ -87,8 +91,7 @@ def settle() -> None:
             cursor.execute("ANALYZE")
 
 
-def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False
-          ) -> dict[str, Any]:
+def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
     from annotation.models import Membership
@@ -97,9 +100,13 @@ def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False
 
     User = get_user_model()
     manager = User.objects.create_user("bench-manager", password="bench-pass-1")
-    project = project_create(creator=manager, name="Load bench", overlap=overlap,
-                             training_enabled=training,
-                             labels=[{"name": n} for n in LABELS])
+    project = project_create(
+        creator=manager,
+        name="Load bench",
+        overlap=overlap,
+        training_enabled=training,
+        labels=[{"name": n} for n in LABELS],
+    )
     start = time.perf_counter()
     fill_items(project.pk, n_items)
     log(f"{n_items:,} items in {time.perf_counter() - start:.1f} s")
@@ -110,12 +117,23 @@ def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False
         user.save()
         Membership.objects.create(project=project, user=user, role=Membership.Role.LABELER)
         tokens.append((user.username, token_create(user=user)[1]))
-    return {"project": project.pk, "labelers": tokens,
-            "manager_token": token_create(user=manager)[1]}
+    return {
+        "project": project.pk,
+        "labelers": tokens,
+        "manager_token": token_create(user=manager)[1],
+    }
 
 
-def _labeler(port: int, project: int, username: str, token: str, until: float, rate: float,
-             out: list[tuple[Any, ...]], seed: int) -> None:
+def _labeler(
+    port: int,
+    project: int,
+    username: str,
+    token: str,
+    until: float,
+    rate: float,
+    out: list[tuple[Any, ...]],
+    seed: int,
+) -> None:
     """One labeler on its own keep-alive connection: next -> submit until ``until``."""
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -148,16 +166,20 @@ def _labeler(port: int, project: int, username: str, token: str, until: float, r
         if response.status != 200:
             if response.status == 204:
                 break
-            out.append(("next-body", 0.0, response.status, body[:200].decode(errors="replace"),
-                        t0))
+            out.append(("next-body", 0.0, response.status, body[:200].decode(errors="replace"), t0))
             continue
         claim = json.loads(body)
-        payload = json.dumps({"labels": [rng.choice(LABELS)], "duration_ms": 1000,
-                              "client_id": uuid.uuid4().hex})
+        payload = json.dumps(
+            {"labels": [rng.choice(LABELS)], "duration_ms": 1000, "client_id": uuid.uuid4().hex}
+        )
         try:
             t0 = time.perf_counter()
-            conn.request("POST", f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
-                         body=payload, headers=headers)
+            conn.request(
+                "POST",
+                f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
+                body=payload,
+                headers=headers,
+            )
             response = conn.getresponse()
             body = response.read()
             latency = time.perf_counter() - t0
@@ -166,18 +188,26 @@ def _labeler(port: int, project: int, username: str, token: str, until: float, r
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             continue
-        detail = (claim["item"]["external_id"], username) if response.status == 201 else \
-            body[:200].decode(errors="replace")
+        detail = (
+            (claim["item"]["external_id"], username)
+            if response.status == 201
+            else body[:200].decode(errors="replace")
+        )
         out.append(("submit", latency, response.status, detail, t0))
     conn.close()
 
 
-def _client_process(port: int, project: int, labelers: list[tuple[str, str]], until: float,
-                    rate: float, queue: Any) -> None:
+def _client_process(
+    port: int, project: int, labelers: list[tuple[str, str]], until: float, rate: float, queue: Any
+) -> None:
     out: list[tuple[Any, ...]] = []
-    threads = [threading.Thread(target=_labeler, args=(port, project, name, token, until, rate,
-                                                       out, zlib.crc32(name.encode())))
-               for name, token in labelers]
+    threads = [
+        threading.Thread(
+            target=_labeler,
+            args=(port, project, name, token, until, rate, out, zlib.crc32(name.encode())),
+        )
+        for name, token in labelers
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -185,8 +215,9 @@ def _client_process(port: int, project: int, labelers: list[tuple[str, str]], un
     queue.put(out)
 
 
-def run_load(port: int, info: dict[str, Any], duration: float, rate: float, processes: int,
-             warmup: float) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], float]:
+def run_load(
+    port: int, info: dict[str, Any], duration: float, rate: float, processes: int, warmup: float
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], float]:
     """Run the labelers for warmup + duration seconds; returns (all results, the measured
     ones: requests started after the warm-up, which loads each worker's code paths)."""
     labelers = info["labelers"]
@@ -195,9 +226,13 @@ def run_load(port: int, info: dict[str, Any], duration: float, rate: float, proc
     start = time.perf_counter() + 0.5
     measured_from = start + warmup
     until = measured_from + duration
-    procs = [multiprocessing.Process(target=_client_process, args=(
-        port, info["project"], labelers[i::processes], until, rate, queue))
-        for i in range(processes)]
+    procs = [
+        multiprocessing.Process(
+            target=_client_process,
+            args=(port, info["project"], labelers[i::processes], until, rate, queue),
+        )
+        for i in range(processes)
+    ]
     for p in procs:
         p.start()
     results: list[tuple[Any, ...]] = []
@@ -253,8 +288,11 @@ def invariants(project_id: int, overlap: int) -> dict[str, int]:
 
 def export_pairs(port: int, project: int, token: str) -> set[tuple[str, str]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    conn.request("GET", f"/api/v1/projects/{project}/export/?format=jsonl",
-                 headers={"Authorization": f"Token {token}"})
+    conn.request(
+        "GET",
+        f"/api/v1/projects/{project}/export/?format=jsonl",
+        headers={"Authorization": f"Token {token}"},
+    )
     response = conn.getresponse()
     assert response.status == 200, response.status
     pairs = set()
@@ -276,17 +314,21 @@ def report(results: list[tuple[Any, ...]], elapsed: float, args: Any, rate: floa
     errors = [r for r in results if _is_error(r)]
     throughput = len(ok_submit) / elapsed
     ms = 1000
-    print(f"labelers: {args.labelers}  items: {args.items:,}  overlap: {args.overlap}  "
-          f"db: {args.db}  server: gunicorn -w {args.workers}"
-          + f" -k {args.worker_class}"
-          + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
-          + f"  pacing: {f'{rate}/s per labeler (Poisson)' if rate else 'none (flat out)'}"
-          f"  ({machine()})")
+    print(
+        f"labelers: {args.labelers}  items: {args.items:,}  overlap: {args.overlap}  "
+        f"db: {args.db}  server: gunicorn -w {args.workers}"
+        + f" -k {args.worker_class}"
+        + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
+        + f"  pacing: {f'{rate}/s per labeler (Poisson)' if rate else 'none (flat out)'}"
+        f"  ({machine()})"
+    )
     print(f"annotations: {len(ok_submit):,} in {elapsed:.1f} s = {throughput:.1f} /s")
     for name, lat in (("next", ok_next), ("submit", ok_submit)):
-        print(f"{name:>6}: n={len(lat):,}  p50 {percentile(lat, 50) * ms:.1f} ms  "
-              f"p95 {percentile(lat, 95) * ms:.1f} ms  p99 {percentile(lat, 99) * ms:.1f} ms  "
-              f"max {max(lat, default=0) * ms:.1f} ms")
+        print(
+            f"{name:>6}: n={len(lat):,}  p50 {percentile(lat, 50) * ms:.1f} ms  "
+            f"p95 {percentile(lat, 95) * ms:.1f} ms  p99 {percentile(lat, 99) * ms:.1f} ms  "
+            f"max {max(lat, default=0) * ms:.1f} ms"
+        )
     print(f"errors: {len(errors)}")
     for e in errors[:10]:
         print("   ", e)
@@ -312,20 +354,32 @@ def main() -> None:
     parser.add_argument("--labelers", type=int, default=32)
     parser.add_argument("--overlap", type=int, default=2)
     parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--warmup", type=float, default=5,
-                        help="seconds of load before measuring (not counted)")
-    parser.add_argument("--rate", type=float, default=3.5,
-                        help="annotations/s per labeler in the paced phase (Poisson starts)")
-    parser.add_argument("--phases", choices=["both", "paced", "flat"], default="both",
-                        help="paced (labelers with think time: the latency target), flat "
-                        "out (no think time: the capacity), or both, paced first")
+    parser.add_argument(
+        "--warmup", type=float, default=5, help="seconds of load before measuring (not counted)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=3.5,
+        help="annotations/s per labeler in the paced phase (Poisson starts)",
+    )
+    parser.add_argument(
+        "--phases",
+        choices=["both", "paced", "flat"],
+        default="both",
+        help="paced (labelers with think time: the latency target), flat "
+        "out (no think time: the capacity), or both, paced first",
+    )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=16, help="per worker, for gthread")
     parser.add_argument("--client-processes", type=int, default=16)
-    parser.add_argument("--training", action="store_true",
-                        help="leave the learning loop on (submits enqueue training checks)")
+    parser.add_argument(
+        "--training",
+        action="store_true",
+        help="leave the learning loop on (submits enqueue training checks)",
+    )
     args = parser.parse_args()
     with ExitStack() as stack:
         if args.db == "postgres":
@@ -337,16 +391,21 @@ def main() -> None:
         from django.db import connection
 
         connection.close()
-        _proc, port = stack.enter_context(gunicorn(env, workers=args.workers,
-                                                  threads=args.threads,
-                                                  worker_class=args.worker_class))
+        _proc, port = stack.enter_context(
+            gunicorn(
+                env, workers=args.workers, threads=args.threads, worker_class=args.worker_class
+            )
+        )
         phases = {"paced": [args.rate], "flat": [0.0], "both": [args.rate, 0.0]}[args.phases]
         results: list[tuple[Any, ...]] = []
         for rate in phases:
-            log(f"{args.labelers} labelers, {'paced' if rate else 'flat out'}: "
-                f"{args.warmup:.0f} s warm-up, {args.duration:.0f} s measured")
-            phase, measured, elapsed = run_load(port, info, args.duration, rate,
-                                                args.client_processes, args.warmup)
+            log(
+                f"{args.labelers} labelers, {'paced' if rate else 'flat out'}: "
+                f"{args.warmup:.0f} s warm-up, {args.duration:.0f} s measured"
+            )
+            phase, measured, elapsed = run_load(
+                port, info, args.duration, rate, args.client_processes, args.warmup
+            )
             report(measured, elapsed, args, rate)
             results.extend(phase)
         n_errors = sum(1 for r in results if _is_error(r))
@@ -358,8 +417,10 @@ def main() -> None:
         created = {r[3] for r in results if r[0] == "submit" and r[2] == 201}
         exported = export_pairs(port, info["project"], info["manager_token"])
         missing = created - exported
-        print(f"export: {len(created):,} answers got 201, {len(missing)} missing from the "
-              f"export ({len(exported):,} annotations exported)")
+        print(
+            f"export: {len(created):,} answers got 201, {len(missing)} missing from the "
+            f"export ({len(exported):,} annotations exported)"
+        )
         ok = n_errors == 0 and not any(bad.values()) and not missing
         print("RESULT:", "invariants hold, zero errors" if ok else "PROBLEMS (see above)")
 

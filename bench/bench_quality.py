@@ -40,8 +40,9 @@ def make_data(
     n_items: int, n_annotators: int, n_classes: int, missing: float, seed: int
 ) -> dict[str, np.ndarray]:
     """Annotators of mixed skill (0.85 down to 0.45) label every item; cells dropped at random."""
-    return make_annotations(n_items, n_annotators, n_classes, missing, seed,
-                            skill=np.linspace(0.85, 0.45, n_annotators))
+    return make_annotations(
+        n_items, n_annotators, n_classes, missing, seed, skill=np.linspace(0.85, 0.45, n_annotators)
+    )
 
 
 def measure(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, float]:

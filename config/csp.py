@@ -28,7 +28,8 @@ def policy() -> str:
         if not _HOST.fullmatch(host):
             raise ImproperlyConfigured(
                 f"SKEIN_CSP_IMG_HOSTS: '{host}' is not a host source such as "
-                "https://images.example.org or https://*.example.org")
+                "https://images.example.org or https://*.example.org"
+            )
     img = ["'self'", "data:", *hosts]
     directives = {
         "default-src": ["'self'"],

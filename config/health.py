@@ -23,8 +23,11 @@ def _database_ok() -> tuple[bool, str]:
 
 def _broker_ok() -> tuple[bool, str]:
     try:
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2,
-                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+        with Connection(
+            settings.CELERY_BROKER_URL,
+            connect_timeout=2,
+            transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True, "ok"
     except Exception as exc:
@@ -48,7 +51,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         workers, workers_msg = [], f"unknown ({type(exc).__name__})"
     healthy = db_ok and broker_ok and bool(workers)
-    body = {"status": "ok" if healthy else ("degraded" if db_ok else "down"),
-            "database": db_msg, "broker": broker_msg,
-            "workers": {"status": workers_msg, "live": workers}}
+    body = {
+        "status": "ok" if healthy else ("degraded" if db_ok else "down"),
+        "database": db_msg,
+        "broker": broker_msg,
+        "workers": {"status": workers_msg, "live": workers},
+    }
     return JsonResponse(body, status=status)

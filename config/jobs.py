@@ -32,10 +32,16 @@ def job_name(name: str) -> str:
     return f"skein.{name}"
 
 
-def job(*, name: str, time_limit: int, retries: int = 0,
-        give_up: Callable[..., None] | None = None,
-        on_retry: Callable[..., None] | None = None,
-        queue: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+def job(
+    *,
+    name: str,
+    time_limit: int,
+    retries: int = 0,
+    give_up: Callable[..., None] | None = None,
+    on_retry: Callable[..., None] | None = None,
+    queue: str | None = None,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
     """Declare a job: acknowledged late (a dead worker's job is redelivered), rejected on
     worker loss, with a soft time limit ``SOFT_LIMIT_MARGIN`` before the hard one.
 
@@ -43,10 +49,16 @@ def job(*, name: str, time_limit: int, retries: int = 0,
     times (``on_retry(*args, exc=, job_id=)`` first); after the last attempt
     ``give_up(*args, exc=)`` records the failure and the exception is raised."""
     settings: dict[str, Any] = {
-        "name": job_name(name), "bind": True, "acks_late": True,
-        "reject_on_worker_lost": True, "max_retries": retries,
-        "retry_backoff": True, "retry_backoff_max": 60, "retry_jitter": True,
-        "time_limit": time_limit, "soft_time_limit": max(1, time_limit - SOFT_LIMIT_MARGIN),
+        "name": job_name(name),
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "max_retries": retries,
+        "retry_backoff": True,
+        "retry_backoff_max": 60,
+        "retry_jitter": True,
+        "time_limit": time_limit,
+        "soft_time_limit": max(1, time_limit - SOFT_LIMIT_MARGIN),
         **options,
     }
     if queue:
@@ -116,9 +128,14 @@ class Breaker:
 BREAKER = Breaker(15.0)
 
 
-def send_after_commit(name: str, args: list[Any], *, what: str,
-                      on_error: Callable[[Exception], None] | None = None,
-                      best_effort: bool = False) -> None:
+def send_after_commit(
+    name: str,
+    args: list[Any],
+    *,
+    what: str,
+    on_error: Callable[[Exception], None] | None = None,
+    best_effort: bool = False,
+) -> None:
     """Publish the job declared as ``@job(name=name)`` once the transaction commits. A
     failure is logged and handed to ``on_error``; ``best_effort`` jobs (re-queued by a
     periodic tick anyway) are skipped while the broker failed moments ago in this process."""

@@ -35,27 +35,38 @@ class SkeinCollector(Collector):
             return GaugeMetricFamily(f"skein_{name}", doc, labels=["project_id", "project"])
 
         depth = family("queue_items", "Items by queue state (gold items apart).")
-        depth_by_state = GaugeMetricFamily("skein_queue_items_by_state",
-                                           "Items by queue state.",
-                                           labels=["project_id", "project", "state"])
-        for pid, state, n in (Item.objects.filter(is_gold=False)
-                              .values_list("project_id", "state").annotate(n=Count("id"))
-                              .values_list("project_id", "state", "n")):
+        depth_by_state = GaugeMetricFamily(
+            "skein_queue_items_by_state",
+            "Items by queue state.",
+            labels=["project_id", "project", "state"],
+        )
+        for pid, state, n in (
+            Item.objects.filter(is_gold=False)
+            .values_list("project_id", "state")
+            .annotate(n=Count("id"))
+            .values_list("project_id", "state", "n")
+        ):
             depth_by_state.add_metric([str(pid), names.get(pid, ""), state], n)
             if state == Item.State.OPEN:
                 depth.add_metric([str(pid), names.get(pid, "")], n)
         yield depth
         yield depth_by_state
 
-        leases = GaugeMetricFamily("skein_leases", "Leases by state (active ones split into "
-                                   "live and past expiry).", labels=["project_id", "project",
-                                                                     "state"])
+        leases = GaugeMetricFamily(
+            "skein_leases",
+            "Leases by state (active ones split into live and past expiry).",
+            labels=["project_id", "project", "state"],
+        )
         active, expired = Assignment.State.ACTIVE, Assignment.State.EXPIRED
-        rows = (Assignment.objects.filter(state__in=[active, expired])
-                .values("project_id")
-                .annotate(live=Count("id", filter=Q(state=active, expires_at__gt=now)),
-                          overdue=Count("id", filter=Q(state=active, expires_at__lte=now)),
-                          expired=Count("id", filter=Q(state=expired))))
+        rows = (
+            Assignment.objects.filter(state__in=[active, expired])
+            .values("project_id")
+            .annotate(
+                live=Count("id", filter=Q(state=active, expires_at__gt=now)),
+                overdue=Count("id", filter=Q(state=active, expires_at__lte=now)),
+                expired=Count("id", filter=Q(state=expired)),
+            )
+        )
         for row in rows:
             pid = row["project_id"]
             lease_state: Literal["live", "overdue", "expired"]
@@ -64,9 +75,12 @@ class SkeinCollector(Collector):
         yield leases
 
         per_minute = family("annotations_last_minute", "Annotations made in the last minute.")
-        for pid, n in (Annotation.objects.filter(created_at__gte=now - timedelta(minutes=1))
-                       .values_list("project_id").annotate(n=Count("id"))
-                       .values_list("project_id", "n")):
+        for pid, n in (
+            Annotation.objects.filter(created_at__gte=now - timedelta(minutes=1))
+            .values_list("project_id")
+            .annotate(n=Count("id"))
+            .values_list("project_id", "n")
+        ):
             per_minute.add_metric([str(pid), names.get(pid, "")], n)
         yield per_minute
 
@@ -75,19 +89,25 @@ class SkeinCollector(Collector):
 
 
 def _model_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
-    accuracy = GaugeMetricFamily("skein_model_accuracy", "Cross-validated accuracy of the "
-                                 "active model.", labels=["project_id", "project", "version"])
-    duration = GaugeMetricFamily("skein_model_training_seconds", "Seconds from queueing to "
-                                 "trained, of the latest trained model.",
-                                 labels=["project_id", "project", "version"])
+    accuracy = GaugeMetricFamily(
+        "skein_model_accuracy",
+        "Cross-validated accuracy of the active model.",
+        labels=["project_id", "project", "version"],
+    )
+    duration = GaugeMetricFamily(
+        "skein_model_training_seconds",
+        "Seconds from queueing to trained, of the latest trained model.",
+        labels=["project_id", "project", "version"],
+    )
     latest: dict[int, ModelVersion] = {}
     for mv in ModelVersion.objects.exclude(trained_at=None).order_by("project_id", "version"):
         latest[mv.project_id] = mv
         if mv.state == ModelVersion.State.ACTIVE:
             value = (mv.metrics or {}).get("accuracy")
             if isinstance(value, int | float):
-                accuracy.add_metric([str(mv.project_id), names.get(mv.project_id, ""),
-                                     str(mv.version)], value)
+                accuracy.add_metric(
+                    [str(mv.project_id), names.get(mv.project_id, ""), str(mv.version)], value
+                )
     for pid, mv in latest.items():
         assert mv.trained_at is not None  # excluded above
         seconds = (mv.trained_at - mv.created_at).total_seconds()
@@ -98,8 +118,11 @@ def _model_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
 
 def _agreement_metrics(names: dict[int, str]) -> Iterator[GaugeMetricFamily]:
     """Agreement from the cached quality reports (never computed during a scrape)."""
-    alpha = GaugeMetricFamily("skein_agreement_krippendorff_alpha", "Krippendorff's alpha "
-                              "of the latest quality report.", labels=["project_id", "project"])
+    alpha = GaugeMetricFamily(
+        "skein_agreement_krippendorff_alpha",
+        "Krippendorff's alpha of the latest quality report.",
+        labels=["project_id", "project"],
+    )
     for pid, value in cached_agreement().items():
         if value is not None:
             alpha.add_metric([str(pid), names.get(pid, "")], value)
@@ -112,8 +135,9 @@ _registry.register(SkeinCollector())
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not metrics_allowed(request):
-        return HttpResponse("Forbidden: send the metrics token.\n", status=403,
-                            content_type="text/plain")
+        return HttpResponse(
+            "Forbidden: send the metrics token.\n", status=403, content_type="text/plain"
+        )
     return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)
 
 

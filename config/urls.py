@@ -16,8 +16,13 @@ urlpatterns = [
     path("api/v1/", include("tasks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from ?script, not inline (config/csp.py).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(
-        url_name="schema", template_name="labeling_ui/api_docs.html"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="labeling_ui/api_docs.html"
+        ),
+        name="api-docs",
+    ),
     path("healthz", health.healthz),
     path("metrics", metrics_view),
     path("", include("labeling_ui.urls")),

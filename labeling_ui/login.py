@@ -43,14 +43,14 @@ class RateLimitedLoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
 
-def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None
-                ) -> HttpResponse:
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
     """The Django admin's own login, refused with 429 while the limit holds."""
     if request.method == "POST":
         wait = login_wait(request, username=str(request.POST.get("username", "")))
         if wait is not None:
-            response = HttpResponse(_too_many(wait) + "\n", status=429,
-                                    content_type="text/plain; charset=utf-8")
+            response = HttpResponse(
+                _too_many(wait) + "\n", status=429, content_type="text/plain; charset=utf-8"
+            )
             response["Retry-After"] = str(wait)
             return response
     return admin.site.login(request, extra_context)

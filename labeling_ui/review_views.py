@@ -13,7 +13,17 @@ from labeling_ui.views import _page, _project
 def review(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, REVIEWING_ROLES)
     labels = list(project.labels.order_by("order", "id").values("name", "shortcut", "color"))
-    return _page(request, "labeling_ui/review.html", project, role, "review", labels=labels,
-                 config={"labels": labels, "multi": project.is_multi_label,
-                         "reviewThreshold": project.review_threshold,
-                         "aggregation": project.aggregation})
+    return _page(
+        request,
+        "labeling_ui/review.html",
+        project,
+        role,
+        "review",
+        labels=labels,
+        config={
+            "labels": labels,
+            "multi": project.is_multi_label,
+            "reviewThreshold": project.review_threshold,
+            "aggregation": project.aggregation,
+        },
+    )

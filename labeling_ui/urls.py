@@ -18,8 +18,11 @@ urlpatterns = [
     path("projects/<id:project_id>/settings/", views.project_settings, name="settings"),
     path("projects/<id:project_id>/data/", views.data, name="data"),
     path("projects/<id:project_id>/guideline/", views.guideline, name="guideline"),
-    path("projects/<id:project_id>/guideline/preview/", views.guideline_preview,
-         name="guideline-preview"),
+    path(
+        "projects/<id:project_id>/guideline/preview/",
+        views.guideline_preview,
+        name="guideline-preview",
+    ),
     path("projects/<id:project_id>/members/", views.members, name="members"),
     path("projects/<id:project_id>/review/", review_page, name="review"),
 ]

@@ -23,8 +23,9 @@ from annotation.text import json_loads
 MAX_PREVIEW_CHARS = 200_000
 
 
-def _project(request: HttpRequest, project_id: int,
-             roles: Iterable[str] = LABELING_ROLES) -> tuple[Project, str]:
+def _project(
+    request: HttpRequest, project_id: int, roles: Iterable[str] = LABELING_ROLES
+) -> tuple[Project, str]:
     """The project and the caller's role, as a page: 404 to non-members, 403 to wrong roles."""
     try:
         return selectors.project_for(user=request.user, project_id=project_id, roles=roles)
@@ -35,15 +36,33 @@ def _project(request: HttpRequest, project_id: int,
         raise PermissionDenied(str(detail)) from exc
 
 
-def _page(request: HttpRequest, template: str, project: Project | None, role: str | None,
-          section: str, **context: Any) -> HttpResponse:
-    config = {"projectId": project.pk if project else None, "role": role,
-              "username": request.user.get_username(), **context.pop("config", {})}
-    return render(request, template, {
-        "project": project, "role": role, "section": section,
-        "is_manager": role in MANAGING_ROLES,
-        "can_review": role in (*MANAGING_ROLES, REVIEWER), "config": config, **context,
-    })
+def _page(
+    request: HttpRequest,
+    template: str,
+    project: Project | None,
+    role: str | None,
+    section: str,
+    **context: Any,
+) -> HttpResponse:
+    config = {
+        "projectId": project.pk if project else None,
+        "role": role,
+        "username": request.user.get_username(),
+        **context.pop("config", {}),
+    }
+    return render(
+        request,
+        template,
+        {
+            "project": project,
+            "role": role,
+            "section": section,
+            "is_manager": role in MANAGING_ROLES,
+            "can_review": role in (*MANAGING_ROLES, REVIEWER),
+            "config": config,
+            **context,
+        },
+    )
 
 
 @login_required
@@ -55,12 +74,18 @@ def home(request: HttpRequest) -> HttpResponse:
     for project in selectors.projects_for(user=request.user).order_by("name"):
         role = "admin" if request.user.is_staff else roles.get(project.pk)
         stats = selectors.labeler_stats(user=request.user, project=project)
-        rows.append({"project": project, "role": role, "stats": stats,
-                     "is_manager": role in MANAGING_ROLES})
-    return render(request, "labeling_ui/home.html", {
-        "rows": rows, "section": "home",
-        "can_create": selectors.can_create_projects(user=request.user),
-    })
+        rows.append(
+            {"project": project, "role": role, "stats": stats, "is_manager": role in MANAGING_ROLES}
+        )
+    return render(
+        request,
+        "labeling_ui/home.html",
+        {
+            "rows": rows,
+            "section": "home",
+            "can_create": selectors.can_create_projects(user=request.user),
+        },
+    )
 
 
 @login_required
@@ -71,13 +96,23 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
     keys: dict[str, dict[str, Any]] = {}
     for key in PAGE_KEYS:
         keys.setdefault(key.action, {"shown": [], "does": key.does})["shown"].append(key.shown)
-    return _page(request, "labeling_ui/label.html", project, role, "label", labels=labels,
-                 keys=keys,
-                 config={"labels": labels, "multi": project.is_multi_label,
-                         "keys": page_keys_config(),
-                         "minDisplayMs": settings.SKEIN_MIN_DISPLAY_MS,
-                         "leaseSeconds": project.lease_seconds,
-                         "suggestions": project.suggestions})
+    return _page(
+        request,
+        "labeling_ui/label.html",
+        project,
+        role,
+        "label",
+        labels=labels,
+        keys=keys,
+        config={
+            "labels": labels,
+            "multi": project.is_multi_label,
+            "keys": page_keys_config(),
+            "minDisplayMs": settings.SKEIN_MIN_DISPLAY_MS,
+            "leaseSeconds": project.lease_seconds,
+            "suggestions": project.suggestions,
+        },
+    )
 
 
 @login_required
@@ -90,20 +125,24 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
 def project_new(request: HttpRequest) -> HttpResponse:
     if not selectors.can_create_projects(user=request.user):
         raise PermissionDenied("Ask an admin for permission to create projects.")
-    return _page(request, "labeling_ui/project_form.html", None, None, "new",
-                 choices=_choices())
+    return _page(request, "labeling_ui/project_form.html", None, None, "new", choices=_choices())
 
 
 @login_required
 def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
-    return _page(request, "labeling_ui/project_form.html", project, role, "settings",
-                 choices=_choices())
+    return _page(
+        request, "labeling_ui/project_form.html", project, role, "settings", choices=_choices()
+    )
 
 
 def _choices() -> dict[str, Any]:
-    return {"kind": Project.Kind.choices, "strategy": Project.Strategy.choices,
-            "suggestions": Project.Suggestions.choices, "reserved_keys": reserved_hint()}
+    return {
+        "kind": Project.Kind.choices,
+        "strategy": Project.Strategy.choices,
+        "suggestions": Project.Suggestions.choices,
+        "reserved_keys": reserved_hint(),
+    }
 
 
 @login_required
@@ -116,9 +155,15 @@ def data(request: HttpRequest, project_id: int) -> HttpResponse:
 def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
     current = selectors.current_guideline(project=project)
-    return _page(request, "labeling_ui/guideline.html", project, role, "guideline",
-                 current=current,
-                 config={"currentVersion": current.version if current else 0})
+    return _page(
+        request,
+        "labeling_ui/guideline.html",
+        project,
+        role,
+        "guideline",
+        current=current,
+        config={"currentVersion": current.version if current else 0},
+    )
 
 
 @login_required
@@ -129,10 +174,11 @@ def guideline_preview(request: HttpRequest, project_id: int) -> JsonResponse:
     try:
         body = json_loads(request.body or b"{}").get("body", "")  # too deep: ValueError
     except (ValueError, AttributeError):
-        return JsonResponse({"body": ["Send JSON: {\"body\": \"...\"}."]}, status=400)
+        return JsonResponse({"body": ['Send JSON: {"body": "..."}.']}, status=400)
     if not isinstance(body, str) or len(body) > MAX_PREVIEW_CHARS:
-        return JsonResponse({"body": [f"Text of at most {MAX_PREVIEW_CHARS} characters."]},
-                            status=400)
+        return JsonResponse(
+            {"body": [f"Text of at most {MAX_PREVIEW_CHARS} characters."]}, status=400
+        )
     return JsonResponse({"html": render_markdown(body)})
 
 

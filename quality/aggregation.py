@@ -105,8 +105,9 @@ def majority_vote_multi(
     tied = voted & (yes * 2 == n)
     share = np.where(voted, np.maximum(yes, n - yes) / np.maximum(n, 1), 0.0)
     confidence = share.mean(axis=1) if n_labels else np.zeros(n_items)
-    return MultiLabelVote(chosen=chosen, tied=tied, share=share, confidence=confidence,
-                          yes=yes, votes=votes)
+    return MultiLabelVote(
+        chosen=chosen, tied=tied, share=share, confidence=confidence, yes=yes, votes=votes
+    )
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,16 @@ from quality.services.review import review_queue, review_submit
 class QualityView(APIView):
     """Agreement, annotators, guideline versions, review queue size; ``?slice=<data field>``."""
 
-    @extend_schema(parameters=[OpenApiParameter("slice", str)],
-                   responses={200: qs.QualityReportSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("slice", str)], responses={200: qs.QualityReportSerializer}
+    )
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        return Response(quality_report_get_or_schedule(
-            project=project, slice_field=request.query_params.get("slice")))
+        return Response(
+            quality_report_get_or_schedule(
+                project=project, slice_field=request.query_params.get("slice")
+            )
+        )
 
 
 class QualityMeView(APIView):
@@ -55,21 +59,22 @@ class QualityMeView(APIView):
         user = request_user(request)
         project, _ = project_for(user=user, project_id=project_id)
         as_of = start_of_today()
-        correct, answered = selectors.own_gold_accuracy(project=project, user=user,
-                                                        before=as_of)
+        correct, answered = selectors.own_gold_accuracy(project=project, user=user, before=as_of)
         qualification = None
         if qualifying.qualification_required(project=project, user=user):
             qualification = qualifying.qualification_summary(
-                Qualification.objects.filter(project=project, user=user).first(),
-                project=project)
+                Qualification.objects.filter(project=project, user=user).first(), project=project
+            )
         interval = metrics.wilson_interval(correct, answered)
-        return Response({
-            "gold_accuracy": rate(correct, answered),
-            "gold_interval": None if interval is None else list(interval),
-            "gold_answered": answered,
-            "as_of": as_of,
-            "qualification": qualification,
-        })
+        return Response(
+            {
+                "gold_accuracy": rate(correct, answered),
+                "gold_interval": None if interval is None else list(interval),
+                "gold_answered": answered,
+                "as_of": as_of,
+                "qualification": qualification,
+            }
+        )
 
 
 class ReviewQueueView(APIView):
@@ -77,13 +82,13 @@ class ReviewQueueView(APIView):
 
     @extend_schema(responses={200: paginated(qs.ReviewRowSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id,
-                                 roles=REVIEWING_ROLES)
+        project, _ = project_for(user=request.user, project_id=project_id, roles=REVIEWING_ROLES)
         rows = review_queue(project=project)
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request) or []
         return paginator.get_paginated_response(
-            selectors.review_details(project=project, rows=page))
+            selectors.review_details(project=project, rows=page)
+        )
 
 
 class ReviewDecisionView(APIView):
@@ -91,15 +96,26 @@ class ReviewDecisionView(APIView):
 
     @extend_schema(request=qs.ReviewDecisionInput, responses={201: qs.ReviewSerializer})
     def post(self, request: Request, project_id: int, item_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id,
-                                 roles=REVIEWING_ROLES)
+        project, _ = project_for(user=request.user, project_id=project_id, roles=REVIEWING_ROLES)
         body = qs.ReviewDecisionInput.validated(request)
-        review = review_submit(project=project, item_id=item_id,
-                                        reviewer=request.user, labels=body["labels"],
-                                        note=body.get("note", ""))
-        return Response({"id": review.pk, "item": review.item_id, "labels": review.labels,
-                         "note": review.note, "reviewer": request.user.username,
-                         "created_at": review.created_at}, status=status.HTTP_201_CREATED)
+        review = review_submit(
+            project=project,
+            item_id=item_id,
+            reviewer=request.user,
+            labels=body["labels"],
+            note=body.get("note", ""),
+        )
+        return Response(
+            {
+                "id": review.pk,
+                "item": review.item_id,
+                "labels": review.labels,
+                "note": review.note,
+                "reviewer": request.user.username,
+                "created_at": review.created_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ItemGoldView(APIView):
@@ -108,10 +124,21 @@ class ItemGoldView(APIView):
     @extend_schema(request=qs.ItemGoldInput, responses={200: qs.ItemGoldSerializer})
     def patch(self, request: Request, project_id: int, item_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        item = item_gold_set(project=project, item_id=item_id, actor=request.user,
-                                      **qs.ItemGoldInput.validated(request))
-        return Response({"id": item.pk, "external_id": item.external_id, "gold": item.gold,
-                         "is_gold": item.is_gold, "state": item.state})
+        item = item_gold_set(
+            project=project,
+            item_id=item_id,
+            actor=request.user,
+            **qs.ItemGoldInput.validated(request),
+        )
+        return Response(
+            {
+                "id": item.pk,
+                "external_id": item.external_id,
+                "gold": item.gold,
+                "is_gold": item.is_gold,
+                "state": item.state,
+            }
+        )
 
 
 class RequalifyView(APIView):
@@ -120,40 +147,55 @@ class RequalifyView(APIView):
     @extend_schema(request=None, responses={200: qs.RequalifySerializer})
     def post(self, request: Request, project_id: int, username: str) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        qualification = qualifying.qualification_retry(project=project, username=username,
-                                                     actor=request.user)
-        return Response({"username": username,
-                         "qualification": qualifying.qualification_summary(qualification,
-                                                                          project=project)})
+        qualification = qualifying.qualification_retry(
+            project=project, username=username, actor=request.user
+        )
+        return Response(
+            {
+                "username": username,
+                "qualification": qualifying.qualification_summary(qualification, project=project),
+            }
+        )
 
 
 class ExportView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS)),
-                    OpenApiParameter("aggregation", str, enum=list(exports.AGGREGATIONS)),
-                    OpenApiParameter("state", str, enum=list(exports.STATES)),
-                    OpenApiParameter("include_private", bool)],
+        parameters=[
+            OpenApiParameter("format", str, enum=list(exports.FORMATS)),
+            OpenApiParameter("aggregation", str, enum=list(exports.AGGREGATIONS)),
+            OpenApiParameter("state", str, enum=list(exports.STATES)),
+            OpenApiParameter("include_private", bool),
+        ],
         responses={(200, "application/x-ndjson"): str},
     )
     def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         params = request.query_params
-        options = exports.export_options(fmt=params.get("format"),
-                                         aggregation=params.get("aggregation"),
-                                         state=params.get("state"))
+        options = exports.export_options(
+            fmt=params.get("format"),
+            aggregation=params.get("aggregation"),
+            state=params.get("state"),
+        )
         include_private = params.get("include_private", "").lower() in ("1", "true")
-        labelsets.export_audit(project=project, actor=request.user,
-                               options={**options, "include_private": include_private})
+        labelsets.export_audit(
+            project=project,
+            actor=request.user,
+            options={**options, "include_private": include_private},
+        )
         aggregate = export_aggregator(project=project, aggregation=options["aggregation"])
-        records = exports.export_records(project=project, aggregate=aggregate,
-                                         state=options["state"],
-                                         include_private=include_private)
+        records = exports.export_records(
+            project=project,
+            aggregate=aggregate,
+            state=options["state"],
+            include_private=include_private,
+        )
         response = StreamingHttpResponse(
             exports.encode_stream(exports.render_export(records, options["format"])),
             content_type=exports.CONTENT_TYPES[options["format"]],
         )
         response["Content-Disposition"] = (
-            f'attachment; filename="project{project.pk}-labels.{options["format"]}"')
+            f'attachment; filename="project{project.pk}-labels.{options["format"]}"'
+        )
         return response
 
 
@@ -167,10 +209,13 @@ class LabelSetListView(APIView):
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         body = s.LabelSetRequestInput.validated(request)
-        labelset = labelsets.labelset_request(project=project, actor=request.user,
-                                              fmt=body.get("format"),
-                                              aggregation=body.get("aggregation"),
-                                              state=body.get("state"))
+        labelset = labelsets.labelset_request(
+            project=project,
+            actor=request.user,
+            fmt=body.get("format"),
+            aggregation=body.get("aggregation"),
+            state=body.get("state"),
+        )
         enqueue_labelset_build(labelset_id=labelset.pk)
         return Response(s.LabelSetSerializer(labelset).data, status=status.HTTP_202_ACCEPTED)
 
@@ -197,9 +242,11 @@ class LabelSetDownloadView(APIView):
             raise Gone({"detail": labelset.error})
         if labelset.state != LabelSet.State.READY:
             raise NotFound({"detail": f"This snapshot is {labelset.state}, not ready yet."})
-        response = FileResponse(labelsets.labelset_open(labelset=labelset), as_attachment=True,
-                                filename=f"project{labelset.project_id}-labelset-v"
-                                         f"{labelset.version}.{labelset.format}",
-                                content_type=exports.CONTENT_TYPES[labelset.format])
+        response = FileResponse(
+            labelsets.labelset_open(labelset=labelset),
+            as_attachment=True,
+            filename=f"project{labelset.project_id}-labelset-v{labelset.version}.{labelset.format}",
+            content_type=exports.CONTENT_TYPES[labelset.format],
+        )
         response["X-Content-SHA256"] = labelset.sha256
         return response

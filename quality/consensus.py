@@ -60,8 +60,9 @@ def consensus(
     voted = votes > 0
     if n_labels == 0:
         empty = np.zeros((n_items, 0), dtype=bool)
-        return Consensus(empty, empty, np.zeros(n_items, bool), np.zeros(n_items),
-                         np.zeros(n_items), votes, None)
+        return Consensus(
+            empty, empty, np.zeros(n_items, bool), np.zeros(n_items), np.zeros(n_items), votes, None
+        )
     if not multi_label:
         lb = np.asarray(label, dtype=np.int64)
         if method == "majority":
@@ -71,8 +72,9 @@ def consensus(
             chosen[np.flatnonzero(won), mv.labels[won]] = True
             top = mv.counts.max(axis=1, keepdims=True)
             tie_labels = mv.tied[:, None] & (mv.counts == top)
-            return Consensus(chosen, tie_labels, mv.tied, mv.confidence, mv.confidence.copy(),
-                             votes, None)
+            return Consensus(
+                chosen, tie_labels, mv.tied, mv.confidence, mv.confidence.copy(), votes, None
+            )
         ds = dawid_skene(it, an, lb, n_items, max(n_annotators, 1), n_labels)
         post = ds.posteriors
         top = post.max(axis=1)
@@ -90,8 +92,9 @@ def consensus(
     if method == "majority":
         mlv = majority_vote_multi(it, mat, n_items, n_labels)
         tied = mlv.tied.sum(axis=1) > 0
-        return Consensus(mlv.chosen, mlv.tied, tied, mlv.confidence, mlv.share.min(axis=1),
-                         votes, None)
+        return Consensus(
+            mlv.chosen, mlv.tied, tied, mlv.confidence, mlv.share.min(axis=1), votes, None
+        )
     posterior = np.zeros((n_items, n_labels))
     for j in range(n_labels):
         ds = dawid_skene(it, an, mat[:, j], n_items, max(n_annotators, 1), 2)

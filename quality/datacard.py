@@ -16,11 +16,13 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     """Counts, label distribution, agreement with its interval, people, guideline and model
     versions, aggregation and filters of the annotations behind a snapshot."""
     state = (labelset.filters or {}).get("state", "labeled")
-    a = annotation_arrays(project=project,
-                          item_state=Item.State.COMPLETE if state == "complete" else None)
+    a = annotation_arrays(
+        project=project, item_state=Item.State.COMPLETE if state == "complete" else None
+    )
     counted = a.subset(a.is_counted)
-    agreement = agreement_summary(counted, overlap=project.overlap, seed=project.seed,
-                           per_label=True)
+    agreement = agreement_summary(
+        counted, overlap=project.overlap, seed=project.seed, per_label=True
+    )
     item_ids = set(a.item_ids.tolist())
     adjudicated = [i for i in adjudicated_labels(project=project) if i in item_ids]
     return {
@@ -57,12 +59,15 @@ def register_model_version_rows(rows: ModelVersionRows) -> None:
 def _model_versions(project: Project) -> list[dict[str, Any]]:
     """The model versions whose suggestions the labelers got (shown or hidden)."""
     used = {
-        v for v in Annotation.objects.filter(project=project, suggestion__isnull=False)
-        .values_list("suggestion__model_version", flat=True).distinct()
+        v
+        for v in Annotation.objects.filter(project=project, suggestion__isnull=False)
+        .values_list("suggestion__model_version", flat=True)
+        .distinct()
         if isinstance(v, int)
     }
-    rows = ([] if _model_version_rows is None
-            else _model_version_rows(project=project, versions=used))
+    rows = (
+        [] if _model_version_rows is None else _model_version_rows(project=project, versions=used)
+    )
     known = {r["version"]: r for r in rows}
     out = []
     for version in sorted(used):

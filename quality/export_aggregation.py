@@ -28,8 +28,9 @@ def export_aggregator(*, project: Project, aggregation: str) -> Aggregator | Non
     """The aggregator an export with this ``aggregation`` option uses (None for "none")."""
     if aggregation == "none":
         return None
-    return aggregator_for(project=project, aggregation=aggregation,
-                          label_names=label_names_of(project=project))
+    return aggregator_for(
+        project=project, aggregation=aggregation, label_names=label_names_of(project=project)
+    )
 
 
 def aggregator_for(*, project: Project, aggregation: str, label_names: list[str]) -> Aggregator:
@@ -59,49 +60,75 @@ def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregat
                 return j
         return -1
 
-    def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
-                  ) -> list[Aggregate]:
+    def aggregate(
+        item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+    ) -> list[Aggregate]:
         n_items = len(label_lists)
         rows = [labels for lists in label_lists for labels in lists]
-        item = np.repeat(np.arange(n_items, dtype=np.int64),
-                         [len(lists) for lists in label_lists])
+        item = np.repeat(np.arange(n_items, dtype=np.int64), [len(lists) for lists in label_lists])
         if multi:
             label = np.full(len(rows), -1, dtype=np.int64)
             matrix = np.zeros((len(rows), n_labels), dtype=np.int8)
-            hot = [(r, index[name]) for r, labels in enumerate(rows)
-                   for name in labels if name in index]
+            hot = [
+                (r, index[name])
+                for r, labels in enumerate(rows)
+                for name in labels
+                if name in index
+            ]
             if hot:
                 matrix[tuple(np.asarray(hot).T)] = 1
         else:
-            label = np.asarray([index.get(labels[0], -1) if len(labels) == 1
-                                else first_known(labels) for labels in rows], dtype=np.int64)
+            label = np.asarray(
+                [
+                    index.get(labels[0], -1) if len(labels) == 1 else first_known(labels)
+                    for labels in rows
+                ],
+                dtype=np.int64,
+            )
             known = label >= 0  # a vote for no known label is none (the schema keeps used labels)
             item, label = item[known], label[known]
             matrix = np.zeros((len(label), n_labels), dtype=np.int8)
-        result = consensus(item, np.zeros(item.size, dtype=np.int64), label, matrix,
-                           n_items=n_items, n_annotators=1, n_labels=n_labels,
-                           multi_label=multi, method="majority")
+        result = consensus(
+            item,
+            np.zeros(item.size, dtype=np.int64),
+            label,
+            matrix,
+            n_items=n_items,
+            n_annotators=1,
+            n_labels=n_labels,
+            multi_label=multi,
+            method="majority",
+        )
         return majority_aggregates(result, label_names=label_names, multi_label=multi)
 
     return aggregate
 
 
-def majority_aggregates(result: Consensus, *, label_names: list[str], multi_label: bool
-                        ) -> list[Aggregate]:
+def majority_aggregates(
+    result: Consensus, *, label_names: list[str], multi_label: bool
+) -> list[Aggregate]:
     """The export's fields of a majority-vote consensus, per item: no vote, no label and no
     confidence; a single-label tie, no label, the winners' share and the tied labels."""
     votes = result.votes.tolist()
     confidence = result.confidence.tolist()
     if multi_label:
-        return [(names, c, {}) if v else (None, None, {})
-                for v, c, names in zip(votes, confidence,
-                                       _name_lists(result.chosen, label_names), strict=True)]
+        return [
+            (names, c, {}) if v else (None, None, {})
+            for v, c, names in zip(
+                votes, confidence, _name_lists(result.chosen, label_names), strict=True
+            )
+        ]
     won = result.chosen.any(axis=1)
     winner = np.where(won, result.chosen.argmax(axis=1), -1).tolist()
     ties = _name_lists(result.tie_labels, label_names)
-    return [(None, None, {}) if not v else ([label_names[w]], c, {}) if w >= 0
-            else (None, c, {"tie": tie})
-            for v, c, w, tie in zip(votes, confidence, winner, ties, strict=True)]
+    return [
+        (None, None, {})
+        if not v
+        else ([label_names[w]], c, {})
+        if w >= 0
+        else (None, c, {"tie": tie})
+        for v, c, w, tie in zip(votes, confidence, winner, ties, strict=True)
+    ]
 
 
 def _name_lists(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[list[str]]:
@@ -121,8 +148,9 @@ def _name_lists(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[lis
     for key in keys.tolist():
         names = names_of.get(key)
         if names is None:
-            names = names_of[key] = tuple(name for j, name in enumerate(label_names)
-                                          if key >> j & 1)
+            names = names_of[key] = tuple(
+                name for j, name in enumerate(label_names) if key >> j & 1
+            )
         out.append(list(names))
     return out
 
@@ -131,16 +159,22 @@ def with_adjudication(*, project: Project, aggregate: Aggregator) -> Aggregator:
     """Prefer the reviewer's decision; the aggregate is still reported beside it."""
     decided = adjudicated_labels(project=project)
 
-    def aggregate_or_decided(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
-                             ) -> list[Aggregate]:
+    def aggregate_or_decided(
+        item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+    ) -> list[Aggregate]:
         out = aggregate(item_ids, label_lists)
         for n, item_id in enumerate(item_ids):
             labels = decided.get(item_id)
             if labels is not None:
                 agg_labels, agg_confidence, extra = out[n]
-                out[n] = (labels, 1.0, {"adjudicated": True,
-                                        "aggregate": {"labels": agg_labels,
-                                                      "confidence": agg_confidence, **extra}})
+                out[n] = (
+                    labels,
+                    1.0,
+                    {
+                        "adjudicated": True,
+                        "aggregate": {"labels": agg_labels, "confidence": agg_confidence, **extra},
+                    },
+                )
         return out
 
     return aggregate_or_decided
@@ -154,19 +188,21 @@ def dawid_skene_aggregator(*, project: Project, label_names: list[str]) -> Aggre
     row_of = {int(item_id): i for i, item_id in enumerate(a.item_ids.tolist())}
     multi = project.is_multi_label
 
-    def aggregate(item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
-                  ) -> list[Aggregate]:
-        return [one(item_id, lists) for item_id, lists in zip(item_ids, label_lists,
-                                                              strict=True)]
+    def aggregate(
+        item_ids: Sequence[int], label_lists: Sequence[list[list[str]]]
+    ) -> list[Aggregate]:
+        return [one(item_id, lists) for item_id, lists in zip(item_ids, label_lists, strict=True)]
 
     def one(item_id: int, label_lists: list[list[str]]) -> Aggregate:
         i = row_of.get(item_id)
         if i is None or not label_lists:
             return None, None, {}
         chosen = [names[j] for j in np.flatnonzero(result.chosen[i])]
-        posterior = ({} if result.posterior is None else
-                     {name: round(float(result.posterior[i, j]), 6)
-                      for j, name in enumerate(names)})
+        posterior = (
+            {}
+            if result.posterior is None
+            else {name: round(float(result.posterior[i, j]), 6) for j, name in enumerate(names)}
+        )
         extra: dict[str, Any] = {"posterior": posterior}
         if result.tied[i]:
             extra["tie"] = [names[j] for j in np.flatnonzero(result.tie_labels[i])]

@@ -20,8 +20,9 @@ REFRESH_REPORT = "quality.refresh_report"
 
 
 def _labelset_give_up(labelset_id: int, *, exc: Exception) -> None:
-    LabelSet.objects.filter(pk=labelset_id).update(state=LabelSet.State.FAILED,
-                                                   error=str(exc)[:2000])
+    LabelSet.objects.filter(pk=labelset_id).update(
+        state=LabelSet.State.FAILED, error=str(exc)[:2000]
+    )
 
 
 @job(name=BUILD_LABELSET, time_limit=3600, retries=DEFAULT_RETRIES, give_up=_labelset_give_up)
@@ -45,7 +46,8 @@ def enqueue_labelset_build(*, labelset_id: int) -> None:
         LabelSet.objects.filter(pk=labelset_id).update(
             state=LabelSet.State.FAILED,
             error=f"The job queue is unreachable ({type(exc).__name__}); request the "
-                  "snapshot again when it is back.")
+            "snapshot again when it is back.",
+        )
 
     send_after_commit(BUILD_LABELSET, [labelset_id], what="label set", on_error=failed)
 
@@ -57,5 +59,6 @@ def enqueue_report_refresh(*, project_id: int) -> None:
     def stale(exc: Exception) -> None:
         QualityReport.objects.filter(project_id=project_id).update(refresh_requested_at=None)
 
-    send_after_commit(REFRESH_REPORT, [project_id], what="quality report",
-                      on_error=stale, best_effort=True)
+    send_after_commit(
+        REFRESH_REPORT, [project_id], what="quality report", on_error=stale, best_effort=True
+    )

@@ -27,19 +27,33 @@ def export_audit(*, project: Project, actor: Any, options: dict[str, Any]) -> No
 
 
 @transaction.atomic
-def labelset_request(*, project: Project, actor: Any, fmt: str | None,
-                     aggregation: str | None, state: str | None = None) -> LabelSet:
+def labelset_request(
+    *,
+    project: Project,
+    actor: Any,
+    fmt: str | None,
+    aggregation: str | None,
+    state: str | None = None,
+) -> LabelSet:
     """Register a snapshot to build; the build runs as a background job."""
     options = export_options(fmt=fmt, aggregation=aggregation, state=state)
     Project.objects.select_for_update().filter(pk=project.pk).first()
     latest = LabelSet.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
     labelset = LabelSet.objects.create(
-        project=project, version=latest + 1, format=options["format"],
-        aggregation=options["aggregation"], filters={"state": options["state"]},
+        project=project,
+        version=latest + 1,
+        format=options["format"],
+        aggregation=options["aggregation"],
+        filters={"state": options["state"]},
         created_by=actor,
     )
-    audit_record(actor=actor, action="labelset.requested", project=project,
-                 target=f"v{labelset.version}", details=options)
+    audit_record(
+        actor=actor,
+        action="labelset.requested",
+        project=project,
+        target=f"v{labelset.version}",
+        details=options,
+    )
     return labelset
 
 
@@ -58,9 +72,10 @@ def labelset_build(*, labelset_id: int) -> LabelSet:
     digest = hashlib.sha256()
     items = annotations = 0
     records = export_records(
-        project=project, aggregate=export_aggregator(project=project,
-                                                     aggregation=labelset.aggregation),
-        state=labelset.filters.get("state", "labeled"))
+        project=project,
+        aggregate=export_aggregator(project=project, aggregation=labelset.aggregation),
+        state=labelset.filters.get("state", "labeled"),
+    )
 
     def counted() -> Iterator[dict[str, Any]]:
         nonlocal items, annotations
@@ -82,14 +97,22 @@ def labelset_build(*, labelset_id: int) -> LabelSet:
     labelset.data_card = data_card_for(project=project, labelset=labelset)
     labelset.state = LabelSet.State.READY
     with transaction.atomic():
-        sealed = LabelSet.objects.filter(pk=labelset.pk).exclude(
-            state=LabelSet.State.ERASED).update(
-            file=labelset.file.name, sha256=labelset.sha256, item_count=items,
-            annotation_count=annotations, data_card=labelset.data_card,
-            state=LabelSet.State.READY)
+        sealed = (
+            LabelSet.objects.filter(pk=labelset.pk)
+            .exclude(state=LabelSet.State.ERASED)
+            .update(
+                file=labelset.file.name,
+                sha256=labelset.sha256,
+                item_count=items,
+                annotation_count=annotations,
+                data_card=labelset.data_card,
+                state=LabelSet.State.READY,
+            )
+        )
         if not sealed:
-            stored_files_delete(names=[labelset.file.name],
-                                reason=f"labelset {labelset.pk} erased while built")
+            stored_files_delete(
+                names=[labelset.file.name], reason=f"labelset {labelset.pk} erased while built"
+            )
             labelset.state = LabelSet.State.ERASED
     return labelset
 

@@ -317,8 +317,16 @@ def bootstrap_interval(
     None when the metric itself is undefined or no replicate is defined. Deterministic for
     a given seed.
     """
-    return bootstrap_interval_of_mean(item, annotator, [label], metric=metric, n_boot=n_boot,
-                                      seed=seed, level=level, n_raters=n_raters)
+    return bootstrap_interval_of_mean(
+        item,
+        annotator,
+        [label],
+        metric=metric,
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+        n_raters=n_raters,
+    )
 
 
 def bootstrap_interval_of_mean(
@@ -353,8 +361,7 @@ def bootstrap_interval_of_mean(
         return None
     # Every column has the same annotations, so the same items enter the metric, in the
     # same order: their statistics rows line up and one draw of items serves them all.
-    stats = [_metric_stats(metric, _item_label_counts(it, lb), n_raters)
-             for _, _, lb in columns]
+    stats = [_metric_stats(metric, _item_label_counts(it, lb), n_raters) for _, _, lb in columns]
     if all(s.value() is None for s in stats):
         return None
     widths = np.cumsum([0] + [s.rows.shape[1] for s in stats])
@@ -373,8 +380,9 @@ def bootstrap_interval_of_mean(
     while done < n_boot:
         b = min(chunk, n_boot - done)
         sums = rng.multinomial(n_used, share, size=b).astype(np.float64) @ rows
-        per_column = np.column_stack([
-            s.finish(sums[:, widths[j]:widths[j + 1]]) for j, s in enumerate(stats)])
+        per_column = np.column_stack(
+            [s.finish(sums[:, widths[j] : widths[j + 1]]) for j, s in enumerate(stats)]
+        )
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-undefined replicates
             values.append(np.nanmean(per_column, axis=1))
@@ -388,8 +396,7 @@ def bootstrap_interval_of_mean(
     return float(low), float(high)
 
 
-def _metric_stats(metric: BootstrapMetric, counts: IntArray, n_raters: int | None
-                  ) -> _ItemStats:
+def _metric_stats(metric: BootstrapMetric, counts: IntArray, n_raters: int | None) -> _ItemStats:
     if metric == "percent_agreement":
         return _percent_stats(counts)
     if metric == "krippendorff_alpha":

@@ -13,8 +13,9 @@ class Review(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reviews")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reviews")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
     labels = models.JSONField()
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -30,8 +31,7 @@ class Review(models.Model):
 class QualityReport(models.Model):
     """The last computed quality report of a project, with how many annotations it saw."""
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE,
-                                   related_name="quality_report")
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="quality_report")
     payload = models.JSONField(default=dict)
     annotation_count = models.PositiveIntegerField(default=0)
     last_annotation_id = models.BigIntegerField(default=0)
@@ -50,12 +50,11 @@ class Qualification(models.Model):
         QUALIFIED = "qualified", "Qualified"
         FAILED = "failed", "Failed"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE,
-                                related_name="qualifications")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="qualifications")
-    state = models.CharField(max_length=12, choices=State.choices,
-                             default=State.QUALIFYING)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="qualifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualifications"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUALIFYING)
     attempt = models.PositiveSmallIntegerField(default=1)
     # Gold answers from this moment on make up the current attempt.
     attempt_started_at = models.DateTimeField()

@@ -43,6 +43,8 @@ def label_list(labels: Any) -> list[Any]:
     if labels is None:
         return []
     return list(labels) if isinstance(labels, list | tuple) else [labels]
+
+
 MAX_SLICE_VALUES = 50
 
 
@@ -87,14 +89,23 @@ class AnnotationArrays:
     def subset(self, mask: BoolArray) -> AnnotationArrays:
         """The rows under ``mask``; the index spaces (items, labelers) are kept."""
         return AnnotationArrays(
-            item=self.item[mask], labeler=self.labeler[mask], label=self.label[mask],
-            matrix=self.matrix[mask], item_ids=self.item_ids, labeler_ids=self.labeler_ids,
-            usernames=self.usernames, label_names=self.label_names,
-            multi_label=self.multi_label, is_counted=self.is_counted[mask],
-            guideline_version=self.guideline_version[mask], seconds=self.seconds[mask],
+            item=self.item[mask],
+            labeler=self.labeler[mask],
+            label=self.label[mask],
+            matrix=self.matrix[mask],
+            item_ids=self.item_ids,
+            labeler_ids=self.labeler_ids,
+            usernames=self.usernames,
+            label_names=self.label_names,
+            multi_label=self.multi_label,
+            is_counted=self.is_counted[mask],
+            guideline_version=self.guideline_version[mask],
+            seconds=self.seconds[mask],
             suggestion_state=self.suggestion_state[mask],
-            suggestion_accepted=self.suggestion_accepted[mask], on_gold=self.on_gold[mask],
-            gold_correct=self.gold_correct[mask], item_is_gold=self.item_is_gold,
+            suggestion_accepted=self.suggestion_accepted[mask],
+            on_gold=self.on_gold[mask],
+            gold_correct=self.gold_correct[mask],
+            item_is_gold=self.item_is_gold,
         )
 
 
@@ -118,40 +129,68 @@ def rate(hits: int, total: int) -> float | None:
 
 
 _INTERVAL_METRICS: tuple[tuple[str, metrics.BootstrapMetric], ...] = (
-    ("percent", "percent_agreement"), ("krippendorff_alpha", "krippendorff_alpha"),
-    ("fleiss_kappa", "fleiss_kappa"))
+    ("percent", "percent_agreement"),
+    ("krippendorff_alpha", "krippendorff_alpha"),
+    ("fleiss_kappa", "fleiss_kappa"),
+)
 
 
-def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
-               intervals: bool = True, per_label: bool = True) -> dict[str, Any]:
+def agreement_summary(
+    a: AnnotationArrays, *, overlap: int, seed: int, intervals: bool = True, per_label: bool = True
+) -> dict[str, Any]:
     """Agreement over the (counted) rows of ``a``: overall, with intervals, and per label."""
     out: dict[str, Any]
     if a.multi_label:
         # A multi-label project's overall figure is the mean of its yes/no questions.
         columns = [a.matrix[:, j].astype(np.int64) for j in range(len(a.label_names))]
-        per = {name: _single_agreement(a.item, a.labeler, col, overlap=overlap)
-               for name, col in zip(a.label_names, columns, strict=True)}
-        out = {key: _mean([p[key] for p in per.values()])
-               for key in ("percent", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean")}
+        per = {
+            name: _single_agreement(a.item, a.labeler, col, overlap=overlap)
+            for name, col in zip(a.label_names, columns, strict=True)
+        }
+        out = {
+            key: _mean([p[key] for p in per.values()])
+            for key in ("percent", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean")
+        }
         if intervals:
             for key, metric in _INTERVAL_METRICS:
-                pair = metrics.bootstrap_interval_of_mean(
-                    a.item, a.labeler, columns, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
-                    seed=seed, n_raters=overlap) if a.n else None
+                pair = (
+                    metrics.bootstrap_interval_of_mean(
+                        a.item,
+                        a.labeler,
+                        columns,
+                        metric=metric,
+                        n_boot=BOOTSTRAP_SAMPLES,
+                        seed=seed,
+                        n_raters=overlap,
+                    )
+                    if a.n
+                    else None
+                )
                 out[f"{key}_interval"] = _interval(pair)
     else:
         out = _single_agreement(a.item, a.labeler, a.label, overlap=overlap)
         if intervals:
             for key, metric in _INTERVAL_METRICS:
-                pair = metrics.bootstrap_interval(
-                    a.item, a.labeler, a.label, metric=metric, n_boot=BOOTSTRAP_SAMPLES,
-                    seed=seed, n_raters=overlap) if a.n else None
+                pair = (
+                    metrics.bootstrap_interval(
+                        a.item,
+                        a.labeler,
+                        a.label,
+                        metric=metric,
+                        n_boot=BOOTSTRAP_SAMPLES,
+                        seed=seed,
+                        n_raters=overlap,
+                    )
+                    if a.n
+                    else None
+                )
                 out[f"{key}_interval"] = _interval(pair)
         per = {}
         if per_label:
             for k, name in enumerate(a.label_names):
-                per[name] = _single_agreement(a.item, a.labeler,
-                                              (a.label == k).astype(np.int64), overlap=overlap)
+                per[name] = _single_agreement(
+                    a.item, a.labeler, (a.label == k).astype(np.int64), overlap=overlap
+                )
     if per_label:
         out["per_label"] = per
     out["annotations"] = a.n
@@ -160,11 +199,16 @@ def agreement_summary(a: AnnotationArrays, *, overlap: int, seed: int,
     return out
 
 
-def _single_agreement(item: IntArray, labeler: IntArray, label: IntArray, *, overlap: int
-                      ) -> dict[str, Any]:
+def _single_agreement(
+    item: IntArray, labeler: IntArray, label: IntArray, *, overlap: int
+) -> dict[str, Any]:
     if len(item) == 0:
-        return {"percent": None, "krippendorff_alpha": None, "fleiss_kappa": None,
-                "cohen_kappa_mean": None}
+        return {
+            "percent": None,
+            "krippendorff_alpha": None,
+            "fleiss_kappa": None,
+            "cohen_kappa_mean": None,
+        }
     return {
         "percent": _num(metrics.percent_agreement(item, labeler, label)),
         "krippendorff_alpha": _num(metrics.krippendorff_alpha_nominal(item, labeler, label)),
@@ -186,13 +230,17 @@ def _consensus_agreement(a: AnnotationArrays) -> dict[int, tuple[int, int]]:
     n_ann = a.labeler_ids.size
     if not a.n:
         return {}
-    columns = ([a.matrix[:, j].astype(np.int64) for j in range(len(a.label_names))]
-               if a.multi_label else [a.label])
+    columns = (
+        [a.matrix[:, j].astype(np.int64) for j in range(len(a.label_names))]
+        if a.multi_label
+        else [a.label]
+    )
     agreed = np.zeros(n_ann, dtype=np.int64)
     scored = np.zeros(n_ann, dtype=np.int64)
     for col in columns:
-        for k, value in metrics.agreement_with_consensus(a.item, a.labeler, col,
-                                                         n_annotators=n_ann).items():
+        for k, value in metrics.agreement_with_consensus(
+            a.item, a.labeler, col, n_annotators=n_ann
+        ).items():
             agreed[k] += value.agreed
             scored[k] += value.scored
     return {k: (int(agreed[k]), int(scored[k])) for k in range(n_ann)}
@@ -201,9 +249,12 @@ def _consensus_agreement(a: AnnotationArrays) -> dict[int, tuple[int, int]]:
 def gold_summary(a: AnnotationArrays, mask: BoolArray) -> dict[str, Any]:
     answered = int((a.on_gold & mask).sum())
     correct = int((a.on_gold & a.gold_correct & mask).sum())
-    return {"gold_answered": answered, "gold_correct": correct,
-            "gold_accuracy": rate(correct, answered),
-            "gold_interval": _interval(metrics.wilson_interval(correct, answered))}
+    return {
+        "gold_answered": answered,
+        "gold_correct": correct,
+        "gold_accuracy": rate(correct, answered),
+        "gold_interval": _interval(metrics.wilson_interval(correct, answered)),
+    }
 
 
 def acceptance_summary(a: AnnotationArrays, mask: BoolArray) -> dict[str, Any]:
@@ -215,8 +266,9 @@ def acceptance_summary(a: AnnotationArrays, mask: BoolArray) -> dict[str, Any]:
     return out
 
 
-def labeler_rows(a: AnnotationArrays, *, states: Mapping[int, str], threshold: float
-                   ) -> list[dict[str, Any]]:
+def labeler_rows(
+    a: AnnotationArrays, *, states: Mapping[int, str], threshold: float
+) -> list[dict[str, Any]]:
     """Per labeler: counts, gold accuracy (flagged below ``threshold``), agreement with the
     others' consensus, median time, suggestion acceptance and the qualification state
     (``states`` by user id)."""
@@ -229,32 +281,34 @@ def labeler_rows(a: AnnotationArrays, *, states: Mapping[int, str], threshold: f
         seconds = seconds[np.isfinite(seconds)]
         agreed, scored = with_consensus.get(k, (0, 0))
         gold = gold_summary(a, mine)
-        out.append({
-            "username": a.usernames[k],
-            "annotations": int(mine.sum()),
-            "counted": int((mine & a.is_counted).sum()),
-            **gold,
-            "agreement_with_consensus": rate(agreed, scored),
-            "consensus_scored": scored,
-            "median_seconds": _num(np.median(seconds)) if seconds.size else None,
-            "suggestion_acceptance": acceptance_summary(a, mine),
-            "qualification": states.get(user_id),
-            "flagged": gold["gold_accuracy"] is not None and gold["gold_accuracy"] < threshold,
-        })
+        out.append(
+            {
+                "username": a.usernames[k],
+                "annotations": int(mine.sum()),
+                "counted": int((mine & a.is_counted).sum()),
+                **gold,
+                "agreement_with_consensus": rate(agreed, scored),
+                "consensus_scored": scored,
+                "median_seconds": _num(np.median(seconds)) if seconds.size else None,
+                "suggestion_acceptance": acceptance_summary(a, mine),
+                "qualification": states.get(user_id),
+                "flagged": gold["gold_accuracy"] is not None and gold["gold_accuracy"] < threshold,
+            }
+        )
     out.sort(key=lambda row: row["username"])
     return out
 
 
-def guideline_version_rows(a: AnnotationArrays, *, overlap: int, seed: int
-                           ) -> list[dict[str, Any]]:
+def guideline_version_rows(a: AnnotationArrays, *, overlap: int, seed: int) -> list[dict[str, Any]]:
     counted = a.subset(a.is_counted)
     out = []
     for version in sorted(set(counted.guideline_version.tolist())):
         rows = counted.guideline_version == version
         part = counted.subset(rows)
-        entry = {"version": None if version < 0 else int(version),
-                 **agreement_summary(part, overlap=overlap, seed=seed,
-                              intervals=False, per_label=False)}
+        entry = {
+            "version": None if version < 0 else int(version),
+            **agreement_summary(part, overlap=overlap, seed=seed, intervals=False, per_label=False),
+        }
         entry.update(gold_summary(counted, rows))
         out.append(entry)
     return out
@@ -270,14 +324,23 @@ def compact(a: AnnotationArrays) -> AnnotationArrays:
     used_items, item = np.unique(a.item, return_inverse=True)
     used_ann, labeler = np.unique(a.labeler, return_inverse=True)
     return AnnotationArrays(
-        item=item.reshape(-1), labeler=labeler.reshape(-1), label=a.label, matrix=a.matrix,
-        item_ids=a.item_ids[used_items], labeler_ids=a.labeler_ids[used_ann],
-        usernames=[a.usernames[k] for k in used_ann.tolist()], label_names=a.label_names,
-        multi_label=a.multi_label, is_counted=a.is_counted,
-        guideline_version=a.guideline_version, seconds=a.seconds,
+        item=item.reshape(-1),
+        labeler=labeler.reshape(-1),
+        label=a.label,
+        matrix=a.matrix,
+        item_ids=a.item_ids[used_items],
+        labeler_ids=a.labeler_ids[used_ann],
+        usernames=[a.usernames[k] for k in used_ann.tolist()],
+        label_names=a.label_names,
+        multi_label=a.multi_label,
+        is_counted=a.is_counted,
+        guideline_version=a.guideline_version,
+        seconds=a.seconds,
         suggestion_state=a.suggestion_state,
-        suggestion_accepted=a.suggestion_accepted, on_gold=a.on_gold,
-        gold_correct=a.gold_correct, item_is_gold=a.item_is_gold[used_items],
+        suggestion_accepted=a.suggestion_accepted,
+        on_gold=a.on_gold,
+        gold_correct=a.gold_correct,
+        item_is_gold=a.item_is_gold[used_items],
     )
 
 
@@ -286,8 +349,9 @@ def label_distribution(a: AnnotationArrays) -> dict[str, int]:
     return {name: int(totals[j]) for j, name in enumerate(a.label_names)}
 
 
-def slice_summary(a: AnnotationArrays, *, field: str, values: Mapping[int, Any], overlap: int,
-                  seed: int) -> dict[str, Any]:
+def slice_summary(
+    a: AnnotationArrays, *, field: str, values: Mapping[int, Any], overlap: int, seed: int
+) -> dict[str, Any]:
     """Agreement, gold accuracy and label distribution per value of ``data[field]``
     (``values``: each item's value by item id)."""
     per_item = [_slice_key(values.get(int(i))) for i in a.item_ids.tolist()]
@@ -299,15 +363,18 @@ def slice_summary(a: AnnotationArrays, *, field: str, values: Mapping[int, Any],
         rows = row_key == k
         part = a.subset(rows)
         counted = part.subset(part.is_counted)
-        out.append({
-            "value": value,
-            "items": int((item_key == k).sum()),
-            "annotations": part.n,
-            "agreement": agreement_summary(counted, overlap=overlap, seed=seed,
-                                    per_label=False),
-            **gold_summary(part, np.ones(part.n, dtype=bool)),
-            "label_distribution": label_distribution(counted),
-        })
+        out.append(
+            {
+                "value": value,
+                "items": int((item_key == k).sum()),
+                "annotations": part.n,
+                "agreement": agreement_summary(
+                    counted, overlap=overlap, seed=seed, per_label=False
+                ),
+                **gold_summary(part, np.ones(part.n, dtype=bool)),
+                "label_distribution": label_distribution(counted),
+            }
+        )
     return {"field": field, "values": out, "truncated": len(keys) > MAX_SLICE_VALUES}
 
 
@@ -323,9 +390,17 @@ def _slice_key(value: Any) -> str | None:
 def consensus_of(a: AnnotationArrays, *, method: str) -> Consensus:
     """The consensus over ``a``'s rows by the aggregation ``method``."""
     # `method` is Project.aggregation, a str field whose choices are consensus.Method's values
-    return consensus(a.item, a.labeler, a.label, a.matrix, n_items=a.item_ids.size,
-                     n_annotators=a.labeler_ids.size, n_labels=len(a.label_names),
-                     multi_label=a.multi_label, method=method)  # type: ignore[arg-type]
+    return consensus(
+        a.item,
+        a.labeler,
+        a.label,
+        a.matrix,
+        n_items=a.item_ids.size,
+        n_annotators=a.labeler_ids.size,
+        n_labels=len(a.label_names),
+        multi_label=a.multi_label,
+        method=method,  # type: ignore[arg-type]
+    )
 
 
 def disputed_items(a: AnnotationArrays, result: Consensus, *, threshold: float) -> BoolArray:
@@ -333,20 +408,23 @@ def disputed_items(a: AnnotationArrays, result: Consensus, *, threshold: float) 
     return disputed(result, threshold=threshold) & ~a.item_is_gold
 
 
-def disputed_rows(a: AnnotationArrays, result: Consensus, *, threshold: float,
-                  reviewed: set[int]) -> list[dict[str, Any]]:
+def disputed_rows(
+    a: AnnotationArrays, result: Consensus, *, threshold: float, reviewed: set[int]
+) -> list[dict[str, Any]]:
     """Disputed items not in ``reviewed``, weakest first: item id, votes, confidence, tie."""
     rows = []
     for i in np.flatnonzero(disputed_items(a, result, threshold=threshold)):
         item_id = int(a.item_ids[i])
         if item_id in reviewed:
             continue
-        rows.append({
-            "item_id": item_id,
-            "votes": int(result.votes[i]),
-            "confidence": _num(result.confidence[i]),
-            "weakest": _num(result.weakest[i]),
-            "tie": [a.label_names[j] for j in np.flatnonzero(result.tie_labels[i])] or None,
-        })
+        rows.append(
+            {
+                "item_id": item_id,
+                "votes": int(result.votes[i]),
+                "confidence": _num(result.confidence[i]),
+                "weakest": _num(result.weakest[i]),
+                "tie": [a.label_names[j] for j in np.flatnonzero(result.tie_labels[i])] or None,
+            }
+        )
     rows.sort(key=lambda r: (r["weakest"] if r["weakest"] is not None else 0.0, r["item_id"]))
     return rows

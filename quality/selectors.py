@@ -19,9 +19,13 @@ from quality.report import (
 )
 
 
-def annotation_arrays(*, project: Project, counted_only: bool = False,
-                      item_ids: list[int] | None = None, item_state: str | None = None
-                      ) -> AnnotationArrays:
+def annotation_arrays(
+    *,
+    project: Project,
+    counted_only: bool = False,
+    item_ids: list[int] | None = None,
+    item_state: str | None = None,
+) -> AnnotationArrays:
     """Every annotation of the project (or of ``item_ids``, or of items in ``item_state``)
     as arrays, in one query."""
     label_names = label_names_of(project=project)
@@ -34,8 +38,15 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     if item_state is not None:
         qs = qs.filter(item__state=item_state)
     rows = qs.order_by("id").values_list(
-        "item_id", "labeler_id", "labels", "guideline_version", "duration_ms", "suggestion",
-        "is_counted", "item__is_gold", "item__gold",
+        "item_id",
+        "labeler_id",
+        "labels",
+        "guideline_version",
+        "duration_ms",
+        "suggestion",
+        "is_counted",
+        "item__is_gold",
+        "item__gold",
     )
     n_labels = len(label_names)
     item_db: list[int] = []
@@ -50,8 +61,17 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
     is_counted: list[bool] = []
     on_gold: list[bool] = []
     correct: list[bool] = []
-    for r, (item_id, labeler_id, labels, version, duration, suggestion, counted, is_gold,
-            gold) in enumerate(rows.iterator(chunk_size=5000)):
+    for r, (
+        item_id,
+        labeler_id,
+        labels,
+        version,
+        duration,
+        suggestion,
+        counted,
+        is_gold,
+        gold,
+    ) in enumerate(rows.iterator(chunk_size=5000)):
         item_db.append(item_id)
         labeler_db.append(labeler_id)
         chosen = [index[name] for name in labels if name in index]
@@ -69,30 +89,38 @@ def annotation_arrays(*, project: Project, counted_only: bool = False,
         correct.append(gold_item and sorted(label_list(gold)) == sorted(labels))
     n = len(item_db)
     item_ids_arr, item = np.unique(np.asarray(item_db, dtype=np.int64), return_inverse=True)
-    labeler_ids, labeler = np.unique(np.asarray(labeler_db, dtype=np.int64),
-                                     return_inverse=True)
+    labeler_ids, labeler = np.unique(np.asarray(labeler_db, dtype=np.int64), return_inverse=True)
     matrix = np.zeros((n, n_labels), dtype=np.int8)
     if hot_rows:
         matrix[np.asarray(hot_rows), np.asarray(hot_cols)] = 1
-    names = dict(get_user_model().objects.filter(pk__in=labeler_ids.tolist())
-                 .values_list("pk", "username"))
+    names = dict(
+        get_user_model().objects.filter(pk__in=labeler_ids.tolist()).values_list("pk", "username")
+    )
     on_gold_arr = np.asarray(on_gold, dtype=bool)
     item_is_gold = np.zeros(item_ids_arr.size, dtype=np.bool_)
     item_is_gold[item[on_gold_arr]] = True
     multi = project.is_multi_label
     return AnnotationArrays(
-        item=item.astype(np.int64).reshape(-1), labeler=labeler.astype(np.int64).reshape(-1),
-        label=(np.full(n, -1, dtype=np.int64) if multi
-               else np.asarray(single, dtype=np.int64).reshape(-1)),
-        matrix=matrix, item_ids=item_ids_arr, labeler_ids=labeler_ids,
+        item=item.astype(np.int64).reshape(-1),
+        labeler=labeler.astype(np.int64).reshape(-1),
+        label=(
+            np.full(n, -1, dtype=np.int64)
+            if multi
+            else np.asarray(single, dtype=np.int64).reshape(-1)
+        ),
+        matrix=matrix,
+        item_ids=item_ids_arr,
+        labeler_ids=labeler_ids,
         usernames=[names.get(int(a), "") for a in labeler_ids],
-        label_names=label_names, multi_label=multi,
+        label_names=label_names,
+        multi_label=multi,
         is_counted=np.asarray(is_counted, dtype=bool),
         guideline_version=np.asarray(versions, dtype=np.int64),
         seconds=np.asarray(seconds, dtype=np.float64),
         suggestion_state=np.asarray(sugg_state, dtype=np.int8),
         suggestion_accepted=np.asarray(accepted, dtype=bool),
-        on_gold=on_gold_arr, gold_correct=np.asarray(correct, dtype=bool),
+        on_gold=on_gold_arr,
+        gold_correct=np.asarray(correct, dtype=bool),
         item_is_gold=item_is_gold,
     )
 
@@ -103,11 +131,15 @@ def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
     :func:`quality.report.suggestion_outcome`. Rates are null without annotations. (The
     models API serves this as ``suggestion_agreement``; the report's per-labeler
     ``suggestion_acceptance`` applies the same rule through :func:`annotation_arrays`.)"""
-    out: dict[str, dict[str, Any]] = {key: {"annotations": 0, "agree": 0, "rate": None}
-                                      for key in ("shown", "hidden")}
+    out: dict[str, dict[str, Any]] = {
+        key: {"annotations": 0, "agree": 0, "rate": None} for key in ("shown", "hidden")
+    }
     keys = {SUGGESTION_SHOWN: "shown", SUGGESTION_HIDDEN: "hidden"}
-    rows = (Annotation.objects.filter(project=project, suggestion__isnull=False)
-            .values_list("labels", "suggestion").iterator(chunk_size=2000))
+    rows = (
+        Annotation.objects.filter(project=project, suggestion__isnull=False)
+        .values_list("labels", "suggestion")
+        .iterator(chunk_size=2000)
+    )
     for labels, suggestion in rows:
         state, agrees = suggestion_outcome(labels, suggestion)
         if state not in keys:
@@ -123,8 +155,12 @@ def suggestion_acceptance(*, project: Project) -> dict[str, dict[str, Any]]:
 
 def adjudicated_labels(*, project: Project) -> dict[int, list[str]]:
     """The latest reviewer decision per item."""
-    rows = (Review.objects.filter(project=project).order_by("id")
-            .values_list("item_id", "labels").iterator(chunk_size=5000))
+    rows = (
+        Review.objects.filter(project=project)
+        .order_by("id")
+        .values_list("item_id", "labels")
+        .iterator(chunk_size=5000)
+    )
     return dict(rows)  # in id order: the latest decision of an item wins
 
 
@@ -134,11 +170,13 @@ def item_field_values(*, project: Project, field: str) -> dict[int, Any]:
     return dict(rows.iterator(chunk_size=5000))
 
 
-def gold_answers_of(*, project: Project, user: Any, since: Any = None, until: Any = None,
-                    limit: int | None = None) -> list[bool]:
+def gold_answers_of(
+    *, project: Project, user: Any, since: Any = None, until: Any = None, limit: int | None = None
+) -> list[bool]:
     """Whether each of the user's answers on gold items was right, oldest first."""
-    qs = Annotation.objects.filter(project=project, labeler=user, item__is_gold=True,
-                                   item__gold__isnull=False)
+    qs = Annotation.objects.filter(
+        project=project, labeler=user, item__is_gold=True, item__gold__isnull=False
+    )
     if since is not None:
         qs = qs.filter(created_at__gte=since)
     if until is not None:
@@ -153,26 +191,47 @@ def review_details(*, project: Project, rows: list[dict[str, Any]]) -> list[dict
     """Review-queue rows with the item (never its gold answer) and every label given, by whom;
     two queries whatever the page size."""
     ids = [row["item_id"] for row in rows]
-    items = {r["id"]: r for r in Item.objects.filter(project=project, pk__in=ids)
-             .values("id", "external_id", "data")}
+    items = {
+        r["id"]: r
+        for r in Item.objects.filter(project=project, pk__in=ids).values(
+            "id", "external_id", "data"
+        )
+    }
     given: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for item_id, user, labels, version, created, is_counted in (
-        Annotation.objects.filter(item_id__in=ids).order_by("item_id", "id")
-        .values_list("item_id", "labeler__username", "labels", "guideline_version",
-                     "created_at", "is_counted")
+        Annotation.objects.filter(item_id__in=ids)
+        .order_by("item_id", "id")
+        .values_list(
+            "item_id",
+            "labeler__username",
+            "labels",
+            "guideline_version",
+            "created_at",
+            "is_counted",
+        )
     ):
-        given[item_id].append({"annotator": user, "labels": labels,
-                               "guideline_version": version, "created_at": created,
-                               "counts": is_counted})
+        given[item_id].append(
+            {
+                "annotator": user,
+                "labels": labels,
+                "guideline_version": version,
+                "created_at": created,
+                "counts": is_counted,
+            }
+        )
     out = []
     for row in rows:
         item = items.get(row["item_id"])
         if item is None:
             continue
         data = item_data_for(item["data"], project=project)
-        out.append({**row, "item": {"id": item["id"], "external_id": item["external_id"],
-                                    "data": data},
-                    "annotations": given[row["item_id"]]})
+        out.append(
+            {
+                **row,
+                "item": {"id": item["id"], "external_id": item["external_id"], "data": data},
+                "annotations": given[row["item_id"]],
+            }
+        )
     return out
 
 

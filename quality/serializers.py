@@ -15,15 +15,20 @@ from quality.models import Qualification
 
 
 class ReviewDecisionInput(InputSerializer):
-    labels = serializers.ListField(child=StrictCharField(),
-                                   help_text="The adjudicated label(s): labels of the project.")
-    note = StrictCharField(required=False, allow_blank=True, allow_null=True,
-                           help_text="Kept up to 5000 characters.")
+    labels = serializers.ListField(
+        child=StrictCharField(), help_text="The adjudicated label(s): labels of the project."
+    )
+    note = StrictCharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Kept up to 5000 characters."
+    )
 
 
-@extend_schema_field({"oneOf": [{"type": "string"},
-                                {"type": "array", "items": {"type": "string"}}],
-                      "nullable": True})
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "nullable": True,
+    }
+)
 class GoldField(serializers.Field):
     """A label, a list of labels, or null (not gold)."""
 
@@ -31,8 +36,9 @@ class GoldField(serializers.Field):
         super().__init__(allow_null=True, **kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, str) or (isinstance(data, list)
-                                     and all(isinstance(x, str) for x in data)):
+        if isinstance(data, str) or (
+            isinstance(data, list) and all(isinstance(x, str) for x in data)
+        ):
             return data
         raise serializers.ValidationError("Send the gold label(s), or null to unmark.")
 
@@ -46,10 +52,12 @@ class ItemGoldInput(InputSerializer):
 
 # --- outputs -----------------------------------------------------------------------------
 
+
 def interval(**kwargs: Any) -> serializers.ListField:
     """A [low, high] confidence interval, or null when there is too little to bootstrap."""
-    return serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2,
-                                 allow_null=True, **kwargs)
+    return serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True, **kwargs
+    )
 
 
 class MetricsSerializer(serializers.Serializer):
@@ -96,8 +104,7 @@ class AnnotatorRowSerializer(GoldSummarySerializer):
     consensus_scored = serializers.IntegerField()
     median_seconds = serializers.FloatField(allow_null=True)
     suggestion_acceptance = AcceptanceSerializer()
-    qualification = serializers.ChoiceField(choices=Qualification.State.choices,
-                                            allow_null=True)
+    qualification = serializers.ChoiceField(choices=Qualification.State.choices, allow_null=True)
     flagged = serializers.BooleanField()
 
 
@@ -151,8 +158,7 @@ class QualityReportSerializer(serializers.Serializer):
     aggregation = serializers.CharField(required=False)
     review_threshold = serializers.FloatField(required=False)
     qualification = QualificationRuleSerializer(required=False)
-    label_distribution = serializers.DictField(child=serializers.IntegerField(),
-                                               required=False)
+    label_distribution = serializers.DictField(child=serializers.IntegerField(), required=False)
     annotations = serializers.IntegerField(required=False)
     annotations_counted = serializers.IntegerField(required=False)
     computed_at = serializers.DateTimeField(required=False)

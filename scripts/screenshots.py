@@ -26,8 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("SKEIN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -37,8 +43,13 @@ def free_port() -> int:
 
 
 def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def log_in(browser, base: str, username: str, password: str, height: int):  # type: ignore[no-untyped-def]
@@ -59,8 +70,9 @@ def photograph(base: str, out: Path, project_id: int) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         page = log_in(browser, base, "alice", "skein-alice", 760)
         page.goto(f"/projects/{project_id}/label/")
         page.locator(".item-text").wait_for()
@@ -91,9 +103,13 @@ def main() -> None:
     if not os.access(CHROMIUM, os.X_OK):
         raise SystemExit(f"No Chromium at {CHROMIUM}; see scripts/test-deps.sh.")
     var = Path(tempfile.mkdtemp(prefix="skein-screenshots-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local",
-           "SKEIN_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var / 'demo.sqlite3'}",
-           "CELERY_BROKER_URL": "memory://"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "SKEIN_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'demo.sqlite3'}",
+        "CELERY_BROKER_URL": "memory://",
+    }
     server = None
     try:
         manage(env, "migrate", "--noinput", "-v0")
@@ -103,8 +119,12 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):
             try:

@@ -7,8 +7,18 @@ from tasks.models import ModelVersion, PoolSeed, ScoreChunk
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["project", "version", "state", "n_labels", "attempts", "chunks_done",
-                    "chunks_total", "trigger", "created_at", "activated_at"]
+    list_display = [
+        "project",
+        "version",
+        "state",
+        "n_labels",
+        "attempts",
+        "chunks_done",
+        "chunks_total",
+        "trigger",
+        "created_at",
+        "activated_at",
+    ]
     list_filter = ["state", "trigger"]
     readonly_fields = ["job_id", "heartbeat_at", "last_annotation_id", "metrics", "error"]
 

@@ -20,9 +20,23 @@ from tasks.services.models import model_version_activate, model_version_request
 class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
-        fields = ["id", "version", "state", "strategy", "aggregation", "n_labels", "metrics",
-                  "error", "attempts", "chunks_total", "chunks_done", "trigger", "created_at",
-                  "trained_at", "activated_at"]
+        fields = [
+            "id",
+            "version",
+            "state",
+            "strategy",
+            "aggregation",
+            "n_labels",
+            "metrics",
+            "error",
+            "attempts",
+            "chunks_total",
+            "chunks_done",
+            "trigger",
+            "created_at",
+            "trained_at",
+            "activated_at",
+        ]
 
 
 class LearningCurvePointSerializer(serializers.Serializer):
@@ -70,14 +84,16 @@ class ModelListView(APIView):
     @extend_schema(responses={200: ModelListSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        response = paginate(request, selectors.model_versions(project=project),
-                            ModelVersionSerializer)
+        response = paginate(
+            request, selectors.model_versions(project=project), ModelVersionSerializer
+        )
         active = selectors.active_version(project=project)
         response.data["active"] = ModelVersionSerializer(active).data if active else None
         response.data["training_enabled"] = project.training_enabled
         response.data["retrain_every"] = project.retrain_every
         response.data["labels_since_last_model"] = selectors.labels_since_last_model(
-            project=project)
+            project=project
+        )
         response.data["learning_curve"] = selectors.learning_curve(project=project)
         response.data["suggestion_agreement"] = suggestion_acceptance(project=project)
         return response

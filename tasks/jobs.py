@@ -31,8 +31,12 @@ from tasks.services.lifecycle import (
 logger = logging.getLogger(__name__)
 
 # A worker loads them once, before its pool forks (web workers never do).
-preload_in_worker("tasks.services.training", "tasks.services.scoring",
-                  "tasks.services.cold_start", "tasks.services.models")
+preload_in_worker(
+    "tasks.services.training",
+    "tasks.services.scoring",
+    "tasks.services.cold_start",
+    "tasks.services.models",
+)
 
 # Registered names (persisted in queued messages and the beat schedule): keep them stable.
 TRAIN = "learning.train"
@@ -47,16 +51,22 @@ def _reason(exc: BaseException) -> str:
 
 
 def _training_retry(version_id: int, *, exc: Exception, job_id: str) -> None:
-    model_version_retry_note(version_id=version_id, job_id=job_id,
-                       error=f"Attempt failed, retrying: {_reason(exc)}")
+    model_version_retry_note(
+        version_id=version_id, job_id=job_id, error=f"Attempt failed, retrying: {_reason(exc)}"
+    )
 
 
 def _training_give_up(version_id: int, *, exc: Exception) -> None:
     model_version_fail(version_id=version_id, error=_reason(exc))
 
 
-@job(name=TRAIN, time_limit=3600, retries=DEFAULT_RETRIES, on_retry=_training_retry,
-     give_up=_training_give_up)
+@job(
+    name=TRAIN,
+    time_limit=3600,
+    retries=DEFAULT_RETRIES,
+    on_retry=_training_retry,
+    give_up=_training_give_up,
+)
 def train_model_job(self: Any, version_id: int) -> None:
     # Imported here: training loads scikit-learn (see the module docstring).
     from tasks.services.training import NotEnoughLabels, model_version_train  # noqa: PLC0415
@@ -72,14 +82,18 @@ def _chunk_retry(chunk_id: int, *, exc: Exception, job_id: str) -> None:
 
 
 def _chunk_give_up(chunk_id: int, *, exc: Exception) -> None:
-    version_id = ScoreChunk.objects.filter(pk=chunk_id).values_list(
-        "version_id", flat=True).first()
+    version_id = ScoreChunk.objects.filter(pk=chunk_id).values_list("version_id", flat=True).first()
     if version_id:
         model_version_fail(version_id=version_id, error=f"Scoring chunk failed: {_reason(exc)}")
 
 
-@job(name=SCORE_CHUNK, time_limit=1800, retries=DEFAULT_RETRIES, on_retry=_chunk_retry,
-     give_up=_chunk_give_up)
+@job(
+    name=SCORE_CHUNK,
+    time_limit=1800,
+    retries=DEFAULT_RETRIES,
+    on_retry=_chunk_retry,
+    give_up=_chunk_give_up,
+)
 def score_chunk_job(self: Any, chunk_id: int) -> None:
     # Imported here: scoring loads scikit-learn (see the module docstring).
     from tasks.services.scoring import model_version_score_chunk, model_version_score_finish  # noqa: PLC0415
@@ -139,14 +153,14 @@ def _version_note(version_id: int) -> Callable[[Exception], None]:
         ModelVersion.objects.filter(pk=version_id).update(
             heartbeat_at=None,
             error=f"The job queue is unreachable ({type(exc).__name__}); the job is queued "
-                  "again automatically when it is back.")
+            "again automatically when it is back.",
+        )
 
     return note
 
 
 def enqueue_train(*, version_id: int) -> None:
-    send_after_commit(TRAIN, [version_id], what="training",
-                      on_error=_version_note(version_id))
+    send_after_commit(TRAIN, [version_id], what="training", on_error=_version_note(version_id))
 
 
 def enqueue_chunk(*, chunk_id: int) -> None:
@@ -154,8 +168,7 @@ def enqueue_chunk(*, chunk_id: int) -> None:
 
 
 def enqueue_finish(*, version_id: int) -> None:
-    send_after_commit(FINISH, [version_id], what="activation",
-                      on_error=_version_note(version_id))
+    send_after_commit(FINISH, [version_id], what="activation", on_error=_version_note(version_id))
 
 
 def enqueue_training_check(*, project_id: int) -> None:

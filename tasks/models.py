@@ -44,8 +44,9 @@ class ModelVersion(models.Model):
     # The newest counted annotation it trained on: "new labels since" is annotations after it.
     last_annotation_id = models.BigIntegerField(default=0)
     trigger = models.CharField(max_length=10, blank=True)  # auto / manual / activate
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Which Celery job runs it and when it last showed progress (stale = its worker died).
     job_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -54,12 +55,15 @@ class ModelVersion(models.Model):
         ordering = ["project_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["project", "version"], name="modelversion_unique"),
-            models.UniqueConstraint(fields=["project"], condition=Q(state="active"),
-                                    name="modelversion_one_active"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(state="active"), name="modelversion_one_active"
+            ),
             # The DB-level guard: at most one training or scoring run per project at a time.
-            models.UniqueConstraint(fields=["project"],
-                                    condition=Q(state__in=["queued", "training", "scoring"]),
-                                    name="modelversion_one_running"),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(state__in=["queued", "training", "scoring"]),
+                name="modelversion_one_running",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -26,8 +26,12 @@ def running_version(*, project: Project) -> ModelVersion | None:
 
 def last_trained_annotation_id(*, project: Project) -> int:
     """The newest annotation any trained version saw (0 before the first model)."""
-    row = (ModelVersion.objects.filter(project=project, trained_at__isnull=False)
-           .order_by("-last_annotation_id").values_list("last_annotation_id", flat=True).first())
+    row = (
+        ModelVersion.objects.filter(project=project, trained_at__isnull=False)
+        .order_by("-last_annotation_id")
+        .values_list("last_annotation_id", flat=True)
+        .first()
+    )
     return int(row or 0)
 
 
@@ -51,16 +55,27 @@ def training_due(*, project: Project) -> bool:
 
 def learning_curve(*, project: Project) -> list[dict[str, Any]]:
     """One point per trained version: labels seen against its cross-validated metrics."""
-    rows = (ModelVersion.objects.filter(project=project, trained_at__isnull=False)
-            .order_by("version").values("version", "n_labels", "metrics", "state"))
-    return [{"version": r["version"], "n_labels": r["n_labels"], "state": r["state"],
-             "accuracy": (r["metrics"] or {}).get("accuracy"),
-             "macro_f1": (r["metrics"] or {}).get("macro_f1")} for r in rows]
+    rows = (
+        ModelVersion.objects.filter(project=project, trained_at__isnull=False)
+        .order_by("version")
+        .values("version", "n_labels", "metrics", "state")
+    )
+    return [
+        {
+            "version": r["version"],
+            "n_labels": r["n_labels"],
+            "state": r["state"],
+            "accuracy": (r["metrics"] or {}).get("accuracy"),
+            "macro_f1": (r["metrics"] or {}).get("macro_f1"),
+        }
+        for r in rows
+    ]
 
 
-def model_version_rows(*, project: Project, versions: set[int]
-                       ) -> Iterable[Mapping[str, Any]]:
+def model_version_rows(*, project: Project, versions: set[int]) -> Iterable[Mapping[str, Any]]:
     """What a label set's data card shows of the model versions behind its suggestions."""
-    return (ModelVersion.objects.filter(project=project, version__in=versions)
-            .order_by("version")
-            .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at"))
+    return (
+        ModelVersion.objects.filter(project=project, version__in=versions)
+        .order_by("version")
+        .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at")
+    )

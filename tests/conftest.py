@@ -33,12 +33,23 @@ def _tracked_changes() -> dict[str, str] | None:
     if not os.environ.get("SKEIN_CHECK_CLEAN_TREE"):
         return None
     try:
-        names = subprocess.run(["git", "diff", "--name-only", "-z", "HEAD"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=60, check=True).stdout
+        names = subprocess.run(
+            ["git", "diff", "--name-only", "-z", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return {name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
-            if (ROOT / name).is_file() else "deleted" for name in names.split("\0") if name}
+    return {
+        name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
+        if (ROOT / name).is_file()
+        else "deleted"
+        for name in names.split("\0")
+        if name
+    }
 
 
 _TRACKED_BEFORE = pytest.StashKey[dict[str, str] | None]()
@@ -53,8 +64,9 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     if before is None:
         return
     after = _tracked_changes() or {}
-    changed = sorted(name for name in before.keys() | after.keys()
-                     if before.get(name) != after.get(name))
+    changed = sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
     if changed:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         reporter.write_line(f"FAILED: the test run changed tracked files: {changed}", red=True)
@@ -76,11 +88,17 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 @pytest.fixture
 def make_user(db: Any):
-    def make(username: str | None = None, *, staff: bool = False, can_create: bool = False,
-             password: str = "correct-horse-9") -> Any:
+    def make(
+        username: str | None = None,
+        *,
+        staff: bool = False,
+        can_create: bool = False,
+        password: str = "correct-horse-9",
+    ) -> Any:
         User = get_user_model()
-        user = User.objects.create_user(username=username or f"user{next(_counter)}",
-                                        password=password, is_staff=staff)
+        user = User.objects.create_user(
+            username=username or f"user{next(_counter)}", password=password, is_staff=staff
+        )
         if can_create:
             user.user_permissions.add(Permission.objects.get(codename="add_project"))
         return user
@@ -100,13 +118,22 @@ def labeler(make_user):
 
 @pytest.fixture
 def make_project(manager):
-    def make(*, labels: Any = ("pos", "neg"), creator: Any = None, items: int = 0,
-             **settings: Any) -> Project:
-        project = project_create(creator=creator or manager, name=f"p{next(_counter)}",
-                                 labels=[{"name": n} for n in labels], **settings)
+    def make(
+        *, labels: Any = ("pos", "neg"), creator: Any = None, items: int = 0, **settings: Any
+    ) -> Project:
+        project = project_create(
+            creator=creator or manager,
+            name=f"p{next(_counter)}",
+            labels=[{"name": n} for n in labels],
+            **settings,
+        )
         if items:
-            items_import_records(project=project, records=[
-                {"external_id": f"i{n}", "text": f"item number {n}"} for n in range(items)])
+            items_import_records(
+                project=project,
+                records=[
+                    {"external_id": f"i{n}", "text": f"item number {n}"} for n in range(items)
+                ],
+            )
         return project
 
     return make
@@ -145,8 +172,14 @@ def api():
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = os.environ.get("SKEIN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct-horse-9"
 
 
@@ -156,14 +189,18 @@ def browser() -> Iterator[Any]:
 
     if not os.access(CHROMIUM, os.X_OK):
         # Never skip: a run without its browser tests must not look like a passing run.
-        pytest.fail(f"The browser tests need Chromium at {CHROMIUM} (SKEIN_CHROMIUM). "
-                    "`make test` installs Debian's as root (scripts/test-deps.sh); else "
-                    "install it, e.g. `sudo apt-get install chromium fonts-dejavu-core`, or "
-                    "set SKEIN_CHROMIUM to a Chromium binary.", pytrace=False)
+        pytest.fail(
+            f"The browser tests need Chromium at {CHROMIUM} (SKEIN_CHROMIUM). "
+            "`make test` installs Debian's as root (scripts/test-deps.sh); else "
+            "install it, e.g. `sudo apt-get install chromium fonts-dejavu-core`, or "
+            "set SKEIN_CHROMIUM to a Chromium binary.",
+            pytrace=False,
+        )
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 
@@ -195,8 +232,9 @@ def new_context(browser: Any, live_server: Any, csp_violations: list[str]) -> It
     contexts = []
 
     def open_context() -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 860},
-                                      base_url=live_server.url, accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 860}, base_url=live_server.url, accept_downloads=True
+        )
         contexts.append(context)
         context.expose_function("skeinCspViolation", lambda text: csp_violations.append(text))
         context.add_init_script(_CSP_LISTENER)

@@ -36,9 +36,11 @@ class TokenRef:
 @cache
 def _user_by_token_sql() -> str:
     user_table = get_user_model()._meta.db_table
-    return (f"SELECT u.*, t.id AS skein_token_id, t.last_used_at < %s AS skein_token_stale "
-            f"FROM {user_table} u JOIN {ApiToken._meta.db_table} t ON t.user_id = u.id "
-            "WHERE t.key_hash = %s AND t.last_used_at >= %s")
+    return (
+        f"SELECT u.*, t.id AS skein_token_id, t.last_used_at < %s AS skein_token_stale "
+        f"FROM {user_table} u JOIN {ApiToken._meta.db_table} t ON t.user_id = u.id "
+        "WHERE t.key_hash = %s AND t.last_used_at >= %s"
+    )
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -47,8 +49,11 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[Any, TokenRef]:
         now = timezone.now()
-        params = [now - timedelta(seconds=TOUCH_SECONDS), ApiToken.hash_key(key),
-                  ApiToken.idle_cutoff(now)]
+        params = [
+            now - timedelta(seconds=TOUCH_SECONDS),
+            ApiToken.hash_key(key),
+            ApiToken.idle_cutoff(now),
+        ]
         user = next(iter(get_user_model().objects.raw(_user_by_token_sql(), params)), None)
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid or expired token.")

@@ -15,8 +15,10 @@ from annotation.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-DATABASE_DOWN = {"detail": "The database is unavailable right now; please retry shortly. "
-                           "Nothing you sent was lost: retry with the same client_id."}
+DATABASE_DOWN = {
+    "detail": "The database is unavailable right now; please retry shortly. "
+    "Nothing you sent was lost: retry with the same client_id."
+}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -26,14 +28,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         # Django refused to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (JSON and form
         # bodies; files are capped by annotation/uploads.py).
-        return Response({"detail": "The request body is too large: the limit is "
-                                   f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
-                        status=413)
+        return Response(
+            {
+                "detail": "The request body is too large: the limit is "
+                f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+            },
+            status=413,
+        )
     if isinstance(exc, DataError):
         # A value the database cannot store (a NUL character on PostgreSQL, a number out of
         # range): the input is at fault, and the transaction was rolled back.
-        return Response({"detail": "A value in the request cannot be stored (for example a "
-                                   "NUL character or an out-of-range number)."}, status=400)
+        return Response(
+            {
+                "detail": "A value in the request cannot be stored (for example a "
+                "NUL character or an out-of-range number)."
+            },
+            status=400,
+        )
     if isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
     ):

@@ -95,20 +95,39 @@ class StrictBooleanField(serializers.BooleanField):
 
 def whole_number(low: int, high: int, **kwargs: Any) -> StrictIntegerField:
     message = f"Must be a whole number from {low} to {high}."
-    return StrictIntegerField(min_value=low, max_value=high, error_messages={
-        "invalid": message, "min_value": message, "max_value": message,
-        "max_string_length": message}, **kwargs)
+    return StrictIntegerField(
+        min_value=low,
+        max_value=high,
+        error_messages={
+            "invalid": message,
+            "min_value": message,
+            "max_value": message,
+            "max_string_length": message,
+        },
+        **kwargs,
+    )
 
 
 def fraction(**kwargs: Any) -> StrictFloatField:
     message = "Must be a number from 0 to 1."
-    return StrictFloatField(min_value=0, max_value=1, error_messages={
-        "invalid": message, "min_value": message, "max_value": message,
-        "max_string_length": message}, **kwargs)
+    return StrictFloatField(
+        min_value=0,
+        max_value=1,
+        error_messages={
+            "invalid": message,
+            "min_value": message,
+            "max_value": message,
+            "max_string_length": message,
+        },
+        **kwargs,
+    )
 
 
 def choice(choices: Any, **kwargs: Any) -> serializers.ChoiceField:
     """A choice of a model's TextChoices (or a tuple of values); the message lists them."""
     values = list(getattr(choices, "values", choices))
-    return serializers.ChoiceField(choices=getattr(choices, "choices", values), error_messages={
-        "invalid_choice": f"'{{input}}' is not one of {', '.join(values)}."}, **kwargs)
+    return serializers.ChoiceField(
+        choices=getattr(choices, "choices", values),
+        error_messages={"invalid_choice": f"'{{input}}' is not one of {', '.join(values)}."},
+        **kwargs,
+    )

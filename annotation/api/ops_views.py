@@ -29,8 +29,16 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "action", "project", "project_name", "target",
-                  "details"]
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "project",
+            "project_name",
+            "target",
+            "details",
+        ]
 
 
 def _events(request: Request) -> QuerySet[AuditEvent]:
@@ -57,9 +65,14 @@ class AuditLogView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(parameters=[OpenApiParameter("project", int), OpenApiParameter("action", str),
-                               OpenApiParameter("format", str, enum=["json", "csv", "jsonl"])],
-                   responses={200: paginated(AuditEventSerializer)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", int),
+            OpenApiParameter("action", str),
+            OpenApiParameter("format", str, enum=["json", "csv", "jsonl"]),
+        ],
+        responses={200: paginated(AuditEventSerializer)},
+    )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         events = _events(request)
         fmt = request.query_params.get("format", "json")
@@ -70,15 +83,33 @@ class AuditLogView(APIView):
             body = (json.dumps(row, default=str) + "\n" for row in _rows(events))
             content_type = "application/x-ndjson"
         elif fmt == "csv":
+
             def csv_lines() -> Iterator[str]:
-                fields = ["id", "created_at", "actor", "action", "project", "target", "details",
-                          "project_name"]
+                fields = [
+                    "id",
+                    "created_at",
+                    "actor",
+                    "action",
+                    "project",
+                    "target",
+                    "details",
+                    "project_name",
+                ]
                 yield csv_line(fields)
                 for row in _rows(events):
                     yield csv_line(
-                        [row["id"], row["created_at"], row["actor"] or "", row["action"],
-                         row["project"] or "", row["target"], json.dumps(row["details"]),
-                         row["project_name"]])
+                        [
+                            row["id"],
+                            row["created_at"],
+                            row["actor"] or "",
+                            row["action"],
+                            row["project"] or "",
+                            row["target"],
+                            json.dumps(row["details"]),
+                            row["project_name"],
+                        ]
+                    )
+
             body, content_type = csv_lines(), "text/csv"
         else:
             raise InvalidInput({"format": ["Use json, csv or jsonl."]})

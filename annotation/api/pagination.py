@@ -24,8 +24,12 @@ class Pagination(LimitOffsetPagination):
         return min(super().get_offset(request), MAX_OFFSET)
 
 
-def paginate(request: Request, queryset: QuerySet, serializer_class: Any,
-             context: dict[str, Any] | None = None) -> Response:
+def paginate(
+    request: Request,
+    queryset: QuerySet,
+    serializer_class: Any,
+    context: dict[str, Any] | None = None,
+) -> Response:
     paginator = Pagination()
     page = paginator.paginate_queryset(queryset, request)
     data = serializer_class(page, many=True, context=context or {}).data
@@ -36,8 +40,10 @@ def paginated(serializer_class: Any) -> Any:
     """The schema of a page of ``serializer_class`` items, for ``extend_schema``."""
     return inline_serializer(
         name=f"Paginated{serializer_class.__name__.removesuffix('Serializer')}List",
-        fields={"count": serializers.IntegerField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
-                "results": serializer_class(many=True)},
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
     )

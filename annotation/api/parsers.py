@@ -30,8 +30,12 @@ def refuse_unstorable(data: Any) -> None:
 class JSONParser(parsers.JSONParser):
     check_text = True
 
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: Mapping[str, Any] | None = None) -> Any:
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -49,8 +53,12 @@ class ImportJSONParser(JSONParser):
 
 
 class FormParser(parsers.FormParser):
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: Mapping[str, Any] | None = None) -> Any:
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         data = super().parse(stream, media_type, parser_context)
         refuse_unstorable(data)
         return data
@@ -60,8 +68,12 @@ class MultiPartParser(parsers.MultiPartParser):
     """Form fields are checked like any body; file parts are bounded by the upload handler
     (annotation/uploads.py) and checked by the import."""
 
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: Mapping[str, Any] | None = None) -> Any:
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         result = super().parse(stream, media_type, parser_context)
         refuse_unstorable(result.data)
         return result

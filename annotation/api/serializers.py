@@ -52,10 +52,26 @@ class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "name", "description", "kind", "labels", "overlap", "gold_rate",
-            "lease_seconds", "strategy", "retrain_every", "training_enabled", "suggestions",
-            "aggregation", "review_threshold", "qualification_items", "qualification_accuracy",
-            "private_fields", "retention_days", "created_at", "role",
+            "id",
+            "name",
+            "description",
+            "kind",
+            "labels",
+            "overlap",
+            "gold_rate",
+            "lease_seconds",
+            "strategy",
+            "retrain_every",
+            "training_enabled",
+            "suggestions",
+            "aggregation",
+            "review_threshold",
+            "qualification_items",
+            "qualification_accuracy",
+            "private_fields",
+            "retention_days",
+            "created_at",
+            "role",
         ]
 
     def get_role(self, project: Project) -> str | None:
@@ -63,12 +79,23 @@ class ProjectSerializer(serializers.ModelSerializer):
         return roles.get(project.pk)
 
 
-@extend_schema_field({"oneOf": [
-    {"type": "string", "description": "The label's name."},
-    {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
-        "name": {"type": "string"}, "shortcut": {"type": "string"},
-        "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}}},
-]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "The label's name."},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "shortcut": {"type": "string"},
+                    "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+                },
+            },
+        ]
+    }
+)
 class LabelInputField(serializers.Field):
     """A label of the schema: its name, or {"name", "shortcut", "color"}. The service checks
     the schema as a whole (unique names and keys, keys the labeling page reserves)."""
@@ -95,33 +122,52 @@ class LabelInputField(serializers.Field):
 class ProjectUpdateInput(InputSerializer):
     """A project's settings (every field optional: a PATCH changes what it sends)."""
 
-    name = StrictCharField(max_length=200, required=False, error_messages={
-        "blank": "A project needs a name.",
-        "max_length": "A name is text of at most 200 characters.",
-        "invalid": "A name is text of at most 200 characters."})
-    description = StrictCharField(max_length=MAX_DESCRIPTION_CHARS, required=False,
-                                  allow_blank=True, error_messages={
-        "max_length": f"A description is text of at most {MAX_DESCRIPTION_CHARS} characters.",
-        "invalid": f"A description is text of at most {MAX_DESCRIPTION_CHARS} characters."})
+    name = StrictCharField(
+        max_length=200,
+        required=False,
+        error_messages={
+            "blank": "A project needs a name.",
+            "max_length": "A name is text of at most 200 characters.",
+            "invalid": "A name is text of at most 200 characters.",
+        },
+    )
+    description = StrictCharField(
+        max_length=MAX_DESCRIPTION_CHARS,
+        required=False,
+        allow_blank=True,
+        error_messages={
+            "max_length": f"A description is text of at most {MAX_DESCRIPTION_CHARS} characters.",
+            "invalid": f"A description is text of at most {MAX_DESCRIPTION_CHARS} characters.",
+        },
+    )
     kind = choice(Project.Kind, required=False)
-    labels = serializers.ListField(child=LabelInputField(), required=False, allow_empty=False,
-                                   error_messages={"empty": "Give at least one label.",
-                                                   "not_a_list": "Give at least one label."})
+    labels = serializers.ListField(
+        child=LabelInputField(),
+        required=False,
+        allow_empty=False,
+        error_messages={
+            "empty": "Give at least one label.",
+            "not_a_list": "Give at least one label.",
+        },
+    )
     overlap = whole_number(1, 50, required=False)
     gold_rate = fraction(required=False)
     lease_seconds = whole_number(30, 7 * 24 * 3600, required=False)
     strategy = choice(Project.Strategy, required=False)
     retrain_every = whole_number(1, 100_000, required=False)
-    training_enabled = StrictBooleanField(required=False,
-                                          error_messages={"invalid": "Must be true or false."})
+    training_enabled = StrictBooleanField(
+        required=False, error_messages={"invalid": "Must be true or false."}
+    )
     suggestions = choice(Project.Suggestions, required=False)
     aggregation = choice(Project.Aggregation, required=False)
     review_threshold = fraction(required=False)
     qualification_items = whole_number(0, 1000, required=False)
     qualification_accuracy = fraction(required=False)
     private_fields = serializers.ListField(
-        child=StrictCharField(), required=False,
-        error_messages={"not_a_list": "Must be a list of field names."})
+        child=StrictCharField(),
+        required=False,
+        error_messages={"not_a_list": "Must be a list of field names."},
+    )
     retention_days = whole_number(1, 36500, required=False, allow_null=True)
 
     def validate_name(self, name: str) -> str:
@@ -169,15 +215,28 @@ class GuidelineSerializer(serializers.ModelSerializer):
 
 
 class GuidelineInput(InputSerializer):
-    body = StrictCharField(allow_blank=True, help_text="Markdown; the same text as the "
-                           "current version publishes nothing.")
+    body = StrictCharField(
+        allow_blank=True,
+        help_text="Markdown; the same text as the current version publishes nothing.",
+    )
 
 
 class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Item
-        fields = ["id", "external_id", "data", "gold", "state", "annotation_count",
-                  "lease_count", "priority", "predicted_labels", "confidence", "created_at"]
+        fields = [
+            "id",
+            "external_id",
+            "data",
+            "gold",
+            "state",
+            "annotation_count",
+            "lease_count",
+            "priority",
+            "predicted_labels",
+            "confidence",
+            "created_at",
+        ]
 
 
 class ImportResultSerializer(serializers.Serializer):
@@ -229,9 +288,20 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "item", "external_id", "assignment", "annotator", "labels",
-                  "guideline_version", "duration_ms", "suggestion", "client_id", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "item",
+            "external_id",
+            "assignment",
+            "annotator",
+            "labels",
+            "guideline_version",
+            "duration_ms",
+            "suggestion",
+            "client_id",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_suggestion(self, annotation: Annotation) -> dict[str, Any] | None:
         """Managers read the full provenance (a hidden A/B suggestion too, with ``shown``);
@@ -251,9 +321,21 @@ class LabelSetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LabelSet
-        fields = ["id", "version", "format", "aggregation", "filters", "state", "sha256",
-                  "item_count", "annotation_count", "data_card", "error", "created_at",
-                  "download_url"]
+        fields = [
+            "id",
+            "version",
+            "format",
+            "aggregation",
+            "filters",
+            "state",
+            "sha256",
+            "item_count",
+            "annotation_count",
+            "data_card",
+            "error",
+            "created_at",
+            "download_url",
+        ]
 
     def get_download_url(self, labelset: LabelSet) -> str | None:
         if labelset.state != LabelSet.State.READY:
@@ -272,8 +354,9 @@ class LabelSetRequestInput(InputSerializer):
 class UserCreateInput(InputSerializer):
     username = StrictCharField()
     password = StrictCharField(write_only=True, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True,
-                                   max_length=MAX_EMAIL_CHARS)
+    email = serializers.EmailField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_EMAIL_CHARS
+    )
 
 
 class UserSerializer(serializers.Serializer):
@@ -287,14 +370,17 @@ class TokenRequestInput(InputSerializer):
 
     username = StrictCharField(required=False, default="")
     password = StrictCharField(write_only=True, required=False, default="")
-    name = StrictCharField(required=False, allow_blank=True, allow_null=True,
-                           help_text="The device or script (default: the User-Agent), to "
-                                     "tell tokens apart when revoking.")
+    name = StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="The device or script (default: the User-Agent), to "
+        "tell tokens apart when revoking.",
+    )
 
 
 class TokenCreatedSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as 'Authorization: Token <token>'; shown "
-                                            "once.")
+    token = serializers.CharField(help_text="Send as 'Authorization: Token <token>'; shown once.")
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -313,7 +399,8 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class ConflictSerializer(ErrorSerializer):
     guideline_version = serializers.IntegerField(
-        required=False, help_text="Set when the guideline must be acknowledged first.")
+        required=False, help_text="Set when the guideline must be acknowledged first."
+    )
 
 
 class ImportRowErrorSerializer(serializers.Serializer):

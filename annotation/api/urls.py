@@ -22,8 +22,10 @@ urlpatterns = [
     path("projects/<id:project_id>/guidelines/", guidelines.GuidelineListView.as_view()),
     path("projects/<id:project_id>/guidelines/current/", guidelines.GuidelineCurrentView.as_view()),
     path("projects/<id:project_id>/guidelines/acks/", guidelines.GuidelineAckListView.as_view()),
-    path("projects/<id:project_id>/guidelines/<id:version>/ack/",
-         guidelines.GuidelineAckView.as_view()),
+    path(
+        "projects/<id:project_id>/guidelines/<id:version>/ack/",
+        guidelines.GuidelineAckView.as_view(),
+    ),
     path("projects/<id:project_id>/items/", items.ItemListView.as_view()),
     path("projects/<id:project_id>/items/import/", items.ItemImportView.as_view()),
     path("projects/<id:project_id>/next/", queue.NextView.as_view()),

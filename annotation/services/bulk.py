@@ -28,8 +28,10 @@ def copy_supported() -> bool:
     return connection.vendor == "postgresql"
 
 
-_COLUMNS = ("project_id, external_id, data, gold, is_gold, state, annotation_count, "
-            "lease_count, priority, random_key, created_at")
+_COLUMNS = (
+    "project_id, external_id, data, gold, is_gold, state, annotation_count, "
+    "lease_count, priority, random_key, created_at"
+)
 
 
 def item_statistics_refresh(*, changed: int) -> bool:
@@ -80,7 +82,8 @@ class ItemCopier:
         if not self._direct:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {_STAGE} (seq bigint, external_id text, "
-                "data jsonb, gold jsonb, random_key double precision) ON COMMIT DROP")
+                "data jsonb, gold jsonb, random_key double precision) ON COMMIT DROP"
+            )
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -102,12 +105,20 @@ class ItemCopier:
             if self._direct:
                 self._copy_direct(cursor, rows)
                 return
-            with cursor.copy(f"COPY {_STAGE} (seq, external_id, data, gold, random_key) "
-                             "FROM STDIN") as copy:
+            with cursor.copy(
+                f"COPY {_STAGE} (seq, external_id, data, gold, random_key) FROM STDIN"
+            ) as copy:
                 for external_id, data, gold, key in rows:
                     self.staged += 1
-                    copy.write_row((self.staged, external_id, json.dumps(data),
-                                    None if gold is None else json.dumps(gold), key))
+                    copy.write_row(
+                        (
+                            self.staged,
+                            external_id,
+                            json.dumps(data),
+                            None if gold is None else json.dumps(gold),
+                            key,
+                        )
+                    )
 
     def _copy_direct(self, cursor: Any, rows: Rows) -> None:
         project_id, state, now, seen = self.project.pk, Item.State.OPEN, timezone.now(), self._seen
@@ -118,9 +129,21 @@ class ItemCopier:
                     continue
                 seen.add(external_id)
                 self.created += 1
-                copy.write_row((project_id, external_id, json.dumps(data),
-                                None if gold is None else json.dumps(gold), gold is not None,
-                                state, 0, 0, 0.0, key, now))
+                copy.write_row(
+                    (
+                        project_id,
+                        external_id,
+                        json.dumps(data),
+                        None if gold is None else json.dumps(gold),
+                        gold is not None,
+                        state,
+                        0,
+                        0,
+                        0.0,
+                        key,
+                        now,
+                    )
+                )
 
     def finish(self) -> int:
         """Insert the staged rows; returns how many items were created."""
@@ -133,7 +156,8 @@ class ItemCopier:
                 f"SELECT %s, external_id, data, gold, gold IS NOT NULL, %s, 0, 0, 0.0, "
                 f"random_key, now() FROM {_STAGE} ORDER BY seq "
                 "ON CONFLICT (project_id, external_id) DO NOTHING",
-                [self.project.pk, Item.State.OPEN])
+                [self.project.pk, Item.State.OPEN],
+            )
             self.created = cursor.rowcount
             cursor.execute(f"DROP TABLE {_STAGE}")
         self._direct = None
@@ -182,8 +206,10 @@ class ItemStager:
     def session(self) -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_STAGE}")
-            cursor.execute(f"CREATE TABLE {_TEMP_STAGE} (seq integer PRIMARY KEY, "
-                           "external_id text, data text, gold text, random_key real)")
+            cursor.execute(
+                f"CREATE TABLE {_TEMP_STAGE} (seq integer PRIMARY KEY, "
+                "external_id text, data text, gold text, random_key real)"
+            )
         try:
             yield
         finally:
@@ -194,12 +220,18 @@ class ItemStager:
         """Stage one batch of cleaned rows: (external_id, data, gold, random_key)."""
         start = self.staged
         self.staged += len(rows)
-        values = [(start + n, external_id, json.dumps(data),
-                   None if gold is None else json.dumps(gold), key)
-                  for n, (external_id, data, gold, key) in enumerate(rows)]
+        values = [
+            (
+                start + n,
+                external_id,
+                json.dumps(data),
+                None if gold is None else json.dumps(gold),
+                key,
+            )
+            for n, (external_id, data, gold, key) in enumerate(rows)
+        ]
         with connection.cursor() as cursor, _temp_transaction(cursor):
-            cursor.executemany(f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s)",
-                               values)
+            cursor.executemany(f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s)", values)
 
     def finish(self) -> int:
         """Insert the staged rows in one short transaction; returns how many were created."""
@@ -210,5 +242,6 @@ class ItemStager:
                 f"SELECT %s, external_id, data, gold, gold IS NOT NULL, %s, 0, 0, 0.0, "
                 f"random_key, %s, 0 FROM {_TEMP_STAGE} WHERE true ORDER BY seq "
                 "ON CONFLICT (project_id, external_id) DO NOTHING",
-                [self.project.pk, Item.State.OPEN, now])
+                [self.project.pk, Item.State.OPEN, now],
+            )
             return int(cursor.rowcount)

@@ -24,8 +24,7 @@ FORMATS = ("jsonl", "csv", "json")
 AGGREGATIONS = ("majority", "dawid_skene", "none")
 STATES = ("labeled", "complete", "all")
 CHUNK = 2000
-CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
-                 "json": "application/json"}
+CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "json": "application/json"}
 
 # An item's aggregate label: (labels or None, confidence or None, extra fields).
 Aggregate = tuple[list[str] | None, float | None, dict[str, Any]]
@@ -36,8 +35,9 @@ Aggregate = tuple[list[str] | None, float | None, dict[str, Any]]
 Aggregator = Callable[[Sequence[int], Sequence[list[list[str]]]], list[Aggregate]]
 
 
-def export_options(*, fmt: str | None, aggregation: str | None, state: str | None = None
-                   ) -> dict[str, str]:
+def export_options(
+    *, fmt: str | None, aggregation: str | None, state: str | None = None
+) -> dict[str, str]:
     """Validate export parameters, every bad one named."""
     errors: dict[str, list[str]] = {}
     fmt = fmt or "jsonl"
@@ -56,8 +56,10 @@ def export_options(*, fmt: str | None, aggregation: str | None, state: str | Non
 def _items(project: Project, state: str) -> Iterator[dict[str, Any]]:
     """The project's items in id order, from a server-side cursor (PostgreSQL) read
     ``CHUNK`` rows at a time; JSON columns parsed here, without the ORM's per-row work."""
-    sql = (f"SELECT id, external_id, CAST(data AS TEXT), CAST(gold AS TEXT), is_gold "
-           f"FROM {Item._meta.db_table} WHERE project_id = %s")
+    sql = (
+        f"SELECT id, external_id, CAST(data AS TEXT), CAST(gold AS TEXT), is_gold "
+        f"FROM {Item._meta.db_table} WHERE project_id = %s"
+    )
     params: list[Any] = [project.pk]
     if state == "complete":
         sql += " AND state = %s"
@@ -69,25 +71,35 @@ def _items(project: Project, state: str) -> Iterator[dict[str, Any]]:
         cursor.execute(sql + " ORDER BY id", params)
         while rows := cursor.fetchmany(CHUNK):
             for item_id, external_id, data, gold, is_gold in rows:
-                yield {"id": item_id, "external_id": external_id, "data": loads(data),
-                       "gold": None if gold is None else loads(gold),
-                       "is_gold": bool(is_gold)}
+                yield {
+                    "id": item_id,
+                    "external_id": external_id,
+                    "data": loads(data),
+                    "gold": None if gold is None else loads(gold),
+                    "is_gold": bool(is_gold),
+                }
 
 
 def _created_sql() -> str:
     """``created_at`` as ``datetime.isoformat()`` writes it (UTC), formatted by the database:
     parsing a million timestamps only to print them again is most of an export's time."""
     if connection.vendor == "postgresql":
-        return ("to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-                "CASE WHEN extract(microseconds FROM a.created_at)::bigint %% 1000000 = 0 "
-                "THEN '' ELSE to_char(a.created_at AT TIME ZONE 'UTC', '.US') END || '+00:00'")
+        return (
+            "to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+            "CASE WHEN extract(microseconds FROM a.created_at)::bigint %% 1000000 = 0 "
+            "THEN '' ELSE to_char(a.created_at AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+        )
     # SQLite keeps Django's text form, "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC.
     return "replace(a.created_at, ' ', 'T') || '+00:00'"
 
 
-def _chunk_annotations(project_id: int, first: int, last: int,
-                       by_item: dict[int, list[dict[str, Any]]], parsed: dict[str, Any]
-                       ) -> None:
+def _chunk_annotations(
+    project_id: int,
+    first: int,
+    last: int,
+    by_item: dict[int, list[dict[str, Any]]],
+    parsed: dict[str, Any],
+) -> None:
     """Append the annotations of the chunk's items (ids first..last) to ``by_item``, in one
     range query. JSON columns come as text and repeated label lists are parsed once (each
     record still gets its own list)."""
@@ -121,15 +133,26 @@ def _chunk_annotations(project_id: int, first: int, last: int,
         anns = by_item.get(item_id)
         if anns is None:  # an item in the id range that the state filter left out
             continue
-        anns.append({
-            "annotator": user, "labels": load(labels), "guideline_version": version,
-            "created_at": created, "duration_ms": duration,
-            "suggestion": load(suggestion), "counts": bool(is_counted),
-        })
+        anns.append(
+            {
+                "annotator": user,
+                "labels": load(labels),
+                "guideline_version": version,
+                "created_at": created,
+                "duration_ms": duration,
+                "suggestion": load(suggestion),
+                "counts": bool(is_counted),
+            }
+        )
 
 
-def export_records(*, project: Project, aggregate: Aggregator | None, state: str = "labeled",
-                   include_private: bool = False) -> Iterator[dict[str, Any]]:
+def export_records(
+    *,
+    project: Project,
+    aggregate: Aggregator | None,
+    state: str = "labeled",
+    include_private: bool = False,
+) -> Iterator[dict[str, Any]]:
     """Yield one export record per item, in item order; with ``aggregate``, each record
     carries the item's aggregate label."""
     multi = project.is_multi_label
@@ -139,9 +162,10 @@ def export_records(*, project: Project, aggregate: Aggregator | None, state: str
         _chunk_annotations(project.pk, chunk[0]["id"], chunk[-1]["id"], by_item, parsed)
         aggregates: list[Aggregate] = []
         if aggregate is not None:
-            aggregates = aggregate([row["id"] for row in chunk],
-                                   [[a["labels"] for a in by_item[row["id"]] if a["counts"]]
-                                    for row in chunk])
+            aggregates = aggregate(
+                [row["id"] for row in chunk],
+                [[a["labels"] for a in by_item[row["id"]] if a["counts"]] for row in chunk],
+            )
         for n, row in enumerate(chunk):
             anns = by_item[row["id"]]
             data = item_data_for(row["data"], project=project, include_private=include_private)
@@ -172,17 +196,21 @@ def render_export(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
             first = False
         yield "]\n"
     else:
-        yield csv_line(["external_id", "labels", "confidence", "n_annotations", "data",
-                         "annotations"])
+        yield csv_line(
+            ["external_id", "labels", "confidence", "n_annotations", "data", "annotations"]
+        )
         for record in records:
             labels = record.get("labels")
-            yield csv_line([
-                record["external_id"], "|".join(labels) if labels else "",
-                "" if record.get("confidence") is None else f"{record['confidence']:.6g}",
-                len(record["annotations"]),
-                json.dumps(record["data"], ensure_ascii=False),
-                json.dumps(record["annotations"], ensure_ascii=False),
-            ])
+            yield csv_line(
+                [
+                    record["external_id"],
+                    "|".join(labels) if labels else "",
+                    "" if record.get("confidence") is None else f"{record['confidence']:.6g}",
+                    len(record["annotations"]),
+                    json.dumps(record["data"], ensure_ascii=False),
+                    json.dumps(record["annotations"], ensure_ascii=False),
+                ]
+            )
 
 
 def encode_stream(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]:

@@ -35,10 +35,12 @@ def guideline_publish(*, project: Project, actor: Any, body: str) -> tuple[Guide
     if current is not None and current.body == body:
         return current, False
     latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-    guideline = Guideline.objects.create(project=project, version=latest + 1, body=body,
-                                         created_by=actor)
-    audit_record(actor=actor, action="guideline.published", project=project,
-                 target=f"v{guideline.version}")
+    guideline = Guideline.objects.create(
+        project=project, version=latest + 1, body=body, created_by=actor
+    )
+    audit_record(
+        actor=actor, action="guideline.published", project=project, target=f"v{guideline.version}"
+    )
     return guideline, True
 
 

@@ -27,21 +27,26 @@ def item_gold_set(*, project: Project, item_id: int, actor: Any, gold: Any) -> I
         if isinstance(gold, str):
             gold = [gold]
         try:
-            clean = labels_validate(project=project, labels=gold,
-                                    label_names=label_names_of(project=project))
+            clean = labels_validate(
+                project=project, labels=gold, label_names=label_names_of(project=project)
+            )
         except InvalidInput as exc:
             raise InvalidInput({"gold": exc.detail.get("labels", exc.detail)}) from None
     is_gold = clean is not None
     Item.objects.filter(pk=item.pk).update(
-        gold=clean, is_gold=is_gold,
+        gold=clean,
+        is_gold=is_gold,
         # the gold flag changes in this same UPDATE, so its branch of the rule is chosen here
-        state=(Value(Item.State.OPEN) if is_gold
-               else item_state_case(overlap=project.overlap)),
+        state=(Value(Item.State.OPEN) if is_gold else item_state_case(overlap=project.overlap)),
     )
     Assignment.objects.filter(item_id=item.pk).update(is_gold=is_gold)
     Annotation.objects.filter(item_id=item.pk).update(is_gold=is_gold)
-    audit_record(actor=actor, action="item.gold_set", project=project,
-                 target=item.external_id,
-                 details={"item_id": item.pk, "gold": clean, "before": item.gold})
+    audit_record(
+        actor=actor,
+        action="item.gold_set",
+        project=project,
+        target=item.external_id,
+        details={"item_id": item.pk, "gold": clean, "before": item.gold},
+    )
     item.refresh_from_db()
     return item

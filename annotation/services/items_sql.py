@@ -17,10 +17,14 @@ if TYPE_CHECKING:  # the learning loop passes numpy arrays; the core does not im
     import numpy.typing as npt
 
 
-def item_scores_write(*, ids: Sequence[int], priority: Sequence[float] | npt.NDArray[np.float64],
-                 labels: Sequence[Any] | None,
-                 confidence: Sequence[float] | npt.NDArray[np.float64] | None,
-                 scored_by_version: int | None) -> None:
+def item_scores_write(
+    *,
+    ids: Sequence[int],
+    priority: Sequence[float] | npt.NDArray[np.float64],
+    labels: Sequence[Any] | None,
+    confidence: Sequence[float] | npt.NDArray[np.float64] | None,
+    scored_by_version: int | None,
+) -> None:
     """Write priorities (and predictions) of many items in one statement per call.
 
     On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
@@ -40,7 +44,8 @@ def item_scores_write(*, ids: Sequence[int], priority: Sequence[float] | npt.NDA
                     f"UPDATE {table} AS i SET priority = v.p FROM "
                     "unnest(%s::bigint[], %s::float8[]) AS v(id, p) WHERE i.id = v.id "
                     "AND i.id BETWEEN %s AND %s AND i.priority IS DISTINCT FROM v.p",
-                    [ids, prio, *bounds])
+                    [ids, prio, *bounds],
+                )
             else:
                 cursor.execute(
                     f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "
@@ -50,21 +55,37 @@ def item_scores_write(*, ids: Sequence[int], priority: Sequence[float] | npt.NDA
                     "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
                     "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by_version) "
                     "IS DISTINCT FROM (v.p, v.l, v.c, %s)",
-                    [scored_by_version, ids, prio, _label_texts(labels),
-                     [float(c) for c in (confidence if confidence is not None else [])],
-                     *bounds, scored_by_version])
+                    [
+                        scored_by_version,
+                        ids,
+                        prio,
+                        _label_texts(labels),
+                        [float(c) for c in (confidence if confidence is not None else [])],
+                        *bounds,
+                        scored_by_version,
+                    ],
+                )
         return
     with connection.cursor() as cursor:
         if labels is None:
-            cursor.executemany(f"UPDATE {table} SET priority = %s WHERE id = %s",
-                               list(zip(prio, ids, strict=True)))
+            cursor.executemany(
+                f"UPDATE {table} SET priority = %s WHERE id = %s", list(zip(prio, ids, strict=True))
+            )
         else:
             cursor.executemany(
                 f"UPDATE {table} SET priority = %s, predicted_labels = %s, "
                 "confidence = %s, scored_by_version = %s WHERE id = %s",
-                [(p, lab, float(c), scored_by_version, i) for p, lab, c, i in
-                 zip(prio, _label_texts(labels), confidence if confidence is not None else [],
-                     ids, strict=True)])
+                [
+                    (p, lab, float(c), scored_by_version, i)
+                    for p, lab, c, i in zip(
+                        prio,
+                        _label_texts(labels),
+                        confidence if confidence is not None else [],
+                        ids,
+                        strict=True,
+                    )
+                ],
+            )
 
 
 def _label_texts(labels: Sequence[Any]) -> list[str]:

@@ -29,8 +29,18 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # length) refuses what PostgreSQL would.
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_EMAIL_CHARS = 254  # the User model's email column
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#bab0ac"]
+PALETTE = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+]
 
 
 def _clean_labels(labels: Any) -> list[dict[str, str]]:
@@ -59,8 +69,10 @@ def _clean_labels(labels: Any) -> list[dict[str, str]]:
         elif shortcut and shortcut.lower() in shortcuts:
             errors.append(f"Label '{name}': shortcut '{shortcut}' is already used.")
         elif shortcut and (taken := reserved_for(shortcut)):
-            errors.append(f"Label '{name}': the key '{shortcut}' is taken by the labeling page "
-                          f"({taken}); choose another key or leave it empty.")
+            errors.append(
+                f"Label '{name}': the key '{shortcut}' is taken by the labeling page "
+                f"({taken}); choose another key or leave it empty."
+            )
         if color and not _COLOR.match(color):
             errors.append(f"Label '{name}': colour must look like #1a2b3c.")
         names.add(name)
@@ -85,8 +97,9 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
     settings are the model's fields, their types and ranges checked by the caller (the
     API's ProjectCreateInput)."""
     cleaned_labels = _clean_labels(labels)
-    project = Project.objects.create(created_by=creator, name=name,
-                                     seed=random.randrange(2**31), **settings)
+    project = Project.objects.create(
+        created_by=creator, name=name, seed=random.randrange(2**31), **settings
+    )
     Label.objects.bulk_create(
         Label(project=project, order=i, **label) for i, label in enumerate(cleaned_labels)
     )
@@ -96,23 +109,34 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
 
 
 @transaction.atomic
-def project_update(*, project: Project, actor: Any, labels: list[Any] | None = None,
-                   **fields: Any) -> Project:
+def project_update(
+    *, project: Project, actor: Any, labels: list[Any] | None = None, **fields: Any
+) -> Project:
     """Change settings (and optionally the label schema); a new overlap re-sorts the queue.
     The fields are checked by the caller, as for project_create."""
     if labels is not None:
         change = _replace_labels(project=project, labels=_clean_labels(labels))
         if change:
-            audit_record(actor=actor, action="labels.changed", project=project,
-                         target=project.name, details=change)
+            audit_record(
+                actor=actor,
+                action="labels.changed",
+                project=project,
+                target=project.name,
+                details=change,
+            )
     old_overlap = project.overlap
     for field, value in fields.items():
         setattr(project, field, value)
     project.save()
     if project.overlap != old_overlap:
         item_states_refresh(project=project)
-    audit_record(actor=actor, action="project.updated", project=project, target=project.name,
-                 details={k: v for k, v in fields.items() if k != "description"})
+    audit_record(
+        actor=actor,
+        action="project.updated",
+        project=project,
+        target=project.name,
+        details={k: v for k, v in fields.items() if k != "description"},
+    )
     return project
 
 
@@ -123,37 +147,51 @@ def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[s
     (empty when nothing did); a label is known by its name, so a new name is an addition
     and a removal."""
     existing = {label.name: label for label in project.labels.all()}
-    before = [{"name": lb.name, "shortcut": lb.shortcut, "color": lb.color}
-              for lb in sorted(existing.values(), key=lambda lb: (lb.order, lb.pk))]
+    before = [
+        {"name": lb.name, "shortcut": lb.shortcut, "color": lb.color}
+        for lb in sorted(existing.values(), key=lambda lb: (lb.order, lb.pk))
+    ]
     new_names = [label["name"] for label in labels]
     removed = set(existing) - set(new_names)
     if removed:
         used = labels_in_use(project=project, names=removed)
         if used:
-            raise InvalidInput({"labels": [
-                f"Label '{name}' is used by {' and '.join(uses)} and cannot be removed."
-                for name, uses in sorted(used.items())]})
+            raise InvalidInput(
+                {
+                    "labels": [
+                        f"Label '{name}' is used by {' and '.join(uses)} and cannot be removed."
+                        for name, uses in sorted(used.items())
+                    ]
+                }
+            )
         Label.objects.filter(project=project, name__in=removed).delete()
     Label.objects.filter(project=project).update(shortcut="")
     for order, label in enumerate(labels):
         Label.objects.update_or_create(
-            project=project, name=label["name"],
+            project=project,
+            name=label["name"],
             defaults={"shortcut": label["shortcut"], "color": label["color"], "order": order},
         )
-    after = [{"name": lb["name"], "shortcut": lb["shortcut"], "color": lb["color"]}
-             for lb in labels]
+    after = [
+        {"name": lb["name"], "shortcut": lb["shortcut"], "color": lb["color"]} for lb in labels
+    ]
     if after == before:
         return {}
     old = {lb["name"]: lb for lb in before}
-    return {"added": [n for n in new_names if n not in existing], "removed": sorted(removed),
-            "changed": [n for n in new_names if n in old and old[n] != after[new_names.index(n)]],
-            "before": before, "after": after}
+    return {
+        "added": [n for n in new_names if n not in existing],
+        "removed": sorted(removed),
+        "changed": [n for n in new_names if n in old and old[n] != after[new_names.index(n)]],
+        "before": before,
+        "after": after,
+    }
 
 
 def item_states_refresh(*, project: Project) -> int:
     """Recompute every item's queue state from its counters (after the overlap changed)."""
     return Item.objects.filter(project=project, is_gold=False).update(
-        state=item_state_case(overlap=project.overlap))
+        state=item_state_case(overlap=project.overlap)
+    )
 
 
 @transaction.atomic
@@ -182,8 +220,11 @@ def _is_last_manager(*, project: Project, user: Any) -> bool:
     """Whether the user is the project's only manager. Locks the project row first, so two
     managers demoting or removing each other at once cannot both pass the check."""
     Project.objects.select_for_update().filter(pk=project.pk).first()
-    managers = list(Membership.objects.filter(project=project, role=Membership.Role.MANAGER)
-                    .values_list("user_id", flat=True)[:2])
+    managers = list(
+        Membership.objects.filter(project=project, role=Membership.Role.MANAGER).values_list(
+            "user_id", flat=True
+        )[:2]
+    )
     return managers == [user.pk]
 
 
@@ -195,15 +236,26 @@ def member_set(*, project: Project, actor: Any, username: str, role: str) -> Mem
     if user is None:
         raise InvalidInput({"username": [f"No user named '{username}'."]})
     if role != Membership.Role.MANAGER and _is_last_manager(project=project, user=user):
-        raise InvalidInput({"role": [f"'{username}' is the project's only manager; make "
-                                     "someone else manager first."]})
-    before = (Membership.objects.filter(project=project, user=user)
-              .values_list("role", flat=True).first())
+        raise InvalidInput(
+            {
+                "role": [
+                    f"'{username}' is the project's only manager; make someone else manager first."
+                ]
+            }
+        )
+    before = (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
     membership, created = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
-    audit_record(actor=actor, action="member.added" if created else "member.role_changed",
-                 project=project, target=username, details={"role": role, "before": before})
+    audit_record(
+        actor=actor,
+        action="member.added" if created else "member.role_changed",
+        project=project,
+        target=username,
+        details={"role": role, "before": before},
+    )
     return membership
 
 
@@ -214,8 +266,13 @@ def member_remove(*, project: Project, actor: Any, username: str) -> None:
     if membership is None:
         raise NotFound({"detail": f"'{username}' is not a member of this project."})
     if _is_last_manager(project=project, user=membership.user):
-        raise InvalidInput({"username": [f"'{username}' is the project's only manager; make "
-                                         "someone else manager first."]})
+        raise InvalidInput(
+            {
+                "username": [
+                    f"'{username}' is the project's only manager; make someone else manager first."
+                ]
+            }
+        )
     assignments_release(project=project, user=membership.user)
     membership.delete()
     audit_record(actor=actor, action="member.removed", project=project, target=username)
@@ -244,8 +301,16 @@ def project_delete(*, project: Project, actor: Any) -> None:
     trail stays, naming the project by id and name."""
     Project.objects.select_for_update().filter(pk=project.pk).first()
     files = _stored_files_of(project)
-    audit_record(actor=actor, action="project.deleted", project=project, target=project.name,
-                 details={"items": project.items.count(),
-                          "annotations": project.annotations.count(), "files": len(files)})
+    audit_record(
+        actor=actor,
+        action="project.deleted",
+        project=project,
+        target=project.name,
+        details={
+            "items": project.items.count(),
+            "annotations": project.annotations.count(),
+            "files": len(files),
+        },
+    )
     stored_files_delete(names=files, reason=f"project {project.pk} deleted")
     project.delete()

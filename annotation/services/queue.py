@@ -50,8 +50,12 @@ def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
     if project.suggestions == Project.Suggestions.AB:
         digest = hashlib.sha256(f"{project.seed}:{item.pk}".encode()).digest()
         shown = digest[0] % 2 == 0
-    return {"labels": item.predicted_labels, "confidence": item.confidence,
-            "model_version": item.scored_by_version, "shown": shown}
+    return {
+        "labels": item.predicted_labels,
+        "confidence": item.confidence,
+        "model_version": item.scored_by_version,
+        "shown": shown,
+    }
 
 
 def visible_suggestion(suggestion: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -65,32 +69,38 @@ def assignments_expire(*, project: Project, now: Any = None) -> int:
     """Return expired leases' slots to the queue. Rows another sweep holds are skipped, so
     concurrent labelers never wait on each other here."""
     now = now or timezone.now()
-    stale = Assignment.objects.filter(project=project, state=Assignment.State.ACTIVE,
-                                      expires_at__lte=now)
+    stale = Assignment.objects.filter(
+        project=project, state=Assignment.State.ACTIVE, expires_at__lte=now
+    )
     if not stale.exists():
         return 0
     with transaction.atomic():
         rows = list(
-            stale.select_for_update(skip_locked=True).values_list("id", "item_id")
-            [:EXPIRY_SWEEP_BATCH]
+            stale.select_for_update(skip_locked=True).values_list("id", "item_id")[
+                :EXPIRY_SWEEP_BATCH
+            ]
         )
         if not rows:
             return 0
         Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
-            state=Assignment.State.EXPIRED, closed_at=now)
+            state=Assignment.State.EXPIRED, closed_at=now
+        )
         per_item: dict[int, int] = {}
         for _, item_id in rows:
             per_item[item_id] = per_item.get(item_id, 0) + 1
         for item_id, n in sorted(per_item.items()):  # one lock order: no deadlocks
-            queue_sql.item_counters_update(item_id=item_id, overlap=project.overlap,
-                                           d_annotations=0, d_leases=-n)
+            queue_sql.item_counters_update(
+                item_id=item_id, overlap=project.overlap, d_annotations=0, d_leases=-n
+            )
     return len(rows)
 
 
-def _own_open_assignment(*, project: Project, user: Any, now: Any,
-                         ahead_of: int | None = None) -> Assignment | None:
-    own = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
-                                  excluding=ahead_of).own_assignment_id
+def _own_open_assignment(
+    *, project: Project, user: Any, now: Any, ahead_of: int | None = None
+) -> Assignment | None:
+    own = queue_sql.labeler_state(
+        project_id=project.pk, user_id=user.pk, now=now, excluding=ahead_of
+    ).own_assignment_id
     return None if own is None else Assignment.objects.select_related("item").get(pk=own)
 
 
@@ -100,8 +110,9 @@ class Rng(Protocol):
     def random(self) -> float: ...
 
 
-def assignment_claim_next(*, project: Project, user: Any, rng: Rng | None = None,
-                          ahead_of: int | None = None) -> Handout | None:
+def assignment_claim_next(
+    *, project: Project, user: Any, rng: Rng | None = None, ahead_of: int | None = None
+) -> Handout | None:
     """Give the labeler their next item, or None when nothing is left for them.
 
     Order: their own unexpired assignment; a gold item at ``gold_rate``, in place of and looking
@@ -113,8 +124,9 @@ def assignment_claim_next(*, project: Project, user: Any, rng: Rng | None = None
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following
     item while the current one is on screen, so a labeler holds at most two open assignments."""
     now = timezone.now()
-    state = queue_sql.labeler_state(project_id=project.pk, user_id=user.pk, now=now,
-                                    excluding=ahead_of)
+    state = queue_sql.labeler_state(
+        project_id=project.pk, user_id=user.pk, now=now, excluding=ahead_of
+    )
     guideline_version = state.guideline_version
     if guideline_version is not None and not state.guideline_acked:
         raise GuidelineNotAcknowledged(guideline_version)
@@ -122,8 +134,7 @@ def assignment_claim_next(*, project: Project, user: Any, rng: Rng | None = None
     held: Assignment | None
     if state.own_assignment_id is not None:
         held = Assignment.objects.select_related("item").get(pk=state.own_assignment_id)
-        return Handout(held, held.item, held.guideline_version,
-                       visible_suggestion(held.suggestion))
+        return Handout(held, held.item, held.guideline_version, visible_suggestion(held.suggestion))
     if state.expired_leases:
         assignments_expire(project=project, now=now)
     rng = rng or random
@@ -138,8 +149,9 @@ def assignment_claim_next(*, project: Project, user: Any, rng: Rng | None = None
                     # Asked on every claim, not only when gold is due: a gold claim must not
                     # take one query more than a regular one (a timing tell). The open row
                     # stays locked until commit (milliseconds); others skip it.
-                    gold = queue_sql.pick_gold(project_id=project.pk, user_id=user.pk,
-                                               like=item.confidence)
+                    gold = queue_sql.pick_gold(
+                        project_id=project.pk, user_id=user.pk, like=item.confidence
+                    )
                     if rng.random() < project.gold_rate and gold is not None:
                         stands_in_for, item = item, gold
             if item is None:
@@ -150,21 +162,26 @@ def assignment_claim_next(*, project: Project, user: Any, rng: Rng | None = None
                 # when that one has none (not scored yet), so a missing one marks no kind.
                 suggestion = None
             assignment = queue_sql.insert(
-                Assignment, project_id=project.pk, item_id=item.pk, labeler_id=user.pk,
-                is_gold=item.is_gold, guideline_version=guideline_version,
+                Assignment,
+                project_id=project.pk,
+                item_id=item.pk,
+                labeler_id=user.pk,
+                is_gold=item.is_gold,
+                guideline_version=guideline_version,
                 suggestion=suggestion,
                 expires_at=now + timedelta(seconds=project.lease_seconds),
             )
-            queue_sql.item_counters_update(item_id=item.pk, overlap=project.overlap,
-                                           d_annotations=0, d_leases=1)
+            queue_sql.item_counters_update(
+                item_id=item.pk, overlap=project.overlap, d_annotations=0, d_leases=1
+            )
     except IntegrityError:
         # A second request of the same labeler raced us to this item; serve theirs.
         held = _own_open_assignment(project=project, user=user, now=now, ahead_of=ahead_of)
         if held is None:
-            raise Conflict({"detail": "Another request of yours is claiming an item; "
-                                      "try again."}) from None
-        return Handout(held, held.item, held.guideline_version,
-                       visible_suggestion(held.suggestion))
+            raise Conflict(
+                {"detail": "Another request of yours is claiming an item; try again."}
+            ) from None
+        return Handout(held, held.item, held.guideline_version, visible_suggestion(held.suggestion))
     return Handout(assignment, item, guideline_version, visible_suggestion(suggestion))
 
 
@@ -176,13 +193,13 @@ def labels_validate(*, project: Project, labels: Any, label_names: list[str]) ->
         raise InvalidInput({"labels": ["Choose at least one label."]})
     unknown = [x for x in labels if x not in label_names]
     if unknown:
-        raise InvalidInput({"labels": [f"'{x}' is not a label of this project."
-                                       for x in unknown]})
+        raise InvalidInput({"labels": [f"'{x}' is not a label of this project." for x in unknown]})
     if len(set(labels)) != len(labels):
         raise InvalidInput({"labels": ["A label is given more than once."]})
     if not project.is_multi_label and len(labels) > 1:
-        raise InvalidInput({"labels": ["This project takes exactly one label per item, "
-                                       f"got {len(labels)}."]})
+        raise InvalidInput(
+            {"labels": [f"This project takes exactly one label per item, got {len(labels)}."]}
+        )
     order = {name: i for i, name in enumerate(label_names)}
     return sorted(labels, key=order.__getitem__)
 
@@ -190,8 +207,10 @@ def labels_validate(*, project: Project, labels: Any, label_names: list[str]) ->
 def _duration_validate(duration_ms: Any) -> int | None:
     if duration_ms is None:
         return None
-    if isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or not (
-        0 <= duration_ms <= 24 * 3600 * 1000
+    if (
+        isinstance(duration_ms, bool)
+        or not isinstance(duration_ms, int)
+        or not (0 <= duration_ms <= 24 * 3600 * 1000)
     ):
         raise InvalidInput({"duration_ms": ["A whole number of milliseconds, 0 to 86400000."]})
     return duration_ms
@@ -221,8 +240,9 @@ def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
     return assignment
 
 
-def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms: Any = None,
-                      client_id: Any = None) -> tuple[Annotation, bool]:
+def annotation_submit(
+    *, assignment_id: int, user: Any, labels: Any, duration_ms: Any = None, client_id: Any = None
+) -> tuple[Annotation, bool]:
     """Record a labeler's answer. Returns (annotation, created).
 
     The same ``client_id`` again returns the first annotation. A late submit (the lease
@@ -232,22 +252,27 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
     client_id = _client_id_validate(client_id)
     try:
         with transaction.atomic():
-            assignment = queue_sql.assignment_for_submit(assignment_id=assignment_id,
-                                                         user_id=user.pk)
+            assignment = queue_sql.assignment_for_submit(
+                assignment_id=assignment_id, user_id=user.pk
+            )
             # member_role: a column of the raw query, not a field of Assignment.
             if assignment is None or (assignment.member_role is None and not user.is_staff):  # type: ignore[attr-defined]
                 raise NotFound({"detail": "Assignment not found."})
             if assignment.state == Assignment.State.SUBMITTED and client_id:
-                existing = _same_answer(user=user, client_id=client_id,
-                                        assignment_id=assignment_id)
+                existing = _same_answer(user=user, client_id=client_id, assignment_id=assignment_id)
                 if existing is not None:
                     return existing, False
             project, label_names = queue_sql.project_with_label_names(
-                project_id=assignment.project_id)
+                project_id=assignment.project_id
+            )
             labels = labels_validate(project=project, labels=labels, label_names=label_names)
             if assignment.state == Assignment.State.SUBMITTED:
-                raise Conflict({"detail": "This assignment was already submitted; change "
-                                          "the annotation instead."})
+                raise Conflict(
+                    {
+                        "detail": "This assignment was already submitted; change "
+                        "the annotation instead."
+                    }
+                )
             if assignment.state == Assignment.State.SKIPPED:
                 raise Conflict({"detail": "This item was skipped."})
             now = timezone.now()
@@ -257,26 +282,43 @@ def annotation_submit(*, assignment_id: int, user: Any, labels: Any, duration_ms
                 item = Item.objects.select_for_update().get(pk=assignment.item_id)
                 others = item.lease_count - (1 if was_active else 0)
                 if item.annotation_count + others >= project.overlap:
-                    raise Conflict({"detail": "Your lease expired and this item no longer "
-                                              "needs an answer; your answer was not "
-                                              "recorded."})
+                    raise Conflict(
+                        {
+                            "detail": "Your lease expired and this item no longer "
+                            "needs an answer; your answer was not "
+                            "recorded."
+                        }
+                    )
             is_counted = labeler_policy().annotation_counts(project=project, user=user)
             annotation = queue_sql.insert(
-                Annotation, project_id=project.pk, item_id=assignment.item_id,
-                assignment_id=assignment.pk, labeler_id=user.pk, labels=labels,
-                guideline_version=assignment.guideline_version, duration_ms=duration_ms,
-                suggestion=assignment.suggestion, is_gold=assignment.is_gold,
-                client_id=client_id, is_counted=is_counted,
+                Annotation,
+                project_id=project.pk,
+                item_id=assignment.item_id,
+                assignment_id=assignment.pk,
+                labeler_id=user.pk,
+                labels=labels,
+                guideline_version=assignment.guideline_version,
+                duration_ms=duration_ms,
+                suggestion=assignment.suggestion,
+                is_gold=assignment.is_gold,
+                client_id=client_id,
+                is_counted=is_counted,
             )
-            queue_sql.assignment_close(assignment_id=assignment.pk,
-                                       state=Assignment.State.SUBMITTED, now=now)
-            queue_sql.item_counters_update(item_id=assignment.item_id, overlap=project.overlap,
-                                           d_annotations=1, d_leases=-1 if was_active else 0)
+            queue_sql.assignment_close(
+                assignment_id=assignment.pk, state=Assignment.State.SUBMITTED, now=now
+            )
+            queue_sql.item_counters_update(
+                item_id=assignment.item_id,
+                overlap=project.overlap,
+                d_annotations=1,
+                d_leases=-1 if was_active else 0,
+            )
             transaction.on_commit(lambda: _after_submit(project=project, annotation=annotation))
     except IntegrityError:
         # The whole transaction rolled back: nothing of this attempt was written.
-        existing = client_id and _same_answer(user=user, client_id=client_id,
-                                              assignment_id=assignment_id)
+        existing = client_id and _same_answer(
+            user=user, client_id=client_id, assignment_id=assignment_id
+        )
         if existing:
             return existing, False
         raise Conflict({"detail": "You already annotated this item."}) from None
@@ -288,8 +330,7 @@ def _same_answer(*, user: Any, client_id: str, assignment_id: int) -> Annotation
     409 if that ``client_id`` went with another assignment."""
     existing = Annotation.objects.filter(labeler=user, client_id=client_id).first()
     if existing is not None and existing.assignment_id != assignment_id:
-        raise Conflict({"client_id": ["This client_id was already used for another "
-                                      "assignment."]})
+        raise Conflict({"client_id": ["This client_id was already used for another assignment."]})
     return existing
 
 
@@ -299,8 +340,9 @@ def _after_submit(*, project: Project, annotation: Annotation) -> None:
         try:
             hook(project=project, annotation=annotation)
         except Exception:  # the broker may be down: labeling goes on, the failure is logged
-            logger.exception("after-submit hook %s failed for project %s", hook.__module__,
-                             project.pk)
+            logger.exception(
+                "after-submit hook %s failed for project %s", hook.__module__, project.pk
+            )
 
 
 def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
@@ -317,11 +359,15 @@ def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
             raise Conflict({"detail": "This item was already submitted."})
         was_active = assignment.state == Assignment.State.ACTIVE
         Assignment.objects.filter(pk=assignment.pk).update(
-            state=Assignment.State.SKIPPED, skip_reason=reason, closed_at=timezone.now())
+            state=Assignment.State.SKIPPED, skip_reason=reason, closed_at=timezone.now()
+        )
         if was_active:
-            queue_sql.item_counters_update(item_id=assignment.item_id,
-                                           overlap=assignment.project.overlap,
-                                           d_annotations=0, d_leases=-1)
+            queue_sql.item_counters_update(
+                item_id=assignment.item_id,
+                overlap=assignment.project.overlap,
+                d_annotations=0,
+                d_leases=-1,
+            )
 
 
 def assignments_release(*, project: Project, user: Any) -> int:
@@ -329,24 +375,28 @@ def assignments_release(*, project: Project, user: Any) -> int:
     removed): the slots return to the queue. One UPDATE for the assignments, one for their
     items (a labeler holds at most one assignment per item). Returns the number released."""
     with transaction.atomic():
-        open_ones = list(Assignment.objects.select_for_update()
-                         .filter(project=project, labeler=user, state=Assignment.State.ACTIVE)
-                         .values_list("pk", "item_id"))
+        open_ones = list(
+            Assignment.objects.select_for_update()
+            .filter(project=project, labeler=user, state=Assignment.State.ACTIVE)
+            .values_list("pk", "item_id")
+        )
         if not open_ones:
             return 0
         Assignment.objects.filter(pk__in=[pk for pk, _ in open_ones]).update(
-            state=Assignment.State.EXPIRED, closed_at=timezone.now())
+            state=Assignment.State.EXPIRED, closed_at=timezone.now()
+        )
         Item.objects.filter(pk__in=[item_id for _, item_id in open_ones]).update(
             lease_count=F("lease_count") - 1,
-            state=item_state_case(overlap=project.overlap, d_leases=-1, gold_open=True))
+            state=item_state_case(overlap=project.overlap, d_leases=-1, gold_open=True),
+        )
     return len(open_ones)
 
 
-def annotation_update(*, annotation_id: int, user: Any, labels: Any, label_names: list[str],
-                      project: Project) -> Annotation:
+def annotation_update(
+    *, annotation_id: int, user: Any, labels: Any, label_names: list[str], project: Project
+) -> Annotation:
     """Change one's own answer, allowed for one lease length after submitting."""
-    annotation = Annotation.objects.filter(pk=annotation_id, labeler=user,
-                                           project=project).first()
+    annotation = Annotation.objects.filter(pk=annotation_id, labeler=user, project=project).first()
     if annotation is None:
         raise NotFound({"detail": "Annotation not found."})
     deadline = annotation.created_at + timedelta(seconds=project.lease_seconds)
@@ -355,4 +405,3 @@ def annotation_update(*, annotation_id: int, user: Any, labels: Any, label_names
     annotation.labels = labels_validate(project=project, labels=labels, label_names=label_names)
     annotation.save(update_fields=["labels", "updated_at"])
     return annotation
-

@@ -62,8 +62,7 @@ class LabelerState:
 
 @cache
 def _labeler_state_sql() -> str:
-    current = (f"SELECT {{}} FROM {GUIDELINE} WHERE project_id = %s "
-               "ORDER BY version DESC LIMIT 1")
+    current = f"SELECT {{}} FROM {GUIDELINE} WHERE project_id = %s ORDER BY version DESC LIMIT 1"
     return (
         f"SELECT ({current.format('version')}), "
         f"EXISTS (SELECT 1 FROM {GUIDELINE_ACK} WHERE user_id = %s "
@@ -76,22 +75,36 @@ def _labeler_state_sql() -> str:
     )
 
 
-def labeler_state(*, project_id: int, user_id: int, now: datetime,
-                  excluding: int | None) -> LabelerState:
+def labeler_state(
+    *, project_id: int, user_id: int, now: datetime, excluding: int | None
+) -> LabelerState:
     """The four questions that come before every claim, in one round trip."""
     sql = _labeler_state_sql()
     at = _dt(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [project_id, user_id, project_id, user_id, project_id, at,
-                             excluding or 0, project_id, at])
+        cursor.execute(
+            sql,
+            [
+                project_id,
+                user_id,
+                project_id,
+                user_id,
+                project_id,
+                at,
+                excluding or 0,
+                project_id,
+                at,
+            ],
+        )
         version, acked, own, expired = cursor.fetchone()
     return LabelerState(version, bool(acked), own, bool(expired))
 
 
 PICK_LOOKAHEAD = 50
 _ITEM_COLUMNS = "id, external_id, data, is_gold, predicted_labels, confidence, scored_by_version"
-_NOT_MINE = (f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.id "
-             "AND a.labeler_id = %s)")
+_NOT_MINE = (
+    f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.id AND a.labeler_id = %s)"
+)
 
 
 def handed_out_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
@@ -125,6 +138,7 @@ def anywhere_sql(*, project_id: int, user_id: int) -> tuple[str, list[Any]]:
 
 # The statements' text depends only on the database vendor: built once per process.
 
+
 @cache
 def _handed_out_text() -> str:
     columns = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
@@ -148,8 +162,10 @@ def _fresh_text() -> str:
 
 @cache
 def _pick_text() -> str:
-    return (f"SELECT * FROM ({_handed_out_text()}) s UNION ALL "
-            f"SELECT * FROM ({_fresh_text()}) f LIMIT 1")
+    return (
+        f"SELECT * FROM ({_handed_out_text()}) s UNION ALL "
+        f"SELECT * FROM ({_fresh_text()}) f LIMIT 1"
+    )
 
 
 @cache
@@ -194,8 +210,10 @@ def pick_open(*, project_id: int, user_id: int) -> Item | None:
     is only answered after one more pick that waits for row locks (a claim holds its row
     for milliseconds, a score write a batch at a time, see tasks.services.scoring). It
     runs only when the skipping picks found nothing, so the hot path is unchanged."""
-    statements = [pick_sql(project_id=project_id, user_id=user_id),
-                  anywhere_sql(project_id=project_id, user_id=user_id)]
+    statements = [
+        pick_sql(project_id=project_id, user_id=user_id),
+        anywhere_sql(project_id=project_id, user_id=user_id),
+    ]
     if connection.vendor == "postgresql":
         statements.append(waiting_sql(project_id=project_id, user_id=user_id))
     for sql, params in statements:
@@ -207,10 +225,15 @@ def pick_open(*, project_id: int, user_id: int) -> Item | None:
 
 @cache
 def _gold_text(*, matched: bool) -> str:
-    order = ("ABS(COALESCE(confidence, -1.0) - CAST(%s AS DOUBLE PRECISION)), random_key"
-             if matched else "random_key")
-    return (f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND is_gold "
-            f"AND {_NOT_MINE.format(ITEM)} ORDER BY {order} LIMIT 1")
+    order = (
+        "ABS(COALESCE(confidence, -1.0) - CAST(%s AS DOUBLE PRECISION)), random_key"
+        if matched
+        else "random_key"
+    )
+    return (
+        f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s AND is_gold "
+        f"AND {_NOT_MINE.format(ITEM)} ORDER BY {order} LIMIT 1"
+    )
 
 
 def pick_gold(*, project_id: int, user_id: int, like: float | None) -> Item | None:
@@ -235,8 +258,7 @@ def _insert_sql(model: type[Model]) -> tuple[str, tuple[Any, ...]]:
     # Field.column is Optional in django-stubs; a concrete field always has one.
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)  # type: ignore[arg-type]
     marks = ", ".join(["%s"] * len(fields))
-    return (f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks}) RETURNING id",
-            fields)
+    return (f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks}) RETURNING id", fields)
 
 
 def insert(model: type[Model], **values: Any) -> Any:
@@ -280,8 +302,10 @@ def project_with_label_names(*, project_id: int) -> tuple[Project, list[str]]:
 
 def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {ASSIGNMENT} SET state = %s, closed_at = %s WHERE id = %s",
-                       [state, _dt(now), assignment_id])
+        cursor.execute(
+            f"UPDATE {ASSIGNMENT} SET state = %s, closed_at = %s WHERE id = %s",
+            [state, _dt(now), assignment_id],
+        )
 
 
 _COUNTERS_SQL = (
@@ -291,15 +315,18 @@ _COUNTERS_SQL = (
 )
 
 
-def item_counters_update(*, item_id: int, overlap: int, d_annotations: int,
-                         d_leases: int) -> None:
+def item_counters_update(*, item_id: int, overlap: int, d_annotations: int, d_leases: int) -> None:
     """Move an item's counters and recompute its state in the same UPDATE statement.
 
     The state is :mod:`annotation.item_state`'s rule, computed from the new counts."""
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTERS_SQL, [
-            d_annotations, d_leases, d_leases > 0,
-            *state_case_params(overlap=overlap, d_annotations=d_annotations,
-                               d_leases=d_leases),
-            item_id,
-        ])
+        cursor.execute(
+            _COUNTERS_SQL,
+            [
+                d_annotations,
+                d_leases,
+                d_leases > 0,
+                *state_case_params(overlap=overlap, d_annotations=d_annotations, d_leases=d_leases),
+                item_id,
+            ],
+        )

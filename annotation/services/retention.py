@@ -35,8 +35,9 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
         oldest = None
         while True:
             with transaction.atomic():
-                batch = Item.objects.filter(project=project, created_at__lt=cutoff,
-                                            data_erased_at=None)
+                batch = Item.objects.filter(
+                    project=project, created_at__lt=cutoff, data_erased_at=None
+                )
                 ids = list(batch.values_list("id", flat=True)[:BATCH])
                 if not ids:
                     break
@@ -46,9 +47,16 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
         if total:
             erased[project.pk] = total
             labelsets = labelsets_erase(project=project, items_since=oldest, now=now)
-            audit_record(actor=None, action="items.data_erased", project=project,
-                         details={"items": total, "retention_days": project.retention_days,
-                                  "labelsets_erased": labelsets})
+            audit_record(
+                actor=None,
+                action="items.data_erased",
+                project=project,
+                details={
+                    "items": total,
+                    "retention_days": project.retention_days,
+                    "labelsets_erased": labelsets,
+                },
+            )
     return erased
 
 
@@ -59,9 +67,13 @@ def labelsets_erase(*, project: Project, items_since: Any, now: Any) -> list[int
     may; one being built now is erased too, its builder deletes what it wrote), mark them
     erased; returns their versions."""
     ready, building = LabelSet.State.READY, LabelSet.State.PENDING
-    labelsets = list(LabelSet.objects.select_for_update().filter(
-        Q(state=ready, built_at=None) | Q(state__in=(ready, building), built_at__gte=items_since),
-        project=project))
+    labelsets = list(
+        LabelSet.objects.select_for_update().filter(
+            Q(state=ready, built_at=None)
+            | Q(state__in=(ready, building), built_at__gte=items_since),
+            project=project,
+        )
+    )
     for labelset in labelsets:
         labelset_mark_erased(labelset=labelset, now=now)
     return [labelset.version for labelset in labelsets]
@@ -71,6 +83,10 @@ def labelset_mark_erased(*, labelset: LabelSet, now: Any) -> None:
     """The label set's file goes (after commit) and its download is refused from now on."""
     stored_files_delete(names=[labelset.file.name], reason=f"labelset {labelset.pk} erased")
     LabelSet.objects.filter(pk=labelset.pk).update(
-        state=LabelSet.State.ERASED, file="",
-        error=(f"Erased on {now:%Y-%m-%d}: it held item data that the project's retention "
-               "period has since erased. Request a new label set."))
+        state=LabelSet.State.ERASED,
+        file="",
+        error=(
+            f"Erased on {now:%Y-%m-%d}: it held item data that the project's retention "
+            "period has since erased. Request a new label set."
+        ),
+    )

@@ -26,7 +26,8 @@ def stored_files_delete(*, names: Iterable[str | None], reason: str) -> int:
     """Queue files for deletion in the caller's transaction; they are removed from storage
     once it commits. Returns how many were queued."""
     rows = StoredFileDeletion.objects.bulk_create(
-        StoredFileDeletion(name=name, reason=reason) for name in sorted({n for n in names if n}))
+        StoredFileDeletion(name=name, reason=reason) for name in sorted({n for n in names if n})
+    )
     if rows:  # both supported databases return the new ids from bulk_create
         ids = [row.pk for row in rows]
         transaction.on_commit(lambda: _delete(ids), robust=True)
@@ -47,6 +48,7 @@ def _delete(ids: list[int]) -> None:
         except Exception as exc:  # any storage error: keep the row, retry later
             logger.warning("could not delete %s from storage: %s", pending.name, exc)
             StoredFileDeletion.objects.filter(pk=pending.pk).update(
-                attempts=F("attempts") + 1, error=str(exc)[:2000])
+                attempts=F("attempts") + 1, error=str(exc)[:2000]
+            )
             continue
         pending.delete()

@@ -20,8 +20,9 @@ def token_create(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
     not pile up dead rows."""
     ApiToken.objects.filter(user=user, last_used_at__lt=ApiToken.idle_cutoff()).delete()
     key = secrets.token_hex(20)
-    token = ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), name=name[:200],
-                                    last_used_at=timezone.now())
+    token = ApiToken.objects.create(
+        user=user, key_hash=ApiToken.hash_key(key), name=name[:200], last_used_at=timezone.now()
+    )
     return token, key
 
 
@@ -33,8 +34,12 @@ def token_revoke(*, actor: Any, token_id: int) -> None:
         raise NotFound({"detail": "No such token."})
     token.delete()
     if token.user_id != actor.pk:
-        audit_record(actor=actor, action="token.revoked", target=token.user.username,
-                     details={"token_id": token_id, "name": token.name})
+        audit_record(
+            actor=actor,
+            action="token.revoked",
+            target=token.user.username,
+            details={"token_id": token_id, "name": token.name},
+        )
 
 
 def tokens_revoke_all(*, user: Any) -> int:

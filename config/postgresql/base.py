@@ -20,8 +20,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
     health_check_done: bool
 
     def close_if_health_check_failed(self) -> None:
-        if (self.connection is None or not self.health_check_enabled
-                or self.health_check_done or self.pool):
+        if (
+            self.connection is None
+            or not self.health_check_enabled
+            or self.health_check_done
+            or self.pool
+        ):
             return
         if self._socket_has_news() and not self.is_usable():
             self.close()

@@ -99,14 +99,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # connection: PostgreSQL then skips parsing and planning the labeling statements,
         # ~40% of its CPU per annotation (bench/README.md). Off behind a pooler that
         # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
-        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True,
-                                           "prepare_threshold": 5}
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -171,8 +172,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # config/converters.py: <id:...> is a database id, 64-bit.
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 0,
-                                        "maximum": 2**63 - 1}},
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+    },
     # Choice sets that share a field name ("aggregation": a project's and an export's, which
     # adds "none"; "state": an export's filter, a qualification's, a model version's) get names
     # of their own.
@@ -266,7 +268,9 @@ SKEIN_LEARNING_TICK_SECONDS = float(os.environ.get("SKEIN_LEARNING_TICK_SECONDS"
 SKEIN_JOB_STALE_SECONDS = int(os.environ.get("SKEIN_JOB_STALE_SECONDS", 600))
 SKEIN_SCORE_CHUNK = int(os.environ.get("SKEIN_SCORE_CHUNK", 20000))
 CELERY_BEAT_SCHEDULE["learning-tick"] = {
-    "task": "skein.learning.tick", "schedule": SKEIN_LEARNING_TICK_SECONDS}
+    "task": "skein.learning.tick",
+    "schedule": SKEIN_LEARNING_TICK_SECONDS,
+}
 # Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")

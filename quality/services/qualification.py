@@ -22,12 +22,17 @@ class QualificationFailed(Forbidden):
     """The labeler did not pass qualification and waits for a manager's retry (403)."""
 
     def __init__(self, *, answered: int, correct: int, needed: float):
-        super().__init__({
-            "detail": "You did not pass qualification; ask a manager to let you retry.",
-            "code": "qualification_failed",
-            "qualification": {"answered": answered, "correct": correct,
-                              "accuracy_needed": needed},
-        })
+        super().__init__(
+            {
+                "detail": "You did not pass qualification; ask a manager to let you retry.",
+                "code": "qualification_failed",
+                "qualification": {
+                    "answered": answered,
+                    "correct": correct,
+                    "accuracy_needed": needed,
+                },
+            }
+        )
 
 
 class QualificationPolicy:
@@ -46,9 +51,11 @@ class QualificationPolicy:
         if qualification.state == Qualification.State.QUALIFIED:
             return NORMAL
         if qualification.state == Qualification.State.FAILED:
-            raise QualificationFailed(answered=qualification.answered,
-                                      correct=qualification.correct,
-                                      needed=project.qualification_accuracy)
+            raise QualificationFailed(
+                answered=qualification.answered,
+                correct=qualification.correct,
+                needed=project.qualification_accuracy,
+            )
         return GOLD_ONLY
 
     def annotation_counts(self, *, project: Project, user: Any) -> bool:
@@ -56,16 +63,18 @@ class QualificationPolicy:
         training (False while they have not qualified)."""
         if not qualification_required(project=project, user=user):
             return True
-        return Qualification.objects.filter(project=project, user=user,
-                                            state=Qualification.State.QUALIFIED).exists()
+        return Qualification.objects.filter(
+            project=project, user=user, state=Qualification.State.QUALIFIED
+        ).exists()
 
 
 def qualification_required(*, project: Project, user: Any) -> bool:
     """Only labelers qualify; reviewers, managers and admins are trusted."""
     if project.qualification_items <= 0 or user.is_staff:
         return False
-    role = (Membership.objects.filter(project=project, user=user)
-            .values_list("role", flat=True).first())
+    role = (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
     return role == Membership.Role.LABELER
 
 
@@ -75,28 +84,36 @@ def qualification_refresh(*, project: Project, user: Any) -> Qualification:
 
     Passing makes the attempt's annotations count; failing blocks the labeler until a
     manager lets them retry."""
-    membership_at = (Membership.objects.filter(project=project, user=user)
-                     .values_list("created_at", flat=True).first())
+    membership_at = (
+        Membership.objects.filter(project=project, user=user)
+        .values_list("created_at", flat=True)
+        .first()
+    )
     qualification, _ = Qualification.objects.get_or_create(
-        project=project, user=user,
+        project=project,
+        user=user,
         defaults={"attempt_started_at": membership_at or timezone.now()},
     )
     qualification = Qualification.objects.select_for_update().get(pk=qualification.pk)
     if qualification.state != Qualification.State.QUALIFYING:
         return qualification
     needed = project.qualification_items
-    answers = gold_answers_of(project=project, user=user,
-                              since=qualification.attempt_started_at, limit=needed)
+    answers = gold_answers_of(
+        project=project, user=user, since=qualification.attempt_started_at, limit=needed
+    )
     qualification.answered = len(answers)
     qualification.correct = sum(answers)
     if qualification.answered >= needed:
         passed = qualification.correct >= project.qualification_accuracy * needed - 1e-9
-        qualification.state = (Qualification.State.QUALIFIED if passed
-                               else Qualification.State.FAILED)
+        qualification.state = (
+            Qualification.State.QUALIFIED if passed else Qualification.State.FAILED
+        )
         qualification.decided_at = timezone.now()
         if passed:
             Annotation.objects.filter(
-                project=project, labeler=user, is_counted=False,
+                project=project,
+                labeler=user,
+                is_counted=False,
                 created_at__gte=qualification.attempt_started_at,
             ).update(is_counted=True)
     qualification.save()
@@ -106,15 +123,22 @@ def qualification_refresh(*, project: Project, user: Any) -> Qualification:
 @transaction.atomic
 def qualification_retry(*, project: Project, username: str, actor: Any) -> Qualification:
     """Let a labeler who failed qualification try again, on gold items they have not seen."""
-    membership = (Membership.objects.select_related("user")
-                  .filter(project=project, user__username=username).first())
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(project=project, user__username=username)
+        .first()
+    )
     if membership is None:
         raise NotFound({"detail": f"'{username}' is not a member of this project."})
-    qualification = (Qualification.objects.select_for_update()
-                     .filter(project=project, user=membership.user).first())
+    qualification = (
+        Qualification.objects.select_for_update()
+        .filter(project=project, user=membership.user)
+        .first()
+    )
     if qualification is None or qualification.state != Qualification.State.FAILED:
-        raise Conflict({"detail": f"'{username}' has not failed qualification; there is "
-                                  "nothing to retry."})
+        raise Conflict(
+            {"detail": f"'{username}' has not failed qualification; there is nothing to retry."}
+        )
     now = timezone.now()
     qualification.state = Qualification.State.QUALIFYING
     qualification.attempt += 1
@@ -123,30 +147,47 @@ def qualification_retry(*, project: Project, username: str, actor: Any) -> Quali
     qualification.decided_at = None
     qualification.save()
     Membership.objects.filter(pk=membership.pk).update(qualification_retry_at=now)
-    audit_record(actor=actor, action="member.requalify", project=project, target=username,
-                 details={"attempt": qualification.attempt})
+    audit_record(
+        actor=actor,
+        action="member.requalify",
+        project=project,
+        target=username,
+        details={"attempt": qualification.attempt},
+    )
     return qualification
 
 
-def qualification_summary(qualification: Qualification | None, *, project: Project
-                          ) -> dict[str, Any] | None:
+def qualification_summary(
+    qualification: Qualification | None, *, project: Project
+) -> dict[str, Any] | None:
     """What a labeler may know of their qualification (no per-item correctness)."""
     if project.qualification_items <= 0:
         return None
     if qualification is None:
-        return {"state": Qualification.State.QUALIFYING, "answered": 0,
-                "needed": project.qualification_items,
-                "accuracy_needed": project.qualification_accuracy, "attempt": 1}
+        return {
+            "state": Qualification.State.QUALIFYING,
+            "answered": 0,
+            "needed": project.qualification_items,
+            "accuracy_needed": project.qualification_accuracy,
+            "attempt": 1,
+        }
     answered = qualification.answered
     if qualification.state == Qualification.State.QUALIFYING:
         # Read live: the stored count moves only when the queue next asks the gate.
-        answered = len(gold_answers_of(project=project, user=qualification.user,
-                                       since=qualification.attempt_started_at,
-                                       limit=project.qualification_items))
+        answered = len(
+            gold_answers_of(
+                project=project,
+                user=qualification.user,
+                since=qualification.attempt_started_at,
+                limit=project.qualification_items,
+            )
+        )
     out: dict[str, Any] = {
-        "state": qualification.state, "answered": answered,
+        "state": qualification.state,
+        "answered": answered,
         "needed": project.qualification_items,
-        "accuracy_needed": project.qualification_accuracy, "attempt": qualification.attempt,
+        "accuracy_needed": project.qualification_accuracy,
+        "attempt": qualification.attempt,
     }
     if qualification.state != Qualification.State.QUALIFYING:
         out["accuracy"] = rate(qualification.correct, qualification.answered)

@@ -32,29 +32,31 @@ def inline_report_limit() -> int:
 SLICE_FIELD = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
-def quality_report_compute(*, project: Project, slice_field: str | None = None
-                           ) -> dict[str, Any]:
+def quality_report_compute(*, project: Project, slice_field: str | None = None) -> dict[str, Any]:
     """The full quality report of a project (the shape of GET projects/{id}/quality/)."""
     a = annotation_arrays(project=project)
     counted = a.subset(a.is_counted)
     agreement = compute.agreement_summary(counted, overlap=project.overlap, seed=project.seed)
     _, result = project_consensus(project=project, a=compute.compact(counted))
     queue = review_queue(project=project, a=compute.compact(counted), result=result)
-    states = dict(Qualification.objects.filter(project=project)
-                  .values_list("user_id", "state"))
+    states = dict(Qualification.objects.filter(project=project).values_list("user_id", "state"))
     report: dict[str, Any] = {
         "agreement": agreement,
-        "annotators": compute.labeler_rows(a, states=states,
-                                             threshold=project.qualification_accuracy),
-        "by_guideline_version": compute.guideline_version_rows(a, overlap=project.overlap,
-                                                               seed=project.seed),
+        "annotators": compute.labeler_rows(
+            a, states=states, threshold=project.qualification_accuracy
+        ),
+        "by_guideline_version": compute.guideline_version_rows(
+            a, overlap=project.overlap, seed=project.seed
+        ),
         "gold": compute.gold_summary(a, np.ones(a.n, dtype=bool)),
         "suggestion_acceptance": compute.acceptance_summary(a, np.ones(a.n, dtype=bool)),
         "review_queue": {"size": len(queue)},
         "aggregation": project.aggregation,
         "review_threshold": project.review_threshold,
-        "qualification": {"items": project.qualification_items,
-                          "accuracy": project.qualification_accuracy},
+        "qualification": {
+            "items": project.qualification_items,
+            "accuracy": project.qualification_accuracy,
+        },
         "label_distribution": compute.label_distribution(counted),
         "annotations": a.n,
         "annotations_counted": counted.n,
@@ -62,8 +64,12 @@ def quality_report_compute(*, project: Project, slice_field: str | None = None
     }
     if slice_field:
         report["slice"] = compute.slice_summary(
-            a, field=slice_field, values=item_field_values(project=project, field=slice_field),
-            overlap=project.overlap, seed=project.seed)
+            a,
+            field=slice_field,
+            values=item_field_values(project=project, field=slice_field),
+            overlap=project.overlap,
+            seed=project.seed,
+        )
     return report
 
 
@@ -71,13 +77,15 @@ def slice_field_validate(field: str | None) -> str | None:
     if field in (None, ""):
         return None
     if not SLICE_FIELD.fullmatch(field) or "__" in field:
-        raise InvalidInput({"slice": ["A data field name: letters, digits and single "
-                                      "underscores."]})
+        raise InvalidInput(
+            {"slice": ["A data field name: letters, digits and single underscores."]}
+        )
     return field
 
 
-def quality_report_get_or_schedule(*, project: Project, slice_field: str | None = None
-                                   ) -> dict[str, Any]:
+def quality_report_get_or_schedule(
+    *, project: Project, slice_field: str | None = None
+) -> dict[str, Any]:
     """The report for the API: computed now for small projects or a slice; from the cache
     for large ones, scheduling its refresh (a write and a job) when labels arrived since."""
     slice_field = slice_field_validate(slice_field)
@@ -90,19 +98,26 @@ def quality_report_get_or_schedule(*, project: Project, slice_field: str | None 
         report["cache"] = {"state": "fresh", "inline": True}
         return report
     cached = QualityReport.objects.filter(project=project).first()
-    stale = cached is None or cached.last_annotation_id != last_id \
-        or cached.annotation_count != total
+    stale = (
+        cached is None or cached.last_annotation_id != last_id or cached.annotation_count != total
+    )
     if stale:
         quality_report_request_refresh(project=project)
     if cached is None or not cached.payload:
-        return {"agreement": None, "annotators": [], "by_guideline_version": [],
-                "review_queue": None,
-                "cache": {"state": "computing", "inline": False, "computed_at": None}}
+        return {
+            "agreement": None,
+            "annotators": [],
+            "by_guideline_version": [],
+            "review_queue": None,
+            "cache": {"state": "computing", "inline": False, "computed_at": None},
+        }
     report = dict(cached.payload)
-    report["cache"] = {"state": "stale" if stale else "fresh", "inline": False,
-                       "computed_at": cached.computed_at.isoformat()
-                       if cached.computed_at else None,
-                       "annotations_seen": cached.annotation_count}
+    report["cache"] = {
+        "state": "stale" if stale else "fresh",
+        "inline": False,
+        "computed_at": cached.computed_at.isoformat() if cached.computed_at else None,
+        "annotations_seen": cached.annotation_count,
+    }
     return report
 
 
@@ -118,9 +133,13 @@ def quality_report_refresh(*, project_id: int) -> QualityReport:
     payload = quality_report_compute(project=project)
     report, _ = QualityReport.objects.update_or_create(
         project=project,
-        defaults={"payload": payload, "annotation_count": total,
-                  "last_annotation_id": last_id, "computed_at": timezone.now(),
-                  "refresh_requested_at": None},
+        defaults={
+            "payload": payload,
+            "annotation_count": total,
+            "last_annotation_id": last_id,
+            "computed_at": timezone.now(),
+            "refresh_requested_at": None,
+        },
     )
     return report
 
@@ -134,9 +153,11 @@ def quality_report_request_refresh(*, project: Project) -> bool:
     now = timezone.now()
     report, _ = QualityReport.objects.get_or_create(project=project)
     before = now - timedelta(seconds=REFRESH_DEBOUNCE_SECONDS)
-    updated = QualityReport.objects.filter(pk=report.pk).filter(
-        Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lt=before)
-    ).update(refresh_requested_at=now)
+    updated = (
+        QualityReport.objects.filter(pk=report.pk)
+        .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lt=before))
+        .update(refresh_requested_at=now)
+    )
     if updated:
         enqueue_report_refresh(project_id=project.pk)
     return bool(updated)

@@ -217,8 +217,7 @@ class Featurizer:
     def transform_fields(self, columns: Mapping[str, Sequence[Any]], n: int) -> FeatureMatrix:
         """`transform` over column-oriented data (see `partial_fit_fields`)."""
         blocks: list[FeatureMatrix] = []
-        n_text_parts = sum(len(self._parts(f.name)) for f in self.spec.fields
-                           if f.kind == "text")
+        n_text_parts = sum(len(self._parts(f.name)) for f in self.spec.fields if f.kind == "text")
         for f in self.spec.fields:
             values = _column(columns, f.name, n)
             if f.kind == "text":

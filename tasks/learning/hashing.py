@@ -49,8 +49,9 @@ def _words(buf: U8Array | U32Array) -> U32Array:
     padded[: buf.size] = buf
     # uint32 shift counts: numpy's stubs type `uint32 << int` as signed (it stays uint32)
     b8, b16, b24 = np.uint32(8), np.uint32(16), np.uint32(24)
-    words: U32Array = (padded[:-3] | (padded[1:-2] << b8) | (padded[2:-1] << b16)
-                       | (padded[3:] << b24))
+    words: U32Array = (
+        padded[:-3] | (padded[1:-2] << b8) | (padded[2:-1] << b16) | (padded[3:] << b24)
+    )
     return words
 
 
@@ -72,8 +73,9 @@ def _finish(h: U32Array, lengths: I64Array | int) -> I32Array:
     return h.view(np.int32)
 
 
-def murmur3_32(buf: U8Array, starts: I64Array, lengths: I64Array,
-               words: U32Array | None = None) -> I32Array:
+def murmur3_32(
+    buf: U8Array, starts: I64Array, lengths: I64Array, words: U32Array | None = None
+) -> I32Array:
     """MurmurHash3_x86_32 (seed 0) of the byte strings buf[starts[i]:starts[i] + lengths[i]],
     as signed int32 values (scikit-learn's murmurhash3_32(..., positive=False)). `words` is
     `_words(buf)` when the caller has it already."""
@@ -84,8 +86,9 @@ def murmur3_32(buf: U8Array, starts: I64Array, lengths: I64Array,
     most = int(nblocks.max()) if n else 0
     if most > 0:
         # keys by block count (descending), so the keys with a block j are a prefix
-        order = np.argsort(most - nblocks.astype(np.uint16 if most < 2**16 else np.int64),
-                           kind="stable")  # radix sort for small integers
+        order = np.argsort(
+            most - nblocks.astype(np.uint16 if most < 2**16 else np.int64), kind="stable"
+        )  # radix sort for small integers
         with_more = n - np.cumsum(np.bincount(nblocks))  # keys with more than j blocks
         hs, st = h[order], starts[order]
         for j in range(most):
@@ -125,8 +128,7 @@ def _encode(text: str) -> tuple[U32Array, I64Array, U8Array]:
     return cps, offsets, utf8
 
 
-def _counts(rows: I32Array, cols: I32Array, n_rows: int, width: int
-            ) -> sp.csr_matrix[np.float64]:
+def _counts(rows: I32Array, cols: I32Array, n_rows: int, width: int) -> sp.csr_matrix[np.float64]:
     """CSR of term counts from (row, column) pairs already grouped by row (rows ascending)."""
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
@@ -223,13 +225,13 @@ def hashed_char_counts(lowered: Sequence[str], width: int) -> sp.csr_matrix[np.f
         k = size - g + 1
         if k <= 0:
             continue
-        ok = ~(space[:k] & space[g - 1:g - 1 + k]) if g == 2 else np.ones(k, dtype=bool)
+        ok = ~(space[:k] & space[g - 1 : g - 1 + k]) if g == 2 else np.ones(k, dtype=bool)
         for inner in range(1, g - 1):
-            ok &= ~space[inner:inner + k]
+            ok &= ~space[inner : inner + k]
         valid[:k, j] = ok
         if fast is not None:
             hashes[:k, j] = _ascii_grams(fast, g, k)
-            redo = np.flatnonzero(high[g:g + k] != high[:k]) if high is not None else None
+            redo = np.flatnonzero(high[g : g + k] != high[:k]) if high is not None else None
         else:
             redo = np.arange(k)
         if redo is not None and redo.size:

@@ -92,9 +92,7 @@ def proba_scores(proba: FloatArray, strategy: str, *, multi_label: bool) -> Floa
         return np.clip(_class_scores(proba, strategy), 0.0, 1.0)
     if proba.shape[1] == 0:
         return np.zeros(proba.shape[0])
-    per_label = [
-        _class_scores(np.column_stack([1.0 - p, p]), strategy) for p in proba.T
-    ]
+    per_label = [_class_scores(np.column_stack([1.0 - p, p]), strategy) for p in proba.T]
     mean: FloatArray = np.mean(per_label, axis=0)
     return np.clip(mean, 0.0, 1.0)
 
@@ -208,8 +206,12 @@ def rank_batch(
     scaled = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
     if method == "ranked":
         ranked, _ = ranked_batch(
-            _LabeledSet(X_labeled), X_candidates, scaled, n_instances=n,
-            metric="euclidean", n_jobs=None,
+            _LabeledSet(X_labeled),
+            X_candidates,
+            scaled,
+            n_instances=n,
+            metric="euclidean",
+            n_jobs=None,
         )
         return np.asarray(ranked, dtype=int)
     if method != "density":

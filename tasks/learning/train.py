@@ -35,9 +35,7 @@ def _estimator(X: Any, seed: int) -> BaseEstimator:
     """A fresh, fast estimator suited to the matrix type."""
     if sp.issparse(X):
         # tol=None: a fixed number of epochs makes fit time predictable and deterministic.
-        return SGDClassifier(
-            loss="log_loss", alpha=1e-4, max_iter=30, tol=None, random_state=seed
-        )
+        return SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=30, tol=None, random_state=seed)
     return LogisticRegression(C=10.0, max_iter=500)
 
 
@@ -119,7 +117,8 @@ class TrainedModel:
         if self.multi_label:
             return proba > 0.5
         values: npt.NDArray[np.object_] = np.asarray(self.classes, dtype=object)[
-            proba.argmax(axis=1)]
+            proba.argmax(axis=1)
+        ]
         return values
 
 
@@ -182,8 +181,9 @@ def train_model(
         rng = np.random.default_rng(seed)
         strat = encoded if not multi_label else np.zeros(X.shape[0], dtype=int)
         # In order: each member's bootstrap draws from the one generator.
-        members = [fit(_bootstrap(X.shape[0], strat, rng), seed + 1 + k)
-                   for k in range(committee_size)]
+        members = [
+            fit(_bootstrap(X.shape[0], strat, rng), seed + 1 + k) for k in range(committee_size)
+        ]
     return TrainedModel(tuple(classes), multi_label, core, tuple(members), int(X.shape[0]))
 
 

@@ -35,9 +35,13 @@ def pool_seed(*, project_id: int) -> int:
     """Before the first model: put one diverse batch first. Done once per project; returns
     the number of items moved to the front (0 when not due)."""
     project = Project.objects.filter(pk=project_id).first()
-    if (project is None or PoolSeed.objects.filter(project_id=project_id).exists()
-            or ModelVersion.objects.filter(project_id=project_id,
-                                           state=ModelVersion.State.ACTIVE).exists()):
+    if (
+        project is None
+        or PoolSeed.objects.filter(project_id=project_id).exists()
+        or ModelVersion.objects.filter(
+            project_id=project_id, state=ModelVersion.State.ACTIVE
+        ).exists()
+    ):
         return 0
     pool = pool_of(project_id).filter(state=Item.State.OPEN, annotation_count=0)
     sample = list(pool.order_by("random_key").values_list("id", "data")[:SEED_SAMPLE])
@@ -45,20 +49,28 @@ def pool_seed(*, project_id: int) -> int:
         return 0
     batch = min(batch_size_for(project), len(sample) // 2)
     featurizer = fit_featurizer([[r[1] for r in sample]])
-    priority = cold_start_priorities(used_columns(featurizer.transform([r[1] for r in sample])),
-                                     batch, int(project.seed))
+    priority = cold_start_priorities(
+        used_columns(featurizer.transform([r[1] for r in sample])), batch, int(project.seed)
+    )
     front = [(r[0], float(p)) for r, p in zip(sample, priority, strict=True) if p >= 1.0]
     try:
         with transaction.atomic():
-            PoolSeed.objects.create(project_id=project_id, n_items=pool.count(),
-                                    n_picked=len(front))
-            if ModelVersion.objects.filter(project_id=project_id,
-                                           state=ModelVersion.State.ACTIVE).exists():
+            PoolSeed.objects.create(
+                project_id=project_id, n_items=pool.count(), n_picked=len(front)
+            )
+            if ModelVersion.objects.filter(
+                project_id=project_id, state=ModelVersion.State.ACTIVE
+            ).exists():
                 transaction.set_rollback(True)
                 return 0
             # Only items nobody has scored: the seeded random order stays for the rest.
-            item_scores_write(ids=[f[0] for f in front], priority=[f[1] for f in front],
-                              labels=None, confidence=None, scored_by_version=None)
+            item_scores_write(
+                ids=[f[0] for f in front],
+                priority=[f[1] for f in front],
+                labels=None,
+                confidence=None,
+                scored_by_version=None,
+            )
     except IntegrityError:
         return 0  # another worker seeded it first
     return len(front)

@@ -38,15 +38,23 @@ def model_version_fail(*, version_id: int, error: str) -> None:
         version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
         if version is None or version.state not in ModelVersion.RUNNING:
             return
-        version.state = (ModelVersion.State.RETIRED if version.activated_at
-                         else ModelVersion.State.FAILED)
+        version.state = (
+            ModelVersion.State.RETIRED if version.activated_at else ModelVersion.State.FAILED
+        )
         version.error = error[:4000]
         version.save(update_fields=["state", "error", "updated_at"])
-        audit_record(actor=None, project=version.project, target=f"v{version.version}",
-                     action=("model.activation_failed" if version.activated_at
-                             else "model.training_failed"),
-                     details={"version": version.version, "attempts": version.attempts,
-                              "trigger": version.trigger, "error": version.error})
+        audit_record(
+            actor=None,
+            project=version.project,
+            target=f"v{version.version}",
+            action=("model.activation_failed" if version.activated_at else "model.training_failed"),
+            details={
+                "version": version.version,
+                "attempts": version.attempts,
+                "trigger": version.trigger,
+                "error": version.error,
+            },
+        )
     logger.warning("model version %s failed: %s", version_id, error[:200])
 
 
@@ -56,13 +64,13 @@ def model_version_heartbeat(*, version_id: int) -> None:
 
 def model_version_retry_note(*, version_id: int, job_id: str, error: str) -> None:
     """A training attempt raised: back to queued (Celery retries it) with the reason shown."""
-    ModelVersion.objects.filter(pk=version_id, state=ModelVersion.State.TRAINING,
-                                job_id=job_id).update(state=ModelVersion.State.QUEUED,
-                                                      error=error[:4000],
-                                                      heartbeat_at=timezone.now())
+    ModelVersion.objects.filter(
+        pk=version_id, state=ModelVersion.State.TRAINING, job_id=job_id
+    ).update(state=ModelVersion.State.QUEUED, error=error[:4000], heartbeat_at=timezone.now())
 
 
 def score_chunk_retry_note(*, chunk_id: int, job_id: str, error: str) -> None:
     """A chunk attempt raised: back to pending (Celery retries it) with the reason shown."""
-    ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id
-                              ).update(state=ScoreChunk.State.PENDING, error=error[:4000])
+    ScoreChunk.objects.filter(pk=chunk_id, state=ScoreChunk.State.RUNNING, job_id=job_id).update(
+        state=ScoreChunk.State.PENDING, error=error[:4000]
+    )

@@ -29,32 +29,48 @@ from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail,
 logger = logging.getLogger(__name__)
 
 
-
-def model_version_request(*, project: Project, actor: Any = None, trigger: str = "manual"
-                     ) -> ModelVersion:
+def model_version_request(
+    *, project: Project, actor: Any = None, trigger: str = "manual"
+) -> ModelVersion:
     """Queue a training run (a new version); Conflict while another run is in progress."""
     with transaction.atomic():
         # Serialise version numbering per project; the constraint is the real guard.
         Project.objects.select_for_update().filter(pk=project.pk).first()
-        running = ModelVersion.objects.filter(project=project,
-                                              state__in=ModelVersion.RUNNING).first()
+        running = ModelVersion.objects.filter(
+            project=project, state__in=ModelVersion.RUNNING
+        ).first()
         if running is not None:
-            raise Conflict({"detail": f"Model v{running.version} is {running.state}; wait for "
-                                      "it to finish.", "version": running.version})
-        number = (ModelVersion.objects.filter(project=project)
-                  .aggregate(n=Max("version"))["n"] or 0) + 1
+            raise Conflict(
+                {
+                    "detail": f"Model v{running.version} is {running.state}; wait for "
+                    "it to finish.",
+                    "version": running.version,
+                }
+            )
+        number = (
+            ModelVersion.objects.filter(project=project).aggregate(n=Max("version"))["n"] or 0
+        ) + 1
         try:
             with transaction.atomic():
                 version = ModelVersion.objects.create(
-                    project=project, version=number, state=ModelVersion.State.QUEUED,
-                    strategy=project.strategy, aggregation=project.aggregation,
-                    trigger=trigger, requested_by=actor if getattr(actor, "pk", None) else None,
-                    heartbeat_at=timezone.now())
+                    project=project,
+                    version=number,
+                    state=ModelVersion.State.QUEUED,
+                    strategy=project.strategy,
+                    aggregation=project.aggregation,
+                    trigger=trigger,
+                    requested_by=actor if getattr(actor, "pk", None) else None,
+                    heartbeat_at=timezone.now(),
+                )
         except IntegrityError:
             raise Conflict({"detail": "Another training run was just started."}) from None
-        audit_record(actor=actor, action="model.training_started", project=project,
-                     target=f"v{number}", details={"version": number, "trigger": trigger,
-                                                   "strategy": version.strategy})
+        audit_record(
+            actor=actor,
+            action="model.training_started",
+            project=project,
+            target=f"v{number}",
+            details={"version": number, "trigger": trigger, "strategy": version.strategy},
+        )
         jobs.enqueue_train(version_id=version.pk)
     return version
 
@@ -71,32 +87,51 @@ def model_version_activate(*, version: ModelVersion, actor: Any = None) -> Model
         if version.state == ModelVersion.State.ACTIVE:
             raise Conflict({"detail": f"Model v{version.version} is already active."})
         if not version.artifact or version.trained_at is None:
-            raise Conflict({"detail": f"Model v{version.version} was never trained; there is "
-                                      "nothing to activate."})
-        running = (ModelVersion.objects
-                   .filter(project_id=version.project_id, state__in=ModelVersion.RUNNING)
-                   .exclude(pk=version.pk).first())
+            raise Conflict(
+                {
+                    "detail": f"Model v{version.version} was never trained; there is "
+                    "nothing to activate."
+                }
+            )
+        running = (
+            ModelVersion.objects.filter(
+                project_id=version.project_id, state__in=ModelVersion.RUNNING
+            )
+            .exclude(pk=version.pk)
+            .first()
+        )
         if running is not None:
-            raise Conflict({"detail": f"Model v{running.version} is {running.state}; wait for "
-                                      "it to finish."})
+            raise Conflict(
+                {"detail": f"Model v{running.version} is {running.state}; wait for it to finish."}
+            )
         version.trigger = "activate"
         version.requested_by = actor if getattr(actor, "pk", None) else None
         version.attempts = 0
         version.error = ""
-        version.save(update_fields=["trigger", "requested_by", "attempts", "error",
-                                    "updated_at"])
+        version.save(update_fields=["trigger", "requested_by", "attempts", "error", "updated_at"])
         try:
             with transaction.atomic():
                 model_version_score_start(version=version)
         except IntegrityError:
             raise Conflict({"detail": "Another training run was just started."}) from None
-        active = (ModelVersion.objects.filter(project_id=version.project_id,
-                                              state=ModelVersion.State.ACTIVE)
-                  .values_list("version", flat=True).first())
-        audit_record(actor=actor, action="model.activation_requested", project=version.project,
-                     target=f"v{version.version}",
-                     details={"version": version.version, "active": active,
-                              "direction": activation_direction(version.version, active)})
+        active = (
+            ModelVersion.objects.filter(
+                project_id=version.project_id, state=ModelVersion.State.ACTIVE
+            )
+            .values_list("version", flat=True)
+            .first()
+        )
+        audit_record(
+            actor=actor,
+            action="model.activation_requested",
+            project=version.project,
+            target=f"v{version.version}",
+            details={
+                "version": version.version,
+                "active": active,
+                "direction": activation_direction(version.version, active),
+            },
+        )
     version.refresh_from_db()
     return version
 
@@ -110,21 +145,29 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
     counts = {"train": 0, "chunks": 0, "finish": 0, "failed": 0}
     silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
     for version in ModelVersion.objects.filter(
-            silent, state__in=(ModelVersion.State.QUEUED, ModelVersion.State.TRAINING)):
+        silent, state__in=(ModelVersion.State.QUEUED, ModelVersion.State.TRAINING)
+    ):
         if version.attempts >= MAX_ATTEMPTS:
-            model_version_fail(version_id=version.pk, error=(
-                f"Gave up after {version.attempts} attempts; the worker stopped responding "
-                f"while training. {version.error}".strip()))
+            model_version_fail(
+                version_id=version.pk,
+                error=(
+                    f"Gave up after {version.attempts} attempts; the worker stopped responding "
+                    f"while training. {version.error}".strip()
+                ),
+            )
             counts["failed"] += 1
             continue
         with transaction.atomic():
-            moved = ModelVersion.objects.filter(silent, pk=version.pk, state=version.state
-                                                ).update(
-                state=ModelVersion.State.QUEUED, heartbeat_at=now,
-                error=(f"Attempt {version.attempts}: the worker stopped responding while "
-                       "training; queued again." if version.state == ModelVersion.State.TRAINING
-                       else version.error or "The training job was not picked up; queued "
-                       "again."))
+            moved = ModelVersion.objects.filter(silent, pk=version.pk, state=version.state).update(
+                state=ModelVersion.State.QUEUED,
+                heartbeat_at=now,
+                error=(
+                    f"Attempt {version.attempts}: the worker stopped responding while "
+                    "training; queued again."
+                    if version.state == ModelVersion.State.TRAINING
+                    else version.error or "The training job was not picked up; queued again."
+                ),
+            )
             if moved:
                 jobs.enqueue_train(version_id=version.pk)
                 counts["train"] += 1
@@ -134,21 +177,25 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
         if not is_stale(version.heartbeat_at, now=now) and not dead:
             continue
         if any(c.attempts >= MAX_ATTEMPTS for c in dead):
-            model_version_fail(version_id=version.pk, error=(
-                "Gave up: a scoring chunk's worker stopped responding "
-                f"{MAX_ATTEMPTS} times."))
+            model_version_fail(
+                version_id=version.pk,
+                error=(
+                    f"Gave up: a scoring chunk's worker stopped responding {MAX_ATTEMPTS} times."
+                ),
+            )
             counts["failed"] += 1
             continue
         with transaction.atomic():
-            ScoreChunk.objects.filter(pk__in=[c.pk for c in dead], state=ScoreChunk.State.RUNNING
-                                      ).update(state=ScoreChunk.State.PENDING,
-                                               error="the worker stopped responding")
-            todo = list(chunks.filter(state=ScoreChunk.State.PENDING).values_list("pk",
-                                                                                  flat=True))
+            ScoreChunk.objects.filter(
+                pk__in=[c.pk for c in dead], state=ScoreChunk.State.RUNNING
+            ).update(state=ScoreChunk.State.PENDING, error="the worker stopped responding")
+            todo = list(chunks.filter(state=ScoreChunk.State.PENDING).values_list("pk", flat=True))
             ModelVersion.objects.filter(pk=version.pk).update(
                 heartbeat_at=now,
                 error=f"{len(dead)} scoring chunk(s) lost with their worker; queued again."
-                if dead else version.error)
+                if dead
+                else version.error,
+            )
             for chunk_id in todo:
                 jobs.enqueue_chunk(chunk_id=chunk_id)
             counts["chunks"] += len(todo)
@@ -168,9 +215,10 @@ def model_version_request_if_due(*, project_id: int) -> ModelVersion | None:
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return None
-    if settings.SKEIN_DIVERSE_COLD_START and not ModelVersion.objects.filter(
-        project=project
-    ).exists():
+    if (
+        settings.SKEIN_DIVERSE_COLD_START
+        and not ModelVersion.objects.filter(project=project).exists()
+    ):
         pool_seed(project_id=project.pk)
     if not training_due(project=project):
         return None

@@ -65,8 +65,9 @@ def predicted_of(project_id: int) -> QuerySet[Item]:
     """The items a model scores: not complete, data not erased, gold items included. Gold
     items get a suggestion like any other item, so that a labeler cannot tell them by its
     absence; they are never ranked into a batch (the queue draws gold at ``gold_rate``)."""
-    return (Item.objects.filter(project_id=project_id, data_erased_at__isnull=True)
-            .exclude(state=Item.State.COMPLETE))
+    return Item.objects.filter(project_id=project_id, data_erased_at__isnull=True).exclude(
+        state=Item.State.COMPLETE
+    )
 
 
 def pool_of(project_id: int) -> QuerySet[Item]:
@@ -88,22 +89,29 @@ def _async_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def read_chunk(queryset: QuerySet[Item], featurizer: Featurizer
-               ) -> tuple[list[int], dict[str, list[Any]]]:
+def read_chunk(
+    queryset: QuerySet[Item], featurizer: Featurizer
+) -> tuple[list[int], dict[str, list[Any]]]:
     """Ids and the featurizer's fields of the items of `queryset`, column by column. Text-only
     specs read just `data->>field` as text (no JSON decoding of whole items); others read
     `data` and pick the fields."""
     fields = featurizer.spec.fields
     if all(f.kind == "text" for f in fields):
         names = {f"_f{n}": f.name for n, f in enumerate(fields)}
-        rows = list(queryset.annotate(**{alias: KeyTextTransform(name, "data")
-                                         for alias, name in names.items()})
-                    .values_list("id", *names))
-        return ([r[0] for r in rows],
-                {name: [r[n + 1] for r in rows] for n, name in enumerate(names.values())})
+        rows = list(
+            queryset.annotate(
+                **{alias: KeyTextTransform(name, "data") for alias, name in names.items()}
+            ).values_list("id", *names)
+        )
+        return (
+            [r[0] for r in rows],
+            {name: [r[n + 1] for r in rows] for n, name in enumerate(names.values())},
+        )
     rows = list(queryset.values_list("id", "data"))
-    return ([r[0] for r in rows],
-            {f.name: [(r[1] or {}).get(f.name) for r in rows] for f in fields})
+    return (
+        [r[0] for r in rows],
+        {f.name: [(r[1] or {}).get(f.name) for r in rows] for f in fields},
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,13 +128,23 @@ def model_version_score_start(*, version: ModelVersion) -> int:
     ScoreChunk.objects.filter(version=version).delete()
     ids = list(predicted_of(version.project_id).order_by("id").values_list("id", flat=True))
     size = chunk_size()
-    chunks = [ScoreChunk(version=version, index=n, first_item_id=ids[start],
-                         last_item_id=ids[min(start + size, len(ids)) - 1])
-              for n, start in enumerate(range(0, len(ids), size))]
+    chunks = [
+        ScoreChunk(
+            version=version,
+            index=n,
+            first_item_id=ids[start],
+            last_item_id=ids[min(start + size, len(ids)) - 1],
+        )
+        for n, start in enumerate(range(0, len(ids), size))
+    ]
     ScoreChunk.objects.bulk_create(chunks)
     ModelVersion.objects.filter(pk=version.pk).update(
-        state=ModelVersion.State.SCORING, chunks_total=len(chunks), chunks_done=0,
-        heartbeat_at=timezone.now(), job_id="")
+        state=ModelVersion.State.SCORING,
+        chunks_total=len(chunks),
+        chunks_done=0,
+        heartbeat_at=timezone.now(),
+        job_id="",
+    )
     version.state = ModelVersion.State.SCORING
     version.chunks_total, version.chunks_done = len(chunks), 0
     if not chunks:
@@ -138,19 +156,35 @@ def model_version_score_start(*, version: ModelVersion) -> int:
 
 def _claim_chunk(*, chunk_id: int, job_id: str) -> ScoreChunk | None:
     with transaction.atomic():
-        chunk = (ScoreChunk.objects.select_for_update(of=("self",))
-                 .select_related("version", "version__project").filter(pk=chunk_id).first())
-        if (chunk is None or chunk.state == ScoreChunk.State.DONE
-                or chunk.version.state != ModelVersion.State.SCORING):
+        chunk = (
+            ScoreChunk.objects.select_for_update(of=("self",))
+            .select_related("version", "version__project")
+            .filter(pk=chunk_id)
+            .first()
+        )
+        if (
+            chunk is None
+            or chunk.state == ScoreChunk.State.DONE
+            or chunk.version.state != ModelVersion.State.SCORING
+        ):
             return None
-        if (chunk.state == ScoreChunk.State.RUNNING and chunk.job_id != job_id
-                and not is_stale(chunk.heartbeat_at)):
+        if (
+            chunk.state == ScoreChunk.State.RUNNING
+            and chunk.job_id != job_id
+            and not is_stale(chunk.heartbeat_at)
+        ):
             return None
         if chunk.attempts >= MAX_ATTEMPTS:
             version_id = chunk.version_id
-            transaction.on_commit(lambda: model_version_fail(version_id=version_id, error=(
-                f"Gave up: scoring chunk {chunk.index} failed {chunk.attempts} times. "
-                f"{chunk.error}".strip())))
+            transaction.on_commit(
+                lambda: model_version_fail(
+                    version_id=version_id,
+                    error=(
+                        f"Gave up: scoring chunk {chunk.index} failed {chunk.attempts} times. "
+                        f"{chunk.error}".strip()
+                    ),
+                )
+            )
             return None
         if chunk.state == ScoreChunk.State.RUNNING:
             chunk.error = f"attempt {chunk.attempts}: the worker was lost; retrying"
@@ -163,9 +197,13 @@ def _claim_chunk(*, chunk_id: int, job_id: str) -> ScoreChunk | None:
 
 
 def _still_ours(*, chunk_id: int, job_id: str) -> bool:
-    return (ScoreChunk.objects.filter(pk=chunk_id, job_id=job_id,
-                                      version__state=ModelVersion.State.SCORING)
-            .exclude(state=ScoreChunk.State.DONE).exists())
+    return (
+        ScoreChunk.objects.filter(
+            pk=chunk_id, job_id=job_id, version__state=ModelVersion.State.SCORING
+        )
+        .exclude(state=ScoreChunk.State.DONE)
+        .exists()
+    )
 
 
 def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
@@ -184,9 +222,12 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
     version = chunk.version
     assert version.artifact.name is not None  # NOT NULL column; the stubs say str | None
     artifact = artifact_load(version.artifact.name)
-    ids, columns = read_chunk(predicted_of(version.project_id)
-                              .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
-                              .order_by("id"), artifact.featurizer)
+    ids, columns = read_chunk(
+        predicted_of(version.project_id)
+        .filter(id__gte=chunk.first_item_id, id__lte=chunk.last_item_id)
+        .order_by("id"),
+        artifact.featurizer,
+    )
     fault_sleep("score")
     if ids:
         X = artifact.featurizer.transform_fields(columns, len(ids))
@@ -202,23 +243,32 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
             if not _still_ours(chunk_id=chunk.pk, job_id=job_id):
                 return None  # the version failed, or another worker finished the chunk
             _async_commit()
-            item_scores_write(ids=ids[start:end], priority=scores.priority[start:end],
-                              labels=labels[start:end], confidence=scores.confidence[start:end],
-                              scored_by_version=version.version)
+            item_scores_write(
+                ids=ids[start:end],
+                priority=scores.priority[start:end],
+                labels=labels[start:end],
+                confidence=scores.confidence[start:end],
+                scored_by_version=version.version,
+            )
     now = timezone.now()
     with transaction.atomic():
         _async_commit()
-        if not ScoreChunk.objects.filter(pk=chunk.pk, job_id=job_id).exclude(
-                state=ScoreChunk.State.DONE).update(state=ScoreChunk.State.DONE,
-                                                    items_scored=len(ids), heartbeat_at=now):
+        if (
+            not ScoreChunk.objects.filter(pk=chunk.pk, job_id=job_id)
+            .exclude(state=ScoreChunk.State.DONE)
+            .update(state=ScoreChunk.State.DONE, items_scored=len(ids), heartbeat_at=now)
+        ):
             return None  # another worker finished it meanwhile
-        if not ModelVersion.objects.filter(pk=version.pk, state=ModelVersion.State.SCORING
-                                           ).update(chunks_done=F("chunks_done") + 1,
-                                                    heartbeat_at=now):
+        if not ModelVersion.objects.filter(pk=version.pk, state=ModelVersion.State.SCORING).update(
+            chunks_done=F("chunks_done") + 1, heartbeat_at=now
+        ):
             transaction.set_rollback(True)  # the version failed meanwhile
             return None
-        done, total = ModelVersion.objects.filter(pk=version.pk).values_list(
-            "chunks_done", "chunks_total").get()
+        done, total = (
+            ModelVersion.objects.filter(pk=version.pk)
+            .values_list("chunks_done", "chunks_total")
+            .get()
+        )
     return version.pk if done >= total else None
 
 
@@ -230,9 +280,12 @@ def activation_direction(version: int, active: int | None) -> str:
 def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     """Re-rank the top candidates into the next batch and activate the version (the old
     active one retired), all in one transaction; a no-op unless every chunk is written."""
-    version = (ModelVersion.objects.select_related("project").filter(pk=version_id).first())
-    if (version is None or version.state != ModelVersion.State.SCORING
-            or version.chunks_done < version.chunks_total):
+    version = ModelVersion.objects.select_related("project").filter(pk=version_id).first()
+    if (
+        version is None
+        or version.state != ModelVersion.State.SCORING
+        or version.chunks_done < version.chunks_total
+    ):
         return None
     project = version.project
     assert version.artifact.name is not None  # NOT NULL column; the stubs say str | None
@@ -240,21 +293,33 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     batch = batch_size_for(project)
     seed = int(project.seed) + 7919 * version.version
     pool = pool_of(project.pk)
-    candidates = list(pool.filter(scored_by_version=version.version, priority__lt=1.0)
-                      .order_by("-priority", "random_key")
-                      .values_list("id", "data", "priority")[:candidate_count(batch)])
+    candidates = list(
+        pool.filter(scored_by_version=version.version, priority__lt=1.0)
+        .order_by("-priority", "random_key")
+        .values_list("id", "data", "priority")[: candidate_count(batch)]
+    )
     taken = {c[0] for c in candidates}
     start = random.Random(seed).random()
-    explore = [r for r in pool.filter(random_key__gte=start).order_by("random_key")
-               .values_list("id", "data")[:exploration_count(batch) + len(taken)]
-               if r[0] not in taken][:exploration_count(batch)]
+    explore = [
+        r
+        for r in pool.filter(random_key__gte=start)
+        .order_by("random_key")
+        .values_list("id", "data")[: exploration_count(batch) + len(taken)]
+        if r[0] not in taken
+    ][: exploration_count(batch)]
     writes: tuple[list[int], list[float]] = ([], [])
     if candidates:
         featurizer = artifact.featurizer
         X_random = featurizer.transform([r[1] for r in explore]) if explore else None
         plan = batch_priorities(
-            np.array([c[2] for c in candidates]), featurizer.transform([c[1] for c in candidates]),
-            None, batch_size=batch, seed=seed, X_random=X_random, batch_mode=True)
+            np.array([c[2] for c in candidates]),
+            featurizer.transform([c[1] for c in candidates]),
+            None,
+            batch_size=batch,
+            seed=seed,
+            X_random=X_random,
+            batch_mode=True,
+        )
         for (item_id, _, old), new in zip(candidates, plan.candidates, strict=True):
             if new != old:
                 writes[0].append(item_id)
@@ -269,25 +334,42 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
         if current.state != ModelVersion.State.SCORING:
             return None
         if writes[0]:
-            item_scores_write(ids=writes[0], priority=writes[1], labels=None, confidence=None,
-                              scored_by_version=None)
-        replaced = (ModelVersion.objects.filter(project_id=project.pk,
-                                                state=ModelVersion.State.ACTIVE)
-                    .values_list("version", flat=True).first())
-        ModelVersion.objects.filter(project_id=project.pk, state=ModelVersion.State.ACTIVE
-                                    ).update(state=ModelVersion.State.RETIRED, updated_at=now)
+            item_scores_write(
+                ids=writes[0],
+                priority=writes[1],
+                labels=None,
+                confidence=None,
+                scored_by_version=None,
+            )
+        replaced = (
+            ModelVersion.objects.filter(project_id=project.pk, state=ModelVersion.State.ACTIVE)
+            .values_list("version", flat=True)
+            .first()
+        )
+        ModelVersion.objects.filter(project_id=project.pk, state=ModelVersion.State.ACTIVE).update(
+            state=ModelVersion.State.RETIRED, updated_at=now
+        )
         current.state = ModelVersion.State.ACTIVE
         current.activated_at = now
         current.heartbeat_at = now
         current.save(update_fields=["state", "activated_at", "heartbeat_at", "updated_at"])
-        audit_record(actor=current.requested_by, action="model.activated", project=project,
-                     target=f"v{current.version}",
-                     details={"version": current.version, "replaced": replaced,
-                              "trigger": current.trigger,
-                              "direction": activation_direction(current.version, replaced)})
+        audit_record(
+            actor=current.requested_by,
+            action="model.activated",
+            project=project,
+            target=f"v{current.version}",
+            details={
+                "version": current.version,
+                "replaced": replaced,
+                "trigger": current.trigger,
+                "direction": activation_direction(current.version, replaced),
+            },
+        )
         # The pass rewrote priorities, predictions and scored_by_version of the whole pool.
-        scored = ScoreChunk.objects.filter(version_id=version_id).aggregate(
-            n=Sum("items_scored"))["n"] or 0
+        scored = (
+            ScoreChunk.objects.filter(version_id=version_id).aggregate(n=Sum("items_scored"))["n"]
+            or 0
+        )
         transaction.on_commit(lambda: item_statistics_refresh(changed=scored), robust=True)
     logger.info("model v%s of project %s is active", current.version, project.pk)
     return current

@@ -60,22 +60,25 @@ def training_set(*, project: Project) -> TrainingSet:
     label_names = label_names_of(project=project)
     # Every Project.Aggregation is one aggregator_for offers (projects' settings allow no other).
     aggregation = project.aggregation
-    aggregate = aggregator_for(project=project, aggregation=aggregation,
-                               label_names=label_names)
+    aggregate = aggregator_for(project=project, aggregation=aggregation, label_names=label_names)
     multi = project.is_multi_label
     chosen: dict[int, Any] = {}
     last_id = 0
-    rows = (Annotation.objects.filter(project=project, is_counted=True)
-            .order_by("item_id", "id").values_list("id", "item_id", "labels", "is_gold")
-            .iterator(chunk_size=_READ_CHUNK))
+    rows = (
+        Annotation.objects.filter(project=project, is_counted=True)
+        .order_by("item_id", "id")
+        .values_list("id", "item_id", "labels", "is_gold")
+        .iterator(chunk_size=_READ_CHUNK)
+    )
     current: int | None = None
     pending_ids: list[int] = []
     pending_lists: list[list[list[str]]] = []
 
     def flush() -> None:
         """Aggregate the pending items, a chunk at a time like the export."""
-        for item_id, (labels, _, _) in zip(pending_ids, aggregate(pending_ids, pending_lists),
-                                           strict=True):
+        for item_id, (labels, _, _) in zip(
+            pending_ids, aggregate(pending_ids, pending_lists), strict=True
+        ):
             if labels is not None and (multi or labels):
                 chosen[item_id] = list(labels) if multi else labels[0]
         pending_ids.clear()
@@ -96,9 +99,11 @@ def training_set(*, project: Project) -> TrainingSet:
     known = set(label_names)
     ids, data, labels = [], [], []
     for chunk in chunks(sorted(chosen), _READ_CHUNK):
-        for item_id, item_data in (Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True,
-                                                       is_gold=False)
-                                   .order_by("id").values_list("id", "data")):
+        for item_id, item_data in (
+            Item.objects.filter(pk__in=chunk, data_erased_at__isnull=True, is_gold=False)
+            .order_by("id")
+            .values_list("id", "data")
+        ):
             label = chosen[item_id]
             if (multi and not set(label) <= known) or (not multi and label not in known):
                 continue  # a label since removed from the schema
@@ -110,36 +115,55 @@ def training_set(*, project: Project) -> TrainingSet:
 
 def _pool_sample(*, project: Project, n: int) -> list[dict[str, Any]]:
     """A random sample of unlabeled items (the seeded random order is uniform)."""
-    return list(Item.objects.filter(project=project, annotation_count=0, is_gold=False,
-                                    data_erased_at__isnull=True)
-                .order_by("random_key").values_list("data", flat=True)[:n])
+    return list(
+        Item.objects.filter(
+            project=project, annotation_count=0, is_gold=False, data_erased_at__isnull=True
+        )
+        .order_by("random_key")
+        .values_list("data", flat=True)[:n]
+    )
 
 
 def _claim(*, version_id: int, job_id: str) -> ModelVersion | None:
     """Take the run: a queued version, or a training one whose worker died (same message
     redelivered, or no heartbeat for a while). Anything else is a duplicate: do nothing."""
     with transaction.atomic():
-        version = (ModelVersion.objects.select_for_update(of=("self",)).select_related("project")
-                   .filter(pk=version_id).first())
-        if version is None or version.state not in (ModelVersion.State.QUEUED,
-                                                     ModelVersion.State.TRAINING):
+        version = (
+            ModelVersion.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None or version.state not in (
+            ModelVersion.State.QUEUED,
+            ModelVersion.State.TRAINING,
+        ):
             return None
-        if (version.state == ModelVersion.State.TRAINING and version.job_id != job_id
-                and not is_stale(version.heartbeat_at)):
+        if (
+            version.state == ModelVersion.State.TRAINING
+            and version.job_id != job_id
+            and not is_stale(version.heartbeat_at)
+        ):
             return None
         if version.attempts >= MAX_ATTEMPTS:
-            transaction.on_commit(lambda: model_version_fail(version_id=version_id, error=(
-                f"Gave up after {version.attempts} attempts. {version.error}".strip())))
+            transaction.on_commit(
+                lambda: model_version_fail(
+                    version_id=version_id,
+                    error=(f"Gave up after {version.attempts} attempts. {version.error}".strip()),
+                )
+            )
             return None
         if version.state == ModelVersion.State.TRAINING:
-            version.error = (f"Attempt {version.attempts}: the worker was lost while "
-                             "training; retrying.")
+            version.error = (
+                f"Attempt {version.attempts}: the worker was lost while training; retrying."
+            )
         version.state = ModelVersion.State.TRAINING
         version.attempts += 1
         version.job_id = job_id
         version.heartbeat_at = timezone.now()
-        version.save(update_fields=["state", "attempts", "job_id", "heartbeat_at", "error",
-                                    "updated_at"])
+        version.save(
+            update_fields=["state", "attempts", "job_id", "heartbeat_at", "error", "updated_at"]
+        )
     return version
 
 
@@ -155,8 +179,9 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     project = version.project
     labeled = training_set(project=project)
     if len(labeled.labels) < MIN_LABELS:
-        raise NotEnoughLabels(f"Needs at least {MIN_LABELS} labeled items; has "
-                              f"{len(labeled.labels)}.")
+        raise NotEnoughLabels(
+            f"Needs at least {MIN_LABELS} labeled items; has {len(labeled.labels)}."
+        )
     fault_sleep("train")
     pool = _pool_sample(project=project, n=FEATURIZER_POOL_SAMPLE)
     featurizer = fit_featurizer([labeled.data, pool] if pool else [labeled.data])
@@ -167,17 +192,29 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     seed = int(project.seed) + version.version
     multi = project.is_multi_label
     strategy = version.strategy or project.strategy
-    model = train_model(X, labeled.labels, multi_label=multi, classes=classes, seed=seed,
-                        committee_size=committee_size_for(strategy))
+    model = train_model(
+        X,
+        labeled.labels,
+        multi_label=multi,
+        classes=classes,
+        seed=seed,
+        committee_size=committee_size_for(strategy),
+    )
     model_version_heartbeat(version_id=version.pk)
     metrics = evaluate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed).as_dict()
     metrics["aggregation"] = labeled.aggregation
-    name = artifact_save(project_id=project.pk, version=version.version,
-                         artifact=Artifact(featurizer, model, strategy))
+    name = artifact_save(
+        project_id=project.pk,
+        version=version.version,
+        artifact=Artifact(featurizer, model, strategy),
+    )
     with transaction.atomic():
         current = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
-        if (current is None or current.state != ModelVersion.State.TRAINING
-                or current.job_id != job_id):
+        if (
+            current is None
+            or current.state != ModelVersion.State.TRAINING
+            or current.job_id != job_id
+        ):
             # Taken over meanwhile (we were presumed dead; theirs wins), or deleted with its
             # project: the artifact just written belongs to nothing.
             stored_files_delete(names=[name], reason=f"model version {version.pk} superseded")
@@ -188,12 +225,29 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         current.last_annotation_id = labeled.last_annotation_id
         current.trained_at = timezone.now()
         current.strategy = strategy
-        current.save(update_fields=["artifact", "n_labels", "metrics", "last_annotation_id",
-                                    "trained_at", "strategy", "updated_at"])
+        current.save(
+            update_fields=[
+                "artifact",
+                "n_labels",
+                "metrics",
+                "last_annotation_id",
+                "trained_at",
+                "strategy",
+                "updated_at",
+            ]
+        )
         model_version_score_start(version=current)
-        audit_record(actor=current.requested_by, action="model.training_finished",
-                     project=project, target=f"v{current.version}",
-                     details={"version": current.version, "trigger": current.trigger,
-                              "attempts": current.attempts, "n_labels": current.n_labels,
-                              "metrics": metrics})
+        audit_record(
+            actor=current.requested_by,
+            action="model.training_finished",
+            project=project,
+            target=f"v{current.version}",
+            details={
+                "version": current.version,
+                "trigger": current.trigger,
+                "attempts": current.attempts,
+                "n_labels": current.n_labels,
+                "metrics": metrics,
+            },
+        )
     return current

@@ -10,8 +10,9 @@ def claim(client: Any, project: Any) -> Any:
 
 
 def submit(client: Any, assignment_id: int, labels: Any, **extra: Any) -> Any:
-    return client.post(f"/api/v1/assignments/{assignment_id}/submit/",
-                       {"labels": labels, **extra}, format="json")
+    return client.post(
+        f"/api/v1/assignments/{assignment_id}/submit/", {"labels": labels, **extra}, format="json"
+    )
 
 
 def streamed(response: Any) -> bytes:

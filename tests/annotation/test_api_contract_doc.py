@@ -28,9 +28,13 @@ def _served(api) -> set[tuple[str, str]]:
     response = api().get("/api/schema/")
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
-    return {(method, path) for path, operations in schema["paths"].items()
-            if path.startswith("/api/v1/")
-            for method in operations if method.upper() in METHODS}
+    return {
+        (method, path)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in operations
+        if method.upper() in METHODS
+    }
 
 
 def test_every_endpoint_of_the_contract_is_served(api, db):

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def _answer(project, user, label, duration_ms):
     claim = assignment_claim_next(project=project, user=user)
-    annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=[label],
-                      duration_ms=duration_ms)
+    annotation_submit(
+        assignment_id=claim.assignment.pk, user=user, labels=[label], duration_ms=duration_ms
+    )
 
 
 def test_dashboard_numbers(api, make_project, make_user, add_member, manager):
@@ -30,7 +31,8 @@ def test_dashboard_numbers(api, make_project, make_user, add_member, manager):
     assignment_claim_next(project=project, user=ben)  # left open
     stale = assignment_claim_next(project=project, user=ann)
     Assignment.objects.filter(pk=stale.assignment.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     first = Annotation.objects.order_by("id").first()
     Annotation.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=3))
 
@@ -39,15 +41,23 @@ def test_dashboard_numbers(api, make_project, make_user, add_member, manager):
     assert [(d["name"], d["count"]) for d in body["labels"]] == [("pos", 3), ("neg", 1)]
     table = {row["username"]: row for row in body["annotators"]}
     assert (table["ann"]["done"], table["ann"]["median_seconds"], table["ann"]["skips"]) == (
-        3, 3.0, 0)
+        3,
+        3.0,
+        0,
+    )
     assert (table["ben"]["done"], table["ben"]["median_seconds"], table["ben"]["skips"]) == (
-        1, 2.0, 1)
+        1,
+        2.0,
+        1,
+    )
     counts = [d["count"] for d in body["per_hour"]]
     assert len(counts) == 12 and sum(counts) == 4 and counts[-4] == 1 and counts[-1] == 3
     leases = body["leases"]
     assert (leases["open"], leases["expired"]) == (1, 1)
-    assert [(x["username"], x["expired"]) for x in leases["leases"]] == [("ann", True),
-                                                                         ("ben", False)]
+    assert [(x["username"], x["expired"]) for x in leases["leases"]] == [
+        ("ann", True),
+        ("ben", False),
+    ]
 
 
 def test_dashboard_is_for_managers(api, project, make_user, add_member):

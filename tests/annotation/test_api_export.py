@@ -43,37 +43,53 @@ def test_export_jsonl(api, labeled, manager):
     assert (i1["label"], i1["confidence"], i1["tie"]) == (None, 0.5, ["pos", "neg"])
     assert i0["data"] == {"text": "item number 0"}
     assert [(a["annotator"], a["labels"], a["duration_ms"]) for a in i0["annotations"]] == [
-        ("ann0", ["pos"], 100), ("ann1", ["pos"], 101)]
-    assert {"annotator", "labels", "guideline_version", "created_at", "duration_ms",
-            "suggestion"} <= set(i0["annotations"][0])
+        ("ann0", ["pos"], 100),
+        ("ann1", ["pos"], 101),
+    ]
+    assert {
+        "annotator",
+        "labels",
+        "guideline_version",
+        "created_at",
+        "duration_ms",
+        "suggestion",
+    } <= set(i0["annotations"][0])
 
 
 def test_export_json_and_csv(api, labeled, manager):
     client = api(manager)
-    as_json = json.loads(streamed(client.get(
-        f"/api/v1/projects/{labeled.pk}/export/?format=json")))
+    as_json = json.loads(streamed(client.get(f"/api/v1/projects/{labeled.pk}/export/?format=json")))
     assert [r["external_id"] for r in as_json] == ["i0", "i1"]
     response = client.get(f"/api/v1/projects/{labeled.pk}/export/?format=csv")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(streamed(response).decode())))
     assert [(r["external_id"], r["labels"], r["n_annotations"]) for r in rows] == [
-        ("i0", "pos", "2"), ("i1", "", "2")]
+        ("i0", "pos", "2"),
+        ("i1", "", "2"),
+    ]
     assert json.loads(rows[0]["data"]) == {"text": "item number 0"}
 
 
 def test_export_all_and_no_aggregation(api, labeled, manager):
     client = api(manager)
-    records = [json.loads(x) for x in streamed(client.get(
-        f"/api/v1/projects/{labeled.pk}/export/?state=all&aggregation=none")).splitlines()]
+    records = [
+        json.loads(x)
+        for x in streamed(
+            client.get(f"/api/v1/projects/{labeled.pk}/export/?state=all&aggregation=none")
+        ).splitlines()
+    ]
     assert [r["external_id"] for r in records] == ["i0", "i1", "i2"]
     assert all("labels" not in r and "label" not in r for r in records)
 
 
-@pytest.mark.parametrize("query, field", [
-    ("format=xml", "format"),
-    ("aggregation=mode", "aggregation"),
-    ("state=done", "state"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("format=xml", "format"),
+        ("aggregation=mode", "aggregation"),
+        ("state=done", "state"),
+    ],
+)
 def test_export_bad_params(api, labeled, manager, query, field):
     response = api(manager).get(f"/api/v1/projects/{labeled.pk}/export/?{query}")
     assert response.status_code == 400
@@ -90,8 +106,11 @@ def test_export_permissions(api, labeled, outsider, make_user, add_member):
 
 def test_labelset_snapshot(api, labeled, manager):
     client = api(manager)
-    response = client.post(f"/api/v1/projects/{labeled.pk}/labelsets/",
-                           {"format": "jsonl", "aggregation": "majority"}, format="json")
+    response = client.post(
+        f"/api/v1/projects/{labeled.pk}/labelsets/",
+        {"format": "jsonl", "aggregation": "majority"},
+        format="json",
+    )
     assert response.status_code == 202, response.content
     body = response.json()
     assert (body["version"], body["state"], body["download_url"]) == (1, "pending", None)
@@ -104,12 +123,12 @@ def test_labelset_snapshot(api, labeled, manager):
     download = client.get(detail["download_url"])
     assert download.status_code == 200
     content = streamed(download)
-    assert hashlib.sha256(content).hexdigest() == download["X-Content-SHA256"] == detail[
-        "sha256"]
+    assert hashlib.sha256(content).hexdigest() == download["X-Content-SHA256"] == detail["sha256"]
     assert [json.loads(x)["external_id"] for x in content.splitlines()] == ["i0", "i1"]
     # A second snapshot gets the next version; the list shows both, newest first.
-    second = client.post(f"/api/v1/projects/{labeled.pk}/labelsets/", {"format": "csv"},
-                         format="json").json()
+    second = client.post(
+        f"/api/v1/projects/{labeled.pk}/labelsets/", {"format": "csv"}, format="json"
+    ).json()
     assert second["version"] == 2
     listing = client.get(f"/api/v1/projects/{labeled.pk}/labelsets/").json()
     assert [x["version"] for x in listing["results"]] == [2, 1]
@@ -123,15 +142,15 @@ def test_labelset_defaults_and_bad_input(api, labeled, manager):
     response = client.post(f"/api/v1/projects/{labeled.pk}/labelsets/")
     assert response.status_code == 202
     assert (response.json()["format"], response.json()["aggregation"]) == ("jsonl", "majority")
-    bad = client.post(f"/api/v1/projects/{labeled.pk}/labelsets/", {"format": "xml"},
-                      format="json")
+    bad = client.post(f"/api/v1/projects/{labeled.pk}/labelsets/", {"format": "xml"}, format="json")
     assert bad.status_code == 400 and "format" in bad.json()
     assert LabelSet.objects.count() == 1
 
 
 def test_labelset_permissions(api, labeled, manager, outsider, make_user, add_member):
-    labelset = labelset_build(labelset_id=api(manager).post(
-        f"/api/v1/projects/{labeled.pk}/labelsets/").json()["id"])
+    labelset = labelset_build(
+        labelset_id=api(manager).post(f"/api/v1/projects/{labeled.pk}/labelsets/").json()["id"]
+    )
     labeler = add_member(labeled, make_user("lab"))
     for user, code in ((labeler, 403), (outsider, 404)):
         assert api(user).post(f"/api/v1/projects/{labeled.pk}/labelsets/").status_code == code

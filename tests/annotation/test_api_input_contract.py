@@ -15,8 +15,9 @@ from tests.annotation.helpers import claim, submit
 
 # Every setting a project has: the model's own editable columns, less the internal ones.
 INTERNAL = {"id", "seed", "created_by"}
-SETTINGS = sorted(f.name for f in Project._meta.concrete_fields
-                  if f.editable and f.name not in INTERNAL)
+SETTINGS = sorted(
+    f.name for f in Project._meta.concrete_fields if f.editable and f.name not in INTERNAL
+)
 
 
 @pytest.fixture
@@ -35,19 +36,39 @@ def endpoints(api, make_project, manager, labeler, add_member, make_user):
     item = Item.objects.filter(project=project).exclude(pk=disputed).first().pk
     p = f"/api/v1/projects/{project.pk}"
     return {
-        "token": (api(), "post", "/api/v1/auth/token/",
-                  {"username": "admin", "password": "a-good-pass-1"}),
-        "user": (api(admin), "post", "/api/v1/users/",
-                 {"username": "fresh", "password": "long-enough-pw-7"}),
-        "project create": (api(manager), "post", "/api/v1/projects/",
-                           {"name": "P", "labels": ["a"]}),
+        "token": (
+            api(),
+            "post",
+            "/api/v1/auth/token/",
+            {"username": "admin", "password": "a-good-pass-1"},
+        ),
+        "user": (
+            api(admin),
+            "post",
+            "/api/v1/users/",
+            {"username": "fresh", "password": "long-enough-pw-7"},
+        ),
+        "project create": (
+            api(manager),
+            "post",
+            "/api/v1/projects/",
+            {"name": "P", "labels": ["a"]},
+        ),
         "project update": (api(manager), "patch", f"{p}/", {"overlap": 3}),
-        "member": (api(manager), "post", f"{p}/members/",
-                   {"username": "outsider", "role": "labeler"}),
+        "member": (
+            api(manager),
+            "post",
+            f"{p}/members/",
+            {"username": "outsider", "role": "labeler"},
+        ),
         "guideline": (api(manager), "post", f"{p}/guidelines/", {"body": "# Read me"}),
         "label set": (api(manager), "post", f"{p}/labelsets/", {"format": "csv"}),
-        "annotation": (api(labeler), "patch", f"/api/v1/annotations/{annotation}/",
-                       {"labels": ["neg"]}),
+        "annotation": (
+            api(labeler),
+            "patch",
+            f"/api/v1/annotations/{annotation}/",
+            {"labels": ["neg"]},
+        ),
         "review": (api(manager), "post", f"{p}/review/{disputed}/", {"labels": ["pos"]}),
         "gold": (api(manager), "patch", f"{p}/items/{item}/gold/", {"gold": ["pos"]}),
     }
@@ -94,14 +115,25 @@ WRONG_TYPES: list[tuple[str, str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("name", ["token", "user", "project create", "project update",
-                                  "member", "guideline", "label set", "annotation", "review",
-                                  "gold"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "token",
+        "user",
+        "project create",
+        "project update",
+        "member",
+        "guideline",
+        "label set",
+        "annotation",
+        "review",
+        "gold",
+    ],
+)
 def test_an_unknown_key_is_refused_by_name_and_nothing_is_written(endpoints, name):
     client, method, url, body = endpoints[name]
     before = AuditEvent.objects.count()
-    response = getattr(client, method)(url, {**body, "colour": "blue", "creator": 1},
-                                       format="json")
+    response = getattr(client, method)(url, {**body, "colour": "blue", "creator": 1}, format="json")
     assert response.status_code == 400, response.content
     assert response.json() == {"colour": ["Unknown field."], "creator": ["Unknown field."]}
     assert AuditEvent.objects.count() == before
@@ -117,9 +149,21 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_field(endpoints, name, 
     assert AuditEvent.objects.count() == before
 
 
-@pytest.mark.parametrize("name", ["token", "user", "project create", "project update",
-                                  "member", "guideline", "label set", "annotation", "review",
-                                  "gold"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "token",
+        "user",
+        "project create",
+        "project update",
+        "member",
+        "guideline",
+        "label set",
+        "annotation",
+        "review",
+        "gold",
+    ],
+)
 def test_the_valid_body_of_each_endpoint_is_taken(endpoints, name):
     client, method, url, body = endpoints[name]
     response = getattr(client, method)(url, body, format="json")
@@ -132,20 +176,33 @@ def test_a_body_that_is_not_an_object_is_refused(endpoints):
         assert response.status_code == 400, (name, response.content)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("name", "Renamed"), ("description", "About it"), ("kind", "multi_label"),
-    ("overlap", 2), ("gold_rate", 0.25), ("lease_seconds", 900),
-    ("strategy", "random"), ("retrain_every", 10), ("training_enabled", False),
-    ("suggestions", "off"), ("aggregation", "dawid_skene"), ("review_threshold", 0.7),
-    ("qualification_items", 5), ("qualification_accuracy", 0.9),
-    ("private_fields", ["email"]), ("retention_days", 30), ("retention_days", None),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "Renamed"),
+        ("description", "About it"),
+        ("kind", "multi_label"),
+        ("overlap", 2),
+        ("gold_rate", 0.25),
+        ("lease_seconds", 900),
+        ("strategy", "random"),
+        ("retrain_every", 10),
+        ("training_enabled", False),
+        ("suggestions", "off"),
+        ("aggregation", "dawid_skene"),
+        ("review_threshold", 0.7),
+        ("qualification_items", 5),
+        ("qualification_accuracy", 0.9),
+        ("private_fields", ["email"]),
+        ("retention_days", 30),
+        ("retention_days", None),
+    ],
+)
 def test_a_patch_changes_only_what_it_sends(api, project, manager, field, value):
     assert field in SETTINGS
     others = {f: getattr(project, f) for f in SETTINGS if f != field}
     labels = list(project.labels.values_list("name", "shortcut", "color"))
-    response = api(manager).patch(f"/api/v1/projects/{project.pk}/", {field: value},
-                                  format="json")
+    response = api(manager).patch(f"/api/v1/projects/{project.pk}/", {field: value}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()[field] == value
     project.refresh_from_db()
@@ -155,12 +212,25 @@ def test_a_patch_changes_only_what_it_sends(api, project, manager, field, value)
 
 
 def test_every_setting_can_be_given_when_the_project_is_created(api, manager):
-    body = {"name": "All", "labels": ["a", {"name": "b", "shortcut": "x", "color": "#123456"}],
-            "description": "d", "kind": "multi_label", "overlap": 2, "gold_rate": 0.1,
-            "lease_seconds": 120, "strategy": "random", "retrain_every": 5,
-            "training_enabled": False, "suggestions": "off", "aggregation": "dawid_skene",
-            "review_threshold": 0.5, "qualification_items": 2, "qualification_accuracy": 0.7,
-            "private_fields": ["email"], "retention_days": 90}
+    body = {
+        "name": "All",
+        "labels": ["a", {"name": "b", "shortcut": "x", "color": "#123456"}],
+        "description": "d",
+        "kind": "multi_label",
+        "overlap": 2,
+        "gold_rate": 0.1,
+        "lease_seconds": 120,
+        "strategy": "random",
+        "retrain_every": 5,
+        "training_enabled": False,
+        "suggestions": "off",
+        "aggregation": "dawid_skene",
+        "review_threshold": 0.5,
+        "qualification_items": 2,
+        "qualification_accuracy": 0.7,
+        "private_fields": ["email"],
+        "retention_days": 90,
+    }
     assert sorted(set(body) - {"labels"}) == SETTINGS
     response = api(manager).post("/api/v1/projects/", body, format="json")
     assert response.status_code == 201, response.content
@@ -170,8 +240,9 @@ def test_every_setting_can_be_given_when_the_project_is_created(api, manager):
 
 def _request_schema(api, path: str, method: str) -> dict[str, Any]:
     schema = yaml.safe_load(api().get("/api/schema/").content)
-    ref = (schema["paths"][path][method]["requestBody"]["content"]["application/json"]
-           ["schema"]["$ref"])
+    ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"][
+        "$ref"
+    ]
     return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
 
 

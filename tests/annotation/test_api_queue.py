@@ -34,8 +34,11 @@ def test_next_shape(lab, project):
 def test_next_hides_private_fields(api, make_project, manager, labeler, add_member):
     project = make_project(private_fields=["author"])
     add_member(project, labeler)
-    api(manager).post(f"/api/v1/projects/{project.pk}/items/import/",
-                      [{"external_id": "a", "text": "t", "author": "Ann"}], format="json")
+    api(manager).post(
+        f"/api/v1/projects/{project.pk}/items/import/",
+        [{"external_id": "a", "text": "t", "author": "Ann"}],
+        format="json",
+    )
     assert claim(api(labeler), project).json()["item"]["data"] == {"text": "t"}
 
 
@@ -85,9 +88,14 @@ def test_submit_records_provenance(lab, project, manager):
     response = submit(lab, a["assignment"]["id"], ["neg"], duration_ms=1500, client_id="c1")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["labels"], body["guideline_version"], body["duration_ms"], body["client_id"],
-            body["annotator"], body["item"]) == (["neg"], 1, 1500, "c1", "labeler",
-                                                 a["item"]["id"])
+    assert (
+        body["labels"],
+        body["guideline_version"],
+        body["duration_ms"],
+        body["client_id"],
+        body["annotator"],
+        body["item"],
+    ) == (["neg"], 1, 1500, "c1", "labeler", a["item"]["id"])
     annotation = Annotation.objects.get(pk=body["id"])
     assert annotation.assignment_id == a["assignment"]["id"]
     item = Item.objects.get(pk=a["item"]["id"])
@@ -113,15 +121,18 @@ def test_submit_idempotent(lab, project):
     assert Annotation.objects.count() == 1
 
 
-@pytest.mark.parametrize("labels, message", [
-    (["spam"], "'spam' is not a label of this project"),
-    (["pos", "neg"], "exactly one label"),
-    ([], "at least one label"),
-    (None, "list of label names"),
-    ("pos", "list of label names"),
-    ([1], "list of label names"),
-    (["pos", "pos"], "more than once"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (["spam"], "'spam' is not a label of this project"),
+        (["pos", "neg"], "exactly one label"),
+        ([], "at least one label"),
+        (None, "list of label names"),
+        ("pos", "list of label names"),
+        ([1], "list of label names"),
+        (["pos", "pos"], "more than once"),
+    ],
+)
 def test_submit_bad_labels(lab, project, labels, message):
     a = claim(lab, project).json()["assignment"]["id"]
     response = submit(lab, a, labels)
@@ -132,12 +143,15 @@ def test_submit_bad_labels(lab, project, labels, message):
     assert Assignment.objects.get(pk=a).state == "active"
 
 
-@pytest.mark.parametrize("extra, field", [
-    ({"duration_ms": -5}, "duration_ms"),
-    ({"duration_ms": "long"}, "duration_ms"),
-    ({"client_id": "x" * 101}, "client_id"),
-    ({"client_id": 7}, "client_id"),
-])
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"duration_ms": -5}, "duration_ms"),
+        ({"duration_ms": "long"}, "duration_ms"),
+        ({"client_id": "x" * 101}, "client_id"),
+        ({"client_id": 7}, "client_id"),
+    ],
+)
 def test_submit_bad_fields(lab, project, extra, field):
     a = claim(lab, project).json()["assignment"]["id"]
     response = submit(lab, a, ["pos"], **extra)
@@ -181,8 +195,11 @@ def test_skip(api, make_project, labeler, add_member, make_user):
     add_member(project, labeler)
     client = api(labeler)
     first = claim(client, project).json()
-    response = client.post(f"/api/v1/assignments/{first['assignment']['id']}/skip/",
-                           {"reason": "cannot tell"}, format="json")
+    response = client.post(
+        f"/api/v1/assignments/{first['assignment']['id']}/skip/",
+        {"reason": "cannot tell"},
+        format="json",
+    )
     assert response.status_code == 204
     assignment = Assignment.objects.get(pk=first["assignment"]["id"])
     assert (assignment.state, assignment.skip_reason) == ("skipped", "cannot tell")
@@ -218,8 +235,9 @@ def test_skip_errors(api, project, labeler, add_member, outsider):
 def test_patch_own_annotation(lab, project):
     a = claim(lab, project).json()["assignment"]["id"]
     annotation_id = submit(lab, a, ["pos"]).json()["id"]
-    response = lab.patch(f"/api/v1/annotations/{annotation_id}/", {"labels": ["neg"]},
-                         format="json")
+    response = lab.patch(
+        f"/api/v1/annotations/{annotation_id}/", {"labels": ["neg"]}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["labels"] == ["neg"]
     assert Annotation.objects.get(pk=annotation_id).labels == ["neg"]
@@ -229,9 +247,11 @@ def test_patch_annotation_after_lease_length(lab, project):
     a = claim(lab, project).json()["assignment"]["id"]
     annotation_id = submit(lab, a, ["pos"]).json()["id"]
     Annotation.objects.filter(pk=annotation_id).update(
-        created_at=timezone.now() - timedelta(seconds=project.lease_seconds + 1))
-    response = lab.patch(f"/api/v1/annotations/{annotation_id}/", {"labels": ["neg"]},
-                         format="json")
+        created_at=timezone.now() - timedelta(seconds=project.lease_seconds + 1)
+    )
+    response = lab.patch(
+        f"/api/v1/annotations/{annotation_id}/", {"labels": ["neg"]}, format="json"
+    )
     assert response.status_code == 409
     assert Annotation.objects.get(pk=annotation_id).labels == ["pos"]
 
@@ -246,8 +266,10 @@ def test_patch_annotation_errors(api, lab, project, manager, outsider):
     assert api(manager).patch(url, {"labels": ["neg"]}, format="json").status_code == 404
     assert api(outsider).patch(url, {"labels": ["neg"]}, format="json").status_code == 404
     assert api().patch(url, {"labels": ["neg"]}, format="json").status_code == 401
-    assert lab.patch("/api/v1/annotations/999999/", {"labels": ["neg"]},
-                     format="json").status_code == 404
+    assert (
+        lab.patch("/api/v1/annotations/999999/", {"labels": ["neg"]}, format="json").status_code
+        == 404
+    )
     assert Annotation.objects.get(pk=annotation_id).labels == ["pos"]
 
 
@@ -263,7 +285,16 @@ def test_annotation_list(api, make_project, manager, labeler, add_member, make_u
     assert everyone["count"] == 2
     own = api(labeler).get(url).json()
     assert [a["annotator"] for a in own["results"]] == ["labeler"]
-    assert {"id", "item", "external_id", "labels", "guideline_version", "duration_ms",
-            "suggestion", "client_id", "created_at"} <= set(own["results"][0])
+    assert {
+        "id",
+        "item",
+        "external_id",
+        "labels",
+        "guideline_version",
+        "duration_ms",
+        "suggestion",
+        "client_id",
+        "created_at",
+    } <= set(own["results"][0])
     assert api(outsider).get(url).status_code == 404
     assert api().get(url).status_code == 401

@@ -31,10 +31,12 @@ def test_openapi_schema_is_valid_and_complete(api, db):
     expected = _v1_paths()
     assert len(expected) >= 20
     assert expected <= set(schema["paths"]), expected - set(schema["paths"])
-    for path in ("/api/v1/projects/{project_id}/next/",
-                 "/api/v1/assignments/{assignment_id}/submit/",
-                 "/api/v1/projects/{project_id}/items/import/",
-                 "/api/v1/labelsets/{labelset_id}/download/"):
+    for path in (
+        "/api/v1/projects/{project_id}/next/",
+        "/api/v1/assignments/{assignment_id}/submit/",
+        "/api/v1/projects/{project_id}/items/import/",
+        "/api/v1/labelsets/{labelset_id}/download/",
+    ):
         assert path in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/projects/{project_id}/next/"]
 
@@ -48,6 +50,7 @@ def test_api_docs_are_served_without_a_cdn(api, db):
     assert refs
     external = [r for r in refs if re.match(r"^(https?:)?//", r)]
     assert not external, external
-    assert not re.search(r"https?://(?!127\.0\.0\.1|localhost|testserver)[\w.-]+/[\w/.-]*\.(js|css)",
-                         html)
+    assert not re.search(
+        r"https?://(?!127\.0\.0\.1|localhost|testserver)[\w.-]+/[\w/.-]*\.(js|css)", html
+    )
     assert any("/static/" in r for r in refs)

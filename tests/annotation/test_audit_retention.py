@@ -17,24 +17,26 @@ from annotation.services.retention import item_data_erase_expired
 from quality.export_aggregation import export_aggregator
 
 
-def test_actions_are_audited_and_admins_can_export_them(api, project, manager, labeler,
-                                                        make_user):
+def test_actions_are_audited_and_admins_can_export_them(api, project, manager, labeler, make_user):
     admin = make_user("root-admin", staff=True)
     client = api(manager)
-    client.post(f"/api/v1/projects/{project.pk}/members/",
-                {"username": labeler.username, "role": "labeler"}, format="json")
+    client.post(
+        f"/api/v1/projects/{project.pk}/members/",
+        {"username": labeler.username, "role": "labeler"},
+        format="json",
+    )
     client.post(f"/api/v1/projects/{project.pk}/guidelines/", {"body": "# Do it"}, format="json")
     b"".join(client.get(f"/api/v1/projects/{project.pk}/export/").streaming_content)
     client.delete(f"/api/v1/projects/{project.pk}/members/{labeler.username}/")
 
     page = api(admin).get(f"/api/v1/audit/?project={project.pk}").json()
     actions = [e["action"] for e in page["results"]]
-    assert actions[:4] == ["member.removed", "export.made", "guideline.published",
-                           "member.added"]
+    assert actions[:4] == ["member.removed", "export.made", "guideline.published", "member.added"]
     assert all(e["actor"] == "manager" for e in page["results"][:4])
 
-    raw = b"".join(api(admin).get(f"/api/v1/audit/?project={project.pk}&format=csv")
-                   .streaming_content).decode()
+    raw = b"".join(
+        api(admin).get(f"/api/v1/audit/?project={project.pk}&format=csv").streaming_content
+    ).decode()
     rows = list(csv.DictReader(io.StringIO(raw)))
     assert {r["action"] for r in rows} >= {"member.removed", "guideline.published"}
     lines = b"".join(api(admin).get("/api/v1/audit/?format=jsonl").streaming_content)
@@ -56,8 +58,7 @@ def test_retention_erases_data_but_keeps_labels(make_project, labeler, add_membe
     annotation_submit(assignment_id=claim.assignment.pk, user=labeler, labels=["neg"])
     guideline_publish(project=project, actor=manager, body="v1")
     old = timezone.now() - timedelta(days=31)
-    Item.objects.filter(project=project, external_id__in=["i0", "i1", "i2"]).update(
-        created_at=old)
+    Item.objects.filter(project=project, external_id__in=["i0", "i1", "i2"]).update(created_at=old)
     Item.objects.filter(project=keep).update(created_at=old)
 
     assert item_data_erase_expired() == {project.pk: 3}
@@ -66,7 +67,10 @@ def test_retention_erases_data_but_keeps_labels(make_project, labeler, add_membe
     assert erased.data == {"erased": True} and erased.data_erased_at is not None
     assert Item.objects.get(project=keep).data == {"text": "item number 0"}
     majority = export_aggregator(project=project, aggregation="majority")
-    record = next(r for r in export_records(project=project, aggregate=majority)
-                  if r["external_id"] == claim.item.external_id)
+    record = next(
+        r
+        for r in export_records(project=project, aggregate=majority)
+        if r["external_id"] == claim.item.external_id
+    )
     assert record["label"] == "neg"
     assert record["annotations"][0]["annotator"] == labeler.username

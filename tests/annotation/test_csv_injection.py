@@ -28,8 +28,9 @@ def assert_safe(rows: list[list[str]]) -> None:
 
 def _hostile_project(api, make_project, add_member, make_user):
     project = make_project(labels=("=cmd|' /C calc'!A0", "-neg"), overlap=1)
-    items_import_records(project=project, records=[
-        {"external_id": ext, "text": "=1+1"} for ext in HOSTILE_IDS])
+    items_import_records(
+        project=project, records=[{"external_id": ext, "text": "=1+1"} for ext in HOSTILE_IDS]
+    )
     labeler = add_member(project, make_user("@labeler"))
     client = api(labeler)
     for _ in HOSTILE_IDS:
@@ -38,8 +39,9 @@ def _hostile_project(api, make_project, add_member, make_user):
     return project
 
 
-def test_the_csv_export_neutralises_formula_cells(api, make_project, add_member, make_user,
-                                                  manager):
+def test_the_csv_export_neutralises_formula_cells(
+    api, make_project, add_member, make_user, manager
+):
     project = _hostile_project(api, make_project, add_member, make_user)
     response = api(manager).get(f"/api/v1/projects/{project.pk}/export/?format=csv")
     assert response.status_code == 200
@@ -51,12 +53,14 @@ def test_the_csv_export_neutralises_formula_cells(api, make_project, add_member,
     assert by_id["plain"][0] == "plain" and "a=b" in by_id  # harmless cells are untouched
 
 
-def test_a_csv_label_set_file_neutralises_formula_cells(api, make_project, add_member,
-                                                        make_user, manager):
+def test_a_csv_label_set_file_neutralises_formula_cells(
+    api, make_project, add_member, make_user, manager
+):
     project = _hostile_project(api, make_project, add_member, make_user)
     client = api(manager)
-    labelset = client.post(f"/api/v1/projects/{project.pk}/labelsets/", {"format": "csv"},
-                           format="json").json()
+    labelset = client.post(
+        f"/api/v1/projects/{project.pk}/labelsets/", {"format": "csv"}, format="json"
+    ).json()
     labelset_build(labelset_id=labelset["id"])
     download = client.get(f"/api/v1/labelsets/{labelset['id']}/download/")
     rows = cells(streamed(download))
@@ -67,8 +71,7 @@ def test_a_csv_label_set_file_neutralises_formula_cells(api, make_project, add_m
 def test_the_audit_csv_neutralises_formula_cells(api, make_user, manager):
     from annotation.services.projects import project_create
 
-    project_create(creator=manager, name='=HYPERLINK("http://evil.example","x")',
-                   labels=["a"])
+    project_create(creator=manager, name='=HYPERLINK("http://evil.example","x")', labels=["a"])
     project_create(creator=manager, name="+1 -1 @x", labels=["a"])
     project_create(creator=manager, name="\t=tab", labels=["a"])
     project_create(creator=manager, name="\r=cr", labels=["a"])
@@ -79,6 +82,11 @@ def test_the_audit_csv_neutralises_formula_cells(api, make_user, manager):
     rows = cells(streamed(response))
     assert_safe(rows)
     targets = {row[5] for row in rows[1:]}
-    assert {"'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1 -1 @x", "'\t=tab", "'\r=cr",
-            "'  \n =after blanks"} <= targets
+    assert {
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+1 -1 @x",
+        "'\t=tab",
+        "'\r=cr",
+        "'  \n =after blanks",
+    } <= targets
     assert {row[2] for row in rows[1:]} == {"manager"}  # actor cells: a plain name stays

@@ -24,8 +24,12 @@ BIG = 60_000  # rows: ~6 s to import on SQLite on the 2-core test machine
 
 
 def _jsonl(n: int, *, prefix: str = "big", bad_last: bool = False) -> bytes:
-    lines = [json.dumps({"external_id": f"{prefix}{k}", "text": f"imported text number {k}",
-                         "source": "bulk"}) for k in range(n)]
+    lines = [
+        json.dumps(
+            {"external_id": f"{prefix}{k}", "text": f"imported text number {k}", "source": "bulk"}
+        )
+        for k in range(n)
+    ]
     if bad_last:
         lines[-1] = json.dumps({"external_id": f"{prefix}-bad"})  # no data: a row error
     return ("\n".join(lines) + "\n").encode()
@@ -45,8 +49,9 @@ def _import_while_labeling(project, users, content: bytes):
             importing.set()
             t0 = time.perf_counter()
             try:
-                outcome["result"] = items_import(project=project, stream=io.BytesIO(content),
-                                                 fmt="jsonl")
+                outcome["result"] = items_import(
+                    project=project, stream=io.BytesIO(content), fmt="jsonl"
+                )
             except ImportRejected as exc:
                 outcome["rejected"] = exc.detail
             outcome["seconds"] = time.perf_counter() - t0
@@ -66,8 +71,12 @@ def _import_while_labeling(project, users, content: bytes):
                     problems.append(f"{user.username}: nothing left")
                     return
                 n += 1
-                annotation_submit(assignment_id=claim.assignment.pk, user=user,
-                                  labels=["pos"], client_id=f"{user.pk}-{n}")
+                annotation_submit(
+                    assignment_id=claim.assignment.pk,
+                    user=user,
+                    labels=["pos"],
+                    client_id=f"{user.pk}-{n}",
+                )
                 time.sleep(0.05)  # a (very fast) labeler reading the next item
         except Exception as exc:  # e.g. "database is locked": the API's 503
             problems.append(f"{user.username}: {exc!r}")
@@ -103,15 +112,17 @@ def test_a_failed_big_import_leaves_nothing_and_labelers_go_on(make_project, mem
     project = make_project(items=200, overlap=1)
     users = [member(project) for _ in range(2)]
     outcome, latencies, problems = _import_while_labeling(
-        project, users, _jsonl(BIG // 2, prefix="fail", bad_last=True))
+        project, users, _jsonl(BIG // 2, prefix="fail", bad_last=True)
+    )
     connections.close_all()
     assert not problems, problems[:5]
     assert outcome["rejected"]["errors"][0]["row"] == BIG // 2, outcome
     assert latencies
     assert not Item.objects.filter(project=project, external_id__startswith="fail").exists()
     # The same connection imports again (its staging table was dropped, not left behind).
-    result = items_import(project=project, stream=io.BytesIO(_jsonl(10, prefix="again")),
-                          fmt="jsonl")
+    result = items_import(
+        project=project, stream=io.BytesIO(_jsonl(10, prefix="again")), fmt="jsonl"
+    )
     assert result.created == 10
     assert Item.objects.filter(project=project).count() == 210
 
@@ -124,8 +135,7 @@ def test_the_queue_plan_uses_its_index_right_after_a_big_import(make_project, me
     user = member(project)
     items_import(project=project, stream=io.BytesIO(_jsonl(30_000)), fmt="jsonl")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s",
-                       [Item._meta.db_table])
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Item._meta.db_table])
         reltuples = cursor.fetchone()[0]
         count = Item.objects.count()
         assert 0.9 * count <= reltuples <= 1.1 * count, (reltuples, count)

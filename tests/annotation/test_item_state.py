@@ -21,15 +21,33 @@ COUNTS = range(4)
 def test_orm_expression_agrees_with_rule(make_project, overlap):
     project = make_project(overlap=overlap)
     combos = list(itertools.product([False, True], COUNTS, COUNTS))
-    items = Item.objects.bulk_create([
-        Item(project=project, external_id=f"x{n}", data={"text": "t"}, is_gold=gold,
-             annotation_count=n_annotations, lease_count=leases, state="leased")
-        for n, (gold, n_annotations, leases) in enumerate(combos)])
+    items = Item.objects.bulk_create(
+        [
+            Item(
+                project=project,
+                external_id=f"x{n}",
+                data={"text": "t"},
+                is_gold=gold,
+                annotation_count=n_annotations,
+                lease_count=leases,
+                state="leased",
+            )
+            for n, (gold, n_annotations, leases) in enumerate(combos)
+        ]
+    )
     item_states_refresh(project=project)
     for item in Item.objects.filter(pk__in=[i.pk for i in items]):
-        expected = ("leased" if item.is_gold else  # refresh leaves gold items alone
-                    item_state(is_gold=False, annotation_count=item.annotation_count,
-                               lease_count=item.lease_count, overlap=overlap))
+        expected = (
+            "leased"
+            if item.is_gold
+            # refresh leaves gold items alone
+            else item_state(
+                is_gold=False,
+                annotation_count=item.annotation_count,
+                lease_count=item.lease_count,
+                overlap=overlap,
+            )
+        )
         assert item.state == expected, (item.annotation_count, item.lease_count)
 
 
@@ -38,20 +56,31 @@ def test_hot_path_sql_agrees_with_rule(make_project, overlap):
     project = make_project(overlap=overlap)
     n = 0
     for gold, n_annotations, leases, d_annotations, d_leases in itertools.product(
-            [False, True], COUNTS, COUNTS, [0, 1], [-1, 0, 1]):
+        [False, True], COUNTS, COUNTS, [0, 1], [-1, 0, 1]
+    ):
         if leases + d_leases < 0:
             continue
         n += 1
-        item = Item.objects.create(project=project, external_id=f"y{n}", data={"text": "t"},
-                                   is_gold=gold, annotation_count=n_annotations,
-                                   lease_count=leases)
-        item_counters_update(item_id=item.pk, overlap=overlap, d_annotations=d_annotations,
-                             d_leases=d_leases)
+        item = Item.objects.create(
+            project=project,
+            external_id=f"y{n}",
+            data={"text": "t"},
+            is_gold=gold,
+            annotation_count=n_annotations,
+            lease_count=leases,
+        )
+        item_counters_update(
+            item_id=item.pk, overlap=overlap, d_annotations=d_annotations, d_leases=d_leases
+        )
         item.refresh_from_db()
         assert item.annotation_count == n_annotations + d_annotations
         assert item.lease_count == leases + d_leases
-        assert item.state == item_state(is_gold=gold, annotation_count=item.annotation_count,
-                                         lease_count=item.lease_count, overlap=overlap)
+        assert item.state == item_state(
+            is_gold=gold,
+            annotation_count=item.annotation_count,
+            lease_count=item.lease_count,
+            overlap=overlap,
+        )
 
 
 @pytest.mark.parametrize("overlap", [1, 2, 3])
@@ -59,19 +88,35 @@ def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap):
     """As used inside an UPDATE that also moves the counters (bulk lease release)."""
     project = make_project(overlap=overlap)
     for d_annotations, d_leases in itertools.product([0, 1], [-1, 0, 1]):
-        combos = [c for c in itertools.product([False, True], COUNTS, COUNTS)
-                  if c[2] + d_leases >= 0]
+        combos = [
+            c for c in itertools.product([False, True], COUNTS, COUNTS) if c[2] + d_leases >= 0
+        ]
         Item.objects.filter(project=project).delete()
-        Item.objects.bulk_create([
-            Item(project=project, external_id=f"z{n}", data={"text": "t"}, is_gold=gold,
-                 annotation_count=n_annotations, lease_count=leases, state="leased")
-            for n, (gold, n_annotations, leases) in enumerate(combos)])
+        Item.objects.bulk_create(
+            [
+                Item(
+                    project=project,
+                    external_id=f"z{n}",
+                    data={"text": "t"},
+                    is_gold=gold,
+                    annotation_count=n_annotations,
+                    lease_count=leases,
+                    state="leased",
+                )
+                for n, (gold, n_annotations, leases) in enumerate(combos)
+            ]
+        )
         Item.objects.filter(project=project).update(
             annotation_count=F("annotation_count") + d_annotations,
             lease_count=F("lease_count") + d_leases,
-            state=item_state_case(overlap=overlap, d_annotations=d_annotations,
-                                  d_leases=d_leases, gold_open=True))
+            state=item_state_case(
+                overlap=overlap, d_annotations=d_annotations, d_leases=d_leases, gold_open=True
+            ),
+        )
         for item in Item.objects.filter(project=project):
             assert item.state == item_state(
-                is_gold=item.is_gold, annotation_count=item.annotation_count,
-                lease_count=item.lease_count, overlap=overlap), (d_annotations, d_leases)
+                is_gold=item.is_gold,
+                annotation_count=item.annotation_count,
+                lease_count=item.lease_count,
+                overlap=overlap,
+            ), (d_annotations, d_leases)

@@ -20,8 +20,7 @@ def _schema(project):
 
 
 def _patch_labels(api, manager, project, names):
-    return api(manager).patch(f"/api/v1/projects/{project.pk}/", {"labels": names},
-                              format="json")
+    return api(manager).patch(f"/api/v1/projects/{project.pk}/", {"labels": names}, format="json")
 
 
 def _label_one_item(api, project, labeler, name):
@@ -32,8 +31,9 @@ def _label_one_item(api, project, labeler, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_a_used_label_cannot_be_removed_whatever_its_name(api, make_project, manager,
-                                                          labeler, add_member, name):
+def test_a_used_label_cannot_be_removed_whatever_its_name(
+    api, make_project, manager, labeler, add_member, name
+):
     project = make_project(labels=(name, "other"), items=2)
     add_member(project, labeler)
     _label_one_item(api, project, labeler, name)
@@ -49,8 +49,9 @@ def test_a_used_label_cannot_be_removed_whatever_its_name(api, make_project, man
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_an_unused_label_with_such_a_name_can_be_removed(api, make_project, manager, labeler,
-                                                         add_member, name):
+def test_an_unused_label_with_such_a_name_can_be_removed(
+    api, make_project, manager, labeler, add_member, name
+):
     project = make_project(labels=(name, "other"), items=2)
     add_member(project, labeler)
     _label_one_item(api, project, labeler, "other")
@@ -61,7 +62,8 @@ def test_an_unused_label_with_such_a_name_can_be_removed(api, make_project, mana
 
 
 def test_a_label_differing_only_in_case_from_a_used_one_can_be_removed(
-        api, make_project, manager, labeler, add_member):
+    api, make_project, manager, labeler, add_member
+):
     project = make_project(labels=("neg", "Neg", "pos"), items=2)
     add_member(project, labeler)
     _label_one_item(api, project, labeler, "neg")
@@ -75,8 +77,9 @@ def test_a_label_differing_only_in_case_from_a_used_one_can_be_removed(
 def test_a_label_that_is_a_gold_answer_cannot_be_removed(api, make_project, manager):
     project = make_project(labels=("日本", "other"), items=2)
     item = Item.objects.filter(project=project).first()
-    gold = api(manager).patch(f"/api/v1/projects/{project.pk}/items/{item.pk}/gold/",
-                              {"gold": ["日本"]}, format="json")
+    gold = api(manager).patch(
+        f"/api/v1/projects/{project.pk}/items/{item.pk}/gold/", {"gold": ["日本"]}, format="json"
+    )
     assert gold.status_code == 200, gold.content
 
     response = _patch_labels(api, manager, project, ["other"])
@@ -85,8 +88,9 @@ def test_a_label_that_is_a_gold_answer_cannot_be_removed(api, make_project, mana
     assert _schema(project) == ["日本", "other"]
 
 
-def test_a_label_chosen_by_a_reviewer_cannot_be_removed(api, make_project, manager,
-                                                        make_user, add_member):
+def test_a_label_chosen_by_a_reviewer_cannot_be_removed(
+    api, make_project, manager, make_user, add_member
+):
     from tests.quality.helpers import annotate
 
     project = make_project(labels=('a "b"', "c", "d"), items=1, overlap=2)

@@ -26,8 +26,17 @@ def limits(settings):
 
 
 def token_login(username: str, password: str, remote: str = OFFICE, **headers: str) -> int:
-    return APIClient().post("/api/v1/auth/token/", {"username": username, "password": password},
-                            format="json", REMOTE_ADDR=remote, **headers).status_code
+    return (
+        APIClient()
+        .post(
+            "/api/v1/auth/token/",
+            {"username": username, "password": password},
+            format="json",
+            REMOTE_ADDR=remote,
+            **headers,
+        )
+        .status_code
+    )
 
 
 def test_eleven_labelers_log_in_from_one_address(make_user):
@@ -35,8 +44,9 @@ def test_eleven_labelers_log_in_from_one_address(make_user):
     for user in users[:6]:
         assert token_login(user.username, PASSWORD) == 200
     for user in users[6:]:
-        response = Client().post("/login/", {"username": user.username, "password": PASSWORD},
-                                 REMOTE_ADDR=OFFICE)
+        response = Client().post(
+            "/login/", {"username": user.username, "password": PASSWORD}, REMOTE_ADDR=OFFICE
+        )
         assert response.status_code == 302, response.content
 
 
@@ -44,8 +54,12 @@ def test_failed_attempts_get_429_after_the_limit(make_user):
     make_user("bob")
     for _ in range(10):
         assert token_login("bob", "wrong-guess") == 400
-    response = APIClient().post("/api/v1/auth/token/", {"username": "bob", "password": "x"},
-                                format="json", REMOTE_ADDR=OFFICE)
+    response = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": "bob", "password": "x"},
+        format="json",
+        REMOTE_ADDR=OFFICE,
+    )
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
     # A look-alike spelling of the same account shares its bucket.
@@ -55,10 +69,15 @@ def test_failed_attempts_get_429_after_the_limit(make_user):
 def test_browser_login_failures_are_limited(make_user):
     make_user("bob")
     for _ in range(10):
-        assert Client().post("/login/", {"username": "bob", "password": "nope"},
-                             REMOTE_ADDR=OFFICE).status_code == 200
-    response = Client().post("/login/", {"username": "bob", "password": PASSWORD},
-                             REMOTE_ADDR=OFFICE)
+        assert (
+            Client()
+            .post("/login/", {"username": "bob", "password": "nope"}, REMOTE_ADDR=OFFICE)
+            .status_code
+            == 200
+        )
+    response = Client().post(
+        "/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR=OFFICE
+    )
     assert response.status_code == 429
     assert b"Too many login attempts" in response.content
 
@@ -98,8 +117,7 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(make_user, settings)
     for n in range(10):
         token_login("bob", "wrong-guess", remote=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
     # A client cannot dodge its bucket by writing a new X-Forwarded-For each time.
-    assert token_login("bob", PASSWORD, remote=proxy,
-                       HTTP_X_FORWARDED_FOR="192.0.2.200") == 429
+    assert token_login("bob", PASSWORD, remote=proxy, HTTP_X_FORWARDED_FOR="192.0.2.200") == 429
 
 
 def test_x_forwarded_for_is_honoured_behind_trusted_proxies(make_user, settings):
@@ -112,13 +130,16 @@ def test_x_forwarded_for_is_honoured_behind_trusted_proxies(make_user, settings)
     # Bob at his own desk behind the same proxy is someone else's address.
     assert token_login("bob", PASSWORD, remote=proxy, HTTP_X_FORWARDED_FOR="192.0.2.10") == 200
     # What the client wrote before our proxy's entry is not believed.
-    assert token_login("bob", PASSWORD, remote=proxy,
-                       HTTP_X_FORWARDED_FOR="192.0.2.10, 192.0.2.9") == 429
+    assert (
+        token_login("bob", PASSWORD, remote=proxy, HTTP_X_FORWARDED_FOR="192.0.2.10, 192.0.2.9")
+        == 429
+    )
 
 
 def test_client_address(settings):
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2",
-                                   HTTP_X_FORWARDED_FOR="1.1.1.1, 192.0.2.5, 10.0.0.1")
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 192.0.2.5, 10.0.0.1"
+    )
     settings.SKEIN_TRUSTED_PROXIES = 0
     assert client_address(request) == "10.0.0.2"
     settings.SKEIN_TRUSTED_PROXIES = 1
@@ -132,12 +153,15 @@ def test_client_address(settings):
 def test_admin_login_is_limited(make_user):
     make_user("root", staff=True)
     for _ in range(10):
-        response = Client().post("/admin/login/", {"username": "root", "password": "guess"},
-                                 REMOTE_ADDR=OFFICE)
+        response = Client().post(
+            "/admin/login/", {"username": "root", "password": "guess"}, REMOTE_ADDR=OFFICE
+        )
         assert response.status_code == 200  # the form again, with its error
-    response = Client().post("/admin/login/", {"username": "root", "password": PASSWORD},
-                             REMOTE_ADDR=OFFICE)
+    response = Client().post(
+        "/admin/login/", {"username": "root", "password": PASSWORD}, REMOTE_ADDR=OFFICE
+    )
     assert response.status_code == 429
-    ok = Client().post("/admin/login/", {"username": "root", "password": PASSWORD},
-                       REMOTE_ADDR="192.0.2.1")
+    ok = Client().post(
+        "/admin/login/", {"username": "root", "password": PASSWORD}, REMOTE_ADDR="192.0.2.1"
+    )
     assert ok.status_code == 302

@@ -27,12 +27,14 @@ def test_the_list_holds_every_key_the_page_uses():
 def test_a_page_key_is_refused_in_any_case(api, manager, make_project, key, method):
     labels = [{"name": "pos"}, {"name": "shadow", "shortcut": key}]
     if method == "post":
-        response = api(manager).post("/api/v1/projects/", {"name": "P", "labels": labels},
-                                     format="json")
+        response = api(manager).post(
+            "/api/v1/projects/", {"name": "P", "labels": labels}, format="json"
+        )
     else:
         project = make_project()
-        response = api(manager).patch(f"/api/v1/projects/{project.pk}/", {"labels": labels},
-                                      format="json")
+        response = api(manager).patch(
+            f"/api/v1/projects/{project.pk}/", {"labels": labels}, format="json"
+        )
     assert response.status_code == 400, response.content
     message = " ".join(response.json()["labels"])
     assert f"Label 'shadow': the key '{key}' is taken by the labeling page" in message
@@ -41,11 +43,15 @@ def test_a_page_key_is_refused_in_any_case(api, manager, make_project, key, meth
 
 def test_other_keys_stay_free(api, manager):
     labels = [{"name": "a", "shortcut": "G"}, {"name": "b", "shortcut": "x"}, {"name": "c"}]
-    response = api(manager).post("/api/v1/projects/", {"name": "P", "labels": labels},
-                                 format="json")
+    response = api(manager).post(
+        "/api/v1/projects/", {"name": "P", "labels": labels}, format="json"
+    )
     assert response.status_code == 201, response.content
     assert [(lb["name"], lb["shortcut"]) for lb in response.json()["labels"]] == [
-        ("a", "g"), ("b", "x"), ("c", "1")]
+        ("a", "g"),
+        ("b", "x"),
+        ("c", "1"),
+    ]
 
 
 def test_migration_gives_clashing_labels_a_free_key_and_audits_it(make_project):
@@ -60,10 +66,17 @@ def test_migration_gives_clashing_labels_a_free_key_and_audits_it(make_project):
     migration.free_reserved_keys(apps, None)
 
     assert dict(project.labels.values_list("name", "shortcut")) == {
-        "pos": "1", "neg": "3", "meh": "4", "ok": "2"}
+        "pos": "1",
+        "neg": "3",
+        "meh": "4",
+        "ok": "2",
+    }
     assert other.labels.get().shortcut == "1"
     events = AuditEvent.objects.filter(action="label.shortcut_changed").order_by("id")
     assert [(e.project_id, e.target, e.details["from"], e.details["to"]) for e in events] == [
-        (project.pk, "neg", "b", "3"), (project.pk, "meh", "S", "4"), (other.pk, "x", "r", "1")]
+        (project.pk, "neg", "b", "3"),
+        (project.pk, "meh", "S", "4"),
+        (other.pk, "x", "r", "1"),
+    ]
     migration.free_reserved_keys(apps, None)  # nothing left to change
     assert events.count() == 3

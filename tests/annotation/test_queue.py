@@ -34,7 +34,8 @@ def answer(project, user, labels=("pos",), **kw):
 
 def expire(assignment_id: int) -> None:
     Assignment.objects.filter(pk=assignment_id).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
 
 
 def test_own_lease_first_and_seeded_order(make_project, member):
@@ -102,8 +103,7 @@ def test_late_submit_accepted_while_needed(make_project, member):
     ca = assignment_claim_next(project=project, user=a)
     expire(ca.assignment.pk)
     # Not yet swept: accepted, the lease's slot is used.
-    _annotation, created = annotation_submit(assignment_id=ca.assignment.pk, user=a,
-                                            labels=["pos"])
+    _annotation, created = annotation_submit(assignment_id=ca.assignment.pk, user=a, labels=["pos"])
     assert created
     item = Item.objects.get()
     assert (item.annotation_count, item.lease_count, item.state) == (1, 0, "open")
@@ -146,8 +146,10 @@ def test_late_submit_through_api(api, make_project, member):
 
 def test_gold_injection_rate(make_project, member):
     project = make_project(items=250, gold_rate=0.2)
-    items_import_records(project=project, records=[
-        {"external_id": f"g{n}", "text": "gold", "gold": "pos"} for n in range(100)])
+    items_import_records(
+        project=project,
+        records=[{"external_id": f"g{n}", "text": "gold", "gold": "pos"} for n in range(100)],
+    )
     user = member(project)
     rng = random.Random(1234)
     n = 200
@@ -158,8 +160,9 @@ def test_gold_injection_rate(make_project, member):
 
 def test_gold_rate_zero_never_serves_gold(make_project, member):
     project = make_project(items=5)
-    items_import_records(project=project, records=[
-        {"external_id": "g", "text": "gold", "gold": "pos"}])
+    items_import_records(
+        project=project, records=[{"external_id": "g", "text": "gold", "gold": "pos"}]
+    )
     user = member(project)
     served = [answer(project, user).item.is_gold for _ in range(5)]
     assert served == [False] * 5
@@ -168,8 +171,10 @@ def test_gold_rate_zero_never_serves_gold(make_project, member):
 
 def test_gold_served_to_everyone_and_not_counted(make_project, member):
     project = make_project(items=4, gold_rate=1.0)
-    items_import_records(project=project, records=[
-        {"external_id": f"g{n}", "text": "gold", "gold": "neg"} for n in range(3)])
+    items_import_records(
+        project=project,
+        records=[{"external_id": f"g{n}", "text": "gold", "gold": "neg"} for n in range(3)],
+    )
     users = [member(project) for _ in range(3)]
     served = {}
     for user, limit in zip(users, (4, 10, 10), strict=True):
@@ -219,21 +224,25 @@ def test_idempotent_submit(make_project, member):
     project = make_project(items=3)
     user = member(project)
     c = assignment_claim_next(project=project, user=user)
-    first, created = annotation_submit(assignment_id=c.assignment.pk, user=user,
-                                       labels=["pos"], client_id="x")
-    again, created_again = annotation_submit(assignment_id=c.assignment.pk, user=user,
-                                             labels=["neg"], client_id="x")
+    first, created = annotation_submit(
+        assignment_id=c.assignment.pk, user=user, labels=["pos"], client_id="x"
+    )
+    again, created_again = annotation_submit(
+        assignment_id=c.assignment.pk, user=user, labels=["neg"], client_id="x"
+    )
     assert (created, created_again, again.pk, again.labels) == (True, False, first.pk, ["pos"])
     other = assignment_claim_next(project=project, user=user)
     with pytest.raises(Conflict) as info:
-        annotation_submit(assignment_id=other.assignment.pk, user=user, labels=["pos"],
-                          client_id="x")
+        annotation_submit(
+            assignment_id=other.assignment.pk, user=user, labels=["pos"], client_id="x"
+        )
     assert "client_id" in info.value.detail
     # Another labeler may use the same client_id: keys are per labeler.
     someone = member(project)
     c2 = assignment_claim_next(project=project, user=someone)
-    _, created = annotation_submit(assignment_id=c2.assignment.pk, user=someone,
-                                   labels=["pos"], client_id="x")
+    _, created = annotation_submit(
+        assignment_id=c2.assignment.pk, user=someone, labels=["pos"], client_id="x"
+    )
     assert created
     item = Item.objects.get(pk=c.item.pk)
     assert item.annotation_count == 1
@@ -249,13 +258,19 @@ def test_idempotent_submit_concurrent_retries(make_project, member):
         barrier = threading.Barrier(6)
         results: list = []
 
-        def retry(assignment_id: int = c.assignment.pk, barrier: threading.Barrier = barrier,
-                  results: list = results) -> None:
+        def retry(
+            assignment_id: int = c.assignment.pk,
+            barrier: threading.Barrier = barrier,
+            results: list = results,
+        ) -> None:
             try:
                 barrier.wait()
-                annotation, _ = annotation_submit(assignment_id=assignment_id, user=user,
-                                                  labels=["pos"],
-                                                  client_id=f"retry-{assignment_id}")
+                annotation, _ = annotation_submit(
+                    assignment_id=assignment_id,
+                    user=user,
+                    labels=["pos"],
+                    client_id=f"retry-{assignment_id}",
+                )
                 results.append(annotation.pk)
             except Exception as exc:  # collected and asserted below
                 results.append(exc)
@@ -322,8 +337,9 @@ def test_counters_stay_consistent(make_project, member):
         annotations = Annotation.objects.filter(item=item).count()
         leases = Assignment.objects.filter(item=item, state="active").count()
         assert (item.annotation_count, item.lease_count) == (annotations, leases)
-        expected = ("complete" if annotations >= 2 else
-                    "open" if annotations + leases < 2 else "leased")
+        expected = (
+            "complete" if annotations >= 2 else "open" if annotations + leases < 2 else "leased"
+        )
         assert item.state == expected
 
 
@@ -336,8 +352,12 @@ def _queries(api, project, user) -> tuple[int, int]:
         response = claim(client, project)
     assert response.status_code == 200
     with CaptureQueriesContext(connection) as submit_q:
-        assert submit(client, response.json()["assignment"]["id"], ["pos"],
-                      client_id=f"q-{user.pk}").status_code == 201
+        assert (
+            submit(
+                client, response.json()["assignment"]["id"], ["pos"], client_id=f"q-{user.pk}"
+            ).status_code
+            == 201
+        )
     return len(next_q), len(submit_q)
 
 
@@ -390,10 +410,19 @@ def test_pick_uses_the_queue_index(make_project, member):
     user = member(project)
     states = ["complete", "complete", "leased", "open"]
     Item.objects.bulk_create(
-        [Item(project=project, external_id=f"x{n}", data={"text": "t"},
-              state=states[n % 4], random_key=random_key(project.seed, f"x{n}"),
-              handed_out=n % 8 != 7)  # half the open ones were handed out already
-         for n in range(20_000)], batch_size=5000)
+        [
+            Item(
+                project=project,
+                external_id=f"x{n}",
+                data={"text": "t"},
+                state=states[n % 4],
+                random_key=random_key(project.seed, f"x{n}"),
+                handed_out=n % 8 != 7,
+            )  # half the open ones were handed out already
+            for n in range(20_000)
+        ],
+        batch_size=5000,
+    )
     assert other.items.count() == 5
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Item._meta.db_table}")
@@ -405,8 +434,9 @@ def test_pick_uses_the_queue_index(make_project, member):
     # What runs: the handed-out part, then the fresh part, in one statement.
     sql, params = queue_sql.pick_sql(project_id=project.pk, user_id=user.pk)
     with connection.cursor() as cursor:
-        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ")
-                       + sql, params)
+        cursor.execute(
+            ("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params
+        )
         plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
     assert plan.index("item_handed_out_idx") < plan.index("item_fresh_idx"), plan
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
@@ -445,8 +475,9 @@ def test_a_labeler_alone_on_an_overlap_project_keeps_the_queue_order(make_projec
     # Every item stays open (one of two answers) and in front of the queue; past the
     # look-ahead the labeler still gets the next item in order, from the fresh ones.
     assert served == [f"i{k}" for k in range(n_ahead + 5)]
-    assert set(Item.objects.filter(project=project, annotation_count=1)
-               .values_list("state", flat=True)) == {"open"}
+    assert set(
+        Item.objects.filter(project=project, annotation_count=1).values_list("state", flat=True)
+    ) == {"open"}
     # A colleague arriving later gets the best item, the one the first labeler started.
     colleague = member(project)
     assert answer(project, colleague).item.external_id == "i0"
@@ -461,8 +492,7 @@ def test_handed_out_marks_every_item_that_was_leased(make_project, member):
     skipped = assignment_claim_next(project=project, user=user)
     assignment_skip(assignment_id=skipped.assignment.pk, user=user)
     answer(project, user)
-    marked = set(Item.objects.filter(project=project, handed_out=True)
-                 .values_list("pk", flat=True))
+    marked = set(Item.objects.filter(project=project, handed_out=True).values_list("pk", flat=True))
     assert skipped.item.pk in marked and len(marked) == 2
     # A skipped item is open again, but not fresh: this labeler must not get it back.
     assert Item.objects.get(pk=skipped.item.pk).state == "open"
@@ -510,8 +540,7 @@ def test_submit_to_a_project_whose_labels_were_all_deleted_is_a_400(make_project
     assert not Annotation.objects.filter(project=project).exists()
 
 
-def test_started_items_reach_their_overlap_before_newer_higher_priority_ones(
-        make_project, member):
+def test_started_items_reach_their_overlap_before_newer_higher_priority_ones(make_project, member):
     project = make_project(items=3, overlap=2)
     _ordered(project, 3)  # i0 first
     alice, bob = member(project), member(project)

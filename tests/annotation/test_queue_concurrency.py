@@ -29,11 +29,17 @@ OVERLAP = 2
 @pytest.mark.slow
 def test_concurrent_labelers_fill_every_slot_exactly(make_user, manager):
     n_items = 2000 if connection.vendor == "postgresql" else 400
-    project = project_create(creator=manager, name="race", labels=[{"name": "pos"},
-                                                                   {"name": "neg"}],
-                             overlap=OVERLAP, training_enabled=False)  # the queue alone
-    items_import_records(project=project, records=[
-        {"external_id": f"e{n}", "text": f"item {n}"} for n in range(n_items)])
+    project = project_create(
+        creator=manager,
+        name="race",
+        labels=[{"name": "pos"}, {"name": "neg"}],
+        overlap=OVERLAP,
+        training_enabled=False,
+    )  # the queue alone
+    items_import_records(
+        project=project,
+        records=[{"external_id": f"e{n}", "text": f"item {n}"} for n in range(n_items)],
+    )
     labelers = [make_user(f"lab{n}") for n in range(THREADS)]
     for user in labelers:
         member_set(project=project, actor=manager, username=user.username, role="labeler")
@@ -56,8 +62,11 @@ def test_concurrent_labelers_fill_every_slot_exactly(make_user, manager):
                 label = "pos" if n % 3 else "neg"
                 n += 1
                 annotation, created = annotation_submit(
-                    assignment_id=claim.assignment.pk, user=user, labels=[label],
-                    client_id=f"{user.pk}-{n}")
+                    assignment_id=claim.assignment.pk,
+                    user=user,
+                    labels=[label],
+                    client_id=f"{user.pk}-{n}",
+                )
                 if not created:  # the API's 200 (a repeat); here every submit is new
                     problems.append(f"submit not created: {annotation.pk}")
                     break
@@ -83,11 +92,13 @@ def test_concurrent_labelers_fill_every_slot_exactly(make_user, manager):
     assert len(accepted) == n_items * OVERLAP
     counts = Counter(ext for ext, _, _ in accepted)
     assert set(counts.values()) == {OVERLAP} and len(counts) == n_items
-    per_item = Counter(Annotation.objects.filter(project=project)
-                       .values_list("item__external_id", flat=True))
+    per_item = Counter(
+        Annotation.objects.filter(project=project).values_list("item__external_id", flat=True)
+    )
     assert per_item == counts
-    assert set(Item.objects.filter(project=project).values_list(
-        "state", "annotation_count", "lease_count")) == {("complete", OVERLAP, 0)}
+    assert set(
+        Item.objects.filter(project=project).values_list("state", "annotation_count", "lease_count")
+    ) == {("complete", OVERLAP, 0)}
     assert not Assignment.objects.filter(project=project, state="active").exists()
     # No labeler annotated an item twice.
     pairs = Counter((ext, who) for ext, who, _ in accepted)
@@ -103,5 +114,13 @@ def test_concurrent_labelers_fill_every_slot_exactly(make_user, manager):
         for a in record["annotations"]
     }
     assert exported == set(accepted)
-    print(json.dumps({"vendor": connection.vendor, "items": n_items,
-                      "submits": len(accepted), "seconds": round(elapsed, 1)}))
+    print(
+        json.dumps(
+            {
+                "vendor": connection.vendor,
+                "items": n_items,
+                "submits": len(accepted),
+                "seconds": round(elapsed, 1),
+            }
+        )
+    )

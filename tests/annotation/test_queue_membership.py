@@ -51,6 +51,9 @@ def test_removing_a_member_releases_their_leases_at_once(make_project, member, m
     for item in Item.objects.filter(project=project):
         leases = Assignment.objects.filter(item=item, state=Assignment.State.ACTIVE).count()
         assert item.lease_count == leases
-        assert item.state == item_state(is_gold=item.is_gold,
-                                        annotation_count=item.annotation_count,
-                                        lease_count=item.lease_count, overlap=2)
+        assert item.state == item_state(
+            is_gold=item.is_gold,
+            annotation_count=item.annotation_count,
+            lease_count=item.lease_count,
+            overlap=2,
+        )

@@ -15,8 +15,13 @@ from annotation.models import Guideline, Item, Membership, Project
 def test_seed_demo_is_idempotent_and_prints_logins(capsys):
     call_command("seed_demo", "--reviews", "120")
     first = capsys.readouterr().out
-    counts = (Project.objects.count(), Item.objects.count(), Membership.objects.count(),
-              Guideline.objects.count(), get_user_model().objects.count())
+    counts = (
+        Project.objects.count(),
+        Item.objects.count(),
+        Membership.objects.count(),
+        Guideline.objects.count(),
+        get_user_model().objects.count(),
+    )
     assert counts[0] == 2 and counts[1] == 120 + 1797
     for login in ("manager", "alice", "bob"):
         assert re.search(rf"login: {login}\s+password: \S+", first), first
@@ -26,8 +31,13 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys):
     assert len(text) > 20
     call_command("seed_demo", "--reviews", "120")
     second = capsys.readouterr().out
-    assert (Project.objects.count(), Item.objects.count(), Membership.objects.count(),
-            Guideline.objects.count(), get_user_model().objects.count()) == counts
+    assert (
+        Project.objects.count(),
+        Item.objects.count(),
+        Membership.objects.count(),
+        Guideline.objects.count(),
+        get_user_model().objects.count(),
+    ) == counts
     assert "login: alice" in second
     # The printed passwords work.
     for login, password in re.findall(r"login: (\S+)\s+password: (\S+)", second):
@@ -44,8 +54,7 @@ def test_seed_demo_prints_an_admin_login_that_opens_the_admin(capsys, client):
     logins = dict(re.findall(r"login: (\S+)\s+password: (\S+)", out.split("Skein demo")[-1]))
     assert "admin" in logins, out
     assert get_user_model().objects.filter(is_superuser=True).count() == 1
-    client.post("/admin/login/?next=/admin/",
-                {"username": "admin", "password": logins["admin"]})
+    client.post("/admin/login/?next=/admin/", {"username": "admin", "password": logins["admin"]})
     response = client.get("/admin/")
     assert response.status_code == 200 and b"Site administration" in response.content
     client.logout()

@@ -24,9 +24,12 @@ def _fresh_limits():
 
 
 def login(username: str, agent: str = "pytest") -> dict:
-    response = APIClient().post("/api/v1/auth/token/",
-                                {"username": username, "password": PASSWORD},
-                                format="json", HTTP_USER_AGENT=agent)
+    response = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": username, "password": PASSWORD},
+        format="json",
+        HTTP_USER_AGENT=agent,
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -114,16 +117,17 @@ def test_idle_tokens_expire(make_user, settings):
     make_user("alice")
     old, recent = login("alice"), login("alice")
     ApiToken.objects.filter(pk=old["id"]).update(
-        last_used_at=timezone.now() - timedelta(days=7, minutes=1))
-    ApiToken.objects.filter(pk=recent["id"]).update(
-        last_used_at=timezone.now() - timedelta(days=6))
+        last_used_at=timezone.now() - timedelta(days=7, minutes=1)
+    )
+    ApiToken.objects.filter(pk=recent["id"]).update(last_used_at=timezone.now() - timedelta(days=6))
     assert with_token(old["token"]).get("/api/v1/users/me/").status_code == 401
     client = with_token(recent["token"])
     assert client.get("/api/v1/users/me/").status_code == 200  # use renews it
     ids = [r["id"] for r in client.get("/api/v1/auth/tokens/").json()["results"]]
     assert ids == [recent["id"]]
     assert ApiToken.objects.get(pk=recent["id"]).last_used_at > timezone.now() - timedelta(
-        minutes=1)
+        minutes=1
+    )
 
 
 def test_one_query_per_request_and_last_used_written_at_most_once_a_minute(make_user):
@@ -138,7 +142,8 @@ def test_one_query_per_request_and_last_used_written_at_most_once_a_minute(make_
 
     assert len(token_queries()) == 1  # just created: used now, no write
     ApiToken.objects.filter(pk=token["id"]).update(
-        last_used_at=timezone.now() - timedelta(seconds=61))
+        last_used_at=timezone.now() - timedelta(seconds=61)
+    )
     queries = token_queries()
     assert len(queries) == 2 and queries[1].startswith("UPDATE"), queries
     assert len(token_queries()) == 1
@@ -170,9 +175,10 @@ def test_a_password_change_in_the_admin_revokes_every_token(make_user):
     root.save()
     site = Client()
     site.force_login(root)
-    response = site.post(f"/admin/auth/user/{alice.pk}/password/",
-                         {"password1": "another-horse-8", "password2": "another-horse-8",
-                          "usable_password": "true"})
+    response = site.post(
+        f"/admin/auth/user/{alice.pk}/password/",
+        {"password1": "another-horse-8", "password2": "another-horse-8", "usable_password": "true"},
+    )
     assert response.status_code == 302, response.content
     assert with_token(key).get("/api/v1/users/me/").status_code == 401
 
@@ -193,10 +199,14 @@ def test_drf_tokens_are_carried_over_hashed(transactional_db, make_user):
     migration = importlib.import_module("annotation.migrations.0005_auth_tokens")
     alice = make_user("alice")
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
-                       "created timestamp NOT NULL, user_id integer NOT NULL)")
-        cursor.execute("INSERT INTO authtoken_token VALUES (%s, %s, %s)",
-                       ["a" * 40, datetime(2026, 1, 2, 3, 4, 5), alice.pk])
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+            "created timestamp NOT NULL, user_id integer NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES (%s, %s, %s)",
+            ["a" * 40, datetime(2026, 1, 2, 3, 4, 5), alice.pk],
+        )
     with connection.schema_editor() as editor:
         migration.carry_over_drf_tokens(apps, editor)
     assert "authtoken_token" not in connection.introspection.table_names()

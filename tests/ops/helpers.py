@@ -17,12 +17,20 @@ def free_port() -> int:
 METRICS_TOKEN = "fault-tests-metrics-token"  # the servers these tests start
 
 
-def http(base: str, method: str, path: str, token: str | None = None,
-         body: dict | None = None, *, bearer: str | None = None) -> tuple[int, dict]:
+def http(
+    base: str,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: dict | None = None,
+    *,
+    bearer: str | None = None,
+) -> tuple[int, dict]:
     """One JSON request; answers (status, decoded body), HTTP errors included. ``bearer``
     is the metrics token (for /healthz's details), ``token`` an API token."""
-    request = urllib.request.Request(base + path, method=method,
-                                     data=json.dumps(body).encode() if body else None)
+    request = urllib.request.Request(
+        base + path, method=method, data=json.dumps(body).encode() if body else None
+    )
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Token {token}")

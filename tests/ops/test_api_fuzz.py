@@ -29,8 +29,12 @@ def manager_of_project(make_user, make_project, labeler, add_member, manager):
 # transactional: the WSGI app closes connections after each request, as in production.
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 @pytest.mark.slow
 def test_api_never_answers_5xx(case, manager_of_project):
     token, project_id = manager_of_project

@@ -24,8 +24,6 @@ from tests.tasks.helpers import sentiment_items
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
 class Redis:
     def __init__(self) -> None:
         self.port = free_port()
@@ -37,8 +35,20 @@ class Redis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as sock:
@@ -54,8 +64,6 @@ class Redis:
             self.proc = None
 
 
-
-
 @pytest.fixture
 def redis_server():
     if not shutil.which("redis-server"):
@@ -68,25 +76,34 @@ def redis_server():
 
 @pytest.mark.slow
 @pytest.mark.worker
-def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, make_project,
-                                               labeler, add_member, tmp_path):
+def test_labeling_goes_on_and_training_resumes(
+    transactional_db, redis_server, make_project, labeler, add_member, tmp_path
+):
     from annotation.services.tokens import token_create
 
     project = make_project(labels=("pos", "neg"), retrain_every=10, overlap=1)
     sentiment_items(project, clear=40, mixed=10)
     add_member(project, labeler)
     _, token = token_create(user=labeler)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": redis_server.url,
-           "SKEIN_LEARNING_TICK_SECONDS": "2", "ALLOWED_HOSTS": "127.0.0.1",
-           "SKEIN_METRICS_TOKEN": METRICS_TOKEN}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": redis_server.url,
+        "SKEIN_LEARNING_TICK_SECONDS": "2",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SKEIN_METRICS_TOKEN": METRICS_TOKEN,
+    }
     worker = Worker(_database_url(), tmp_path)
-    worker.start(env={"CELERY_BROKER_URL": redis_server.url,
-                      "SKEIN_LEARNING_TICK_SECONDS": "2"})
+    worker.start(env={"CELERY_BROKER_URL": redis_server.url, "SKEIN_LEARNING_TICK_SECONDS": "2"})
     port = free_port()
-    web = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
-                            f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    web = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     beat = None
     base = f"http://127.0.0.1:{port}"
     try:
@@ -98,9 +115,12 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
             status, claim = http(base, "POST", f"/api/v1/projects/{project.pk}/next/", token)
             assert status == 200, claim
             status, _answer = http(
-                base, "POST", f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
-                token, {"labels": ["pos" if claim["item"]["external_id"].startswith("pos")
-                                   else "neg"]})
+                base,
+                "POST",
+                f"/api/v1/assignments/{claim['assignment']['id']}/submit/",
+                token,
+                {"labels": ["pos" if claim["item"]["external_id"].startswith("pos") else "neg"]},
+            )
             statuses.append(status)
         assert statuses == [201] * 20
         status, health = http(base, "GET", "/healthz", bearer=METRICS_TOKEN)
@@ -109,12 +129,28 @@ def test_labeling_goes_on_and_training_resumes(transactional_db, redis_server, m
 
         redis_server.start()  # back, empty: the jobs that could not be sent are not there
         beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
-             "-s", str(tmp_path / "beat-schedule")], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel=INFO",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         version = wait_for(
             lambda: ModelVersion.objects.filter(project=project, state="active").first(),
-            timeout=90, worker=worker, what="a model trained after the broker came back")
+            timeout=90,
+            worker=worker,
+            what="a model trained after the broker came back",
+        )
         assert version.n_labels >= 20
         status, health = http(base, "GET", "/healthz", bearer=METRICS_TOKEN)
         assert health["broker"] == "ok"
@@ -151,10 +187,20 @@ def test_a_broker_outage_costs_one_timeout_not_one_per_submit(tmp_path):
         "    jobs.enqueue_training_check(project_id=project_id)\n"
         "print(sum('could not enqueue' in r.getMessage() for r in records))\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "CELERY_BROKER_URL": "redis://127.0.0.1:9/0", "SKEIN_VAR_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
+        "SKEIN_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     # One real attempt; the five after it are skipped while the broker is known to be down.
     assert result.stdout.strip().splitlines()[-1] == "1", result.stdout + result.stderr

@@ -59,9 +59,14 @@ def test_a_healthy_connection_is_reused_without_a_round_trip(monkeypatch):
 def test_a_connection_the_server_dropped_is_replaced_before_the_first_query(monkeypatch):
     old_pid = _backend_pid()
     settings = connection.settings_dict
-    with psycopg.connect(host=settings["HOST"] or None, port=settings["PORT"] or None,
-                         dbname=connection.settings_dict["NAME"], user=settings["USER"],
-                         password=settings["PASSWORD"] or None, autocommit=True) as admin:
+    with psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        dbname=connection.settings_dict["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        autocommit=True,
+    ) as admin:
         # Wait (up to 10 s) until the backend has exited, so its goodbye is on our socket.
         assert admin.execute("SELECT pg_terminate_backend(%s, 10000)", [old_pid]).fetchone()[0]
     calls = _count_real_checks(monkeypatch)

@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
-
-
 def _as_postgres(args: list[str]) -> list[str]:
     """Cluster commands refuse to run as root; run them as the postgres user then."""
     if os.geteuid() == 0:
@@ -40,22 +38,38 @@ class Cluster:
         self.log = base / "pg.log"
 
     def init(self) -> None:
-        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-A",
-                                     "trust", "-U", "postgres"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def pg_ctl(self, *args: str) -> None:
-        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
-                                     str(self.log), "-w", "-t", "30", *args]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "30",
+                    *args,
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def start(self) -> None:
         self.pg_ctl("-o", f"-p {self.port} -k {self.data.parent} -h 127.0.0.1", "start")
 
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "stop")
-
-
 
 
 @pytest.fixture
@@ -76,13 +90,18 @@ def cluster():
 
 def _prepared(cluster: Cluster, tmp_path: Path) -> tuple[dict[str, str], int]:
     """Migrate the cluster's database and make a project with a labeler; (env, project)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "DATABASE_URL": f"postgres://postgres@127.0.0.1:{cluster.port}/postgres",
-           "SKEIN_VAR_DIR": str(tmp_path / "var"), "ALLOWED_HOSTS": "127.0.0.1",
-           "SKEIN_METRICS_TOKEN": METRICS_TOKEN}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{cluster.port}/postgres",
+        "SKEIN_VAR_DIR": str(tmp_path / "var"),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SKEIN_METRICS_TOKEN": METRICS_TOKEN,
+    }
     python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
-                   check=True)
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
     setup = (
         "from django.contrib.auth.models import User\n"
         "from annotation.services.projects import project_create, member_set\n"
@@ -95,8 +114,14 @@ def _prepared(cluster: Cluster, tmp_path: Path) -> tuple[dict[str, str], int]:
         " for i in range(5)])\n"
         "print(p.pk)\n"
     )
-    out = subprocess.run([python, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [python, "manage.py", "shell", "-c", setup],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return env, int(out.strip().splitlines()[-1])
 
 
@@ -105,8 +130,9 @@ def _server(command: list[str], env: dict[str, str]):
     """A web server process on a free port; yields its base URL once it answers."""
     port = free_port()
     command = [c.replace("{port}", str(port)) for c in command]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -122,8 +148,9 @@ def _server(command: list[str], env: dict[str, str]):
 
 
 def _login_and_claim(base: str, project_id: int) -> tuple[str, str]:
-    status, body = http(base, "POST", "/api/v1/auth/token/",
-                        body={"username": "lab", "password": "x-pass-123"})
+    status, body = http(
+        base, "POST", "/api/v1/auth/token/", body={"username": "lab", "password": "x-pass-123"}
+    )
     assert status == 200, body
     token = body["token"]
     status, claim = http(base, "POST", f"/api/v1/projects/{project_id}/next/", token)
@@ -131,8 +158,9 @@ def _login_and_claim(base: str, project_id: int) -> tuple[str, str]:
     return token, f"/api/v1/assignments/{claim['assignment']['id']}/submit/"
 
 
-def _answer_then_retry_gives_exactly_one(base: str, token: str, submit_path: str,
-                                         answer: dict, project_id: int) -> None:
+def _answer_then_retry_gives_exactly_one(
+    base: str, token: str, submit_path: str, answer: dict, project_id: int
+) -> None:
     """The submit is taken (201); the same client_id again returns it (200); one answer."""
     status, first = http(base, "POST", submit_path, token, answer)
     assert status == 201, first
@@ -170,8 +198,16 @@ def test_restart_between_requests_is_not_seen_by_the_labeler(cluster, tmp_path):
     next request notices the dead connection and opens a new one, so that request is
     served, not answered 503."""
     env, project_id = _prepared(cluster, tmp_path)
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-w", "1",
-                "-b", "127.0.0.1:{port}", "--log-level", "warning"]
+    gunicorn = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi",
+        "-w",
+        "1",
+        "-b",
+        "127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     with _server(gunicorn, env) as base:
         token, submit_path = _login_and_claim(base, project_id)
         answer = {"labels": ["a"], "client_id": "restart-2", "duration_ms": 900}

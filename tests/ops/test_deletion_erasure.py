@@ -42,26 +42,40 @@ def _labeled_project(make_project, labeler, add_member, **settings):
 
 
 def _labelset(project, manager):
-    labelset = labelset_request(project=project, actor=manager, fmt="jsonl",
-                                aggregation="majority")
+    labelset = labelset_request(project=project, actor=manager, fmt="jsonl", aggregation="majority")
     return labelset_build(labelset_id=labelset.pk)
 
 
 def _model(project):
     texts = [{"text": "good film"}, {"text": "bad film"}] * 3
     featurizer = fit_featurizer([texts])
-    model = train_model(featurizer.transform(texts), ["pos", "neg"] * 3, multi_label=False,
-                        classes=["pos", "neg"], seed=1, committee_size=1)
-    name = artifact_save(project_id=project.pk, version=1,
-                         artifact=Artifact(featurizer, model, "margin"))
-    ModelVersion.objects.create(project=project, version=1, state="retired", artifact=name,
-                                trained_at=timezone.now())
+    model = train_model(
+        featurizer.transform(texts),
+        ["pos", "neg"] * 3,
+        multi_label=False,
+        classes=["pos", "neg"],
+        seed=1,
+        committee_size=1,
+    )
+    name = artifact_save(
+        project_id=project.pk, version=1, artifact=Artifact(featurizer, model, "margin")
+    )
+    ModelVersion.objects.create(
+        project=project, version=1, state="retired", artifact=name, trained_at=timezone.now()
+    )
     return name
 
 
 def test_deleting_a_project_removes_its_files_and_keeps_its_audit_trail(
-        make_project, manager, labeler, add_member, make_user, api, media,
-        django_capture_on_commit_callbacks):
+    make_project,
+    manager,
+    labeler,
+    add_member,
+    make_user,
+    api,
+    media,
+    django_capture_on_commit_callbacks,
+):
     project = _labeled_project(make_project, labeler, add_member)
     other = _labeled_project(make_project, make_user("lab2"), add_member)
     labelset, kept = _labelset(project, manager), _labelset(other, manager)
@@ -86,8 +100,12 @@ def test_deleting_a_project_removes_its_files_and_keeps_its_audit_trail(
     assert not StoredFileDeletion.objects.exists()
 
     events = AuditEvent.objects.filter(project_ref_id=pk).order_by("id")
-    assert {e.action for e in events} >= {"project.created", "member.added",
-                                          "labelset.requested", "project.deleted"}
+    assert {e.action for e in events} >= {
+        "project.created",
+        "member.added",
+        "labelset.requested",
+        "project.deleted",
+    }
     assert all(e.project_id is None and e.project_name == name for e in events)
     deleted = events.last()
     assert deleted.action == "project.deleted" and deleted.actor == root
@@ -98,7 +116,8 @@ def test_deleting_a_project_removes_its_files_and_keeps_its_audit_trail(
 
 
 def test_a_file_that_storage_will_not_delete_is_retried_later(
-        make_project, manager, labeler, add_member, media, django_capture_on_commit_callbacks):
+    make_project, manager, labeler, add_member, media, django_capture_on_commit_callbacks
+):
     from annotation.services.projects import project_delete
 
     project = _labeled_project(make_project, labeler, add_member)
@@ -121,8 +140,8 @@ def test_a_file_that_storage_will_not_delete_is_retried_later(
 
 
 def test_retention_erasure_deletes_label_sets_holding_erased_text(
-        make_project, manager, labeler, add_member, api, media,
-        django_capture_on_commit_callbacks):
+    make_project, manager, labeler, add_member, api, media, django_capture_on_commit_callbacks
+):
     project = _labeled_project(make_project, labeler, add_member, retention_days=30)
     labelset = _labelset(project, manager)
     name = labelset.file.name
@@ -152,11 +171,11 @@ def test_retention_erasure_deletes_label_sets_holding_erased_text(
 
 
 def test_a_label_set_built_before_the_items_existed_is_kept(
-        make_project, manager, labeler, add_member, media, django_capture_on_commit_callbacks):
+    make_project, manager, labeler, add_member, media, django_capture_on_commit_callbacks
+):
     project = _labeled_project(make_project, labeler, add_member, retention_days=30)
     labelset = _labelset(project, manager)
-    LabelSet.objects.filter(pk=labelset.pk).update(
-        built_at=timezone.now() - timedelta(days=40))
+    LabelSet.objects.filter(pk=labelset.pk).update(built_at=timezone.now() - timedelta(days=40))
     Item.objects.filter(project=project).update(created_at=timezone.now() - timedelta(days=31))
     with django_capture_on_commit_callbacks(execute=True):
         item_data_erase_expired()

@@ -57,8 +57,9 @@ def test_every_gauge_reports_real_data(project, make_project, make_user, add_mem
     annotation_submit(assignment_id=claim.assignment.pk, user=first, labels=["pos"])
     live = assignment_claim_next(project=project, user=first).assignment
     overdue = assignment_claim_next(project=project, user=second).assignment
-    Assignment.objects.filter(pk=overdue.pk).update(expires_at=timezone.now()
-                                                    - timedelta(seconds=5))
+    Assignment.objects.filter(pk=overdue.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=5)
+    )
     assert live.pk != overdue.pk
     # A second project with overlap 2; two labelers agree on two items, split on the third.
     rated = make_project(items=3, overlap=2)
@@ -66,20 +67,27 @@ def test_every_gauge_reports_real_data(project, make_project, make_user, add_mem
     for k, labeler in enumerate((add_member(rated, make_user()), add_member(rated, make_user()))):
         for _ in answers:
             lease = assignment_claim_next(project=rated, user=labeler).assignment
-            annotation_submit(assignment_id=lease.pk, user=labeler,
-                              labels=[answers[lease.item.external_id][k]])
+            annotation_submit(
+                assignment_id=lease.pk, user=labeler, labels=[answers[lease.item.external_id][k]]
+            )
     report = quality_report_refresh(project_id=rated.pk)
     # Nominal alpha by hand: pairable values p,p n,n p,n: D_o = 2/6, D_e = 2*3*3/(6*5).
     alpha = 1 - (2 / 6) / (18 / 30)
     assert report.payload["agreement"]["krippendorff_alpha"] == pytest.approx(alpha)
     trained = timezone.now()
-    ModelVersion.objects.create(project=project, version=1, state=ModelVersion.State.RETIRED,
-                                metrics={"accuracy": 0.5}, trained_at=trained)
-    active = ModelVersion.objects.create(project=project, version=2,
-                                         state=ModelVersion.State.ACTIVE,
-                                         metrics={"accuracy": 0.875})
+    ModelVersion.objects.create(
+        project=project,
+        version=1,
+        state=ModelVersion.State.RETIRED,
+        metrics={"accuracy": 0.5},
+        trained_at=trained,
+    )
+    active = ModelVersion.objects.create(
+        project=project, version=2, state=ModelVersion.State.ACTIVE, metrics={"accuracy": 0.875}
+    )
     ModelVersion.objects.filter(pk=active.pk).update(
-        created_at=trained - timedelta(seconds=42), trained_at=trained)
+        created_at=trained - timedelta(seconds=42), trained_at=trained
+    )
 
     text = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").content.decode()
     # 10 items: 1 complete, 2 leased (one live, one past expiry), 7 open.
@@ -93,10 +101,12 @@ def test_every_gauge_reports_real_data(project, make_project, make_user, add_mem
     assert _metric(text, "skein_annotations_last_minute", project_id=pid) == 1
     assert _metric(text, "skein_annotations_last_minute", project_id=str(rated.pk)) == 6
     assert _metric(text, "skein_model_accuracy", project_id=pid, version="2") == 0.875
-    assert _metric(text, "skein_model_training_seconds", project_id=pid,
-                   version="2") == pytest.approx(42)
-    assert _metric(text, "skein_agreement_krippendorff_alpha",
-                   project_id=str(rated.pk)) == pytest.approx(alpha)
+    assert _metric(
+        text, "skein_model_training_seconds", project_id=pid, version="2"
+    ) == pytest.approx(42)
+    assert _metric(
+        text, "skein_agreement_krippendorff_alpha", project_id=str(rated.pk)
+    ) == pytest.approx(alpha)
     # One agreeing and one split item of two raters, nominal: alpha = 1 - 4 * 1/2 / 2 ... by
     # the definition, D_o = 2/4 and D_e = (2*3*1)/(4*3) * 2 / ... checked against the report.
     queue.assignments_expire(project=project)
@@ -110,8 +120,7 @@ def test_metrics_need_the_token_from_elsewhere(db):
     assert Client().get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
     with override_settings(SKEIN_METRICS_TOKEN="s3cret"):
         assert Client().get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
-        ok = Client().get("/metrics", REMOTE_ADDR="10.1.2.3",
-                          HTTP_AUTHORIZATION="Bearer s3cret")
+        ok = Client().get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer s3cret")
         assert ok.status_code == 200
         assert b"skein_queue_items" in ok.content
 
@@ -121,8 +130,9 @@ def test_metrics_refuse_loopback_and_a_local_proxy(db, settings):
     for token in ("", "s3cret"):
         settings.SKEIN_METRICS_TOKEN = token
         for remote in ("127.0.0.1", "::1"):
-            response = Client().get("/metrics", REMOTE_ADDR=remote,
-                                    HTTP_X_FORWARDED_FOR="127.0.0.1")
+            response = Client().get(
+                "/metrics", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR="127.0.0.1"
+            )
             assert response.status_code == 403
         assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
         assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403

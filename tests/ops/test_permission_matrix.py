@@ -24,13 +24,27 @@ ROLES = ["admin", "manager", "other_manager", "reviewer", "labeler", "nonmember"
 
 
 def member_read(ok: int) -> dict[str, int]:
-    return {"admin": ok, "manager": ok, "other_manager": 404, "reviewer": ok, "labeler": ok,
-            "nonmember": 404, "anonymous": 401}
+    return {
+        "admin": ok,
+        "manager": ok,
+        "other_manager": 404,
+        "reviewer": ok,
+        "labeler": ok,
+        "nonmember": 404,
+        "anonymous": 401,
+    }
 
 
 def managing(ok: int) -> dict[str, int]:
-    return {"admin": ok, "manager": ok, "other_manager": 404, "reviewer": 403,
-            "labeler": 403, "nonmember": 404, "anonymous": 401}
+    return {
+        "admin": ok,
+        "manager": ok,
+        "other_manager": 404,
+        "reviewer": 403,
+        "labeler": 403,
+        "nonmember": 404,
+        "anonymous": 401,
+    }
 
 
 def reviewing(ok: int) -> dict[str, int]:
@@ -57,8 +71,9 @@ def world(make_user, make_project, add_member, manager):
         "nonmember": make_user("outsider"),
     }
     project = make_project(items=6, overlap=2)
-    items_import_records(project=project, records=[
-        {"external_id": "gold-1", "text": "a gold item", "gold": "pos"}])
+    items_import_records(
+        project=project, records=[{"external_id": "gold-1", "text": "a gold item", "gold": "pos"}]
+    )
     make_project(creator=users["other_manager"], items=1)
     add_member(project, users["reviewer"], "reviewer")
     add_member(project, users["labeler"], "labeler")
@@ -67,24 +82,37 @@ def world(make_user, make_project, add_member, manager):
         guideline_acknowledge(project=project, user=users[role], version=guideline.version)
     labeler = users["labeler"]
     first = assignment_claim_next(project=project, user=labeler)
-    annotation, _ = annotation_submit(assignment_id=first.assignment.pk, user=labeler,
-                                      labels=["pos"])
+    annotation, _ = annotation_submit(
+        assignment_id=first.assignment.pk, user=labeler, labels=["pos"]
+    )
     # A second, different answer makes the item disputed: the reviewer may decide it (the
     # queue serves the started item first).
     dispute = assignment_claim_next(project=project, user=users["admin"])
     assert dispute.item.pk == first.item.pk
     annotation_submit(assignment_id=dispute.assignment.pk, user=users["admin"], labels=["neg"])
     second = assignment_claim_next(project=project, user=labeler)
-    labelset = labelset_request(project=project, actor=manager, fmt="jsonl",
-                                aggregation="majority")
+    labelset = labelset_request(project=project, actor=manager, fmt="jsonl", aggregation="majority")
     labelset_build(labelset_id=labelset.pk)
-    model = ModelVersion.objects.create(project=project, version=1, state="retired",
-                                        artifact="models/none.pkl", trained_at=timezone.now())
+    model = ModelVersion.objects.create(
+        project=project,
+        version=1,
+        state="retired",
+        artifact="models/none.pkl",
+        trained_at=timezone.now(),
+    )
     gold_item = Item.objects.get(project=project, external_id="gold-1")
     token, _ = token_create(user=labeler, name="the labeler's laptop")
-    return {"users": users, "project": project, "annotation": annotation,
-            "assignment": second.assignment, "labelset": labelset, "model": model,
-            "item": first.item, "gold_item": gold_item, "token": token}
+    return {
+        "users": users,
+        "project": project,
+        "annotation": annotation,
+        "assignment": second.assignment,
+        "labelset": labelset,
+        "model": model,
+        "item": first.item,
+        "gold_item": gold_item,
+        "token": token,
+    }
 
 
 P = "/api/v1/projects/{project}"
@@ -92,11 +120,19 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("get", "/api/v1/users/me/", None, authenticated(200)),
     ("get", "/api/v1/auth/tokens/", None, authenticated(200)),
     ("delete", "/api/v1/auth/tokens/{token}/", None, own(204) | {"admin": 204}),
-    ("post", "/api/v1/users/", {"username": "newbie", "password": "long-enough-9"},
-     authenticated(403) | {"admin": 201, "manager": 201, "other_manager": 201}),
+    (
+        "post",
+        "/api/v1/users/",
+        {"username": "newbie", "password": "long-enough-9"},
+        authenticated(403) | {"admin": 201, "manager": 201, "other_manager": 201},
+    ),
     ("get", "/api/v1/projects/", None, authenticated(200)),
-    ("post", "/api/v1/projects/", {"name": "n", "labels": [{"name": "x"}]},
-     authenticated(403) | {"admin": 201, "manager": 201, "other_manager": 201}),
+    (
+        "post",
+        "/api/v1/projects/",
+        {"name": "n", "labels": [{"name": "x"}]},
+        authenticated(403) | {"admin": 201, "manager": 201, "other_manager": 201},
+    ),
     ("get", P + "/", None, member_read(200)),
     ("patch", P + "/", {"description": "changed"}, managing(200)),
     ("get", P + "/progress/", None, member_read(200)),
@@ -138,21 +174,31 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
 def _call(api: Any, user: Any, method: str, path: str, body: Any) -> tuple[int, Any]:
     client = api(user)
     with transaction.atomic():
-        response = getattr(client, method)(path, body, format="json") if body is not None \
+        response = (
+            getattr(client, method)(path, body, format="json")
+            if body is not None
             else getattr(client, method)(path)
-        content = (b"".join(response.streaming_content) if response.streaming
-                   else response.content)
+        )
+        content = b"".join(response.streaming_content) if response.streaming else response.content
         transaction.set_rollback(True)
     return response.status_code, content
 
 
-@pytest.mark.parametrize(("method", "template", "body", "expected"), ENDPOINTS,
-                         ids=[f"{m.upper()} {t}" for m, t, _, _ in ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "template", "body", "expected"),
+    ENDPOINTS,
+    ids=[f"{m.upper()} {t}" for m, t, _, _ in ENDPOINTS],
+)
 def test_every_role_gets_the_exact_status(api, world, method, template, body, expected):
-    path = template.format(project=world["project"].pk, assignment=world["assignment"].pk,
-                           annotation=world["annotation"].pk, labelset=world["labelset"].pk,
-                           model=world["model"].pk, item=world["item"].pk,
-                           token=world["token"].pk)
+    path = template.format(
+        project=world["project"].pk,
+        assignment=world["assignment"].pk,
+        annotation=world["annotation"].pk,
+        labelset=world["labelset"].pk,
+        model=world["model"].pk,
+        item=world["item"].pk,
+        token=world["token"].pk,
+    )
     got = {}
     for role in ROLES:
         user = world["users"].get(role)
@@ -171,8 +217,16 @@ def test_the_matrix_covers_every_api_route():
         path = template.split("?")[0].removeprefix("/api/v1/")
         for route in routes:
             pattern = route
-            for name in ("project_id", "assignment_id", "annotation_id", "labelset_id",
-                         "model_id", "item_id", "version", "token_id"):
+            for name in (
+                "project_id",
+                "assignment_id",
+                "annotation_id",
+                "labelset_id",
+                "model_id",
+                "item_id",
+                "version",
+                "token_id",
+            ):
                 pattern = pattern.replace(f"<id:{name}>", "#")
             pattern = pattern.replace("<str:username>", "#")
             parts, candidate = pattern.split("/"), path.split("/")
@@ -183,8 +237,7 @@ def test_the_matrix_covers_every_api_route():
     assert routes - covered == {"auth/token/"}  # anonymous by design; tested on its own
 
 
-def test_labelers_never_see_gold_answers_or_others_annotations(api, world, make_user,
-                                                                add_member):
+def test_labelers_never_see_gold_answers_or_others_annotations(api, world, make_user, add_member):
     project, labeler = world["project"], world["users"]["labeler"]
     colleague = add_member(project, make_user("colleague"))
     guideline_acknowledge(project=project, user=colleague, version=1)

@@ -9,8 +9,15 @@ import numpy as np
 Long = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def make_annotations(n_items: int, n_annotators: int, n_classes: int, missing: float,
-                     seed: int, *, skill: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def make_annotations(
+    n_items: int,
+    n_annotators: int,
+    n_classes: int,
+    missing: float,
+    seed: int,
+    *,
+    skill: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Long-form annotations (``item``, ``annotator``, ``label``) and each item's ``truth``.
 
     ``skill`` is each annotator's chance of giving the truth; by default drawn from

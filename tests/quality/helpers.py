@@ -9,23 +9,39 @@ from annotation.services.queue_sql import item_counters_update
 from tests.annotation.helpers import claim
 
 
-def label_next(client: Any, project: Project, labels: list[str] | None = None,
-               answer: Any = None, duration_ms: int = 1000) -> dict[str, Any]:
+def label_next(
+    client: Any,
+    project: Project,
+    labels: list[str] | None = None,
+    answer: Any = None,
+    duration_ms: int = 1000,
+) -> dict[str, Any]:
     """Claim the next item and submit ``labels`` (or ``answer(item_row)``)."""
     response = claim(client, project)
     assert response.status_code == 200, response.content
     body = response.json()
     if answer is not None:
         labels = answer(Item.objects.get(pk=body["item"]["id"]))
-    submit = client.post(f"/api/v1/assignments/{body['assignment']['id']}/submit/",
-                         {"labels": labels, "duration_ms": duration_ms}, format="json")
+    submit = client.post(
+        f"/api/v1/assignments/{body['assignment']['id']}/submit/",
+        {"labels": labels, "duration_ms": duration_ms},
+        format="json",
+    )
     assert submit.status_code == 201, submit.content
     return body
 
 
-def annotate(*, project: Project, item: Item, user: Any, labels: list[str],
-             suggestion: dict[str, Any] | None = None, duration_ms: int | None = 1000,
-             guideline_version: int | None = None, counts: bool = True) -> Annotation:
+def annotate(
+    *,
+    project: Project,
+    item: Item,
+    user: Any,
+    labels: list[str],
+    suggestion: dict[str, Any] | None = None,
+    duration_ms: int | None = 1000,
+    guideline_version: int | None = None,
+    counts: bool = True,
+) -> Annotation:
     """Record an annotation directly (for building label sets with a planted structure).
 
     The item's counters and state then move as the queue moves them for a claim and its
@@ -33,13 +49,27 @@ def annotate(*, project: Project, item: Item, user: Any, labels: list[str],
     from django.utils import timezone
 
     assignment = Assignment.objects.create(
-        project=project, item=item, labeler=user, state=Assignment.State.SUBMITTED,
-        is_gold=item.is_gold, expires_at=timezone.now(), suggestion=suggestion,
-        guideline_version=guideline_version)
+        project=project,
+        item=item,
+        labeler=user,
+        state=Assignment.State.SUBMITTED,
+        is_gold=item.is_gold,
+        expires_at=timezone.now(),
+        suggestion=suggestion,
+        guideline_version=guideline_version,
+    )
     annotation = Annotation.objects.create(
-        project=project, item=item, assignment=assignment, labeler=user, labels=labels,
-        duration_ms=duration_ms, suggestion=suggestion, is_gold=item.is_gold, is_counted=counts,
-        guideline_version=guideline_version)
+        project=project,
+        item=item,
+        assignment=assignment,
+        labeler=user,
+        labels=labels,
+        duration_ms=duration_ms,
+        suggestion=suggestion,
+        is_gold=item.is_gold,
+        is_counted=counts,
+        guideline_version=guideline_version,
+    )
     item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=0, d_leases=1)
     item_counters_update(item_id=item.pk, overlap=project.overlap, d_annotations=1, d_leases=-1)
     item.refresh_from_db(fields=["annotation_count", "lease_count", "handed_out", "state"])

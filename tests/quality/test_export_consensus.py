@@ -24,11 +24,15 @@ from tests.quality.helpers import annotate
 
 
 def _records(project: Any) -> dict[int, dict[str, Any]]:
-    by_external = {r["external_id"]: r for r in export_records(
-        project=project, aggregate=export_aggregator(project=project, aggregation="majority"),
-        state="all")}
-    return {item.pk: by_external[item.external_id]
-            for item in Item.objects.filter(project=project)}
+    by_external = {
+        r["external_id"]: r
+        for r in export_records(
+            project=project,
+            aggregate=export_aggregator(project=project, aggregation="majority"),
+            state="all",
+        )
+    }
+    return {item.pk: by_external[item.external_id] for item in Item.objects.filter(project=project)}
 
 
 def _assert_export_is_consensus(project: Any) -> dict[int, dict[str, Any]]:
@@ -60,12 +64,14 @@ def _assert_export_is_consensus(project: Any) -> dict[int, dict[str, Any]]:
 def test_single_label_export_equals_the_report_consensus(make_project, make_user, add_member):
     project = make_project(labels=("pos", "neg", "meh"), items=7, overlap=4)
     users = [add_member(project, make_user()) for _ in range(4)]
-    votes = [["pos", "pos", "pos"],          # agreed
-             ["pos", "neg", "pos"],          # 2 of 3
-             ["pos", "neg"],                 # a tie
-             ["neg", "meh", "meh", "neg"],   # a tie of two, the third label out
-             ["pos", "neg", "meh"],          # a three-way tie
-             ["meh"]]                        # one vote; item 6 has none
+    votes = [
+        ["pos", "pos", "pos"],  # agreed
+        ["pos", "neg", "pos"],  # 2 of 3
+        ["pos", "neg"],  # a tie
+        ["neg", "meh", "meh", "neg"],  # a tie of two, the third label out
+        ["pos", "neg", "meh"],  # a three-way tie
+        ["meh"],
+    ]  # one vote; item 6 has none
     items = list(Item.objects.filter(project=project).order_by("id"))
     for item, labels in zip(items, votes, strict=False):
         for user, label in zip(users, labels, strict=False):
@@ -74,44 +80,65 @@ def test_single_label_export_equals_the_report_consensus(make_project, make_user
     annotate(project=project, item=items[2], user=users[3], labels=["pos"], counts=False)
 
     records = _assert_export_is_consensus(project)
-    got = {item.external_id: (records[item.pk]["label"], records[item.pk]["confidence"],
-                              records[item.pk].get("tie")) for item in items}
-    assert got == {"i0": ("pos", 1.0, None), "i1": ("pos", 2 / 3, None),
-                   "i2": (None, 0.5, ["pos", "neg"]), "i3": (None, 0.5, ["neg", "meh"]),
-                   "i4": (None, 1 / 3, ["pos", "neg", "meh"]), "i5": ("meh", 1.0, None),
-                   "i6": (None, None, None)}
+    got = {
+        item.external_id: (
+            records[item.pk]["label"],
+            records[item.pk]["confidence"],
+            records[item.pk].get("tie"),
+        )
+        for item in items
+    }
+    assert got == {
+        "i0": ("pos", 1.0, None),
+        "i1": ("pos", 2 / 3, None),
+        "i2": (None, 0.5, ["pos", "neg"]),
+        "i3": (None, 0.5, ["neg", "meh"]),
+        "i4": (None, 1 / 3, ["pos", "neg", "meh"]),
+        "i5": ("meh", 1.0, None),
+        "i6": (None, None, None),
+    }
     labeled = training_set(project=project)
     assert dict(zip(labeled.item_ids, labeled.labels, strict=True)) == {
-        item.pk: records[item.pk]["label"] for item in items if records[item.pk]["label"]}
+        item.pk: records[item.pk]["label"] for item in items if records[item.pk]["label"]
+    }
 
 
 @pytest.mark.django_db
 def test_multi_label_export_equals_the_report_consensus(make_project, make_user, add_member):
     project = make_project(labels=("a", "b", "c"), items=5, overlap=4, kind="multi_label")
     users = [add_member(project, make_user()) for _ in range(4)]
-    votes = [[["a", "b"], ["a", "b"], ["a"]],    # a 3/3, b 2/3, c 0/3
-             [["a"], ["b"]],                     # a and b half and half: neither chosen
-             [["a", "c"], [], ["c"], ["a"]],     # a half, c half, b none
-             [["b"]]]                            # one vote; item 4 has none
+    votes = [
+        [["a", "b"], ["a", "b"], ["a"]],  # a 3/3, b 2/3, c 0/3
+        [["a"], ["b"]],  # a and b half and half: neither chosen
+        [["a", "c"], [], ["c"], ["a"]],  # a half, c half, b none
+        [["b"]],
+    ]  # one vote; item 4 has none
     items = list(Item.objects.filter(project=project).order_by("id"))
     for item, answers in zip(items, votes, strict=False):
         for user, labels in zip(users, answers, strict=False):
             annotate(project=project, item=item, user=user, labels=labels)
 
     records = _assert_export_is_consensus(project)
-    got = {item.external_id: (records[item.pk]["labels"], records[item.pk]["confidence"])
-           for item in items}
-    assert got == {"i0": (["a", "b"], pytest.approx((1 + 2 / 3 + 1) / 3)),
-                   "i1": ([], pytest.approx((0.5 + 0.5 + 1) / 3)),
-                   "i2": ([], pytest.approx((0.5 + 1 + 0.5) / 3)),
-                   "i3": (["b"], 1.0), "i4": (None, None)}
+    got = {
+        item.external_id: (records[item.pk]["labels"], records[item.pk]["confidence"])
+        for item in items
+    }
+    assert got == {
+        "i0": (["a", "b"], pytest.approx((1 + 2 / 3 + 1) / 3)),
+        "i1": ([], pytest.approx((0.5 + 0.5 + 1) / 3)),
+        "i2": ([], pytest.approx((0.5 + 1 + 0.5) / 3)),
+        "i3": (["b"], 1.0),
+        "i4": (None, None),
+    }
     labeled = training_set(project=project)
     assert dict(zip(labeled.item_ids, labeled.labels, strict=True)) == {
-        item.pk: records[item.pk]["labels"] for item in items[:4]}
+        item.pk: records[item.pk]["labels"] for item in items[:4]
+    }
 
 
-def _former_per_item_rule(label_lists: list[list[str]], label_names: list[str],
-                          multi: bool) -> tuple[Any, Any, dict]:
+def _former_per_item_rule(
+    label_lists: list[list[str]], label_names: list[str], multi: bool
+) -> tuple[Any, Any, dict]:
     """The export's majority vote as it was written before it moved to the report's rule."""
     if not label_lists:
         return None, None, {}
@@ -122,8 +149,7 @@ def _former_per_item_rule(label_lists: list[list[str]], label_names: list[str],
             counts[name] = counts.get(name, 0) + 1
     if multi:
         chosen = [name for name in label_names if counts.get(name, 0) * 2 > n]
-        shares = [max(counts.get(name, 0), n - counts.get(name, 0)) / n
-                  for name in label_names]
+        shares = [max(counts.get(name, 0), n - counts.get(name, 0)) / n for name in label_names]
         return chosen, sum(shares) / len(shares), {}
     best = max(counts.values())
     winners = [name for name in label_names if counts.get(name) == best]
@@ -136,17 +162,22 @@ def _former_per_item_rule(label_lists: list[list[str]], label_names: list[str],
 def test_chunked_majority_gives_the_former_per_item_answers(multi: bool) -> None:
     rng = random.Random(11)
     names = ["w", "x", "y", "z"]
-    aggregate = majority_aggregator(project=SimpleNamespace(is_multi_label=multi),
-                                    label_names=names)
+    aggregate = majority_aggregator(
+        project=SimpleNamespace(is_multi_label=multi), label_names=names
+    )
     lists = []
     for _ in range(3000):
         n = rng.choice([0, 1, 2, 2, 3, 4, 5, 6])
-        lists.append([rng.sample(names, rng.randint(0, 3)) if multi else [rng.choice(names)]
-                      for _ in range(n)])
+        lists.append(
+            [
+                rng.sample(names, rng.randint(0, 3)) if multi else [rng.choice(names)]
+                for _ in range(n)
+            ]
+        )
     ids = list(range(len(lists)))
     got = []
     for start in range(0, len(ids), 700):  # chunks, the last one short
-        got.extend(aggregate(ids[start:start + 700], lists[start:start + 700]))
+        got.extend(aggregate(ids[start : start + 700], lists[start : start + 700]))
     expected = [_former_per_item_rule(x, names, multi) for x in lists]
     assert got == expected
     assert any("tie" in extra for _, _, extra in got) != multi

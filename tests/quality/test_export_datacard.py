@@ -27,19 +27,31 @@ def _planted(make_project, make_user, add_member, *, n_items=30, **settings):
         truth = i % 3
         for k in rng.choice(4, size=3, replace=False):
             # a0, a1 reliable; a2 random; a3 adversarial (always the next label).
-            label = (truth if k < 2 and rng.random() < 0.9 else
-                     int(rng.integers(3)) if k == 2 else (truth + 1) % 3)
-            annotate(project=project, item=item, user=users[k], labels=[LABELS[label]],
-                     suggestion={"labels": ["pos"], "confidence": 0.5, "model_version": 2,
-                                 "shown": True} if i < 5 else None,
-                     guideline_version=1 + (i >= 15))
+            label = (
+                truth
+                if k < 2 and rng.random() < 0.9
+                else int(rng.integers(3))
+                if k == 2
+                else (truth + 1) % 3
+            )
+            annotate(
+                project=project,
+                item=item,
+                user=users[k],
+                labels=[LABELS[label]],
+                suggestion={"labels": ["pos"], "confidence": 0.5, "model_version": 2, "shown": True}
+                if i < 5
+                else None,
+                guideline_version=1 + (i >= 15),
+            )
             rows.append((i, int(k), label))
     return project, items, np.asarray(rows)
 
 
 def _export(api, manager, project, aggregation):
     response = api(manager).get(
-        f"/api/v1/projects/{project.pk}/export/?format=jsonl&aggregation={aggregation}")
+        f"/api/v1/projects/{project.pk}/export/?format=jsonl&aggregation={aggregation}"
+    )
     assert response.status_code == 200
     return [json.loads(x) for x in b"".join(response.streaming_content).splitlines()]
 
@@ -52,8 +64,7 @@ def test_dawid_skene_export(api, make_project, make_user, manager, add_member):
     for i, record in enumerate(records):
         assert record["label"] == LABELS[fit.labels[i]]
         assert record["confidence"] == pytest.approx(fit.posteriors[i].max(), abs=1e-9)
-        assert record["posterior"][record["label"]] == pytest.approx(record["confidence"],
-                                                                     abs=1e-6)
+        assert record["posterior"][record["label"]] == pytest.approx(record["confidence"], abs=1e-6)
     truth = [LABELS[i % 3] for i in range(len(items))]
     ds_right = sum(r["label"] == t for r, t in zip(records, truth, strict=True))
     majority = _export(api, manager, project, "majority")
@@ -83,12 +94,13 @@ def test_unknown_aggregation_is_a_400(api, make_project, manager):
 def test_data_card(make_project, make_user, manager, add_member):
     from tasks.models import ModelVersion
 
-    project, _items, rows = _planted(make_project, make_user, add_member,
-                                    aggregation="dawid_skene")
-    ModelVersion.objects.create(project=project, version=2, state="active", strategy="margin",
-                                n_labels=40)
-    labelset = labelset_request(project=project, actor=manager, fmt="jsonl",
-                                aggregation="dawid_skene", state="labeled")
+    project, _items, rows = _planted(make_project, make_user, add_member, aggregation="dawid_skene")
+    ModelVersion.objects.create(
+        project=project, version=2, state="active", strategy="margin", n_labels=40
+    )
+    labelset = labelset_request(
+        project=project, actor=manager, fmt="jsonl", aggregation="dawid_skene", state="labeled"
+    )
     labelset_build(labelset_id=labelset.pk)
     card = LabelSet.objects.get(pk=labelset.pk).data_card
     assert card["items"] == 30 and card["annotations"] == 90
@@ -96,7 +108,8 @@ def test_data_card(make_project, make_user, manager, add_member):
     counts = np.bincount(rows[:, 2], minlength=3)
     assert card["label_distribution"] == {name: int(counts[j]) for j, name in enumerate(LABELS)}
     assert card["agreement"]["krippendorff_alpha"] == pytest.approx(
-        metrics.krippendorff_alpha_nominal(rows[:, 0], rows[:, 1], rows[:, 2]), abs=1e-12)
+        metrics.krippendorff_alpha_nominal(rows[:, 0], rows[:, 1], rows[:, 2]), abs=1e-12
+    )
     low, high = card["agreement"]["krippendorff_alpha_interval"]
     assert low <= card["agreement"]["krippendorff_alpha"] <= high
     assert card["guideline_versions"] == [1, 2]

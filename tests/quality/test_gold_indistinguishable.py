@@ -48,10 +48,12 @@ def _numbers(c: Any, client: Any, project: Any) -> dict[str, Any]:
     me = c.get(f"{base}/progress/").json()["me"]
     quality = c.get(f"{base}/quality/me/").json()
     home = [int(n) for n in HOME_NUMBER.findall(client.get("/").content.decode())]
-    return {**{f"progress.{k}": v for k, v in me.items()},
-            **{f"quality.{k}": quality[k] for k in ("gold_accuracy", "gold_answered")},
-            "quality.gold_interval": tuple(quality["gold_interval"] or ()),
-            **{f"home.{n}": v for n, v in enumerate(home)}}
+    return {
+        **{f"progress.{k}": v for k, v in me.items()},
+        **{f"quality.{k}": quality[k] for k in ("gold_accuracy", "gold_answered")},
+        "quality.gold_interval": tuple(quality["gold_interval"] or ()),
+        **{f"home.{n}": v for n, v in enumerate(home)},
+    }
 
 
 @contextmanager
@@ -82,13 +84,19 @@ def _dependence(gold: list[bool], values: list[Any]) -> str | None:
     categories = sorted(set(values), key=repr)
     if len(categories) == 1:
         return None
-    table = [[sum(1 for g, v in zip(gold, values, strict=True) if g == kind and v == c)
-              for c in categories] for kind in (True, False)]
+    table = [
+        [
+            sum(1 for g, v in zip(gold, values, strict=True) if g == kind and v == c)
+            for c in categories
+        ]
+        for kind in (True, False)
+    ]
     p = stats.chi2_contingency(table).pvalue
     if p >= P_MIN:
         return None
-    return f"p={p:.2g} " + "; ".join(f"{c!r}: gold {t}, regular {r}"
-                                      for c, t, r in zip(categories, *table, strict=True))
+    return f"p={p:.2g} " + "; ".join(
+        f"{c!r}: gold {t}, regular {r}" for c, t, r in zip(categories, *table, strict=True)
+    )
 
 
 def _items(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -100,11 +108,19 @@ def _items(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str, 
     for k in range(n):
         label = rng.choice(["pos", "neg"])
         side, other = (POSITIVE, NEGATIVE) if label == "pos" else (NEGATIVE, POSITIVE)
-        words = rng.sample(FILLER, 4) + [f"word{k}"] + [
-            rng.choice(side if rng.random() < 0.75 else other) for _ in range(3)]
+        words = (
+            rng.sample(FILLER, 4)
+            + [f"word{k}"]
+            + [rng.choice(side if rng.random() < 0.75 else other) for _ in range(3)]
+        )
         rng.shuffle(words)
-        records.append({"external_id": f"r{k}", "text": " ".join(words),
-                        **({"gold": label} if k % 3 == 0 else {})})
+        records.append(
+            {
+                "external_id": f"r{k}",
+                "text": " ".join(words),
+                **({"gold": label} if k % 3 == 0 else {}),
+            }
+        )
         truth[f"r{k}"] = label
     return records, truth
 
@@ -118,16 +134,20 @@ def seeded():
 
 
 @pytest.mark.slow
-def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_project,
-                                                    make_user, add_member):
+def test_no_labeler_observable_separates_gold_items(
+    seeded, api, client, make_project, make_user, add_member
+):
     project = make_project(suggestions="show", gold_rate=0.35, retrain_every=20)
     records, truth = _items(random.Random(7), 380)
     items_import_records(project=project, records=records)
     trainer = add_member(project, make_user("trainer"))
     for _ in range(60):
         served = assignment_claim_next(project=project, user=trainer)
-        annotation_submit(assignment_id=served.assignment.pk, user=trainer,
-                          labels=[truth[served.item.external_id]])
+        annotation_submit(
+            assignment_id=served.assignment.pk,
+            user=trainer,
+            labels=[truth[served.item.external_id]],
+        )
     version = model_activate(project)
     assert version.state == "active"
     labeler = add_member(project, make_user("labeler"))
@@ -150,8 +170,11 @@ def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_pr
         item = Item.objects.get(pk=body["item"]["id"])
         suggestion = body["suggestion"]
         with statements() as submit_queries:
-            submit = c.post(f"/api/v1/assignments/{body['assignment']['id']}/submit/",
-                            {"labels": ["pos"]}, format="json")
+            submit = c.post(
+                f"/api/v1/assignments/{body['assignment']['id']}/submit/",
+                {"labels": ["pos"]},
+                format="json",
+            )
         assert submit.status_code == 201, submit.content
         after = _numbers(c, client, project)
 
@@ -161,8 +184,10 @@ def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_pr
         see("next response shape", _shape(body))
         see("submit response shape", _shape(submit.json()))
         see("suggestion shown", suggestion is not None)
-        see("suggestion right", suggestion is not None
-            and suggestion["labels"] == [truth[item.external_id]])
+        see(
+            "suggestion right",
+            suggestion is not None and suggestion["labels"] == [truth[item.external_id]],
+        )
         see("confidence", None if suggestion is None else suggestion["confidence"])
         see("queries to serve", len(next_queries))
         see("queries to save", len(submit_queries))
@@ -174,40 +199,51 @@ def test_no_labeler_observable_separates_gold_items(seeded, api, client, make_pr
     by_item = {a["item"]: a for a in own}
     served = [Item.objects.get(pk=a["item"]) for a in own]
     assert len(own) == CLAIMS
-    leaks = {name: _dependence(gold, values) for name, values in observed.items()
-             if name != "confidence"}
+    leaks = {
+        name: _dependence(gold, values) for name, values in observed.items() if name != "confidence"
+    }
     own_gold = [i.is_gold for i in served]
-    leaks["own annotation shape"] = _dependence(own_gold, [
-        _shape({k: v for k, v in by_item[i.pk].items() if k != "suggestion"}) for i in served])
-    leaks["own annotation has a suggestion"] = _dependence(own_gold, [
-        by_item[i.pk]["suggestion"] is not None for i in served])
+    leaks["own annotation shape"] = _dependence(
+        own_gold,
+        [_shape({k: v for k, v in by_item[i.pk].items() if k != "suggestion"}) for i in served],
+    )
+    leaks["own annotation has a suggestion"] = _dependence(
+        own_gold, [by_item[i.pk]["suggestion"] is not None for i in served]
+    )
 
     # The suggestion's confidence has the same distribution on gold as elsewhere.
     on_gold = [x for g, x in zip(gold, observed["confidence"], strict=True) if g and x]
-    on_regular = [x for g, x in zip(gold, observed["confidence"], strict=True)
-                  if not g and x]
+    on_regular = [x for g, x in zip(gold, observed["confidence"], strict=True) if not g and x]
     if not (on_gold and on_regular):
         leaks["confidence"] = f"only on {'gold' if on_gold else 'regular'} items"
     elif (p := stats.ks_2samp(on_gold, on_regular).pvalue) < P_MIN:
-        leaks["confidence"] = (f"p={p:.2g}, mean on gold {sum(on_gold) / len(on_gold):.3f}, "
-                               f"on regular {sum(on_regular) / len(on_regular):.3f}")
+        leaks["confidence"] = (
+            f"p={p:.2g}, mean on gold {sum(on_gold) / len(on_gold):.3f}, "
+            f"on regular {sum(on_regular) / len(on_regular):.3f}"
+        )
     found = {name: how for name, how in leaks.items() if how}
     assert not found, "\n".join(f"{name}: {how}" for name, how in found.items())
 
 
-def test_left_for_you_counts_unseen_gold_and_ends_at_zero(seeded, api, make_project,
-                                                         make_user, add_member):
+def test_left_for_you_counts_unseen_gold_and_ends_at_zero(
+    seeded, api, make_project, make_user, add_member
+):
     project = make_project(items=6, gold_rate=0.5)
-    items_import_records(project=project, records=[
-        {"external_id": f"g{n}", "text": f"gold {n}", "gold": "pos"} for n in range(4)])
+    items_import_records(
+        project=project,
+        records=[{"external_id": f"g{n}", "text": f"gold {n}", "gold": "pos"} for n in range(4)],
+    )
     c = api(add_member(project, make_user("alice")))
     left = [c.get(f"/api/v1/projects/{project.pk}/progress/").json()["me"]["remaining"]]
     kinds = []
     while (response := claim(c, project)).status_code == 200:
         body = response.json()
         kinds.append(Item.objects.get(pk=body["item"]["id"]).is_gold)
-        c.post(f"/api/v1/assignments/{body['assignment']['id']}/submit/", {"labels": ["pos"]},
-               format="json")
+        c.post(
+            f"/api/v1/assignments/{body['assignment']['id']}/submit/",
+            {"labels": ["pos"]},
+            format="json",
+        )
         left.append(c.get(f"/api/v1/projects/{project.pk}/progress/").json()["me"]["remaining"])
     assert left[0] == 10 and any(kinds) and kinds.count(False) == 6
     # One less per item taken, gold or not; 0 once no regular item is left (gold is served

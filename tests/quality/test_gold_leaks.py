@@ -44,26 +44,29 @@ def _assert_no_json_leak(body, gold_ids, gold_external, where):
             item = entry.get("item")
             item_id = item.get("id") if isinstance(item, dict) else item
             is_item = "external_id" in entry or "data" in entry  # an item, not a project
-            about_gold = ((is_item and _scalar(entry.get("id")) in gold_ids)
-                          or _scalar(item_id) in gold_ids
-                          or _scalar(entry.get("external_id")) in gold_external)
+            about_gold = (
+                (is_item and _scalar(entry.get("id")) in gold_ids)
+                or _scalar(item_id) in gold_ids
+                or _scalar(entry.get("external_id")) in gold_external
+            )
             if about_gold:
                 assert GOLD_ANSWER not in json.dumps(entry), (where, entry)
 
 
-def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manager,
-                                      add_member):
+def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manager, add_member):
     project = make_project(labels=("wrong", GOLD_ANSWER), gold_rate=1.0, overlap=2)
     from annotation.services.imports import items_import_records
 
-    items_import_records(project=project, records=[
-        {"external_id": f"q{n}", "text": f"question {n}", "gold": GOLD_ANSWER}
-        for n in range(3)] + [{"external_id": f"n{n}", "text": f"normal {n}"}
-                              for n in range(2)])
+    items_import_records(
+        project=project,
+        records=[
+            {"external_id": f"q{n}", "text": f"question {n}", "gold": GOLD_ANSWER} for n in range(3)
+        ]
+        + [{"external_id": f"n{n}", "text": f"normal {n}"} for n in range(2)],
+    )
     guideline_publish(project=project, actor=manager, body="Be careful.")
     add_member(project, labeler)
-    gold_ids = set(Item.objects.filter(project=project, is_gold=True).values_list("pk",
-                                                                                   flat=True))
+    gold_ids = set(Item.objects.filter(project=project, is_gold=True).values_list("pk", flat=True))
     gold_external = {f"q{n}" for n in range(3)}
     c = api(labeler)
     assert c.post(f"/api/v1/projects/{project.pk}/guidelines/1/ack/").status_code == 204
@@ -77,27 +80,40 @@ def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manage
             break
         body = response.json()
         served.add(body["item"]["id"])
-        submit = c.post(f"/api/v1/assignments/{body['assignment']['id']}/submit/",
-                        {"labels": ["wrong"]}, format="json")
+        submit = c.post(
+            f"/api/v1/assignments/{body['assignment']['id']}/submit/",
+            {"labels": ["wrong"]},
+            format="json",
+        )
         responses.append(("submit", submit))
     assert gold_ids <= served  # the labeler did see every gold item
     # Gold answers from yesterday enter the labeler's own figure; it must still say nothing.
-    Annotation.objects.filter(labeler=labeler).update(
-        created_at=timezone.now() - timedelta(days=1))
+    Annotation.objects.filter(labeler=labeler).update(created_at=timezone.now() - timedelta(days=1))
 
     base = f"/api/v1/projects/{project.pk}"
     readable = [
-        f"{base}/annotations/", f"{base}/quality/me/", f"{base}/progress/",
-        f"{base}/guidelines/current/", f"{base}/guidelines/", f"{base}/", "/api/v1/projects/",
+        f"{base}/annotations/",
+        f"{base}/quality/me/",
+        f"{base}/progress/",
+        f"{base}/guidelines/current/",
+        f"{base}/guidelines/",
+        f"{base}/",
+        "/api/v1/projects/",
         "/api/v1/users/me/",
     ]
     responses.extend((url, c.get(url)) for url in readable)
     me = c.get(f"{base}/quality/me/").json()
     assert me["gold_answered"] == 3 and me["gold_accuracy"] == 0.0
     # Managers' and reviewers' endpoints answer a labeler with 403, nothing else.
-    for url in (f"{base}/items/", f"{base}/items/?has_gold=true", f"{base}/export/",
-                f"{base}/quality/", f"{base}/review/", f"{base}/labelsets/",
-                f"{base}/quality/?slice=text"):
+    for url in (
+        f"{base}/items/",
+        f"{base}/items/?has_gold=true",
+        f"{base}/export/",
+        f"{base}/quality/",
+        f"{base}/review/",
+        f"{base}/labelsets/",
+        f"{base}/quality/?slice=text",
+    ):
         response = c.get(url)
         assert response.status_code == 403, (url, response.status_code)
         responses.append((url, response))

@@ -273,8 +273,10 @@ def _item_resamples(item: np.ndarray, n: int, *, seed: int):
     ids = np.unique(item)
     for _ in range(n):
         parts = [np.flatnonzero(item == i) for i in rng.choice(ids, size=ids.size)]
-        yield (np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)]),
-               np.concatenate(parts))
+        yield (
+            np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)]),
+            np.concatenate(parts),
+        )
 
 
 def test_bootstrap_spread_matches_item_resampling_by_brute_force() -> None:
@@ -295,29 +297,37 @@ def test_bootstrap_spread_matches_item_resampling_by_brute_force() -> None:
 def _yes_no_columns(n_items: int, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
     """Three correlated yes/no questions answered by 3 annotators (a multi-label project)."""
     item, annotator, label = make_long(n_items, 3, 4, 0.15, seed)
-    return item, annotator, [(label == 0).astype(np.int64), (label <= 1).astype(np.int64),
-                             (label == 3).astype(np.int64)]
+    return (
+        item,
+        annotator,
+        [
+            (label == 0).astype(np.int64),
+            (label <= 1).astype(np.int64),
+            (label == 3).astype(np.int64),
+        ],
+    )
 
 
 def test_bootstrap_of_mean_with_one_column_is_the_plain_bootstrap() -> None:
     item, annotator, label = make_long(200, 3, 3, 0.1, 24)
     for metric in ("percent_agreement", "krippendorff_alpha", "fleiss_kappa"):
         kwargs = {"metric": metric, "n_boot": 300, "seed": 5, "n_raters": 3}
-        assert m.bootstrap_interval_of_mean(item, annotator, [label], **kwargs) == \
-            m.bootstrap_interval(item, annotator, label, **kwargs)
+        assert m.bootstrap_interval_of_mean(
+            item, annotator, [label], **kwargs
+        ) == m.bootstrap_interval(item, annotator, label, **kwargs)
 
 
 def test_bootstrap_of_mean_matches_joint_item_resampling_by_brute_force() -> None:
     item, annotator, columns = _yes_no_columns(150, 25)
     point = np.mean([m.krippendorff_alpha_nominal(item, annotator, c) for c in columns])
-    fast = m.bootstrap_interval_of_mean(item, annotator, columns,
-                                        metric="krippendorff_alpha", n_boot=800)
+    fast = m.bootstrap_interval_of_mean(
+        item, annotator, columns, metric="krippendorff_alpha", n_boot=800
+    )
     assert fast is not None and fast[0] < point < fast[1]
     # The same items drawn for every question in a replicate, then the mean of the alphas.
     reps = []
     for new_item, rows in _item_resamples(item, 800, seed=1):
-        values = [m.krippendorff_alpha_nominal(new_item, annotator[rows], c[rows])
-                  for c in columns]
+        values = [m.krippendorff_alpha_nominal(new_item, annotator[rows], c[rows]) for c in columns]
         values = [v for v in values if v is not None]
         if values:
             reps.append(np.mean(values))
@@ -329,18 +339,21 @@ def test_bootstrap_of_mean_matches_joint_item_resampling_by_brute_force() -> Non
 def test_bootstrap_of_mean_skips_undefined_columns_and_checks_input() -> None:
     item, annotator, columns = _yes_no_columns(100, 26)
     constant = np.zeros_like(columns[0])  # alpha undefined: one category only
-    with_constant = m.bootstrap_interval_of_mean(item, annotator, [*columns[:1], constant],
-                                                 metric="krippendorff_alpha", n_boot=300)
-    alone = m.bootstrap_interval_of_mean(item, annotator, columns[:1],
-                                         metric="krippendorff_alpha", n_boot=300)
+    with_constant = m.bootstrap_interval_of_mean(
+        item, annotator, [*columns[:1], constant], metric="krippendorff_alpha", n_boot=300
+    )
+    alone = m.bootstrap_interval_of_mean(
+        item, annotator, columns[:1], metric="krippendorff_alpha", n_boot=300
+    )
     assert with_constant == pytest.approx(alone)
-    assert m.bootstrap_interval_of_mean(item, annotator, [constant],
-                                        metric="krippendorff_alpha") is None
+    assert (
+        m.bootstrap_interval_of_mean(item, annotator, [constant], metric="krippendorff_alpha")
+        is None
+    )
     with pytest.raises(ValueError):
         m.bootstrap_interval_of_mean(item, annotator, [], metric="krippendorff_alpha")
     with pytest.raises(ValueError):
-        m.bootstrap_interval_of_mean(item, annotator, [columns[0][:-1]],
-                                     metric="percent_agreement")
+        m.bootstrap_interval_of_mean(item, annotator, [columns[0][:-1]], metric="percent_agreement")
 
 
 def test_bootstrap_rejects_unknown_metric_and_missing_overlap() -> None:

@@ -8,10 +8,12 @@ from tests.quality.helpers import claim, import_items, label_next
 
 
 def _project(make_project):
-    project = make_project(labels=("pos", "neg"), qualification_items=3,
-                           qualification_accuracy=0.67, overlap=2)
-    import_items(project, [{"external_id": f"g{n}", "text": f"gold {n}", "gold": "pos"}
-                           for n in range(8)])
+    project = make_project(
+        labels=("pos", "neg"), qualification_items=3, qualification_accuracy=0.67, overlap=2
+    )
+    import_items(
+        project, [{"external_id": f"g{n}", "text": f"gold {n}", "gold": "pos"} for n in range(8)]
+    )
     import_items(project, [{"external_id": f"n{n}", "text": f"normal {n}"} for n in range(5)])
     return project
 
@@ -20,12 +22,12 @@ def test_qualification_flow(api, make_project, labeler, manager, add_member):
     project = _project(make_project)
     add_member(project, labeler)
     client = api(labeler)
-    gold_ids = set(Item.objects.filter(project=project, is_gold=True).values_list("pk",
-                                                                                   flat=True))
+    gold_ids = set(Item.objects.filter(project=project, is_gold=True).values_list("pk", flat=True))
 
     # First attempt: served gold only; answers wrong twice out of three -> fails.
-    served = [label_next(client, project, labels)["item"]["id"]
-              for labels in (["neg"], ["neg"], ["pos"])]
+    served = [
+        label_next(client, project, labels)["item"]["id"] for labels in (["neg"], ["neg"], ["pos"])
+    ]
     assert set(served) <= gold_ids
     assert not Annotation.objects.filter(labeler=labeler).filter(is_counted=True).exists()
 
@@ -79,8 +81,7 @@ def test_reviewers_and_managers_are_not_gated(api, make_project, make_user, add_
     assert len(seen) == 4
 
 
-def test_qualifying_labeler_with_no_gold_left_gets_nothing(api, make_project, labeler,
-                                                           add_member):
+def test_qualifying_labeler_with_no_gold_left_gets_nothing(api, make_project, labeler, add_member):
     project = make_project(labels=("pos", "neg"), qualification_items=2, items=3)
     add_member(project, labeler)
     assert claim(api(labeler), project).status_code == 204

@@ -39,8 +39,13 @@ def _get(api, user, project, query=""):
 
 def _planted(make_project, make_user, add_member, n_items=12):
     project = make_project(labels=("pos", "neg", "meh"), overlap=3)
-    import_items(project, [{"external_id": f"x{n}", "text": f"t{n}",
-                            "source": "web" if n % 2 else "mail"} for n in range(n_items)])
+    import_items(
+        project,
+        [
+            {"external_id": f"x{n}", "text": f"t{n}", "source": "web" if n % 2 else "mail"}
+            for n in range(n_items)
+        ],
+    )
     users = [add_member(project, make_user(f"u{k}")) for k in range(3)]
     rng = np.random.default_rng(3)
     rows = []
@@ -48,8 +53,14 @@ def _planted(make_project, make_user, add_member, n_items=12):
         truth = it % 3
         for k, user in enumerate(users):
             label = truth if rng.random() < 0.8 - 0.2 * k else int(rng.integers(3))
-            annotate(project=project, item=item, user=user, labels=[("pos", "neg", "meh")[label]],
-                     duration_ms=1000 * (k + 1), guideline_version=1 if it < 6 else 2)
+            annotate(
+                project=project,
+                item=item,
+                user=user,
+                labels=[("pos", "neg", "meh")[label]],
+                duration_ms=1000 * (k + 1),
+                guideline_version=1 if it < 6 else 2,
+            )
             rows.append((it, k, label))
     return project, users, np.asarray(rows)
 
@@ -58,22 +69,25 @@ def test_shape_and_values(api, make_project, make_user, manager, add_member):
     project, users, rows = _planted(make_project, make_user, add_member)
     body = _get(api, manager, project)
     agreement = body["agreement"]
-    for key in ("percent", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean",
-                "per_label"):
+    for key in ("percent", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean", "per_label"):
         assert key in agreement
     it, an, lb = rows[:, 0], rows[:, 1], rows[:, 2]
     assert agreement["krippendorff_alpha"] == pytest.approx(
-        metrics.krippendorff_alpha_nominal(it, an, lb), abs=1e-12)
+        metrics.krippendorff_alpha_nominal(it, an, lb), abs=1e-12
+    )
     assert agreement["fleiss_kappa"] == pytest.approx(
-        metrics.fleiss_kappa(it, an, lb, n_raters=3), abs=1e-12)
+        metrics.fleiss_kappa(it, an, lb, n_raters=3), abs=1e-12
+    )
     assert agreement["cohen_kappa_mean"] == pytest.approx(
-        metrics.cohen_kappa_mean(it, an, lb), abs=1e-12)
+        metrics.cohen_kappa_mean(it, an, lb), abs=1e-12
+    )
     assert agreement["percent"] == pytest.approx(metrics.percent_agreement(it, an, lb))
     low, high = agreement["krippendorff_alpha_interval"]
     assert low <= agreement["krippendorff_alpha"] <= high
     assert set(agreement["per_label"]) == {"pos", "neg", "meh"}
     assert agreement["per_label"]["pos"]["krippendorff_alpha"] == pytest.approx(
-        metrics.krippendorff_alpha_nominal(it, an, (lb == 0).astype(int)), abs=1e-12)
+        metrics.krippendorff_alpha_nominal(it, an, (lb == 0).astype(int)), abs=1e-12
+    )
 
     people = {row["username"]: row for row in body["annotators"]}
     assert set(people) == {"u0", "u1", "u2"}
@@ -95,8 +109,7 @@ def test_shape_and_values(api, make_project, make_user, manager, add_member):
 
 def test_gold_accuracy_and_flags(api, make_project, make_user, manager, add_member):
     project = make_project(labels=("pos", "neg"), qualification_accuracy=0.75)
-    import_items(project, [{"external_id": f"g{n}", "text": "g", "gold": "pos"}
-                           for n in range(4)])
+    import_items(project, [{"external_id": f"g{n}", "text": "g", "gold": "pos"} for n in range(4)])
     good, bad = add_member(project, make_user("good")), add_member(project, make_user("bad"))
     for n, item in enumerate(Item.objects.filter(project=project).order_by("id")):
         annotate(project=project, item=item, user=good, labels=["pos"])
@@ -114,16 +127,21 @@ def test_suggestion_acceptance(api, make_project, make_user, manager, add_member
     items = list(Item.objects.filter(project=project).order_by("id"))
     plan = [(True, "pos"), (True, "neg"), (False, "pos"), (False, "pos")]
     for item, (shown, given) in zip(items, plan, strict=True):
-        annotate(project=project, item=item, user=user, labels=[given],
-                 suggestion={"labels": ["pos"], "confidence": 0.9, "model_version": 1,
-                             "shown": shown})
+        annotate(
+            project=project,
+            item=item,
+            user=user,
+            labels=[given],
+            suggestion={"labels": ["pos"], "confidence": 0.9, "model_version": 1, "shown": shown},
+        )
     row = _get(api, manager, project)["annotators"][0]
     assert row["suggestion_acceptance"]["shown"] == {"rate": 0.5, "n": 2}
     assert row["suggestion_acceptance"]["hidden"] == {"rate": 1.0, "n": 2}
 
 
-@pytest.mark.parametrize("case", ["empty", "one_annotator", "one_category", "no_overlap",
-                                  "multi_label"])
+@pytest.mark.parametrize(
+    "case", ["empty", "one_annotator", "one_category", "no_overlap", "multi_label"]
+)
 def test_edge_cases_are_null_not_nan(api, make_project, make_user, manager, add_member, case):
     kind = "multi_label" if case == "multi_label" else "single_label"
     project = make_project(labels=("pos", "neg"), items=4, overlap=2, kind=kind)
@@ -131,16 +149,14 @@ def test_edge_cases_are_null_not_nan(api, make_project, make_user, manager, add_
     items = list(Item.objects.filter(project=project).order_by("id"))
     if case == "one_annotator":
         for item in items:
-            annotate(project=project, item=item, user=users[0], labels=["pos"],
-                     duration_ms=None)
+            annotate(project=project, item=item, user=users[0], labels=["pos"], duration_ms=None)
     elif case == "one_category":
         for item in items:
             for user in users:
                 annotate(project=project, item=item, user=user, labels=["pos"])
     elif case == "no_overlap":
         for n, item in enumerate(items):
-            annotate(project=project, item=item, user=users[n % 2],
-                     labels=[["pos", "neg"][n % 2]])
+            annotate(project=project, item=item, user=users[n % 2], labels=[["pos", "neg"][n % 2]])
     elif case == "multi_label":
         for item in items:
             annotate(project=project, item=item, user=users[0], labels=["pos", "neg"])
@@ -181,7 +197,8 @@ def test_slices(api, make_project, make_user, manager, add_member):
         it, an, lb = rows[keep, 0], rows[keep, 1], rows[keep, 2]
         assert values[value]["items"] == 6 and values[value]["annotations"] == 18
         assert values[value]["agreement"]["krippendorff_alpha"] == pytest.approx(
-            metrics.krippendorff_alpha_nominal(it, an, lb), abs=1e-12)
+            metrics.krippendorff_alpha_nominal(it, an, lb), abs=1e-12
+        )
         assert sum(values[value]["label_distribution"].values()) == 18
     missing = _get(api, manager, project, "?slice=region")["slice"]["values"]
     assert [v["value"] for v in missing] == [None]
@@ -189,9 +206,9 @@ def test_slices(api, make_project, make_user, manager, add_member):
     assert bad.status_code == 400 and "slice" in bad.json()
 
 
-def test_large_projects_are_served_from_the_cache(api, make_project, make_user, manager,
-                                                 add_member, settings,
-                                                 django_capture_on_commit_callbacks):
+def test_large_projects_are_served_from_the_cache(
+    api, make_project, make_user, manager, add_member, settings, django_capture_on_commit_callbacks
+):
     from quality.services import report_cache as services
 
     project, _, _ = _planted(make_project, make_user, add_member, n_items=3)
@@ -215,9 +232,9 @@ def test_large_projects_are_served_from_the_cache(api, make_project, make_user, 
 
 
 def test_a_multi_label_report_counts_once_per_question_against_the_inline_limit(
-        api, make_project, make_user, manager, add_member, settings):
-    project = make_project(labels=("pos", "neg", "meh"), items=2, overlap=2,
-                           kind="multi_label")
+    api, make_project, make_user, manager, add_member, settings
+):
+    project = make_project(labels=("pos", "neg", "meh"), items=2, overlap=2, kind="multi_label")
     users = [add_member(project, make_user()) for _ in range(2)]
     for item in Item.objects.filter(project=project):
         for user in users:

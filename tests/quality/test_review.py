@@ -11,16 +11,16 @@ from tests.quality.helpers import annotate
 
 
 def _export(api, user, project, aggregation="majority"):
-    response = api(user).get(f"/api/v1/projects/{project.pk}/export/?format=jsonl"
-                             f"&aggregation={aggregation}")
+    response = api(user).get(
+        f"/api/v1/projects/{project.pk}/export/?format=jsonl&aggregation={aggregation}"
+    )
     assert response.status_code == 200
     lines = b"".join(response.streaming_content).splitlines()
     return {r["external_id"]: r for r in map(json.loads, lines)}
 
 
 def test_review_flow(api, make_project, make_user, manager, add_member):
-    project = make_project(labels=("pos", "neg", "meh"), items=3, overlap=2,
-                           review_threshold=0.6)
+    project = make_project(labels=("pos", "neg", "meh"), items=3, overlap=2, review_threshold=0.6)
     a, b = make_user("ann"), make_user("bob")
     reviewer = make_user("rita")
     for user in (a, b):
@@ -43,22 +43,34 @@ def test_review_flow(api, make_project, make_user, manager, add_member):
     assert row["item"]["external_id"] == i1.external_id
     assert sorted(row["tie"]) == ["neg", "pos"]
     assert sorted((x["annotator"], x["labels"][0]) for x in row["annotations"]) == [
-        ("ann", "pos"), ("bob", "neg")]
-    assert api(manager).get(f"/api/v1/projects/{project.pk}/quality/").json()[
-        "review_queue"]["size"] == 1
+        ("ann", "pos"),
+        ("bob", "neg"),
+    ]
+    assert (
+        api(manager).get(f"/api/v1/projects/{project.pk}/quality/").json()["review_queue"]["size"]
+        == 1
+    )
 
     # Before the decision the export reports the tie and gives no label.
     before = _export(api, manager, project)
     assert before[i1.external_id]["label"] is None
     assert sorted(before[i1.external_id]["tie"]) == ["neg", "pos"]
 
-    bad = api(reviewer).post(f"/api/v1/projects/{project.pk}/review/{i1.pk}/",
-                             {"labels": ["nope"]}, format="json")
+    bad = api(reviewer).post(
+        f"/api/v1/projects/{project.pk}/review/{i1.pk}/", {"labels": ["nope"]}, format="json"
+    )
     assert bad.status_code == 400 and "labels" in bad.json()
-    assert api(a).post(f"/api/v1/projects/{project.pk}/review/{i1.pk}/",
-                       {"labels": ["neg"]}, format="json").status_code == 403
-    decided = api(reviewer).post(f"/api/v1/projects/{project.pk}/review/{i1.pk}/",
-                                 {"labels": ["neg"], "note": "sarcasm"}, format="json")
+    assert (
+        api(a)
+        .post(f"/api/v1/projects/{project.pk}/review/{i1.pk}/", {"labels": ["neg"]}, format="json")
+        .status_code
+        == 403
+    )
+    decided = api(reviewer).post(
+        f"/api/v1/projects/{project.pk}/review/{i1.pk}/",
+        {"labels": ["neg"], "note": "sarcasm"},
+        format="json",
+    )
     assert decided.status_code == 201, decided.content
     assert decided.json()["labels"] == ["neg"]
 
@@ -76,11 +88,11 @@ def test_review_flow(api, make_project, make_user, manager, add_member):
 
 
 def test_low_share_is_disputed(api, make_project, make_user, manager, add_member):
-    project = make_project(labels=("pos", "neg", "meh"), items=1, overlap=3,
-                           review_threshold=0.7)
+    project = make_project(labels=("pos", "neg", "meh"), items=1, overlap=3, review_threshold=0.7)
     item = Item.objects.get(project=project)
-    for user, label in zip((make_user(), make_user(), make_user()), ("pos", "pos", "neg"),
-                           strict=True):
+    for user, label in zip(
+        (make_user(), make_user(), make_user()), ("pos", "pos", "neg"), strict=True
+    ):
         add_member(project, user)
         annotate(project=project, item=item, user=user, labels=[label])
     rows = api(manager).get(f"/api/v1/projects/{project.pk}/review/").json()["results"]
@@ -95,8 +107,14 @@ def test_low_share_is_disputed(api, make_project, make_user, manager, add_member
 def test_gold_items_never_in_review(api, make_project, make_user, manager, add_member):
     project = make_project(labels=("pos", "neg"), items=1, overlap=2)
     item = Item.objects.get(project=project)
-    assert api(manager).patch(f"/api/v1/projects/{project.pk}/items/{item.pk}/gold/",
-                              {"gold": ["pos"]}, format="json").status_code == 200
+    assert (
+        api(manager)
+        .patch(
+            f"/api/v1/projects/{project.pk}/items/{item.pk}/gold/", {"gold": ["pos"]}, format="json"
+        )
+        .status_code
+        == 200
+    )
     item.refresh_from_db()
     for user, label in zip((make_user(), make_user()), ("pos", "neg"), strict=True):
         add_member(project, user)

@@ -19,7 +19,11 @@ def test_no_suggestion_recorded():
 
 def test_shown_and_hidden_compare_labels_in_any_order():
     assert suggestion_outcome(["b", "a"], {"shown": True, "labels": ["a", "b"]}) == (
-        SUGGESTION_SHOWN, True)
+        SUGGESTION_SHOWN,
+        True,
+    )
     assert suggestion_outcome(["a"], {"shown": False, "labels": ["b"]}) == (
-        SUGGESTION_HIDDEN, False)
+        SUGGESTION_HIDDEN,
+        False,
+    )
     assert suggestion_outcome(["a"], {"labels": "a"}) == (SUGGESTION_HIDDEN, True)

@@ -12,7 +12,8 @@ from tests.tasks.helpers import label_some, model_activate, sentiment_items
 
 @pytest.mark.parametrize("role", ["labeler", "reviewer"])
 def test_a_hidden_suggestion_stays_hidden_in_everything_the_labeler_reads(
-        role, api, make_project, make_user, add_member, manager):
+    role, api, make_project, make_user, add_member, manager
+):
     project = make_project(suggestions="ab", retrain_every=10, lease_seconds=600)
     sentiment_items(project, clear=70, mixed=6)
     label_some(project, add_member(project, make_user("trainer")), 12)
@@ -23,16 +24,18 @@ def test_a_hidden_suggestion_stays_hidden_in_everything_the_labeler_reads(
     seen = {}  # annotation id -> the suggestion `next` showed (None when hidden)
     for _ in range(16):
         body = claim(c, project).json()
-        submit = c.post(f"/api/v1/assignments/{body['assignment']['id']}/submit/",
-                        {"labels": ["pos"]}, format="json")
+        submit = c.post(
+            f"/api/v1/assignments/{body['assignment']['id']}/submit/",
+            {"labels": ["pos"]},
+            format="json",
+        )
         assert submit.status_code == 201
         annotation_id = submit.json()["id"]
         seen[annotation_id] = body["suggestion"]
         # The submit response carries no suggestion today; if it ever does, the shown one.
         assert submit.json().get("suggestion", body["suggestion"]) == body["suggestion"]
         # "Change last answer": the PATCH response carries the annotation again.
-        patch = c.patch(f"/api/v1/annotations/{annotation_id}/", {"labels": ["neg"]},
-                        format="json")
+        patch = c.patch(f"/api/v1/annotations/{annotation_id}/", {"labels": ["neg"]}, format="json")
         assert patch.status_code == 200
         assert patch.json()["suggestion"] == body["suggestion"], "change last answer"
 
@@ -43,8 +46,10 @@ def test_a_hidden_suggestion_stays_hidden_in_everything_the_labeler_reads(
 
     own = c.get(f"/api/v1/projects/{project.pk}/annotations/?limit=1000").json()["results"]
     assert {a["id"]: a["suggestion"] for a in own} == seen, "own annotation list"
-    for url in (f"/api/v1/projects/{project.pk}/export/",
-                f"/api/v1/projects/{project.pk}/labelsets/"):
+    for url in (
+        f"/api/v1/projects/{project.pk}/export/",
+        f"/api/v1/projects/{project.pk}/labelsets/",
+    ):
         assert c.get(url).status_code == 403, url
 
     # Managers read what the model suggested, shown or not.

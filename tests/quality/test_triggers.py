@@ -7,8 +7,9 @@ from quality.models import QualityReport
 from tests.quality.helpers import annotate
 
 
-def test_every_nth_annotation_requests_a_debounced_refresh(make_project, make_user,
-                                                           add_member, monkeypatch):
+def test_every_nth_annotation_requests_a_debounced_refresh(
+    make_project, make_user, add_member, monkeypatch
+):
     monkeypatch.setattr(triggers, "REFRESH_EVERY", 1)
     project = make_project(items=3)
     user = add_member(project, make_user())

@@ -63,11 +63,28 @@ class Worker:
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
-                 "-n", f"{name}@%h", "--concurrency=2", "--without-gossip", "--without-mingle",
-                 "--loglevel=INFO"],
-                cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"{name}@%h",
+                    "--concurrency=2",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=INFO",
+                ],
+                cwd=REPO,
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -103,8 +120,9 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def _worker(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any
-            ) -> Iterator[Worker]:
+def _worker(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any
+) -> Iterator[Worker]:
     with django_db_blocker.unblock():
         url = _database_url()
     worker = Worker(url, tmp_path_factory.mktemp("celery"))
@@ -123,8 +141,13 @@ def celery_worker(_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
         _worker.start()
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 60, worker: Worker | None = None,
-             what: str = "condition") -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    *,
+    timeout: float = 60,
+    worker: Worker | None = None,
+    what: str = "condition",
+) -> Any:
     """Poll until `predicate()` is truthy; fail with the worker's log tail otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

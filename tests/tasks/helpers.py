@@ -37,8 +37,7 @@ def sentiment_items(project: Project, *, clear: int, mixed: int, seed: int = 1) 
     for n in range(clear):
         kind = "pos" if n % 2 else "neg"
         records.append({"external_id": f"{kind}{n}", "text": review(kind, rng)})
-    records.extend({"external_id": f"mixed{n}", "text": review("mixed", rng)}
-                   for n in range(mixed))
+    records.extend({"external_id": f"mixed{n}", "text": review("mixed", rng)} for n in range(mixed))
     items_import_records(project=project, records=records)
 
 
@@ -55,8 +54,9 @@ def label_some(project: Project, user: Any, n: int) -> list[Item]:
     for _ in range(n):
         claim = assignment_claim_next(project=project, user=user)
         assert claim is not None, "the queue ran dry"
-        annotation_submit(assignment_id=claim.assignment.pk, user=user,
-                          labels=[true_label(claim.item)])
+        annotation_submit(
+            assignment_id=claim.assignment.pk, user=user, labels=[true_label(claim.item)]
+        )
         done.append(claim.item)
     return done
 
@@ -66,8 +66,9 @@ def model_run(version: ModelVersion) -> ModelVersion:
     model_version_train(version_id=version.pk, job_id="train-1")
     finished = None
     for chunk in ScoreChunk.objects.filter(version=version).order_by("index"):
-        finished = (model_version_score_chunk(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}")
-                    or finished)
+        finished = (
+            model_version_score_chunk(chunk_id=chunk.pk, job_id=f"chunk-{chunk.pk}") or finished
+        )
     assert finished == version.pk
     model_version_score_finish(version_id=version.pk)
     version.refresh_from_db()

@@ -12,9 +12,23 @@ from tasks.learning.featurize import fit_featurizer
 from tasks.learning.hashing import hashed_char_counts, hashed_word_counts, murmur3_32
 
 TRICKY = [
-    "", "   ", "a", "A b", "ab", " ab ", "ab", "cd", "I", "x" * 300, "12 345 6.7",
-    "tab\tsep\nnew  line", "_under_score a_b __", "a\u00a0b\u2003c", "\x00zero\x00 byte",
-    "Ünïcödé ßtraße naïve café 日本語のテキスト 😀 emoji x", "İstanbul ǅ e\u0301",
+    "",
+    "   ",
+    "a",
+    "A b",
+    "ab",
+    " ab ",
+    "ab",
+    "cd",
+    "I",
+    "x" * 300,
+    "12 345 6.7",
+    "tab\tsep\nnew  line",
+    "_under_score a_b __",
+    "a\u00a0b\u2003c",
+    "\x00zero\x00 byte",
+    "Ünïcödé ßtraße naïve café 日本語のテキスト 😀 emoji x",
+    "İstanbul ǅ e\u0301",
     "The film's pacing, frankly, is a mess -- but the cast (#3) saves it!",
 ]
 ALPHABET = [*list("abcXYZ019_ \t\n.,'-"), "é", "ß", "日", "😀", "\xa0", "İ", "\x00", "²"]
@@ -22,14 +36,17 @@ ALPHABET = [*list("abcXYZ019_ \t\n.,'-"), "é", "ß", "日", "😀", "\xa0", "İ
 
 def _reference(analyzer: str, width: int) -> HashingVectorizer:
     ngrams = (1, 2) if analyzer == "word" else (2, 4)
-    return HashingVectorizer(n_features=width, analyzer=analyzer, ngram_range=ngrams,
-                             alternate_sign=False, norm=None)
+    return HashingVectorizer(
+        n_features=width, analyzer=analyzer, ngram_range=ngrams, alternate_sign=False, norm=None
+    )
 
 
 def _random_texts(seed: int) -> list[str]:
     rng = random.Random(seed)
-    return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 40)))
-            for _ in range(rng.randint(1, 15))]
+    return [
+        "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 40)))
+        for _ in range(rng.randint(1, 15))
+    ]
 
 
 def test_murmur3_matches_scikit_learn():

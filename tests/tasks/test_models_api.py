@@ -13,8 +13,9 @@ def test_labelers_get_403_and_strangers_404(make_project, make_user, add_member,
     project = make_project(items=5)
     labeler = add_member(project, make_user("lab"))
     stranger = make_user("stranger")
-    version = ModelVersion.objects.create(project=project, version=1, state="retired",
-                                          artifact="models/x.pkl")
+    version = ModelVersion.objects.create(
+        project=project, version=1, state="retired", artifact="models/x.pkl"
+    )
     for user, code in ((labeler, 403), (stranger, 404)):
         client = api(user)
         assert client.get(f"/api/v1/projects/{project.pk}/models/").status_code == code
@@ -38,11 +39,13 @@ def test_train_queues_one_run_at_a_time(make_project, manager, api):
     assert listing["suggestion_agreement"]["shown"]["rate"] is None
 
 
-def test_suggestion_agreement_counts_shown_and_hidden(make_project, make_user, add_member,
-                                                      manager, api):
+def test_suggestion_agreement_counts_shown_and_hidden(
+    make_project, make_user, add_member, manager, api
+):
     project = make_project(items=8, suggestions="ab")
-    Item.objects.filter(project=project).update(predicted_labels=["pos"], confidence=0.9,
-                                                scored_by_version=1)
+    Item.objects.filter(project=project).update(
+        predicted_labels=["pos"], confidence=0.9, scored_by_version=1
+    )
     alice = add_member(project, make_user("alice"))
     from annotation.services.queue import annotation_submit, assignment_claim_next
 
@@ -54,24 +57,34 @@ def test_suggestion_agreement_counts_shown_and_hidden(make_project, make_user, a
     body = api(manager).get(f"/api/v1/projects/{project.pk}/models/").json()
     agreement = body["suggestion_agreement"]
     shown = sum(answers.values())
-    assert agreement["shown"] == {"annotations": shown, "agree": shown,
-                                  "rate": 1.0 if shown else None}
+    assert agreement["shown"] == {
+        "annotations": shown,
+        "agree": shown,
+        "rate": 1.0 if shown else None,
+    }
     assert agreement["hidden"]["annotations"] == 8 - shown
 
 
-def test_activate_rolls_back_by_rescoring(celery_worker, make_project, make_user, add_member,
-                                          manager, api):
+def test_activate_rolls_back_by_rescoring(
+    celery_worker, make_project, make_user, add_member, manager, api
+):
     project = make_project(retrain_every=1000)
     sentiment_items(project, clear=60, mixed=4)
     alice = add_member(project, make_user("alice"))
     label_some(project, alice, 10)
     first = model_version_request(project=project)
-    wait_for(lambda: ModelVersion.objects.filter(pk=first.pk, state="active").exists(),
-             worker=celery_worker, what="v1")
+    wait_for(
+        lambda: ModelVersion.objects.filter(pk=first.pk, state="active").exists(),
+        worker=celery_worker,
+        what="v1",
+    )
     label_some(project, alice, 4)
     second = model_version_request(project=project)
-    wait_for(lambda: ModelVersion.objects.filter(pk=second.pk, state="active").exists(),
-             worker=celery_worker, what="v2")
+    wait_for(
+        lambda: ModelVersion.objects.filter(pk=second.pk, state="active").exists(),
+        worker=celery_worker,
+        what="v2",
+    )
     pool = Item.objects.filter(project=project, annotation_count=0)
     assert not pool.exclude(scored_by_version=2).exists()
 
@@ -79,8 +92,11 @@ def test_activate_rolls_back_by_rescoring(celery_worker, make_project, make_user
     response = client.post(f"/api/v1/models/{first.pk}/activate/")
     assert response.status_code == 202 and response.json()["state"] == "scoring"
     assert ModelVersion.objects.get(pk=second.pk).state == "active"  # until re-scored
-    wait_for(lambda: ModelVersion.objects.filter(pk=first.pk, state="active").exists(),
-             worker=celery_worker, what="v1 active again")
+    wait_for(
+        lambda: ModelVersion.objects.filter(pk=first.pk, state="active").exists(),
+        worker=celery_worker,
+        what="v1 active again",
+    )
     assert ModelVersion.objects.get(pk=second.pk).state == "retired"
     assert not pool.exclude(scored_by_version=1).exists()
     body = client.get(f"/api/v1/projects/{project.pk}/models/").json()

@@ -23,7 +23,8 @@ def small_chunks(settings):
 
 
 def test_a_version_scores_every_open_item_and_replaces_the_active_one(
-        small_chunks, make_project, make_user, add_member):
+    small_chunks, make_project, make_user, add_member
+):
     project = make_project(retrain_every=10, suggestions="show")
     sentiment_items(project, clear=80, mixed=6)
     alice = add_member(project, make_user("alice"))
@@ -44,8 +45,7 @@ def test_a_version_scores_every_open_item_and_replaces_the_active_one(
     assert second.last_annotation_id > first.last_annotation_id
 
 
-def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project, make_user,
-                                                add_member):
+def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project, make_user, add_member):
     project = make_project(labels=("sport", "tech", "art"), kind="multi_label")
     records, truth = [], {}
     for n in range(60):
@@ -53,14 +53,16 @@ def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project, make
         words = {"sport": "match goal team", "tech": "chip code robot", "art": "paint museum"}
         text = " ".join(words[t] for t in topics) + f" note {n}"
         truth[f"d{n}"] = topics
-        records.append({"external_id": f"d{n}", "text": text,
-                        **({"gold": topics} if n < 30 else {})})
+        records.append(
+            {"external_id": f"d{n}", "text": text, **({"gold": topics} if n < 30 else {})}
+        )
     items_import_records(project=project, records=records)
     alice = add_member(project, make_user("alice"))
     for _ in range(30):
         claim = assignment_claim_next(project=project, user=alice)
-        annotation_submit(assignment_id=claim.assignment.pk, user=alice,
-                          labels=truth[claim.item.external_id])
+        annotation_submit(
+            assignment_id=claim.assignment.pk, user=alice, labels=truth[claim.item.external_id]
+        )
     version = model_run(model_version_request(project=project))
     # Trained on the 30 labeled items; the 30 gold answers are not training labels.
     assert version.state == "active" and version.n_labels == 30
@@ -69,8 +71,9 @@ def test_multi_label_projects_train_one_vs_rest(small_chunks, make_project, make
     assert set(item.predicted_labels) <= {"sport", "tech", "art"}
 
 
-def test_a_failed_run_leaves_the_previous_version_active(small_chunks, make_project, make_user,
-                                                         add_member):
+def test_a_failed_run_leaves_the_previous_version_active(
+    small_chunks, make_project, make_user, add_member
+):
     project = make_project(retrain_every=10)
     sentiment_items(project, clear=60, mixed=2)
     alice = add_member(project, make_user("alice"))

@@ -24,8 +24,10 @@ from tests.tasks.helpers import label_some, sentiment_items
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks and SKIP LOCKED exist on PostgreSQL only"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="row locks and SKIP LOCKED exist on PostgreSQL only",
+    ),
 ]
 
 LABELERS = 4
@@ -68,8 +70,12 @@ def _labelers_during(project, users, newcomers, work):
                 if current is None:
                     return
                 n += 1
-                annotation_submit(assignment_id=current.assignment.pk, user=user,
-                                  labels=["pos"], client_id=f"{user.pk}-{n}")
+                annotation_submit(
+                    assignment_id=current.assignment.pk,
+                    user=user,
+                    labels=["pos"],
+                    client_id=f"{user.pk}-{n}",
+                )
         except Exception as exc:  # reported with the user below
             problems.append(f"{user.username}: {exc!r}")
         finally:
@@ -104,8 +110,9 @@ def _labelers_during(project, users, newcomers, work):
 
 
 @pytest.mark.slow
-def test_next_never_says_done_while_a_scoring_pass_writes_the_pool(make_project, make_user,
-                                                                   add_member):
+def test_next_never_says_done_while_a_scoring_pass_writes_the_pool(
+    make_project, make_user, add_member
+):
     # No automatic run beside the three below: a live worker left by an earlier test would
     # take the check the labels trigger and hold the project's one running version.
     project = make_project(retrain_every=10, overlap=1, training_enabled=False)
@@ -133,13 +140,14 @@ def test_next_never_says_done_while_a_scoring_pass_writes_the_pool(make_project,
     assert not problems, problems[:5]
     assert written and min(written) > 4000, written  # the whole pool, in one chunk
     p99 = _percentile(latencies, 0.99)
-    print(f"claims: {len(latencies)}  p50 {_percentile(latencies, 0.5):.1f} ms  "
-          f"p99 {p99:.1f} ms  max {max(latencies):.1f} ms")
+    print(
+        f"claims: {len(latencies)}  p50 {_percentile(latencies, 0.5):.1f} ms  "
+        f"p99 {p99:.1f} ms  max {max(latencies):.1f} ms"
+    )
     assert p99 < SLOW_CLAIM_MS, (p99, max(latencies))
 
 
-def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_user,
-                                                             add_member):
+def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_user, add_member):
     """A small pool entirely under a score write's row locks: the claim waits the few
     milliseconds the write takes instead of answering that nothing is left."""
     project = make_project(items=40, overlap=1)
@@ -162,8 +170,9 @@ def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_
     with transaction.atomic():
         # What model_version_score_finish does: the batch's priorities written in its activation
         # transaction, which commits a moment later.
-        item_scores_write(ids=ids, priority=[0.5] * len(ids), labels=None, confidence=None,
-                          scored_by_version=None)
+        item_scores_write(
+            ids=ids, priority=[0.5] * len(ids), labels=None, confidence=None, scored_by_version=None
+        )
         holding.set()
         time.sleep(0.3)
     thread.join(timeout=30)
@@ -175,14 +184,17 @@ def test_next_waits_for_a_score_write_holding_the_last_items(make_project, make_
 def _analyze_count() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s",
-                       [Item._meta.db_table])
+        cursor.execute(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s",
+            [Item._meta.db_table],
+        )
         return cursor.fetchone()[0]
 
 
 @pytest.mark.slow
-def test_a_pass_over_a_big_pool_refreshes_the_planner_statistics(make_project, make_user,
-                                                                 add_member):
+def test_a_pass_over_a_big_pool_refreshes_the_planner_statistics(
+    make_project, make_user, add_member
+):
     project = make_project(retrain_every=1000)  # no automatic run beside this one
     sentiment_items(project, clear=6000, mixed=10)
     label_some(project, add_member(project, make_user("alice")), 20)

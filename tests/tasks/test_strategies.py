@@ -118,8 +118,10 @@ def test_random_is_seeded_and_reproducible(separable_model):
 def test_diverse_seed_covers_every_blob(n):
     # unequal blob sizes: a random draw of 4 would often miss the small blob.
     X, blob = make_blobs(
-        n_samples=[400, 200, 60, 20], centers=[[0, 0], [10, 0], [0, 10], [10, 10]],
-        cluster_std=0.5, random_state=0,
+        n_samples=[400, 200, 60, 20],
+        centers=[[0, 0], [10, 0], [0, 10], [10, 10]],
+        cluster_std=0.5,
+        random_state=0,
     )
     picks = diverse_seed(X, n, seed=0)
     assert len(picks) == n == len(set(picks.tolist()))
@@ -133,8 +135,14 @@ def test_rank_batch_skips_a_near_duplicate_for_a_distinct_candidate(method):
     # candidates 0 and 1 are near-duplicates, most uncertain; 2 is distinct and almost as
     # uncertain; 3-5 are less uncertain. Labeled rows lie elsewhere.
     X_cand = np.array(
-        [[1.0, 0.0, 0.0], [0.999, 0.01, 0.0], [0.0, 1.0, 0.1], [0.6, 0.6, 0.1],
-         [0.5, 0.4, 0.4], [0.3, 0.5, 0.6]]
+        [
+            [1.0, 0.0, 0.0],
+            [0.999, 0.01, 0.0],
+            [0.0, 1.0, 0.1],
+            [0.6, 0.6, 0.1],
+            [0.5, 0.4, 0.4],
+            [0.3, 0.5, 0.6],
+        ]
     )
     scores = np.array([0.90, 0.895, 0.885, 0.60, 0.55, 0.5])
     X_lab = np.array([[0.0, 0.0, 1.0], [0.1, 0.0, 1.0]])
@@ -144,8 +152,9 @@ def test_rank_batch_skips_a_near_duplicate_for_a_distinct_candidate(method):
     assert 2 in order[:2].tolist()
     # no diversity needed: distinct candidates keep the score order
     spread = np.eye(6)
-    assert rank_batch(scores, spread, X_lab[:0] if method == "ranked" else None, 1,
-                      method=method)[0] in (0, 1, 2)
+    assert rank_batch(scores, spread, X_lab[:0] if method == "ranked" else None, 1, method=method)[
+        0
+    ] in (0, 1, 2)
 
 
 def test_score_chunk_single_label(separable_model):

@@ -53,16 +53,28 @@ print(json.dumps({"statuses": statuses, "published": published, "loaded": loaded
 
 @pytest.mark.slow
 def test_labeling_and_queuing_a_training_check_never_load_the_learning_code(
-        make_project, labeler, add_member):
+    make_project, labeler, add_member
+):
     # retrain_every=5: every answer asks for a training check (tasks.triggers.check_every).
     project = make_project(items=8, retrain_every=5)
     add_member(project, labeler)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": "memory://",
-           "SKEIN_USER": labeler.username, "SKEIN_PROJECT": str(project.pk),
-           "SKEIN_ANSWERS": "3"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": "memory://",
+        "SKEIN_USER": labeler.username,
+        "SKEIN_PROJECT": str(project.pk),
+        "SKEIN_ANSWERS": "3",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["statuses"] == [200, 201] * 3, result.stderr
@@ -79,7 +91,14 @@ def test_every_job_sent_by_name_is_declared():
     from config.celery import app
     from config.jobs import job_name
 
-    names = [quality.jobs.BUILD_LABELSET, tasks.jobs.TRAIN, tasks.jobs.SCORE_CHUNK,
-             tasks.jobs.FINISH, tasks.jobs.CHECK, tasks.jobs.TICK, quality.jobs.REFRESH_REPORT,
-             annotation.jobs.ERASE_EXPIRED]
+    names = [
+        quality.jobs.BUILD_LABELSET,
+        tasks.jobs.TRAIN,
+        tasks.jobs.SCORE_CHUNK,
+        tasks.jobs.FINISH,
+        tasks.jobs.CHECK,
+        tasks.jobs.TICK,
+        quality.jobs.REFRESH_REPORT,
+        annotation.jobs.ERASE_EXPIRED,
+    ]
     assert all(job_name(name) in app.tasks for name in names), sorted(app.tasks)

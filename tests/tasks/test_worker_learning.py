@@ -18,7 +18,8 @@ def _active(project):
 
 
 def test_labels_train_a_model_that_puts_the_most_uncertain_item_first(
-        celery_worker, make_project, make_user, add_member):
+    celery_worker, make_project, make_user, add_member
+):
     project = make_project(retrain_every=10, suggestions="show")
     sentiment_items(project, clear=100, mixed=8)
     alice = add_member(project, make_user("alice"))
@@ -44,7 +45,8 @@ def test_labels_train_a_model_that_puts_the_most_uncertain_item_first(
 
 
 def test_a_worker_killed_mid_scoring_leaves_the_old_model_serving_and_the_run_recovers(
-        celery_worker, make_project, make_user, add_member):
+    celery_worker, make_project, make_user, add_member
+):
     project = make_project(retrain_every=1000)
     sentiment_items(project, clear=100, mixed=6)
     alice = add_member(project, make_user("alice"))
@@ -57,7 +59,9 @@ def test_a_worker_killed_mid_scoring_leaves_the_old_model_serving_and_the_run_re
     second = model_version_request(project=project)
     running = wait_for(
         lambda: ScoreChunk.objects.filter(version=second, state="running").first(),
-        worker=celery_worker, what="a scoring chunk to start")
+        worker=celery_worker,
+        what="a scoring chunk to start",
+    )
     celery_worker.kill()
 
     second.refresh_from_db()
@@ -69,13 +73,20 @@ def test_a_worker_killed_mid_scoring_leaves_the_old_model_serving_and_the_run_re
 
     time.sleep(STALE_SECONDS + 0.5)  # the dead job's heartbeat goes stale
     celery_worker.start()  # a fresh worker's first tick recovers the run
-    wait_for(lambda: _active(project).pk == second.pk, worker=celery_worker, timeout=60,
-             what="v2 to recover and become active")
+    wait_for(
+        lambda: _active(project).pk == second.pk,
+        worker=celery_worker,
+        timeout=60,
+        what="v2 to recover and become active",
+    )
     second.refresh_from_db()
     running.refresh_from_db()
     assert running.state == "done" and running.attempts >= 2
     assert "stopped responding" in second.error or "lost" in second.error
     first.refresh_from_db()
     assert first.state == "retired"
-    assert not Item.objects.filter(project=project, annotation_count=0).exclude(
-        scored_by_version=second.version).exists()
+    assert (
+        not Item.objects.filter(project=project, annotation_count=0)
+        .exclude(scored_by_version=second.version)
+        .exists()
+    )

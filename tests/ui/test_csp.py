@@ -23,11 +23,22 @@ def _directives(header: str) -> dict[str, list[str]]:
 def test_every_response_carries_the_policy(make_project, manager):
     project = make_project(items=1)
     client = Client()
-    anonymous = ["/login/", "/api/docs/", "/api/docs/?script=", "/admin/login/", "/no-such-page/",
-                 "/api/v1/projects/"]
+    anonymous = [
+        "/login/",
+        "/api/docs/",
+        "/api/docs/?script=",
+        "/admin/login/",
+        "/no-such-page/",
+        "/api/v1/projects/",
+    ]
     client.force_login(manager)
-    member = ["/", f"/projects/{project.pk}/label/", f"/projects/{project.pk}/dashboard/",
-              f"/projects/{project.pk}/settings/", "/static/labeling_ui/js/label.js"]
+    member = [
+        "/",
+        f"/projects/{project.pk}/label/",
+        f"/projects/{project.pk}/dashboard/",
+        f"/projects/{project.pk}/settings/",
+        "/static/labeling_ui/js/label.js",
+    ]
     for path in anonymous + member:
         response = client.get(path)
         csp = _directives(response.headers["Content-Security-Policy"])
@@ -40,15 +51,20 @@ def test_every_response_carries_the_policy(make_project, manager):
 def test_image_hosts_come_from_the_setting():
     with override_settings(SKEIN_CSP_IMG_HOSTS=["https://img.example.org", "https://*.cdn.net"]):
         assert _directives(policy())["img-src"] == [
-            "'self'", "data:", "https://img.example.org", "https://*.cdn.net"]
+            "'self'",
+            "data:",
+            "https://img.example.org",
+            "https://*.cdn.net",
+        ]
     # A value that would end the directive and write another one is refused at start-up.
-    with (override_settings(SKEIN_CSP_IMG_HOSTS=["https://x.org; script-src *"]),
-          pytest.raises(ImproperlyConfigured, match="SKEIN_CSP_IMG_HOSTS")):
+    with (
+        override_settings(SKEIN_CSP_IMG_HOSTS=["https://x.org; script-src *"]),
+        pytest.raises(ImproperlyConfigured, match="SKEIN_CSP_IMG_HOSTS"),
+    ):
         policy()
 
 
-def test_every_page_works_under_the_policy(new_page, make_project, manager, make_user,
-                                           add_member):
+def test_every_page_works_under_the_policy(new_page, make_project, manager, make_user, add_member):
     project = make_project(items=3, labels=("pos", "neg"))
     guideline_publish(project=project, actor=manager, body="# Rules\n\n![x](/static/none.png)")
     page = new_page(manager.username)
@@ -69,7 +85,8 @@ def test_every_page_works_under_the_policy(new_page, make_project, manager, make
     # The label buttons keep their colours (set through the CSSOM, not a style attribute).
     page.goto(f"{base}/label/")
     colour = page.locator(".label-btn").first.evaluate(
-        "b => getComputedStyle(b).getPropertyValue('--label-color').trim()")
+        "b => getComputedStyle(b).getPropertyValue('--label-color').trim()"
+    )
     assert colour == "#4e79a7"
     assert page.page_errors == []
 

@@ -17,7 +17,8 @@ LOOK_MS = settings.SKEIN_MIN_DISPLAY_MS + 80
 
 def _item_shown(page: Any, previous: str = "") -> str:
     page.locator("#item-id").filter(
-        has_text=re.compile(rf"^(?!{re.escape(previous)}$).+$")).wait_for()
+        has_text=re.compile(rf"^(?!{re.escape(previous)}$).+$")
+    ).wait_for()
     return page.locator("#item-id").inner_text()
 
 
@@ -35,7 +36,8 @@ def test_a_clash_cannot_be_saved_from_the_settings_form(new_page, make_project, 
     page.get_by_role("button", name="Save changes").click()
     error = page.locator("#form-error")
     error.filter(
-        has_text="Label 'neg': the key 'S' is taken by the labeling page (skip)").wait_for()
+        has_text="Label 'neg': the key 'S' is taken by the labeling page (skip)"
+    ).wait_for()
     assert list(project.labels.order_by("order").values_list("shortcut", flat=True)) == ["1", "2"]
     keys.nth(1).fill("n")
     page.get_by_role("button", name="Save changes").click()
@@ -67,14 +69,16 @@ def test_keys_work_as_the_keys_panel_says(new_page, make_project, make_user, add
     page.keyboard.press("Escape")
     page.locator("#edit-banner").wait_for(state="hidden")
     assert page.locator("#item-id").inner_text() == third
-    assert list(Annotation.objects.filter(labeler=labeler)
-                .values_list("item__external_id", "labels")) == [(first, ["neg"])]
+    assert list(
+        Annotation.objects.filter(labeler=labeler).values_list("item__external_id", "labels")
+    ) == [(first, ["neg"])]
     assert Assignment.objects.get(item__external_id=second, labeler=labeler).state == "skipped"
     assert page.page_errors == []
 
 
-def test_a_burst_of_presses_answers_only_items_that_were_on_screen(new_page, make_project,
-                                                                   make_user, add_member):
+def test_a_burst_of_presses_answers_only_items_that_were_on_screen(
+    new_page, make_project, make_user, add_member
+):
     project = make_project(items=30, labels=("pos", "neg"))
     labeler = add_member(project, make_user("fast"))
     page = new_page(labeler.username)
@@ -107,9 +111,13 @@ def test_a_burst_of_presses_answers_only_items_that_were_on_screen(new_page, mak
     assert refused and writes == len(refused)
     assert page.locator("#key-notice").is_visible()
     assert "not used" in page.locator("#key-notice").inner_text()
-    stored = list(Annotation.objects.filter(labeler=labeler).order_by("id")
-                  .values_list("item__external_id", "labels", "duration_ms"))
+    stored = list(
+        Annotation.objects.filter(labeler=labeler)
+        .order_by("id")
+        .values_list("item__external_id", "labels", "duration_ms")
+    )
     assert [(e, labels) for e, labels, _ in stored] == [
-        (s["externalId"], s["labels"]) for s in saved]
+        (s["externalId"], s["labels"]) for s in saved
+    ]
     assert all(d >= settings.SKEIN_MIN_DISPLAY_MS for _, _, d in stored), stored
     assert page.page_errors == []

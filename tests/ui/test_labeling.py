@@ -26,7 +26,8 @@ def _current_id(page: Any) -> str:
 def _wait_for_new_item(page: Any, previous: str) -> str:
     # A locator wait, not wait_for_function: that evaluates a string, which the CSP forbids.
     page.locator("#item-id").filter(
-        has_text=re.compile(rf"^(?!{re.escape(previous)}$).+$")).wait_for()
+        has_text=re.compile(rf"^(?!{re.escape(previous)}$).+$")
+    ).wait_for()
     return _current_id(page)
 
 
@@ -40,8 +41,9 @@ def _press(page: Any, key: str) -> str:
     return _wait_for_new_item(page, before)
 
 
-def test_keyboard_labeling_skip_change_and_export(new_page, make_project, make_user,
-                                                  add_member, manager):
+def test_keyboard_labeling_skip_change_and_export(
+    new_page, make_project, make_user, add_member, manager
+):
     project = make_project(items=14, labels=("pos", "neg"))
     guideline_publish(project=project, actor=manager, body="# Read me\n\nBe **careful**.")
     labeler = add_member(project, make_user("lena"))
@@ -100,17 +102,20 @@ def test_keyboard_labeling_skip_change_and_export(new_page, make_project, make_u
     records = [json.loads(line) for line in lines]
     exported = {r["external_id"]: r["annotations"] for r in records}
     assert {k: [a["labels"] for a in v] for k, v in exported.items()} == {
-        k: [[label]] for k, label in answers.items()}
+        k: [[label]] for k, label in answers.items()
+    }
     assert skipped not in exported
     durations = [a["duration_ms"] for anns in exported.values() for a in anns]
-    assert all(isinstance(d, int) and settings.SKEIN_MIN_DISPLAY_MS <= d < 30_000
-               for d in durations), durations
+    assert all(
+        isinstance(d, int) and settings.SKEIN_MIN_DISPLAY_MS <= d < 30_000 for d in durations
+    ), durations
     assert all(a["guideline_version"] == 1 for anns in exported.values() for a in anns)
     assert Assignment.objects.get(item__external_id=skipped, labeler=labeler).state == "skipped"
 
 
-def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project, make_user,
-                                                          add_member):
+def test_failed_submit_is_retried_with_the_same_client_id(
+    new_page, make_project, make_user, add_member
+):
     project = make_project(items=3, labels=("pos", "neg"))
     labeler = add_member(project, make_user("rita"))
     page = new_page(labeler.username)
@@ -152,17 +157,22 @@ def test_failed_submit_is_retried_with_the_same_client_id(new_page, make_project
     page.keyboard.press("r")
     alert.wait_for(state="hidden")
     page.locator("#count-done").filter(has_text="2").wait_for()
-    assert list(Annotation.objects.filter(labeler=labeler).order_by("id")
-                .values_list("item__external_id", "labels")) == [(first, ["pos"]),
-                                                                 (unsaved, ["neg"])]
+    assert list(
+        Annotation.objects.filter(labeler=labeler)
+        .order_by("id")
+        .values_list("item__external_id", "labels")
+    ) == [(first, ["pos"]), (unsaved, ["neg"])]
     assert _current_id(page) not in (first, unsaved)
 
 
-def test_item_markup_renders_literally_everywhere(new_page, make_project, make_user,
-                                                  add_member, manager):
+def test_item_markup_renders_literally_everywhere(
+    new_page, make_project, make_user, add_member, manager
+):
     project = make_project(labels=("pos", "neg"))
-    items_import_records(project=project, records=[
-        {"external_id": "x<img src=x onerror=alert('id')>", "text": XSS, "note": XSS}])
+    items_import_records(
+        project=project,
+        records=[{"external_id": "x<img src=x onerror=alert('id')>", "text": XSS, "note": XSS}],
+    )
     labeler = add_member(project, make_user("xavier"))
     page = new_page(labeler.username)
     page.goto(f"/projects/{project.pk}/label/")

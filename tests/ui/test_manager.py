@@ -15,8 +15,7 @@ GOOD_CSV = b"external_id,text,gold\na1,first review,good\na2,second review,bad\n
 
 
 def _upload(page: Any, name: str, content: bytes) -> None:
-    page.set_input_files("#upload-file", {"name": name, "mimeType": "text/csv",
-                                           "buffer": content})
+    page.set_input_files("#upload-file", {"name": name, "mimeType": "text/csv", "buffer": content})
     page.get_by_role("button", name="Upload").click()
 
 
@@ -33,14 +32,14 @@ def test_manager_creates_project_uploads_adds_labeler_publishes(new_page, manage
     page.fill("#f-overlap", "2")
     page.get_by_role("button", name="Create project").click()
     page.locator("#form-error").filter(
-        has_text="Label 'good': the key 'B' is taken by the labeling page").wait_for()
+        has_text="Label 'good': the key 'B' is taken by the labeling page"
+    ).wait_for()
     page.locator(".label-key-input").nth(0).fill("j")
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url("**/data/")
     project = Project.objects.get(name="Reviews")
     assert (project.overlap, project.suggestions) == (2, "show")
-    assert list(project.labels.values_list("name", "shortcut")) == [("good", "j"),
-                                                                    ("bad", "1")]
+    assert list(project.labels.values_list("name", "shortcut")) == [("good", "j"), ("bad", "1")]
 
     _upload(page, "items.csv", BAD_CSV)
     table = page.locator("#error-table tbody")
@@ -74,8 +73,9 @@ def test_manager_creates_project_uploads_adds_labeler_publishes(new_page, manage
     assert page.dialogs == [] and page.page_errors == []
 
 
-def test_manager_removes_a_member_and_their_lease_returns(new_page, manager, make_user,
-                                                          make_project, add_member):
+def test_manager_removes_a_member_and_their_lease_returns(
+    new_page, manager, make_user, make_project, add_member
+):
     from annotation.models import Assignment
     from annotation.services.queue import assignment_claim_next
 
@@ -89,8 +89,9 @@ def test_manager_removes_a_member_and_their_lease_returns(new_page, manager, mak
 
     # The confirmation is answered "no" (the fixture dismisses dialogs): nothing changes.
     page.get_by_role("button", name="Remove lena").click()
-    assert page.dialogs == ["Remove lena from this project? Their open leases go back to "
-                            "the queue."]
+    assert page.dialogs == [
+        "Remove lena from this project? Their open leases go back to the queue."
+    ]
     assert Membership.objects.filter(project=project, user=lena).exists()
 
     # Answered "yes": she is removed, her open lease ends and its slot returns.

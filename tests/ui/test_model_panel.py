@@ -7,15 +7,20 @@ from django.utils import timezone
 from tasks.models import ModelVersion
 
 
-def test_model_panel_shows_the_active_model_and_trains_on_request(new_page, make_project,
-                                                                  manager):
+def test_model_panel_shows_the_active_model_and_trains_on_request(new_page, make_project, manager):
     project = make_project(items=4, retrain_every=20)
     now = timezone.now()
     for number, state, n, acc in ((1, "retired", 20, 0.71), (2, "active", 40, 0.84)):
         ModelVersion.objects.create(
-            project=project, version=number, state=state, n_labels=n, trained_at=now,
-            strategy="margin", artifact=f"models/v{number}.pkl",
-            metrics={"accuracy": acc, "macro_f1": acc - 0.02, "log_loss": 0.4, "ece": 0.05})
+            project=project,
+            version=number,
+            state=state,
+            n_labels=n,
+            trained_at=now,
+            strategy="margin",
+            artifact=f"models/v{number}.pkl",
+            metrics={"accuracy": acc, "macro_f1": acc - 0.02, "log_loss": 0.4, "ece": 0.05},
+        )
     page = new_page(manager.username)
     page.goto(f"/projects/{project.pk}/dashboard/")
     panel = page.locator("#model-panel")

@@ -21,12 +21,20 @@ browser_db = pytest.mark.django_db(transaction=True)
 
 
 @browser_db
-def test_model_and_quality_panels_read_as_words(new_page, make_project, manager, make_user,
-                                                add_member):
+def test_model_and_quality_panels_read_as_words(
+    new_page, make_project, manager, make_user, add_member
+):
     project = make_project(labels=("pos", "neg"), items=2, overlap=2)
-    ModelVersion.objects.create(project=project, version=2, state="active", n_labels=77,
-                                trained_at=timezone.now(), strategy="margin",
-                                artifact="models/v2.pkl", metrics={"accuracy": 0.8})
+    ModelVersion.objects.create(
+        project=project,
+        version=2,
+        state="active",
+        n_labels=77,
+        trained_at=timezone.now(),
+        strategy="margin",
+        artifact="models/v2.pkl",
+        metrics={"accuracy": 0.8},
+    )
     users = [add_member(project, make_user(f"w{k}")) for k in range(2)]
     for item in Item.objects.filter(project=project):
         for user in users:
@@ -42,11 +50,11 @@ def test_model_and_quality_panels_read_as_words(new_page, make_project, manager,
 
 
 @browser_db
-def test_review_count_goes_down_after_a_decision(new_page, make_project, make_user,
-                                                 add_member):
+def test_review_count_goes_down_after_a_decision(new_page, make_project, make_user, add_member):
     project = make_project(labels=("pos", "neg"), overlap=2)
-    items_import_records(project=project, records=[
-        {"external_id": f"x{n}", "text": f"item {n}"} for n in range(3)])
+    items_import_records(
+        project=project, records=[{"external_id": f"x{n}", "text": f"item {n}"} for n in range(3)]
+    )
     ann, bob = add_member(project, make_user("ann")), add_member(project, make_user("bob"))
     for item in Item.objects.filter(project=project):
         annotate(project=project, item=item, user=ann, labels=["pos"])
@@ -67,16 +75,22 @@ def test_gold_items_are_counted_alike_everywhere(new_page, make_project, manager
     project = make_project(labels=("pos", "neg"))
     page = new_page(manager.username)
     page.goto(f"/projects/{project.pk}/data/")
-    rows = ["external_id,text,gold"] + [f"r{n},regular {n}," for n in range(5)] + [
-        "g1,gold one,pos", "g2,gold two,neg"]
-    page.set_input_files("#upload-file", files=[{
-        "name": "items.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}])
+    rows = (
+        ["external_id,text,gold"]
+        + [f"r{n},regular {n}," for n in range(5)]
+        + ["g1,gold one,pos", "g2,gold two,neg"]
+    )
+    page.set_input_files(
+        "#upload-file",
+        files=[{"name": "items.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}],
+    )
     page.get_by_role("button", name="Upload").click()
     page.locator("#upload-status").filter(has_text="Imported 7 new items").wait_for()
     counts = page.locator("#item-counts")
     counts.filter(has_text="7 items: 5 to label").wait_for()
     assert counts.inner_text() == (
-        "7 items: 5 to label (0 complete, 0 in progress, 5 open) and 2 gold.")
+        "7 items: 5 to label (0 complete, 0 in progress, 5 open) and 2 gold."
+    )
     listed = api(manager).get(f"/api/v1/projects/{project.pk}/items/").json()["count"]
     page.goto(f"/projects/{project.pk}/dashboard/")
     page.locator("#kpi-items").filter(has_text="5").wait_for()
@@ -85,8 +99,9 @@ def test_gold_items_are_counted_alike_everywhere(new_page, make_project, manager
 
 
 @browser_db
-def test_a_finished_queue_says_so_and_disables_its_buttons(new_page, make_project, make_user,
-                                                           add_member):
+def test_a_finished_queue_says_so_and_disables_its_buttons(
+    new_page, make_project, make_user, add_member
+):
     project = make_project(items=1, labels=("pos", "neg"))
     labeler = add_member(project, make_user("fin"))
     page = new_page(labeler.username)
@@ -103,8 +118,9 @@ def test_a_finished_queue_says_so_and_disables_its_buttons(new_page, make_projec
 
 
 @browser_db
-def test_error_pages_look_like_the_app_and_say_what_to_do(new_page, make_project, make_user,
-                                                          add_member):
+def test_error_pages_look_like_the_app_and_say_what_to_do(
+    new_page, make_project, make_user, add_member
+):
     project = make_project(items=1)
     labeler = add_member(project, make_user("lost"))
     page = new_page(labeler.username)
@@ -145,8 +161,9 @@ def test_an_empty_login_form_says_which_field_is_missing(new_context, make_user)
 
 
 @pytest.mark.django_db
-def test_in_progress_counts_started_items_on_overlap_2(api, make_project, make_user,
-                                                       add_member, manager):
+def test_in_progress_counts_started_items_on_overlap_2(
+    api, make_project, make_user, add_member, manager
+):
     project = make_project(items=4, overlap=2)
     ann, ben = add_member(project, make_user("ann")), add_member(project, make_user("ben"))
 
@@ -167,8 +184,9 @@ def test_in_progress_counts_started_items_on_overlap_2(api, make_project, make_u
 
 
 @pytest.mark.django_db
-def test_publishing_the_current_text_again_publishes_nothing(api, make_project, manager,
-                                                             make_user, add_member):
+def test_publishing_the_current_text_again_publishes_nothing(
+    api, make_project, manager, make_user, add_member
+):
     project = make_project()
     labeler = add_member(project, make_user("reader"))
     url = f"/api/v1/projects/{project.pk}/guidelines/"

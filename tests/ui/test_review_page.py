@@ -15,8 +15,9 @@ def test_reviewer_decides_a_tie(new_page, make_project, make_user, add_member):
     project = make_project(labels=("pos", "neg"), overlap=2)
     from annotation.services.imports import items_import_records
 
-    items_import_records(project=project, records=[
-        {"external_id": "x1", "text": "<b>bold?</b> not html"}])
+    items_import_records(
+        project=project, records=[{"external_id": "x1", "text": "<b>bold?</b> not html"}]
+    )
     item = Item.objects.get(project=project)
     ann, bob = make_user("ann"), make_user("bob")
     for user, label in ((ann, "pos"), (bob, "neg")):
@@ -42,8 +43,7 @@ def test_reviewer_decides_a_tie(new_page, make_project, make_user, add_member):
     assert not page.page_errors
 
 
-def test_labeler_cannot_open_the_review_page(new_page, make_project, labeler,
-                                             add_member):
+def test_labeler_cannot_open_the_review_page(new_page, make_project, labeler, add_member):
     project = make_project(items=1)
     add_member(project, labeler)
     page = new_page(labeler.username)
@@ -51,14 +51,12 @@ def test_labeler_cannot_open_the_review_page(new_page, make_project, labeler,
     assert response.status == 403
 
 
-def test_quality_panel_on_the_dashboard(new_page, make_project, make_user,
-                                        manager, add_member):
+def test_quality_panel_on_the_dashboard(new_page, make_project, make_user, manager, add_member):
     project = make_project(labels=("pos", "neg"), items=4, overlap=2)
     users = [add_member(project, make_user(f"w{k}")) for k in range(2)]
     for n, item in enumerate(Item.objects.filter(project=project).order_by("id")):
         annotate(project=project, item=item, user=users[0], labels=[("pos", "neg")[n % 2]])
-        annotate(project=project, item=item, user=users[1],
-                 labels=[("pos", "neg")[(n // 2) % 2]])
+        annotate(project=project, item=item, user=users[1], labels=[("pos", "neg")[(n // 2) % 2]])
     page = new_page(manager.username)
     page.goto(f"/projects/{project.pk}/dashboard/")
     panel = page.locator("#quality-panel")

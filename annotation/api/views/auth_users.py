@@ -28,16 +28,20 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(request=s.TokenRequestInput,
-                   responses={200: s.TokenCreatedSerializer, 429: s.ErrorSerializer})
+    @extend_schema(
+        request=s.TokenRequestInput,
+        responses={200: s.TokenCreatedSerializer, 429: s.ErrorSerializer},
+    )
     def post(self, request: Request) -> Response:
         body = s.TokenRequestInput.validated(request)
         username = body["username"]
         wait = login_wait(request, username=username)
         if wait is not None:
-            return Response({"detail": f"Too many login attempts; try again in {wait} s."},
-                            status=status.HTTP_429_TOO_MANY_REQUESTS,
-                            headers={"Retry-After": str(wait)})
+            return Response(
+                {"detail": f"Too many login attempts; try again in {wait} s."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(wait)},
+            )
         user = authenticate(request, username=username, password=body["password"])
         if user is None:
             raise InvalidInput({"detail": "Wrong username or password."})
@@ -51,13 +55,19 @@ class TokenView(APIView):
 class TokenListView(APIView):
     """The caller's live API tokens (admins: ``?user=<username>`` for anyone's)."""
 
-    @extend_schema(parameters=[OpenApiParameter("user", str)],
-                   responses={200: paginated(s.ApiTokenSerializer)})
+    @extend_schema(
+        parameters=[OpenApiParameter("user", str)], responses={200: paginated(s.ApiTokenSerializer)}
+    )
     def get(self, request: Request) -> Response:
-        rows = selectors.tokens_visible_to(actor=request_user(request),
-                                           username=request.query_params.get("user"))
-        return paginate(request, rows.select_related("user"), s.ApiTokenSerializer,
-                        context={"current": getattr(request.auth, "pk", None)})
+        rows = selectors.tokens_visible_to(
+            actor=request_user(request), username=request.query_params.get("user")
+        )
+        return paginate(
+            request,
+            rows.select_related("user"),
+            s.ApiTokenSerializer,
+            context={"current": getattr(request.auth, "pk", None)},
+        )
 
 
 class TokenDetailView(APIView):
@@ -72,8 +82,12 @@ class UserCreateView(APIView):
     @extend_schema(request=s.UserCreateInput, responses={201: s.UserSerializer})
     def post(self, request: Request) -> Response:
         body = s.UserCreateInput.validated(request)
-        user = projects.user_create(actor=request.user, username=body["username"],
-                                    password=body["password"], email=body.get("email") or "")
+        user = projects.user_create(
+            actor=request.user,
+            username=body["username"],
+            password=body["password"],
+            email=body.get("email") or "",
+        )
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -82,8 +96,12 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         user = request_user(request)
         memberships = selectors.me_memberships(user=user)
-        return Response({
-            "id": user.pk, "username": user.username, "is_staff": user.is_staff,
-            "can_create_projects": selectors.can_create_projects(user=user),
-            "projects": [{"id": m["project_id"], "role": m["role"]} for m in memberships],
-        })
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.username,
+                "is_staff": user.is_staff,
+                "can_create_projects": selectors.can_create_projects(user=user),
+                "projects": [{"id": m["project_id"], "role": m["role"]} for m in memberships],
+            }
+        )

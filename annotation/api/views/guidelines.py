@@ -23,17 +23,25 @@ class GuidelineListView(APIView):
         project, _ = project_for(user=request.user, project_id=project_id)
         return paginate(request, selectors.guidelines_of(project=project), s.GuidelineSerializer)
 
-    @extend_schema(request=s.GuidelineInput,
-                   responses={201: s.GuidelineSerializer,
-                              200: OpenApiResponse(s.GuidelineSerializer,
-                                                   "The text is the current version's: "
-                                                   "that version, nothing published.")})
+    @extend_schema(
+        request=s.GuidelineInput,
+        responses={
+            201: s.GuidelineSerializer,
+            200: OpenApiResponse(
+                s.GuidelineSerializer,
+                "The text is the current version's: that version, nothing published.",
+            ),
+        },
+    )
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         guideline, created = guidelines.guideline_publish(
-            project=project, actor=request.user, **s.GuidelineInput.validated(request))
-        return Response(s.GuidelineSerializer(guideline).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+            project=project, actor=request.user, **s.GuidelineInput.validated(request)
+        )
+        return Response(
+            s.GuidelineSerializer(guideline).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class GuidelineCurrentView(APIView):

@@ -24,10 +24,13 @@ class ItemImportView(APIView):
     parser_classes = [MultiPartParser, FormParser, ImportJSONParser]
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object",
-                                         "properties": {"file": {"type": "string",
-                                                                 "format": "binary"}}},
-                 "application/json": {"type": "array", "items": {"type": "object"}}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+            "application/json": {"type": "array", "items": {"type": "object"}},
+        },
         responses={201: s.ImportResultSerializer, 400: s.ImportRejectedSerializer},
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -35,20 +38,30 @@ class ItemImportView(APIView):
         upload = request.FILES.get("file") if hasattr(request, "FILES") else None
         if upload is not None:
             fmt = imports.format_from_name(upload.name or "")
-            result = imports.items_import(project=project, stream=upload.file, fmt=fmt,
-                                          actor=request.user, source=upload.name or "")
+            result = imports.items_import(
+                project=project,
+                stream=upload.file,
+                fmt=fmt,
+                actor=request.user,
+                source=upload.name or "",
+            )
         elif isinstance(request.data, list):
-            result = imports.items_import_records(project=project, records=request.data,
-                                                  actor=request.user)
+            result = imports.items_import_records(
+                project=project, records=request.data, actor=request.user
+            )
         else:
             items = request.data.get("items") if isinstance(request.data, dict) else None
             if items is None:
-                raise InvalidInput({"file": ["Send a file (multipart field 'file') or a JSON "
-                                             "list of items."]})
-            result = imports.items_import_records(project=project, records=items,
-                                                  actor=request.user)
-        return Response({"created": result.created, "duplicates": result.duplicates},
-                        status=status.HTTP_201_CREATED)
+                raise InvalidInput(
+                    {"file": ["Send a file (multipart field 'file') or a JSON list of items."]}
+                )
+            result = imports.items_import_records(
+                project=project, records=items, actor=request.user
+            )
+        return Response(
+            {"created": result.created, "duplicates": result.duplicates},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ItemListView(APIView):
@@ -75,8 +88,9 @@ class AnnotationListView(APIView):
     @extend_schema(responses={200: paginated(s.AnnotationSerializer)})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
-        qs = selectors.annotations_visible_to(user=request_user(request), project=project,
-                                              role=role)
+        qs = selectors.annotations_visible_to(
+            user=request_user(request), project=project, role=role
+        )
         return paginate(request, qs, s.AnnotationSerializer, context={"role": role})
 
 
@@ -85,14 +99,17 @@ class AnnotationDetailView(APIView):
 
     @extend_schema(request=s.AnnotationUpdateInput, responses={200: s.AnnotationSerializer})
     def patch(self, request: Request, annotation_id: int) -> Response:
-        project_id = selectors.annotation_project_of(user=request_user(request),
-                                                     annotation_id=annotation_id)
+        project_id = selectors.annotation_project_of(
+            user=request_user(request), annotation_id=annotation_id
+        )
         if project_id is None:
             raise NotFound({"detail": "Annotation not found."})
         project, role = project_for(user=request.user, project_id=project_id)
         annotation = queue.annotation_update(
-            annotation_id=annotation_id, user=request.user,
+            annotation_id=annotation_id,
+            user=request.user,
             labels=s.AnnotationUpdateInput.validated(request)["labels"],
-            label_names=selectors.label_names_of(project=project), project=project,
+            label_names=selectors.label_names_of(project=project),
+            project=project,
         )
         return Response(s.AnnotationSerializer(annotation, context={"role": role}).data)

@@ -30,8 +30,9 @@ class ProjectListView(APIView):
     def post(self, request: Request) -> Response:
         if not selectors.can_create_projects(user=request.user):
             raise Forbidden({"detail": "Ask an admin for permission to create projects."})
-        project = projects.project_create(creator=request.user,
-                                          **s.ProjectCreateInput.validated(request))
+        project = projects.project_create(
+            creator=request.user, **s.ProjectCreateInput.validated(request)
+        )
         data = s.ProjectSerializer(project, context={"roles": {project.pk: "manager"}}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -44,10 +45,10 @@ class ProjectDetailView(APIView):
 
     @extend_schema(request=s.ProjectUpdateInput, responses={200: s.ProjectSerializer})
     def patch(self, request: Request, project_id: int) -> Response:
-        project, role = project_for(user=request.user, project_id=project_id,
-                                    roles=MANAGING_ROLES)
-        project = projects.project_update(project=project, actor=request.user,
-                                          **s.ProjectUpdateInput.validated(request))
+        project, role = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        project = projects.project_update(
+            project=project, actor=request.user, **s.ProjectUpdateInput.validated(request)
+        )
         return Response(s.ProjectSerializer(project, context={"roles": {project.pk: role}}).data)
 
 
@@ -57,8 +58,9 @@ class ProgressView(APIView):
     @extend_schema(responses={200: s.ProgressSerializer})
     def get(self, request: Request, project_id: int) -> Response:
         project, role = project_for(user=request.user, project_id=project_id)
-        data: dict[str, Any] = {"me": selectors.labeler_stats(user=request_user(request),
-                                                             project=project)}
+        data: dict[str, Any] = {
+            "me": selectors.labeler_stats(user=request_user(request), project=project)
+        }
         if role in MANAGING_ROLES:
             data["progress"] = selectors.project_progress(project=project)
         return Response(data)
@@ -74,8 +76,9 @@ class MemberListView(APIView):
     @extend_schema(request=s.MemberInput, responses={201: s.MembershipSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        membership = projects.member_set(project=project, actor=request.user,
-                                         **s.MemberInput.validated(request))
+        membership = projects.member_set(
+            project=project, actor=request.user, **s.MemberInput.validated(request)
+        )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,8 +8,11 @@ from annotation.models import Project
 
 
 def project_from_ref(ref: str) -> Project:
-    project = (Project.objects.filter(pk=int(ref)).first() if ref.isdigit()
-               else Project.objects.filter(name=ref).first())
+    project = (
+        Project.objects.filter(pk=int(ref)).first()
+        if ref.isdigit()
+        else Project.objects.filter(name=ref).first()
+    )
     if project is None:
         raise CommandError(f"No project '{ref}'.")
     return project

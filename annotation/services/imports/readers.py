@@ -78,8 +78,7 @@ def csv_rows(stream: IO[bytes]) -> Iterator[Row]:
         if not values:
             continue
         if len(values) != len(header):
-            yield row_number, Bad(f"row: has {len(values)} fields but the header has "
-                                   f"{len(header)}")
+            yield row_number, Bad(f"row: has {len(values)} fields but the header has {len(header)}")
             continue
         yield row_number, dict(zip(header, values, strict=True))
 
@@ -184,8 +183,11 @@ def json_rows(stream: IO[bytes]) -> Iterator[Row]:
             continue
         # A scalar that runs to the buffer's end, or stops at a '.', 'e' or sign there, may
         # be a number cut by the read boundary ("1" of "12", "1" of "1.5"): read on first.
-        if (not eof and not isinstance(value, dict | list | str)
-                and not buffer[end:].strip(_NUMBER_CHARS)):
+        if (
+            not eof
+            and not isinstance(value, dict | list | str)
+            and not buffer[end:].strip(_NUMBER_CHARS)
+        ):
             buffer, eof, bad = _refill(stream, reader, buffer[position:])
             position = 0
             if bad:

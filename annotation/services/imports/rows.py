@@ -19,8 +19,9 @@ class RowError(Exception):
         self.field, self.message = field, message
 
 
-def _clean_gold(raw: Any, *, project: Project, label_names: set[str], from_csv: bool
-                ) -> list[str] | None:
+def _clean_gold(
+    raw: Any, *, project: Project, label_names: set[str], from_csv: bool
+) -> list[str] | None:
     if raw is None or raw == "" or raw == []:
         return None
     if isinstance(raw, str):
@@ -38,8 +39,9 @@ def _clean_gold(raw: Any, *, project: Project, label_names: set[str], from_csv: 
     return sorted(set(values))
 
 
-def clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: bool
-               ) -> tuple[str, dict[str, Any], list[str] | None]:
+def clean_row(
+    raw: Any, *, project: Project, label_names: set[str], from_csv: bool
+) -> tuple[str, dict[str, Any], list[str] | None]:
     if not isinstance(raw, dict):
         raise RowError("row", "each item must be an object with an external_id")
     external_id = raw.get("external_id")
@@ -61,6 +63,5 @@ def clean_row(raw: Any, *, project: Project, label_names: set[str], from_csv: bo
         data.update(nested)
     if not data or all(v in ("", None) for v in data.values()):
         raise RowError("data", "the item has no data: give 'text' or other fields")
-    gold = _clean_gold(raw.get("gold"), project=project, label_names=label_names,
-                       from_csv=from_csv)
+    gold = _clean_gold(raw.get("gold"), project=project, label_names=label_names, from_csv=from_csv)
     return external_id, data, gold

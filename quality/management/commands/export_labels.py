@@ -28,17 +28,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         project = project_from_ref(options["project"])
         try:
-            opts = export_options(fmt=options["format"], aggregation=options["aggregation"],
-                                  state=options["state"])
+            opts = export_options(
+                fmt=options["format"], aggregation=options["aggregation"], state=options["state"]
+            )
         except DomainError as exc:
             raise CommandError(str(exc.detail)) from exc
-        records = export_records(project=project,
-                                 aggregate=export_aggregator(project=project,
-                                                             aggregation=opts["aggregation"]),
-                                 state=opts["state"],
-                                 include_private=options["include_private"])
+        records = export_records(
+            project=project,
+            aggregate=export_aggregator(project=project, aggregation=opts["aggregation"]),
+            state=opts["state"],
+            include_private=options["include_private"],
+        )
         with ExitStack() as stack:
-            out = (stack.enter_context(open(options["output"], "w", encoding="utf-8"))
-                   if options["output"] else sys.stdout)
+            out = (
+                stack.enter_context(open(options["output"], "w", encoding="utf-8"))
+                if options["output"]
+                else sys.stdout
+            )
             for piece in render_export(records, opts["format"]):
                 out.write(piece)

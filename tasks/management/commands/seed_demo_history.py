@@ -30,8 +30,9 @@ from tasks.services.training import model_version_train
 PROJECT = "Movie review sentiment"
 
 
-def _label_some(project: Project, username: str, n: int, rng: random.Random,
-                truth: dict[str, str]) -> None:
+def _label_some(
+    project: Project, username: str, n: int, rng: random.Random, truth: dict[str, str]
+) -> None:
     """Label as the demo's labelers would: the review's true sentiment, one answer in eight
     wrong, one item in seventeen skipped; bob keeps his last lease open, mid-item."""
     user = get_user_model().objects.get(username=username)
@@ -48,9 +49,13 @@ def _label_some(project: Project, username: str, n: int, rng: random.Random,
         label = truth[claim.item.external_id]
         if rng.random() < 0.125:
             label = next(name for name in names if name != label)
-        annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=[label],
-                          duration_ms=rng.randint(2500, 14000),
-                          client_id=f"{username}-{i}")
+        annotation_submit(
+            assignment_id=claim.assignment.pk,
+            user=user,
+            labels=[label],
+            duration_ms=rng.randint(2500, 14000),
+            client_id=f"{username}-{i}",
+        )
 
 
 def _train_here(project: Project) -> None:
@@ -73,8 +78,10 @@ class Command(BaseCommand):
             raise CommandError(f"No project {PROJECT!r}: run seed_demo first.")
         if Annotation.objects.filter(project=movies).exists():
             raise CommandError(f"{PROJECT!r} already has annotations; use a fresh database.")
-        truth = {row["external_id"]: row["gold"]
-                 for row in movie_review_rows(limit=movies.items.count(), gold_every=1)}
+        truth = {
+            row["external_id"]: row["gold"]
+            for row in movie_review_rows(limit=movies.items.count(), gold_every=1)
+        }
         rng = random.Random(3)
         _label_some(movies, "alice", 45, rng, truth)
         _train_here(movies)
@@ -82,10 +89,14 @@ class Command(BaseCommand):
         _train_here(movies)
         # A working day: the annotations spread over the last ten hours.
         now = timezone.now()
-        for n, pk in enumerate(Annotation.objects.filter(project=movies).order_by("id")
-                               .values_list("pk", flat=True)):
+        for n, pk in enumerate(
+            Annotation.objects.filter(project=movies).order_by("id").values_list("pk", flat=True)
+        ):
             Annotation.objects.filter(pk=pk).update(
-                created_at=now - timedelta(minutes=600 - n * 5.5))
-        self.stdout.write(f"{PROJECT}: {Annotation.objects.filter(project=movies).count()} "
-                          "annotations, "
-                          f"{ModelVersion.objects.filter(project=movies).count()} models")
+                created_at=now - timedelta(minutes=600 - n * 5.5)
+            )
+        self.stdout.write(
+            f"{PROJECT}: {Annotation.objects.filter(project=movies).count()} "
+            "annotations, "
+            f"{ModelVersion.objects.filter(project=movies).count()} models"
+        )
