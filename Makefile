@@ -54,8 +54,11 @@ test-fast: venv
 screenshots: venv test-deps
 	$(PY) scripts/screenshots.py
 
+# Everything CI checks before the tests: ruff's rules, the formatting, the import contracts
+# and mypy (all configured in pyproject.toml); each names the rule a change broke.
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
