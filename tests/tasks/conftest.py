@@ -1,7 +1,9 @@
 """A real Celery worker process on the test database and the run's own queue.
 
-`celery_worker` (session): started on first use, stopped at the end; tests using it need
-`transactional_db` so their rows are committed where the worker can see them. A test may
+`celery_worker`: one worker process, started when a test asks for it and stopped after the
+last of a run of tests that use it (so no live worker takes the jobs that other tests send
+and drive by hand, e.g. a training run a test requests and trains itself); tests using it
+need `transactional_db` so their rows are committed where the worker can see them. A test may
 `restart(env=...)` it (e.g. with SKEIN_FAULT_SLEEP to make a job slow), `kill()` it with
 SIGKILL, and `start()` a fresh one.
 """
@@ -47,9 +49,11 @@ class Worker:
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None
+        self.custom_env = False
 
     def start(self, env: dict[str, str] | None = None, timeout: float = 60) -> None:
         assert self.proc is None, "a worker is already running"
+        self.custom_env = bool(env)
         name = f"skein-test-{uuid.uuid4().hex[:8]}"
         self.log = self.log_dir / f"{name}.log"
         full_env = {
@@ -126,19 +130,34 @@ def _worker(
     with django_db_blocker.unblock():
         url = _database_url()
     worker = Worker(url, tmp_path_factory.mktemp("celery"))
-    worker.start()
     yield worker
     worker.stop()
 
 
 @pytest.fixture
 def celery_worker(_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
-    """The running worker; a test that restarted it with other settings gets a plain one
-    back afterwards."""
-    yield _worker
-    if _worker.proc is None or _worker.proc.poll() is not None:
-        _worker.proc = None
+    """The running worker, plain: started if it is not, restarted if an earlier test left
+    it dead or running with settings of its own (``restart(env=...)``)."""
+    if _worker.proc is not None and _worker.proc.poll() is not None:
+        _worker.proc = None  # killed by the test before
+    if _worker.proc is not None and _worker.custom_env:
+        _worker.stop()
+    if _worker.proc is None:
         _worker.start()
+    yield _worker
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the worker after the last test of a run that uses it: a test that sends jobs
+    and runs them by hand must not race a live worker for them."""
+    if "celery_worker" not in getattr(item, "fixturenames", ()):
+        return
+    if nextitem is not None and "celery_worker" in getattr(nextitem, "fixturenames", ()):
+        return
+    worker = item.funcargs.get("celery_worker")  # type: ignore[attr-defined]
+    if isinstance(worker, Worker):
+        worker.stop()
 
 
 def wait_for(
