@@ -1,5 +1,6 @@
 """The labeling path never loads the learning code: a web worker that serves next and submit,
-and queues a training check, stays free of scikit-learn, SciPy and modAL (issue 10.3).
+and queues a training check, stays free of scikit-learn, SciPy and modAL (issue 10.3) and of
+the text embedder's onnxruntime and tokenizers (issue 12.1).
 
 Run in a fresh interpreter (this test process has long imported everything): it loads the
 WSGI application, labels through Django's test client until the after-submit hook queues a
@@ -21,7 +22,7 @@ from tests.tasks.conftest import _database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
-LEARNING = ("sklearn", "scipy", "modAL", "tasks.learning")
+LEARNING = ("sklearn", "scipy", "modAL", "tasks.learning", "onnxruntime", "tokenizers")
 
 SCRIPT = """
 import json, os, sys
@@ -45,7 +46,7 @@ for n in range(int(os.environ["SKEIN_ANSWERS"])):
                          {"labels": ["pos"], "duration_ms": 900, "client_id": f"c{n}"},
                          content_type="application/json")
     statuses.append(answer.status_code)
-roots = ("sklearn", "scipy", "modAL", "tasks.learning")
+roots = ("sklearn", "scipy", "modAL", "tasks.learning", "onnxruntime", "tokenizers")
 loaded = sorted(m for m in sys.modules if m in roots or m.startswith(tuple(r + "." for r in roots)))
 print(json.dumps({"statuses": statuses, "published": published, "loaded": loaded}))
 """
