@@ -17,11 +17,9 @@ from annotation.services.queue_sql import item_counters_update
 COUNTS = range(4)
 
 
-@pytest.mark.parametrize("overlap", [1, 2, 3])
-def test_orm_expression_agrees_with_rule(make_project, overlap):
-    project = make_project(overlap=overlap)
-    combos = list(itertools.product([False, True], COUNTS, COUNTS))
-    items = Item.objects.bulk_create(
+def _items_with(project, combos) -> list[Item]:
+    """One item per (is_gold, annotation_count, lease_count), its state deliberately stale."""
+    return Item.objects.bulk_create(
         [
             Item(
                 project=project,
@@ -35,6 +33,13 @@ def test_orm_expression_agrees_with_rule(make_project, overlap):
             for n, (gold, n_annotations, leases) in enumerate(combos)
         ]
     )
+
+
+@pytest.mark.parametrize("overlap", [1, 2, 3])
+def test_orm_expression_agrees_with_rule(make_project, overlap):
+    project = make_project(overlap=overlap)
+    combos = list(itertools.product([False, True], COUNTS, COUNTS))
+    items = _items_with(project, combos)
     item_states_refresh(project=project)
     for item in Item.objects.filter(pk__in=[i.pk for i in items]):
         expected = (
@@ -92,20 +97,7 @@ def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap):
             c for c in itertools.product([False, True], COUNTS, COUNTS) if c[2] + d_leases >= 0
         ]
         Item.objects.filter(project=project).delete()
-        Item.objects.bulk_create(
-            [
-                Item(
-                    project=project,
-                    external_id=f"z{n}",
-                    data={"text": "t"},
-                    is_gold=gold,
-                    annotation_count=n_annotations,
-                    lease_count=leases,
-                    state="leased",
-                )
-                for n, (gold, n_annotations, leases) in enumerate(combos)
-            ]
-        )
+        _items_with(project, combos)
         Item.objects.filter(project=project).update(
             annotation_count=F("annotation_count") + d_annotations,
             lease_count=F("lease_count") + d_leases,
