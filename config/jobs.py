@@ -18,11 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import current_app, shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 3
+RETRY_BACKOFF = 2
+RETRY_BACKOFF_MAX = 60
+"""A retry waits a random 0..min(2 * 2**attempt, 60) seconds (exponential, full jitter)."""
 SOFT_LIMIT_MARGIN = 30
 """Seconds between a job's soft time limit (it may clean up) and its hard one (killed)."""
 
@@ -54,9 +58,6 @@ def job(
         "acks_late": True,
         "reject_on_worker_lost": True,
         "max_retries": retries,
-        "retry_backoff": True,
-        "retry_backoff_max": 60,
-        "retry_jitter": True,
         "time_limit": time_limit,
         "soft_time_limit": max(1, time_limit - SOFT_LIMIT_MARGIN),
         **options,
@@ -76,7 +77,15 @@ def job(
                     raise
                 if on_retry is not None:
                     on_retry(*args, exc=exc, job_id=self.request.id)
-                raise self.retry(exc=exc) from exc
+                # Celery's retry_backoff applies to autoretry_for only; a retry asked for
+                # by hand waits default_retry_delay (3 min) unless given its countdown.
+                countdown = get_exponential_backoff_interval(
+                    factor=RETRY_BACKOFF,
+                    retries=self.request.retries,
+                    maximum=RETRY_BACKOFF_MAX,
+                    full_jitter=True,
+                )
+                raise self.retry(exc=exc, countdown=countdown) from exc
 
         return shared_task(**settings)(run)
 
