@@ -78,13 +78,7 @@ def majority_aggregator(*, project: Project, label_names: list[str]) -> Aggregat
             if hot:
                 matrix[tuple(np.asarray(hot).T)] = 1
         else:
-            label = np.asarray(
-                [
-                    index.get(labels[0], -1) if len(labels) == 1 else first_known(labels)
-                    for labels in rows
-                ],
-                dtype=np.int64,
-            )
+            label = np.asarray([first_known(labels) for labels in rows], dtype=np.int64)
             known = label >= 0  # a vote for no known label is none (the schema keeps used labels)
             item, label = item[known], label[known]
             matrix = np.zeros((len(label), n_labels), dtype=np.int8)
@@ -132,26 +126,11 @@ def majority_aggregates(
 
 
 def _name_lists(mask: npt.NDArray[np.bool_], label_names: list[str]) -> list[list[str]]:
-    """Per row of an items × labels mask, the names of its True columns in label order (each
-    row its own list). Rows are keyed by their bit pattern, so each pattern's names are
-    looked up once per chunk."""
-    n_rows, n_labels = mask.shape
-    if n_labels > 62:
-        out: list[list[str]] = [[] for _ in range(n_rows)]
-        rows, cols = np.nonzero(mask)
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            out[i].append(label_names[j])
-        return out
-    keys = (mask.astype(np.int64) << np.arange(n_labels, dtype=np.int64)).sum(axis=1)
-    names_of: dict[int, tuple[str, ...]] = {}
-    out = []
-    for key in keys.tolist():
-        names = names_of.get(key)
-        if names is None:
-            names = names_of[key] = tuple(
-                name for j, name in enumerate(label_names) if key >> j & 1
-            )
-        out.append(list(names))
+    """Per row of an items × labels mask, the names of its True columns in label order."""
+    out: list[list[str]] = [[] for _ in range(mask.shape[0])]
+    rows, cols = np.nonzero(mask)
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        out[i].append(label_names[j])
     return out
 
 
