@@ -56,6 +56,8 @@ class Project(models.Model):
     qualification_accuracy = models.FloatField(default=0.8)
     private_fields = models.JSONField(default=list, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # After a submit, serve the labeler an open item of the same near-duplicate group next.
+    duplicates_back_to_back = models.BooleanField(default=False, db_default=False)
     seed = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -189,6 +191,13 @@ class Item(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     scored_by_version = models.PositiveIntegerField(null=True, blank=True)  # model version number
     data_erased_at = models.DateTimeField(null=True, blank=True)
+    # The hash of the item's normalised text (annotation.text.text_key), set at import; NULL
+    # without text. Equal keys in a project are exact duplicates.
+    text_key = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
+    # The near-duplicate group: the id of the group's first item (its own id for that one),
+    # NULL when the item has no near duplicate. Exact duplicates are grouped at import,
+    # near ones by the similarity job once the vectors exist (tasks.services.similarity).
+    duplicate_group = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -216,6 +225,16 @@ class Item(models.Model):
                 fields=["project", "random_key"], condition=Q(is_gold=True), name="item_gold_idx"
             ),
             models.Index(fields=["project", "state"], name="item_state_idx"),
+            models.Index(
+                fields=["project", "text_key"],
+                condition=Q(text_key__isnull=False),
+                name="item_text_key_idx",
+            ),
+            models.Index(
+                fields=["project", "duplicate_group"],
+                condition=Q(duplicate_group__isnull=False),
+                name="item_duplicate_group_idx",
+            ),
         ]
 
     def __str__(self) -> str:

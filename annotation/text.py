@@ -11,8 +11,10 @@ and by the import's row cleaning (row-level errors).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import unicodedata
 from typing import Any
 
 # Deeper JSON than this is refused: no real input needs it, and a deep value can exhaust
@@ -78,3 +80,43 @@ def json_loads(text: str | bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+# Keys that hold pictures, not prose: never part of an item's text (featurize.IMAGE_FIELD_NAMES).
+NOT_TEXT_KEYS = frozenset({"image", "pixels", "image_url", "url"})
+
+
+def item_text(data: Any) -> str:
+    """An item's text: its string fields in key order, one per line, image keys and bare
+    URLs left out. The one rule for "the text" of an item (what is embedded, what near-
+    duplicate detection compares)."""
+    if not isinstance(data, dict):
+        return ""
+    parts = []
+    for key in sorted(data):
+        value = data[key]
+        if not isinstance(value, str) or key in NOT_TEXT_KEYS:
+            continue
+        stripped = value.strip()
+        if stripped.startswith(("http://", "https://")) and " " not in stripped:
+            continue
+        parts.append(stripped)
+    return "\n".join(parts)
+
+
+def normalised_text(text: str) -> str:
+    """The text as exact-duplicate detection compares it: Unicode NFKC, case-folded, every
+    punctuation character (Unicode category P*) dropped, runs of whitespace made one space.
+    "Great movie!!" and "great  movie" are the same; "great movies" is not."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(c for c in folded if not unicodedata.category(c).startswith("P"))
+    return " ".join(kept.split())
+
+
+def text_key(data: Any) -> str | None:
+    """The item's normalised-text hash (32 hex digits, BLAKE2b-128), None when it has no
+    text: items with the same key are exact duplicates after normalisation."""
+    normal = normalised_text(item_text(data))
+    if not normal:
+        return None
+    return hashlib.blake2b(normal.encode("utf-8"), digest_size=16).hexdigest()

@@ -201,6 +201,7 @@ def main() -> None:
                         {"text": f"{texts[i % len(texts)]} (#{i // len(texts)})"},
                         None,
                         random_key(project.seed, ext),
+                        None,
                     )
                 )
                 if len(batch) == 50_000:

@@ -1,20 +1,26 @@
-"""API views for model versions: list with metrics, train now, activate (roll back/forward)."""
+"""API views for model versions (list with metrics, train now, activate: roll back/forward)
+and for an item's similar items."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.pagination import paginate
-from annotation.errors import NotFound
-from annotation.selectors import MANAGING_ROLES, project_for
+from annotation.api.serializers import ItemSerializer
+from annotation.errors import Conflict, InvalidInput, NotFound
+from annotation.models import Item
+from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, item_data_for, project_for
 from quality.selectors import suggestion_acceptance
 from tasks import selectors
 from tasks.models import ModelVersion
 from tasks.services.models import model_version_activate, model_version_request
+from tasks.similarity import NoEmbedding, similar_items
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -121,3 +127,100 @@ class ModelActivateView(APIView):
         project_for(user=request.user, project_id=version.project_id, roles=MANAGING_ROLES)
         version = model_version_activate(version=version, actor=request.user)
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+
+MAX_SIMILAR = 100
+DEFAULT_SIMILAR = 10
+
+
+class ReviewerItemSerializer(serializers.Serializer):
+    """An item as a reviewer sees it (as in the review queue): never its gold answer,
+    never the project's private fields."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    data = serializers.JSONField()  # type: ignore[assignment]
+    duplicate_group = serializers.IntegerField(allow_null=True)
+
+
+SimilarItemsSerializer = inline_serializer(
+    name="SimilarItems",
+    fields={
+        "item": serializers.IntegerField(),
+        "k": serializers.IntegerField(),
+        "model_id": serializers.CharField(),
+        "candidates": serializers.IntegerField(),
+        "results": inline_serializer(
+            name="SimilarItem",
+            fields={
+                "similarity": serializers.FloatField(),
+                "item": ItemSerializer(help_text="Reviewers get ReviewerItem's fields only."),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+def _k(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_SIMILAR
+    try:
+        k = int(raw)
+    except ValueError:
+        k = 0
+    if not 1 <= k <= MAX_SIMILAR:
+        raise InvalidInput({"k": [f"Use a whole number from 1 to {MAX_SIMILAR}."]})
+    return k
+
+
+class SimilarItemsView(APIView):
+    """The k items of the item's project most similar to it (cosine of their text
+    embeddings), for managers and reviewers. 409 while the item has no embedding."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("k", int, description=f"1..{MAX_SIMILAR}, default 10")],
+        responses={200: SimilarItemsSerializer},
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        k = _k(request.query_params.get("k"))
+        item = Item.objects.filter(pk=item_id).first()
+        if item is None:
+            raise NotFound({"detail": "Item not found."})
+        try:
+            project, role = project_for(
+                user=request.user, project_id=item.project_id, roles=REVIEWING_ROLES
+            )
+        except NotFound:
+            raise NotFound({"detail": "Item not found."}) from None
+        try:
+            found = similar_items(item=item, k=k)
+        except NoEmbedding:
+            raise Conflict(
+                {
+                    "detail": f"Item {item.pk} has no embedding yet: the embedding job has "
+                    "not reached it (or no embedder is configured). Try again later.",
+                    "code": "no_embedding",
+                }
+            ) from None
+        results: list[dict[str, Any]] = []
+        for n in found.neighbours:
+            if role in MANAGING_ROLES:
+                shown: Any = ItemSerializer(n.item).data
+            else:
+                shown = {
+                    "id": n.item.pk,
+                    "external_id": n.item.external_id,
+                    "data": item_data_for(n.item.data, project=project),
+                    "duplicate_group": n.item.duplicate_group,
+                }
+            results.append({"similarity": round(n.similarity, 4), "item": shown})
+        return Response(
+            {
+                "item": item.pk,
+                "k": k,
+                "model_id": found.model_id,
+                "candidates": found.candidates,
+                "results": results,
+            }
+        )

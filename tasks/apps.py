@@ -14,8 +14,10 @@ class TasksConfig(AppConfig):
         from quality.datacard import register_model_version_rows
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
+        from tasks.services.similarity import similarity_entries_delete
         from tasks.triggers import after_annotation
 
         register_after_submit(after_annotation)
         register_model_version_rows(model_version_rows)
         register_data_erased(item_embeddings_delete)
+        register_data_erased(similarity_entries_delete)

@@ -44,6 +44,8 @@ SCORE_CHUNK = "learning.score_chunk"
 FINISH = "learning.finish"
 CHECK = "learning.check"
 TICK = "learning.tick"
+SIMILARITY_REFRESH = "similarity.refresh"
+SIMILARITY_TICK = "similarity.tick"
 
 
 def _reason(exc: BaseException) -> str:
@@ -141,6 +143,25 @@ def run_learning_tick_job(self: Any) -> None:
         logger.info("learning tick: %s", counts)
 
 
+@job(name=SIMILARITY_REFRESH, time_limit=3600, retries=DEFAULT_RETRIES)
+def similarity_refresh_job(self: Any, project_id: int, model_id: str) -> None:
+    # Imported here, like the other jobs' services (this module is imported by them).
+    from tasks.services.similarity import similarity_refresh  # noqa: PLC0415
+
+    result = similarity_refresh(project_id=project_id, model_id=model_id)
+    if result.filed:
+        logger.info("similarity refresh of project %s: %s", project_id, result)
+
+
+@job(name=SIMILARITY_TICK, time_limit=600)
+def similarity_tick_job(self: Any) -> None:
+    """Queue a refresh for each project with vectors stored since its last one."""
+    from tasks.services.similarity import similarity_due  # noqa: PLC0415
+
+    for project_id, model_id in similarity_due():
+        enqueue_similarity_refresh(project_id=project_id, model_id=model_id)
+
+
 @at_worker_start
 def _tick_on_start() -> None:
     """A fresh worker looks for runs a dead worker left behind, without waiting for beat."""
@@ -177,3 +198,11 @@ def enqueue_training_check(*, project_id: int) -> None:
 
 def enqueue_tick() -> None:
     send_after_commit(TICK, [], what="learning tick")
+
+
+def enqueue_similarity_refresh(*, project_id: int, model_id: str) -> None:
+    """File a project's new vectors in its similarity index and group their near
+    duplicates (the embedding jobs call it after their last chunk; the tick catches up)."""
+    send_after_commit(
+        SIMILARITY_REFRESH, [project_id, model_id], what="similarity refresh", best_effort=True
+    )

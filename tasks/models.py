@@ -139,3 +139,49 @@ class ItemEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} in {self.model_id}"
+
+
+class SimilarityIndex(models.Model):
+    """An inverted-file (IVF) index of one project's vectors in one model's space, built by
+    a worker job (tasks.services.similarity): k-means centroids, and every vector filed
+    under its nearest centroid as a ``SimilarityEntry``. A similar-items query reads only
+    the entries of the ``n_probe`` lists nearest the item, plus the vectors stored after
+    the build (ItemEmbedding ids above ``embedding_watermark``), and ranks them exactly.
+
+    ``centroids`` are float32 little-endian bytes, ``n_lists`` rows. Projects with fewer
+    vectors than SKEIN_SIMILARITY_INDEX_MIN have none: their queries read every vector."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    model_id = models.CharField(max_length=100)
+    n_lists = models.PositiveIntegerField()
+    centroids = models.BinaryField()
+    n_vectors = models.PositiveIntegerField(default=0)
+    # ItemEmbedding ids up to this one are filed in entries; later ones are read directly.
+    embedding_watermark = models.BigIntegerField(default=0)
+    build_seconds = models.FloatField(default=0.0)
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "model_id"], name="similarityindex_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} in {self.model_id}: {self.n_lists} lists"
+
+
+class SimilarityEntry(models.Model):
+    """One vector filed under one list of a SimilarityIndex: a copy of the item's stored
+    vector (same bytes as ItemEmbedding.vector), written list by list so that a list's rows
+    sit together on disk. Goes with the item (cascade) and with its data (erasure hook)."""
+
+    index = models.ForeignKey(SimilarityIndex, on_delete=models.CASCADE, related_name="+")
+    list_no = models.PositiveIntegerField()
+    item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="+")
+    vector = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["index", "list_no"], name="similarityentry_list")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} in list {self.list_no}"

@@ -70,6 +70,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "qualification_accuracy",
             "private_fields",
             "retention_days",
+            "duplicates_back_to_back",
             "created_at",
             "role",
         ]
@@ -169,6 +170,9 @@ class ProjectUpdateInput(InputSerializer):
         error_messages={"not_a_list": "Must be a list of field names."},
     )
     retention_days = whole_number(1, 36500, required=False, allow_null=True)
+    duplicates_back_to_back = StrictBooleanField(
+        required=False, error_messages={"invalid": "Must be true or false."}
+    )
 
     def validate_name(self, name: str) -> str:
         if not name.strip():
@@ -235,13 +239,25 @@ class ItemSerializer(serializers.ModelSerializer):
             "priority",
             "predicted_labels",
             "confidence",
+            "duplicate_group",
             "created_at",
         ]
+
+
+class NearDuplicateReportSerializer(serializers.Serializer):
+    """New items that fell into near-duplicate groups at import (same normalised text),
+    and the existing items they duplicate (first 100 ids, and how many in all)."""
+
+    items = serializers.IntegerField()
+    groups = serializers.IntegerField()
+    existing_items = serializers.ListField(child=serializers.IntegerField())
+    existing_count = serializers.IntegerField()
 
 
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
+    near_duplicates = NearDuplicateReportSerializer()
 
 
 class SuggestionSerializer(serializers.Serializer):

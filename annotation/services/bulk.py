@@ -30,7 +30,7 @@ def copy_supported() -> bool:
 
 _COLUMNS = (
     "project_id, external_id, data, gold, is_gold, state, annotation_count, "
-    "lease_count, priority, random_key, created_at"
+    "lease_count, priority, random_key, text_key, created_at"
 )
 
 
@@ -55,7 +55,8 @@ def item_statistics_refresh(*, changed: int) -> bool:
     return True
 
 
-Rows = list[tuple[str, dict[str, Any], list[str] | None, float]]
+# (external_id, data, gold, random_key, text_key)
+Rows = list[tuple[str, dict[str, Any], list[str] | None, float, str | None]]
 
 
 class ItemCopier:
@@ -82,7 +83,8 @@ class ItemCopier:
         if not self._direct:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {_STAGE} (seq bigint, external_id text, "
-                "data jsonb, gold jsonb, random_key double precision) ON COMMIT DROP"
+                "data jsonb, gold jsonb, random_key double precision, text_key text) "
+                "ON COMMIT DROP"
             )
 
     @contextlib.contextmanager
@@ -96,7 +98,7 @@ class ItemCopier:
             yield
 
     def write(self, rows: Rows) -> None:
-        """COPY one batch of cleaned rows: (external_id, data, gold, random_key)."""
+        """COPY one batch of cleaned rows: (external_id, data, gold, random_key, text_key)."""
         if not rows:
             return
         with connection.cursor() as cursor:
@@ -106,9 +108,9 @@ class ItemCopier:
                 self._copy_direct(cursor, rows)
                 return
             with cursor.copy(
-                f"COPY {_STAGE} (seq, external_id, data, gold, random_key) FROM STDIN"
+                f"COPY {_STAGE} (seq, external_id, data, gold, random_key, text_key) FROM STDIN"
             ) as copy:
-                for external_id, data, gold, key in rows:
+                for external_id, data, gold, key, text_key in rows:
                     self.staged += 1
                     copy.write_row(
                         (
@@ -117,13 +119,14 @@ class ItemCopier:
                             json.dumps(data),
                             None if gold is None else json.dumps(gold),
                             key,
+                            text_key,
                         )
                     )
 
     def _copy_direct(self, cursor: Any, rows: Rows) -> None:
         project_id, state, now, seen = self.project.pk, Item.State.OPEN, timezone.now(), self._seen
         with cursor.copy(f"COPY {Item._meta.db_table} ({_COLUMNS}) FROM STDIN") as copy:
-            for external_id, data, gold, key in rows:
+            for external_id, data, gold, key, text_key in rows:
                 self.staged += 1
                 if external_id in seen:
                     continue
@@ -141,6 +144,7 @@ class ItemCopier:
                         0,
                         0.0,
                         key,
+                        text_key,
                         now,
                     )
                 )
@@ -154,7 +158,7 @@ class ItemCopier:
             cursor.execute(
                 f"INSERT INTO {Item._meta.db_table} ({_COLUMNS}) "
                 f"SELECT %s, external_id, data, gold, gold IS NOT NULL, %s, 0, 0, 0.0, "
-                f"random_key, now() FROM {_STAGE} ORDER BY seq "
+                f"random_key, text_key, now() FROM {_STAGE} ORDER BY seq "
                 "ON CONFLICT (project_id, external_id) DO NOTHING",
                 [self.project.pk, Item.State.OPEN],
             )
@@ -208,7 +212,7 @@ class ItemStager:
             cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_STAGE}")
             cursor.execute(
                 f"CREATE TABLE {_TEMP_STAGE} (seq integer PRIMARY KEY, "
-                "external_id text, data text, gold text, random_key real)"
+                "external_id text, data text, gold text, random_key real, text_key text)"
             )
         try:
             yield
@@ -217,7 +221,7 @@ class ItemStager:
                 cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_STAGE}")
 
     def write(self, rows: Rows) -> None:
-        """Stage one batch of cleaned rows: (external_id, data, gold, random_key)."""
+        """Stage one batch of cleaned rows: (external_id, data, gold, random_key, text_key)."""
         start = self.staged
         self.staged += len(rows)
         values = [
@@ -227,11 +231,14 @@ class ItemStager:
                 json.dumps(data),
                 None if gold is None else json.dumps(gold),
                 key,
+                text_key,
             )
-            for n, (external_id, data, gold, key) in enumerate(rows)
+            for n, (external_id, data, gold, key, text_key) in enumerate(rows)
         ]
         with connection.cursor() as cursor, _temp_transaction(cursor):
-            cursor.executemany(f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s)", values)
+            cursor.executemany(
+                f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s, %s)", values
+            )
 
     def finish(self) -> int:
         """Insert the staged rows in one short transaction; returns how many were created."""
@@ -240,7 +247,7 @@ class ItemStager:
             cursor.execute(
                 f"INSERT INTO {Item._meta.db_table} ({_COLUMNS}, handed_out) "
                 f"SELECT %s, external_id, data, gold, gold IS NOT NULL, %s, 0, 0, 0.0, "
-                f"random_key, %s, 0 FROM {_TEMP_STAGE} WHERE true ORDER BY seq "
+                f"random_key, text_key, %s, 0 FROM {_TEMP_STAGE} WHERE true ORDER BY seq "
                 "ON CONFLICT (project_id, external_id) DO NOTHING",
                 [self.project.pk, Item.State.OPEN, now],
             )

@@ -117,7 +117,9 @@ def assignment_claim_next(
 
     Order: their own unexpired assignment; a gold item at ``gold_rate``, in place of and looking
     like (see ``queue_sql.pick_gold``) the open item with the highest priority that they
-    have not seen and that still has a free slot; else that item. Gold is mixed
+    have not seen and that still has a free slot; else that item. With
+    ``duplicates_back_to_back`` an open item of the near-duplicate group of their last
+    submitted item comes before the highest-priority one (gold stands in for it alike). Gold is mixed
     into regular work: when no regular item is left for the labeler the answer is None
     every time, not a gold item now and then.
 
@@ -144,7 +146,11 @@ def assignment_claim_next(
             if gold_only:  # a labeler who is qualifying gets gold only
                 item = queue_sql.pick_gold(project_id=project.pk, user_id=user.pk, like=None)
             else:
-                item = queue_sql.pick_open(project_id=project.pk, user_id=user.pk)
+                item = None
+                if project.duplicates_back_to_back:
+                    item = queue_sql.pick_same_group(project_id=project.pk, user_id=user.pk)
+                if item is None:
+                    item = queue_sql.pick_open(project_id=project.pk, user_id=user.pk)
                 if item is not None and project.gold_rate > 0:
                     # Asked on every claim, not only when gold is due: a gold claim must not
                     # take one query more than a regular one (a timing tell). The open row

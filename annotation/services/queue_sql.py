@@ -224,6 +224,32 @@ def pick_open(*, project_id: int, user_id: int) -> Item | None:
 
 
 @cache
+def _same_group_text() -> str:
+    submitted = Assignment.State.SUBMITTED.value
+    last_group = (
+        f"SELECT it.duplicate_group FROM {ASSIGNMENT} a JOIN {ITEM} it ON it.id = a.item_id "
+        f"WHERE a.project_id = %s AND a.labeler_id = %s AND a.state = '{submitted}' "
+        "ORDER BY a.closed_at DESC LIMIT 1"
+    )
+    return (
+        f"SELECT {_ITEM_COLUMNS} FROM {ITEM} WHERE project_id = %s "
+        f"AND duplicate_group = ({last_group}) AND state = '{OPEN}' AND NOT is_gold "
+        f"AND {_NOT_MINE.format(ITEM)} ORDER BY priority DESC, random_key LIMIT 1"
+        + _lock(skip_locked=True)
+    )
+
+
+def pick_same_group(*, project_id: int, user_id: int) -> Item | None:
+    """An open item of the near-duplicate group of the item this labeler submitted last
+    (``Project.duplicates_back_to_back``), never one they held, locked like ``pick_open``'s
+    picks; None when that item is in no group or the group has nothing left for them. One
+    query: the last submit through ``assignment_history_idx``, the group through
+    ``item_duplicate_group_idx``."""
+    params = [project_id, project_id, user_id, user_id]
+    return next(iter(Item.objects.raw(_same_group_text(), params)), None)
+
+
+@cache
 def _gold_text(*, matched: bool) -> str:
     order = (
         "ABS(COALESCE(confidence, -1.0) - CAST(%s AS DOUBLE PRECISION)), random_key"

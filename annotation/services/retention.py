@@ -44,7 +44,9 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                     break
                 first = Item.objects.filter(pk__in=ids).aggregate(t=Min("created_at"))["t"]
                 oldest = first if oldest is None else min(oldest, first)
-                total += Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now)
+                total += Item.objects.filter(pk__in=ids).update(
+                    data=ERASED, data_erased_at=now, text_key=None
+                )
                 for hook in data_erased_hooks():
                     hook(item_ids=ids)
         if total:

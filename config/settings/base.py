@@ -276,3 +276,15 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
 # The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
 SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
+# Similar items and near duplicates (tasks.services.similarity, bench/README.md "Similar
+# items"): a project gets IVF lists from this many vectors (fewer: every vector is read);
+# a query ranks the vectors of this many lists nearest the item; embeddings at least this
+# cosine apart are near duplicates; the tick files new vectors every so many seconds.
+SKEIN_SIMILARITY_INDEX_MIN = int(os.environ.get("SKEIN_SIMILARITY_INDEX_MIN", 20000))
+SKEIN_SIMILARITY_PROBES = int(os.environ.get("SKEIN_SIMILARITY_PROBES", 8))
+SKEIN_NEAR_DUPLICATE_COSINE = float(os.environ.get("SKEIN_NEAR_DUPLICATE_COSINE", 0.95))
+SKEIN_SIMILARITY_TICK_SECONDS = float(os.environ.get("SKEIN_SIMILARITY_TICK_SECONDS", 60))
+CELERY_BEAT_SCHEDULE["similarity-tick"] = {
+    "task": "skein.similarity.tick",
+    "schedule": SKEIN_SIMILARITY_TICK_SECONDS,
+}

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from django.conf import settings
 
 from annotation.models import Item
+from annotation.text import item_text
 from tasks.embedding_codec import vector_bytes
 from tasks.models import ItemEmbedding
 from tasks.selectors import item_embeddings
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 DISABLED = "none"
 _WRITE_BATCH = 1000
-# Keys that hold pictures, not prose: never embedded as text (featurize.IMAGE_FIELD_NAMES).
-_NOT_TEXT_KEYS = frozenset({"image", "pixels", "image_url", "url"})
 
 
 def embedder_name() -> str | None:
@@ -53,18 +52,9 @@ def embedder_id() -> str | None:
 
 
 def embedding_text(data: Mapping[str, Any]) -> str:
-    """What of an item is embedded: its string fields in key order, one per line (image
-    keys and bare URLs left out). An item with no text embeds as the empty string."""
-    parts = []
-    for key in sorted(data):
-        value = data[key]
-        if not isinstance(value, str) or key in _NOT_TEXT_KEYS:
-            continue
-        stripped = value.strip()
-        if stripped.startswith(("http://", "https://")) and " " not in stripped:
-            continue
-        parts.append(stripped)
-    return "\n".join(parts)
+    """What of an item is embedded: its text (``annotation.text.item_text``: string fields
+    in key order, image keys and bare URLs left out); no text embeds as the empty string."""
+    return item_text(data)
 
 
 def item_embeddings_write(

@@ -63,5 +63,7 @@ class Command(BaseCommand):
             raise CommandError("Nothing was imported.") from exc
         bar.close()
         self.stdout.write(
-            f"{result.created} created, {result.duplicates} duplicates ({result.rows} rows)."
+            f"{result.created} created, {result.duplicates} duplicates ({result.rows} rows); "
+            f"{result.near_duplicates.items} new items in {result.near_duplicates.groups} "
+            "near-duplicate groups (same normalised text)."
         )

@@ -26,6 +26,7 @@ from annotation.errors import ImportRejected, InvalidInput
 from annotation.models import Item, Project
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
+from annotation.services.duplicates import DuplicateReport, duplicates_group_exact
 from annotation.services.bulk import (
     ItemCopier,
     ItemStager,
@@ -34,6 +35,7 @@ from annotation.services.bulk import (
 )
 from annotation.services.imports.readers import READERS, Bad, CountingReader
 from annotation.services.imports.rows import RowError, clean_row
+from annotation.text import text_key
 
 FORMATS = ("csv", "jsonl", "json")
 BATCH_SIZE = 5000
@@ -45,8 +47,10 @@ Progress = Callable[[int, int], None]
 @dataclass(frozen=True)
 class ImportResult:
     created: int
-    duplicates: int
+    duplicates: int  # rows whose external_id the project already had (no item created)
     rows: int
+    # New items whose normalised text another item has (exact near-duplicates).
+    near_duplicates: DuplicateReport = DuplicateReport()
 
 
 def format_from_name(name: str) -> str:
@@ -95,10 +99,16 @@ def items_import(
 
     def flush() -> None:
         if batch and not errors:
-            writer.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
+            writer.write(
+                [(e, d, g, random_key(project.seed, e), text_key(d)) for e, d, g in batch]
+            )
         batch.clear()
 
     with writer.session():
+        # The id the project's items stop at before this import: on PostgreSQL the project
+        # is locked from here, and rows COPYed straight into an empty project land before
+        # the final insert below.
+        last_before = _last_item_id(project)
         for number, raw in READERS[fmt](buffered):
             rows += 1
             if rows > max_rows:
@@ -158,9 +168,17 @@ def items_import(
         # The insert and its audit event commit together (on SQLite this is the only part
         # of the import that holds the write lock).
         with transaction.atomic():
-            last_before = Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
+            if not copy_supported():  # SQLite: staged rows land now, under the write lock
+                last_before = _last_item_id(project)
             created = writer.finish()
-            result = ImportResult(created=created, duplicates=rows - created, rows=rows)
+            result = ImportResult(
+                created=created,
+                duplicates=rows - created,
+                rows=rows,
+                near_duplicates=duplicates_group_exact(
+                    project_id=project.pk, after_id=last_before
+                ),
+            )
             _import_audit(
                 project=project,
                 actor=actor,
@@ -174,6 +192,10 @@ def items_import(
         if progress:
             progress(rows, counting.bytes_read)
     return result
+
+
+def _last_item_id(project: Project) -> int:
+    return Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
 
 
 def _import_audit(
@@ -195,6 +217,10 @@ def _import_audit(
             "rows": result.rows,
             "created": result.created,
             "duplicates": result.duplicates,
+            "near_duplicates": {
+                "items": result.near_duplicates.items,
+                "groups": result.near_duplicates.groups,
+            },
             "gold": batch["gold"],
             "batch": {"first_item_id": batch["first"], "last_item_id": batch["last"]},
         },
