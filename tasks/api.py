@@ -203,18 +203,25 @@ class SimilarItemsView(APIView):
                     "code": "no_embedding",
                 }
             ) from None
-        results: list[dict[str, Any]] = []
-        for n in found.neighbours:
-            if role in MANAGING_ROLES:
-                shown: Any = ItemSerializer(n.item).data
-            else:
-                shown = {
-                    "id": n.item.pk,
-                    "external_id": n.item.external_id,
-                    "data": item_data_for(n.item.data, project=project),
-                    "duplicate_group": n.item.duplicate_group,
+        items = [n.item for n in found.neighbours]
+        shown: list[Any]
+        if role in MANAGING_ROLES:
+            # One serializer for the list: a ModelSerializer builds its fields per instance.
+            shown = list(ItemSerializer(items, many=True).data)
+        else:
+            shown = [
+                {
+                    "id": i.pk,
+                    "external_id": i.external_id,
+                    "data": item_data_for(i.data, project=project),
+                    "duplicate_group": i.duplicate_group,
                 }
-            results.append({"similarity": round(n.similarity, 4), "item": shown})
+                for i in items
+            ]
+        results = [
+            {"similarity": round(n.similarity, 4), "item": item}
+            for n, item in zip(found.neighbours, shown, strict=True)
+        ]
         return Response(
             {
                 "item": item.pk,

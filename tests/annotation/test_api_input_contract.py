@@ -217,6 +217,7 @@ def test_every_setting_can_be_given_when_the_project_is_created(api, manager):
         "qualification_accuracy": 0.7,
         "private_fields": ["email"],
         "retention_days": 90,
+        "duplicates_back_to_back": True,
     }
     assert sorted(set(body) - {"labels"}) == SETTINGS
     response = api(manager).post("/api/v1/projects/", body, format="json")
