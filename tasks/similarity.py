@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from annotation.models import Item
+from tasks import similarity_sql
 from tasks.embedding_codec import STORED_DTYPE
 from tasks.models import ItemEmbedding, SimilarityEntry, SimilarityIndex
 from tasks.vector_search import nearest_lists, top_k
@@ -62,28 +62,6 @@ def _centroids(index: SimilarityIndex) -> npt.NDArray[np.float32]:
     return matrix
 
 
-_ENTRIES_SQL = (
-    f"SELECT item_id, vector FROM {SimilarityEntry._meta.db_table} "
-    "WHERE index_id = %s AND list_no = ANY(%s)"
-)
-_SINCE_SQL = (
-    f"SELECT item_id, vector FROM {ItemEmbedding._meta.db_table} "
-    "WHERE id > %s AND project_id = %s AND model_id = %s"
-)
-
-
-def _rows_postgresql(sql: str, params: list[Any]) -> list[tuple[int, bytes]]:
-    """Rows fetched in PostgreSQL's binary format (bytea as raw bytes, not hex text): a
-    server-side-binding psycopg cursor on Django's connection (its own cursors bind on the
-    client, which cannot ask for binary results)."""
-    import psycopg  # noqa: PLC0415 — only on PostgreSQL
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
-
-
 def _candidates(
     *, project_id: int, model_id: str, query: npt.NDArray[np.float32]
 ) -> tuple[list[tuple[int, bytes]], bool]:
@@ -102,8 +80,13 @@ def _candidates(
     probes = int(settings.SKEIN_SIMILARITY_PROBES)
     lists = [int(n) for n in nearest_lists(query[None, :], _centroids(index), probes=probes)[0]]
     if connection.vendor == "postgresql":
-        rows = _rows_postgresql(_ENTRIES_SQL, [index.pk, lists])
-        rows += _rows_postgresql(_SINCE_SQL, [index.embedding_watermark, project_id, model_id])
+        rows = similarity_sql.candidate_rows(
+            index_id=index.pk,
+            lists=lists,
+            after=index.embedding_watermark,
+            project_id=project_id,
+            model_id=model_id,
+        )
         return rows, True
     rows = list(
         SimilarityEntry.objects.filter(index=index, list_no__in=lists).values_list(

@@ -236,9 +236,7 @@ class ItemStager:
             for n, (external_id, data, gold, key, text_key) in enumerate(rows)
         ]
         with connection.cursor() as cursor, _temp_transaction(cursor):
-            cursor.executemany(
-                f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s, %s)", values
-            )
+            cursor.executemany(f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s, %s)", values)
 
     def finish(self) -> int:
         """Insert the staged rows in one short transaction; returns how many were created."""

@@ -119,8 +119,8 @@ def assignment_claim_next(
     like (see ``queue_sql.pick_gold``) the open item with the highest priority that they
     have not seen and that still has a free slot; else that item. With
     ``duplicates_back_to_back`` an open item of the near-duplicate group of their last
-    submitted item comes before the highest-priority one (gold stands in for it alike). Gold is mixed
-    into regular work: when no regular item is left for the labeler the answer is None
+    submitted item comes before the highest-priority one (gold stands in for it alike).
+    Gold is mixed into regular work: when no regular item is left for the labeler the answer is None
     every time, not a gold item now and then.
 
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following

@@ -17,7 +17,6 @@ the second finds nothing new. Readers see the old lists until the run commits.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -105,7 +104,10 @@ def _list_members(
 
 
 def _entries_write(
-    *, index: SimilarityIndex, lists: npt.NDArray[np.int64], item_ids: npt.NDArray[np.int64],
+    *,
+    index: SimilarityIndex,
+    lists: npt.NDArray[np.int64],
+    item_ids: npt.NDArray[np.int64],
     vectors: npt.NDArray[np.float32],
 ) -> None:
     """File the rows, list by list (so a list's rows sit together on disk): COPY on
@@ -114,9 +116,10 @@ def _entries_write(
     stored = vectors.astype(STORED_DTYPE)
     if connection.vendor == "postgresql":
         table = SimilarityEntry._meta.db_table
-        with connection.cursor() as cursor, cursor.copy(
-            f"COPY {table} (index_id, list_no, item_id, vector) FROM STDIN"
-        ) as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} (index_id, list_no, item_id, vector) FROM STDIN") as copy,
+        ):
             for n in order:
                 copy.write_row((index.pk, int(lists[n]), int(item_ids[n]), stored[n].tobytes()))
         return

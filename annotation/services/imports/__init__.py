@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
@@ -26,13 +26,14 @@ from annotation.errors import ImportRejected, InvalidInput
 from annotation.models import Item, Project
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
-from annotation.services.duplicates import DuplicateReport, duplicates_group_exact
 from annotation.services.bulk import (
     ItemCopier,
     ItemStager,
     copy_supported,
     item_statistics_refresh,
 )
+from annotation.services.duplicates import DuplicateReport
+from annotation.services.duplicates_sql import duplicates_group_exact
 from annotation.services.imports.readers import READERS, Bad, CountingReader
 from annotation.services.imports.rows import RowError, clean_row
 from annotation.text import text_key
@@ -50,7 +51,7 @@ class ImportResult:
     duplicates: int  # rows whose external_id the project already had (no item created)
     rows: int
     # New items whose normalised text another item has (exact near-duplicates).
-    near_duplicates: DuplicateReport = DuplicateReport()
+    near_duplicates: DuplicateReport = field(default_factory=DuplicateReport)
 
 
 def format_from_name(name: str) -> str:
@@ -99,9 +100,7 @@ def items_import(
 
     def flush() -> None:
         if batch and not errors:
-            writer.write(
-                [(e, d, g, random_key(project.seed, e), text_key(d)) for e, d, g in batch]
-            )
+            writer.write([(e, d, g, random_key(project.seed, e), text_key(d)) for e, d, g in batch])
         batch.clear()
 
     with writer.session():
@@ -175,9 +174,7 @@ def items_import(
                 created=created,
                 duplicates=rows - created,
                 rows=rows,
-                near_duplicates=duplicates_group_exact(
-                    project_id=project.pk, after_id=last_before
-                ),
+                near_duplicates=duplicates_group_exact(project_id=project.pk, after_id=last_before),
             )
             _import_audit(
                 project=project,
