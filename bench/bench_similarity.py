@@ -64,7 +64,9 @@ def synthetic(
     noise = spread / np.sqrt(DIM)  # cosine to the centre ~ 1/sqrt(1 + spread^2)
     for start in range(0, n, CHUNK):
         m = min(CHUNK, n - start)
-        rows = centres[rng.integers(0, n_centres, m)] + noise * rng.normal(size=(m, DIM))
+        rows = centres[rng.integers(0, n_centres, m)] + noise * rng.standard_normal(
+            size=(m, DIM), dtype=np.float32
+        )
         out[start : start + m] = _unit(rows)
     copies = rng.choice(n, size=n // 200, replace=False)
     originals = rng.choice(np.setdiff1d(np.arange(n), copies), size=len(copies), replace=False)
@@ -362,11 +364,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--texts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--db", default=DB, help="the throwaway database's name")
     parser.add_argument("--per-centre", type=int, default=PER_CENTRE)
     parser.add_argument("--spread", type=float, default=SPREAD)
     args = parser.parse_args()
     print(f"machine: {machine()}", flush=True)
-    with bench_database(DB) as env:
+    with bench_database(args.db) as env:
         env["SKEIN_SIMILARITY_INDEX_MIN"] = "20000"
         django_setup(env)
         for n in [int(s) for s in args.sizes.split(",") if int(s) > 0]:

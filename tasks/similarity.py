@@ -23,6 +23,8 @@ from tasks.embedding_codec import STORED_DTYPE
 from tasks.models import ItemEmbedding, SimilarityEntry, SimilarityIndex
 from tasks.vector_search import nearest_lists, top_k
 
+Vector = bytes | memoryview  # a stored vector as the driver returns it
+
 _CENTROIDS: dict[tuple[int, float], npt.NDArray[np.float32]] = {}
 _CENTROIDS_LOCK = threading.Lock()
 _CENTROIDS_KEPT = 8  # indexes whose centroids a process keeps (2,000 × 384 float32: 3 MB)
@@ -64,23 +66,22 @@ def _centroids(index: SimilarityIndex) -> npt.NDArray[np.float32]:
 
 def _candidates(
     *, project_id: int, model_id: str, query: npt.NDArray[np.float32]
-) -> tuple[list[tuple[int, bytes]], bool]:
+) -> tuple[list[tuple[int, Vector]], bool]:
     index = (
         SimilarityIndex.objects.filter(project_id=project_id, model_id=model_id)
         .defer("centroids")
         .first()
     )
+    rows: list[tuple[int, Vector]] = []
     if index is None or index.n_lists == 0:
-        rows = list(
-            ItemEmbedding.objects.filter(project_id=project_id, model_id=model_id).values_list(
-                "item_id", "vector"
-            )
+        rows += ItemEmbedding.objects.filter(project_id=project_id, model_id=model_id).values_list(
+            "item_id", "vector"
         )
         return rows, False
     probes = int(settings.SKEIN_SIMILARITY_PROBES)
     lists = [int(n) for n in nearest_lists(query[None, :], _centroids(index), probes=probes)[0]]
     if connection.vendor == "postgresql":
-        rows = similarity_sql.candidate_rows(
+        rows += similarity_sql.candidate_rows(
             index_id=index.pk,
             lists=lists,
             after=index.embedding_watermark,
@@ -88,16 +89,12 @@ def _candidates(
             model_id=model_id,
         )
         return rows, True
-    rows = list(
-        SimilarityEntry.objects.filter(index=index, list_no__in=lists).values_list(
-            "item_id", "vector"
-        )
+    rows += SimilarityEntry.objects.filter(index=index, list_no__in=lists).values_list(
+        "item_id", "vector"
     )
-    rows += list(
-        ItemEmbedding.objects.filter(
-            pk__gt=index.embedding_watermark, project_id=project_id, model_id=model_id
-        ).values_list("item_id", "vector")
-    )
+    rows += ItemEmbedding.objects.filter(
+        pk__gt=index.embedding_watermark, project_id=project_id, model_id=model_id
+    ).values_list("item_id", "vector")
     return rows, True
 
 
