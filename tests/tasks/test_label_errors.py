@@ -54,10 +54,7 @@ def test_candidates_follow_per_class_thresholds_not_a_fixed_cut_off():
 def test_the_confident_label_is_the_most_probable_class_above_its_threshold():
     # Three classes; row 9 (given 0) has p1 and p2 both above their thresholds: suggested 2.
     proba = np.array(
-        [[0.8, 0.1, 0.1]] * 3
-        + [[0.1, 0.6, 0.3]] * 3
-        + [[0.1, 0.3, 0.6]] * 3
-        + [[0.05, 0.35, 0.6]]
+        [[0.8, 0.1, 0.1]] * 3 + [[0.1, 0.6, 0.3]] * 3 + [[0.1, 0.3, 0.6]] * 3 + [[0.05, 0.35, 0.6]]
     )
     given = np.array([0] * 3 + [1] * 3 + [2] * 3 + [0])
     found = find_label_errors(proba, given, min_per_class=3)

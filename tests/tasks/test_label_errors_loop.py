@@ -90,7 +90,8 @@ def test_training_on_the_worker_flags_the_planted_wrong_labels_and_serves_them_t
     assert decided.status_code == 201, decided.content
     queue = api(reviewer).get(f"/api/v1/projects/{project.pk}/review/").json()
     assert [r["item_id"] for r in queue["results"]] == [r.item_id for r in flagged[1:3]]
-    labels = dict(zip(*(lambda t: (t.item_ids, t.labels))(training_set(project=project))))
+    trained = training_set(project=project)
+    labels = dict(zip(trained.item_ids, trained.labels, strict=True))
     assert labels[top["item_id"]] == flagged[0].suggested
     listed = api(reviewer).get(url).json()["results"]
     assert [r["reviewed"] for r in listed] == [True, False, False, False]
