@@ -274,6 +274,8 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 # Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
+# The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
+SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
 # Label errors (confident learning, computed with each model version): how many of the
 # top-ranked go to the review queue. When to stop: the size of a project's stop set and the
 # rule "kappa between successive versions' predictions >= SKEIN_STOP_KAPPA over the last

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0008_names'),
-        ('tasks', '0002_learning_loop'),
+        ('tasks', '0003_item_embeddings'),
     ]
 
     operations = [
