@@ -137,7 +137,9 @@ class ReportCacheSerializer(serializers.Serializer):
 
 
 class ReviewQueueSizeSerializer(serializers.Serializer):
-    size = serializers.IntegerField(help_text="Disputed items waiting for a reviewer.")
+    size = serializers.IntegerField(
+        help_text="Items waiting for a reviewer: disputed ones and possible label errors."
+    )
 
 
 class QualificationRuleSerializer(serializers.Serializer):
