@@ -37,7 +37,47 @@ $("upload-form").addEventListener("submit", async (event) => {
     status.replaceChildren(el("p", { class: "alert alert-ok",
       text: `Imported ${data.created} new items from ${file.name}`
         + (data.duplicates ? ` (${data.duplicates} already present, skipped).` : ".") }));
+    // Images (or zips of them): each becomes an item; a bad file refuses them all, listed by name.
+$("image-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const files = [...$("image-files").files];
+  const status = $("image-status");
+  const tbody = $("image-error-table").tBodies[0];
+  $("image-errors").hidden = true;
+  tbody.replaceChildren();
+  if (!files.length) {
+    status.replaceChildren(el("p", { class: "alert alert-error", text: "Choose images first." }));
+    return;
+  }
+  const form = new FormData();
+  files.forEach((file) => form.append("files", file));
+  $("image-btn").disabled = true;
+  status.replaceChildren(el("p", { class: "muted", text: `Uploading ${files.length} file(s)…` }));
+  try {
+    const { data } = await api("POST", `projects/${projectId}/images/`, form);
+    status.replaceChildren(el("p", { class: "alert alert-ok",
+      text: `Imported ${data.created} new image items`
+        + (data.duplicates ? ` (${data.duplicates} already present, skipped).` : ".") }));
     counts();
+  } catch (err) {
+    const rows = err instanceof ApiError ? err.body.errors : null;
+    if (Array.isArray(rows)) {
+      status.replaceChildren(el("p", { class: "alert alert-error",
+        text: `Nothing was stored: ${rows.length} file${rows.length === 1 ? "" : "s"} `
+          + "could not be used. Fix them and upload again." }));
+      tbody.replaceChildren(...rows.map((r) => el("tr", {},
+        el("td", { class: "mono", text: r.file }), el("td", { text: r.message }))));
+      $("image-errors").hidden = false;
+    } else {
+      const text = err instanceof ApiError ? errorText(err.body) : err.message;
+      status.replaceChildren(el("p", { class: "alert alert-error", text: `Upload failed: ${text}` }));
+    }
+  } finally {
+    $("image-btn").disabled = false;
+  }
+});
+
+counts();
   } catch (err) {
     const rows = err instanceof ApiError ? err.body.errors : null;
     if (Array.isArray(rows)) {
@@ -55,6 +95,46 @@ $("upload-form").addEventListener("submit", async (event) => {
     }
   } finally {
     $("upload-btn").disabled = false;
+  }
+});
+
+// Images (or zips of them): each becomes an item; a bad file refuses them all, listed by name.
+$("image-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const files = [...$("image-files").files];
+  const status = $("image-status");
+  const tbody = $("image-error-table").tBodies[0];
+  $("image-errors").hidden = true;
+  tbody.replaceChildren();
+  if (!files.length) {
+    status.replaceChildren(el("p", { class: "alert alert-error", text: "Choose images first." }));
+    return;
+  }
+  const form = new FormData();
+  files.forEach((file) => form.append("files", file));
+  $("image-btn").disabled = true;
+  status.replaceChildren(el("p", { class: "muted", text: `Uploading ${files.length} file(s)…` }));
+  try {
+    const { data } = await api("POST", `projects/${projectId}/images/`, form);
+    status.replaceChildren(el("p", { class: "alert alert-ok",
+      text: `Imported ${data.created} new image items`
+        + (data.duplicates ? ` (${data.duplicates} already present, skipped).` : ".") }));
+    counts();
+  } catch (err) {
+    const rows = err instanceof ApiError ? err.body.errors : null;
+    if (Array.isArray(rows)) {
+      status.replaceChildren(el("p", { class: "alert alert-error",
+        text: `Nothing was stored: ${rows.length} file${rows.length === 1 ? "" : "s"} `
+          + "could not be used. Fix them and upload again." }));
+      tbody.replaceChildren(...rows.map((r) => el("tr", {},
+        el("td", { class: "mono", text: r.file }), el("td", { text: r.message }))));
+      $("image-errors").hidden = false;
+    } else {
+      const text = err instanceof ApiError ? errorText(err.body) : err.message;
+      status.replaceChildren(el("p", { class: "alert alert-error", text: `Upload failed: ${text}` }));
+    }
+  } finally {
+    $("image-btn").disabled = false;
   }
 });
 
