@@ -26,8 +26,8 @@ from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.learning import evaluate, train_model  # noqa: E402
-from tasks.learning import images as im  # noqa: E402
+from tasks.learning import evaluate, train_model
+from tasks.learning import images as im
 
 LABEL_BUDGETS = (20, 40, 60, 100, 150, 200, 300)
 
@@ -70,7 +70,9 @@ def efficiency(X: np.ndarray, y: np.ndarray, seeds: int) -> dict[int, tuple[floa
             rng = np.random.default_rng(seed)
             order = rng.permutation(len(y))
             train, test = order[:n], order[n:]
-            model = train_model(X[train], list(y[train]), multi_label=False, classes=classes, seed=seed)
+            model = train_model(
+                X[train], list(y[train]), multi_label=False, classes=classes, seed=seed
+            )
             scores.append(float((model.predict(X[test]) == y[test]).mean()))
         out[n] = (float(np.mean(scores)), float(np.std(scores)))
     return out
@@ -86,7 +88,8 @@ def main() -> None:
         paths, raw, y = render(Path(tmp), args.scale)
         blobs = [p.read_bytes() for p in paths]
     size = Image.open(io.BytesIO(blobs[0])).size
-    print(f"digits: {len(blobs)} PNG files, {size[0]}x{size[1]}, {sum(map(len, blobs)) / len(blobs):.0f} B mean")
+    mean_bytes = sum(map(len, blobs)) / len(blobs)
+    print(f"digits: {len(blobs)} PNG files, {size[0]}x{size[1]}, {mean_bytes:.0f} B mean")
     start = time.perf_counter()
     X = im.features_of(blobs)
     elapsed = time.perf_counter() - start
@@ -99,7 +102,8 @@ def main() -> None:
     }
     classes = sorted(set(y))
     header = "".join(f"{n:>13}" for n in LABEL_BUDGETS)
-    print(f"\n{'features':34} {'5-fold acc':>10}   accuracy after n random labels (mean ± sd, {args.seeds} seeds)")
+    title = f"accuracy after n random labels (mean ± sd, {args.seeds} seeds)"
+    print(f"\n{'features':34} {'5-fold acc':>10}   {title}")
     print(f"{'':34} {'':>10}   {header}")
     for name, features in sets.items():
         cv = evaluate(features, list(y), multi_label=False, classes=classes, seed=0).accuracy

@@ -268,7 +268,7 @@ def _store(project: Project, checked: list[_Checked]) -> list[StoredImage]:
                 )
             )
     except BaseException:
-        _remove_now([row.file.name for row in rows])
+        _remove_now([row.file.name for row in rows if row.file.name])
         raise
     return rows
 
@@ -278,7 +278,7 @@ def _remove_now(names: list[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except Exception:  # noqa: BLE001 - best effort; the upload's own error is what matters
+        except Exception:
             continue
 
 
@@ -320,7 +320,7 @@ def images_upload(
                 details={"images": len(rows), "bytes": sum(r.size for r in rows)},
             )
     except BaseException:
-        _remove_now([row.file.name for row in rows])
+        _remove_now([row.file.name for row in rows if row.file.name])
         raise
     created = 0
     if create_items and rows:

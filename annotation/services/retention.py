@@ -47,8 +47,9 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                 first = Item.objects.filter(pk__in=ids).aggregate(t=Min("created_at"))["t"]
                 oldest = first if oldest is None else min(oldest, first)
                 keys = set(
-                    Item.objects.filter(pk__in=ids, **{f"data__{STORED_IMAGE_FIELD}__isnull": False})
-                    .values_list(f"data__{STORED_IMAGE_FIELD}", flat=True)
+                    Item.objects.filter(
+                        pk__in=ids, **{f"data__{STORED_IMAGE_FIELD}__isnull": False}
+                    ).values_list(f"data__{STORED_IMAGE_FIELD}", flat=True)
                 )
                 total += Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now)
                 # The images the erased items showed are their data too.

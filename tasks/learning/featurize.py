@@ -85,9 +85,9 @@ def infer_spec(
     for data in sample:
         for key, value in data.items():
             kind: FieldKind | None = None
-            if key == IMAGE_FILE_FIELD and isinstance(value, str | bytes):
-                kind = "image_file"
-            elif image_urls and key == "image" and _is_url(value):
+            if (key == IMAGE_FILE_FIELD and isinstance(value, str | bytes)) or (
+                image_urls and key == "image" and _is_url(value)
+            ):
                 kind = "image_file"
             elif isinstance(value, str):
                 kind = "text"

@@ -103,11 +103,11 @@ def _hog(gray: FloatArray) -> FloatArray:
     # Linear interpolation between the two nearest bins (wrapping around 180 degrees).
     np.add.at(hist, (rows, low % BINS), magnitude * (1 - high_share))
     np.add.at(hist, (rows, (low + 1) % BINS), magnitude * high_share)
-    hist = hist.reshape(CELLS, CELLS, BINS)
+    grid = hist.reshape(CELLS, CELLS, BINS)
     blocks = []
     for i in range(CELLS - 1):
         for j in range(CELLS - 1):
-            block = _unit(hist[i : i + 2, j : j + 2].ravel())
+            block = _unit(grid[i : i + 2, j : j + 2].ravel())
             blocks.append(_unit(np.minimum(block, 0.2)))  # L2-Hys: clip, renormalise
     return _unit(np.concatenate(blocks))
 

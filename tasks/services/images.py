@@ -20,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -133,8 +133,8 @@ def featurize_columns(
     if len(parts) == 1:
         return parts[0]
     if sp.issparse(parts[0]):
-        return sp.vstack(parts, format="csr")
-    return np.vstack(parts)
+        return sp.vstack(cast(list[Any], parts), format="csr")
+    return np.vstack(cast(list[Any], parts))
 
 
 def featurize(

@@ -34,9 +34,7 @@ def stored_files(media: Path) -> list[Path]:
 
 
 def post(client, project, *files, **fields):
-    return client.post(
-        URL.format(project.pk), {"files": list(files), **fields}, format="multipart"
-    )
+    return client.post(URL.format(project.pk), {"files": list(files), **fields}, format="multipart")
 
 
 def test_a_zip_of_images_becomes_items_with_stored_files(make_project, manager, api, media):
@@ -171,6 +169,7 @@ def test_members_fetch_images_and_nobody_else_does(
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == files[name]
         responses[name] = response
+
     # A gold item's image is served exactly like any other's: same headers, no name, no date.
     def headers(r):
         return {k: v for k, v in r.headers.items() if k != "Content-Length"}
@@ -208,9 +207,7 @@ def test_items_point_at_stored_images_by_key(make_project, manager, api, media):
         {"external_id": "y", "stored_image": key},  # another project's image
         {"external_id": "z", "stored_image": "../../etc/passwd"},
     ]
-    response = api(manager).post(
-        f"/api/v1/projects/{other.pk}/items/import/", bad, format="json"
-    )
+    response = api(manager).post(f"/api/v1/projects/{other.pk}/items/import/", bad, format="json")
     assert response.status_code == 400
     assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [
         (2, "stored_image"),

@@ -71,9 +71,11 @@ def test_a_zip_of_digit_images_trains_a_model_on_their_pixels_and_scores_the_poo
     bob = add_member(project, make_user("bob"))
     claim = assignment_claim_next(project=project, user=bob)
     assert claim.suggestion["model_version"] == version.version
-    assert claim.item.data == {"stored_image": StoredImage.objects.get(
-        project=project, original_name=claim.item.external_id
-    ).key}
+    assert claim.item.data == {
+        "stored_image": StoredImage.objects.get(
+            project=project, original_name=claim.item.external_id
+        ).key
+    }
 
 
 class _Counting(BaseHTTPRequestHandler):
@@ -82,7 +84,7 @@ class _Counting(BaseHTTPRequestHandler):
     hits: list[str] = []
     body = png(shade=128)
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         type(self).hits.append(self.path)
         if self.path == "/redirect":
             self.send_response(302)
@@ -158,7 +160,7 @@ def test_the_fetch_refuses_other_hosts_schemes_and_redirects(settings, image_ser
     port = base.rsplit(":", 1)[1]
     for url in (
         f"http://localhost:{port}/img/1.png",  # another name for the same machine
-        f"file:///etc/passwd",
+        "file:///etc/passwd",
         f"ftp://127.0.0.1:{port}/img/1.png",
         f"http://user:pw@127.0.0.1:{port}/img/1.png",
     ):
