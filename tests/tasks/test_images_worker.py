@@ -37,6 +37,7 @@ def _label(project: Any, user: Any, n: int, truth: dict[str, str]) -> None:
         annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=[label])
 
 
+@pytest.mark.slow
 def test_a_zip_of_digit_images_trains_a_model_on_their_pixels_and_scores_the_pool(
     celery_worker, settings, tmp_path, make_project, manager, make_user, add_member, api
 ):
@@ -112,6 +113,7 @@ def image_server() -> Iterator[tuple[str, list[str]]]:
     server.server_close()
 
 
+@pytest.mark.slow
 def test_url_images_are_never_fetched_unless_their_host_is_allowed(
     celery_worker, image_server, make_project, make_user, add_member
 ):
