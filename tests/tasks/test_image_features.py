@@ -75,7 +75,8 @@ def test_a_featurizer_learns_digits_from_png_files():
     files, truth = digit_pngs(600)
     data = [{"stored_image": blob} for blob in files.values()]
     spec = infer_spec([{"stored_image": "0" * 32, "caption": "x"}])
-    assert {f.name: f.kind for f in spec.fields} == {"caption": "text", "stored_image": "image_file"}
+    kinds = {f.name: f.kind for f in spec.fields}
+    assert kinds == {"caption": "text", "stored_image": "image_file"}
     featurizer = pickle.loads(pickle.dumps(fit_featurizer([data])))
     X = featurizer.transform(data)
     assert X.shape == (600, n_image_features()) == (600, featurizer.n_features)
