@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from annotation.extensions import data_erased_hooks
 from annotation.models import Item, LabelSet, Project
 from annotation.services.audit import audit_record
 from annotation.services.images import images_release
@@ -54,6 +55,8 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                 total += Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now)
                 # The images the erased items showed are their data too.
                 images_release(project=project, keys=keys, reason="item data erased")
+                for hook in data_erased_hooks():
+                    hook(item_ids=ids)
         if total:
             erased[project.pk] = total
             labelsets = labelsets_erase(project=project, items_since=oldest, now=now)
