@@ -26,6 +26,7 @@ import re
 import secrets
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -226,7 +227,8 @@ def _check_all(uploads: list[tuple[str, IO[bytes]]]) -> list[_Checked]:
         except FileProblem as exc:
             errors.append({"file": entry.name, "message": str(exc)})
             continue
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError) as exc:
+            # A damaged member (bad CRC, broken deflate data) or an unsupported compression.
             errors.append({"file": entry.name, "message": f"cannot be read from the zip ({exc})"})
             continue
         digest = hashlib.sha256(data).hexdigest()

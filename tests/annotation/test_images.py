@@ -265,3 +265,13 @@ def test_zip_members_are_read_no_further_than_the_cap(make_project, manager, med
         images_upload(project=make_project(), uploads=[("l.zip", io.BytesIO(bytes(raw)))])
     assert "liar.png" in str(refused.value.detail)  # type: ignore[attr-defined]
     assert stored_files(media) == []
+
+
+def test_a_damaged_zip_member_is_named(make_project, manager, api, media):
+    archive = bytearray(zipped({"fine.png": png(shade=1), "torn.png": png(size=64, shade=9)}))
+    start = archive.find(b"torn.png") + len("torn.png")  # its local header's name, then data
+    archive[start + 5 : start + 15] = bytes(10)  # overwrite part of its compressed bytes
+    response = post(api(manager), make_project(), upload("torn.zip", bytes(archive)))
+    assert response.status_code == 400
+    assert [e["file"] for e in response.json()["errors"]] == ["torn.png"]
+    assert stored_files(media) == [] and not StoredImage.objects.exists()
