@@ -78,12 +78,31 @@ def efficiency(X: np.ndarray, y: np.ndarray, seeds: int) -> dict[int, tuple[floa
     return out
 
 
+def photo_speed(n: int = 40) -> None:
+    """Decode + features of photo-sized files (1600x1200, smooth shapes and noise): what a
+    worker pays per image when scoring a pool of camera pictures."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:1200, 0:1600]
+    base = np.stack([xx / 1600 * 255, yy / 1200 * 255, (xx + yy) % 256], axis=2)
+    pixels = (base + rng.normal(0, 20, base.shape)).clip(0, 255).astype(np.uint8)
+    for fmt in ("JPEG", "PNG"):
+        out = io.BytesIO()
+        Image.fromarray(pixels).save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        blob = out.getvalue()
+        start = time.perf_counter()
+        im.features_of([blob] * n)
+        rate = n / (time.perf_counter() - start)
+        print(f"1600x1200 {fmt} ({len(blob) / 1e6:.1f} MB): {rate:.0f} images/s on one core")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--scale", type=int, default=4, help="upscale the 8x8 digits")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed lines")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
+    photo_speed()
     with tempfile.TemporaryDirectory() as tmp:
         paths, raw, y = render(Path(tmp), args.scale)
         blobs = [p.read_bytes() for p in paths]
@@ -94,6 +113,8 @@ def main() -> None:
     X = im.features_of(blobs)
     elapsed = time.perf_counter() - start
     print(f"decode + features: {len(blobs) / elapsed:.0f} images/s on one core ({X.shape[1]} dims)")
+    if args.speed_only:
+        return
     sets = {
         "raw 8x8 pixels (before)": raw / 16.0,
         "layout (16x16 gray)": only("layout", X),
