@@ -16,10 +16,11 @@ SKEIN_IMAGE_MAX_BYTES read. An image that cannot be had is a row of zeros, never
 from __future__ import annotations
 
 import logging
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -33,6 +34,7 @@ from tasks.learning import Featurizer
 logger = logging.getLogger(__name__)
 
 SUB_CHUNK = 256  # rows whose image files are held in memory at once
+HEARTBEAT_SECONDS = 30.0  # decoding a big chunk of photos takes minutes: say we are alive
 FETCH_TIMEOUT = 10.0  # seconds, to connect and for each read
 
 
@@ -116,15 +118,25 @@ def _resolved(values: Sequence[Any], project_id: int) -> list[bytes | None]:
 
 
 def featurize_columns(
-    featurizer: Featurizer, columns: Mapping[str, Sequence[Any]], n: int, *, project_id: int
+    featurizer: Featurizer,
+    columns: Mapping[str, Sequence[Any]],
+    n: int,
+    *,
+    project_id: int,
+    heartbeat: Callable[[], Any] | None = None,
 ) -> Any:
     """``featurizer.transform_fields`` with the image fields' keys (or allowed URLs) read as
-    bytes, SUB_CHUNK rows at a time."""
+    bytes, SUB_CHUNK rows at a time; ``heartbeat`` is called every HEARTBEAT_SECONDS, so a
+    long run of decoding is not taken for a dead worker's."""
     fields = [f.name for f in featurizer.spec.fields if f.kind == "image_file"]
     if not fields or n == 0:
         return featurizer.transform_fields(columns, n)
     parts = []
+    beat = time.monotonic()
     for start in range(0, n, SUB_CHUNK):
+        if heartbeat is not None and time.monotonic() - beat > HEARTBEAT_SECONDS:
+            heartbeat()
+            beat = time.monotonic()
         end = min(n, start + SUB_CHUNK)
         sub: dict[str, Sequence[Any]] = {k: list(v[start:end]) for k, v in columns.items()}
         for name in fields:
@@ -138,8 +150,14 @@ def featurize_columns(
 
 
 def featurize(
-    featurizer: Featurizer, items: Sequence[Mapping[str, Any]], *, project_id: int
+    featurizer: Featurizer,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    project_id: int,
+    heartbeat: Callable[[], Any] | None = None,
 ) -> Any:
     """``featurizer.transform`` over item dicts, image fields read as in `featurize_columns`."""
     columns = {f.name: [data.get(f.name) for data in items] for f in featurizer.spec.fields}
-    return featurize_columns(featurizer, columns, len(items), project_id=project_id)
+    return featurize_columns(
+        featurizer, columns, len(items), project_id=project_id, heartbeat=heartbeat
+    )

@@ -231,7 +231,15 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
     )
     fault_sleep("score")
     if ids:
-        X = featurize_columns(artifact.featurizer, columns, len(ids), project_id=version.project_id)
+        X = featurize_columns(
+            artifact.featurizer,
+            columns,
+            len(ids),
+            project_id=version.project_id,
+            heartbeat=lambda: ScoreChunk.objects.filter(pk=chunk_id, job_id=job_id).update(
+                heartbeat_at=timezone.now()
+            ),
+        )
         del columns
         seed = int(version.project.seed) + 7919 * version.version + chunk.index
         scores = score_chunk(artifact.model, X, artifact.strategy, seed)

@@ -190,7 +190,12 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     )
     del pool
     model_version_heartbeat(version_id=version.pk)
-    X = featurize(featurizer, labeled.data, project_id=project.pk)
+    X = featurize(
+        featurizer,
+        labeled.data,
+        project_id=project.pk,
+        heartbeat=lambda: model_version_heartbeat(version_id=version.pk),
+    )
     classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
     multi = project.is_multi_label

@@ -5,6 +5,7 @@ And no SSRF: an image URL in item data is never fetched unless its host is allow
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -178,3 +179,32 @@ def test_the_fetch_refuses_other_hosts_schemes_and_redirects(settings, image_ser
     settings.SKEIN_IMAGE_FETCH_HOSTS = ["*.example.org"]
     assert url_allowed("https://cdn.example.org/a.png")
     assert not url_allowed("https://example.org.evil.net/a.png")
+
+
+def test_the_worker_reads_stored_images_in_sub_chunks_and_beats_meanwhile(
+    db, settings, tmp_path, make_project, monkeypatch
+):
+    from annotation.services.images import images_upload
+    from tasks.learning import fit_featurizer
+    from tasks.services import images as worker_images
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    project = make_project()
+    files = {f"{n}.png": png(shade=20 * n, size=16 + n) for n in range(5)}
+    images_upload(project=project, uploads=[("s.zip", io.BytesIO(zipped(files)))])
+    data = list(Item.objects.filter(project=project).order_by("id").values_list("data", flat=True))
+    data.append({"stored_image": "f" * 32})  # no such image: a row of zeros, not a failure
+    featurizer = fit_featurizer([data])
+    monkeypatch.setattr(worker_images, "SUB_CHUNK", 2)
+    monkeypatch.setattr(worker_images, "HEARTBEAT_SECONDS", -1.0)
+    beats: list[int] = []
+
+    X = worker_images.featurize(
+        featurizer, data, project_id=project.pk, heartbeat=lambda: beats.append(1)
+    )
+
+    assert X.shape == (6, featurizer.n_features)
+    assert (abs(X[:5]).sum(axis=1) > 0).all() and not X[5].any()
+    assert len(beats) == 3  # before each of the three sub-chunks
+    other = make_project()  # another project's worker never reads this project's files
+    assert not worker_images.featurize(featurizer, data, project_id=other.pk).any()
