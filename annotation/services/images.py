@@ -142,6 +142,21 @@ def _is_zip(upload: IO[bytes], name: str) -> bool:
     return name.lower().endswith(".zip") or start in (b"PK\x03\x04", b"PK\x05\x06")
 
 
+def _declared_entries(handle: IO[bytes]) -> int | None:
+    """The entry count a zip's end-of-central-directory record declares (None when there is
+    none to read: zipfile then says what is wrong). A zip64 count reads as 65535: more than
+    any allowed upload anyway."""
+    handle.seek(0, io.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - (1 << 16) - 22))
+    tail = handle.read()
+    handle.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 12:
+        return None
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
+
+
 def _entries(
     uploads: Iterable[tuple[str, IO[bytes]]], errors: list[dict[str, str]]
 ) -> Iterator[_Entry]:
@@ -161,6 +176,18 @@ def _entries(
                 return _read_bounded(handle, per_file)
 
             yield _Entry(upload_name, read_upload)
+            continue
+        entries = _declared_entries(handle)
+        if entries is not None and entries > 2 * settings.SKEIN_IMAGE_MAX_FILES + 100:
+            # Refused before the central directory is parsed: a zip of millions of empty
+            # entries would cost memory per entry just to be listed.
+            errors.append(
+                {
+                    "file": upload_name,
+                    "message": f"the zip lists {entries} entries; the limit is "
+                    f"{settings.SKEIN_IMAGE_MAX_FILES} images per upload",
+                }
+            )
             continue
         try:
             archive = zipfile.ZipFile(handle)

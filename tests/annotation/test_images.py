@@ -275,3 +275,18 @@ def test_a_damaged_zip_member_is_named(make_project, manager, api, media):
     assert response.status_code == 400
     assert [e["file"] for e in response.json()["errors"]] == ["torn.png"]
     assert stored_files(media) == [] and not StoredImage.objects.exists()
+
+
+def test_a_zip_listing_too_many_entries_is_refused_before_it_is_read(
+    make_project, manager, api, media, settings
+):
+    settings.SKEIN_IMAGE_MAX_FILES = 10
+    many = zipped({f"empty/{n}": b"" for n in range(200)})
+    response = post(api(manager), make_project(), upload("many.zip", many))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "file": "many.zip",
+            "message": "the zip lists 200 entries; the limit is 10 images per upload",
+        }
+    ]
