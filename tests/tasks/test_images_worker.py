@@ -16,7 +16,7 @@ import pytest
 from annotation.models import Item, StoredImage
 from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
-from tasks.models import ModelVersion
+from tasks.models import ModelVersion, StopSetPrediction
 from tasks.services.artifacts import artifact_load
 from tasks.services.images import image_fetch, url_allowed
 from tasks.services.models import model_version_request
@@ -70,6 +70,11 @@ def test_a_zip_of_digit_images_trains_a_model_on_their_pixels_and_scores_the_poo
     assert not pool.exclude(scored_by_version=version.version).exists()
     right = sum(item.predicted_labels == [truth[item.external_id]] for item in pool)
     assert right / 220 >= 0.6, right
+    # The stopping signal's stop set is predicted from the pixels too.
+    stop_set = StopSetPrediction.objects.filter(version=version).select_related("item")
+    assert stop_set.count() >= 20
+    right = sum(p.labels == [truth[p.item.external_id]] for p in stop_set)
+    assert right / stop_set.count() >= 0.6, right
     bob = add_member(project, make_user("bob"))
     claim = assignment_claim_next(project=project, user=bob)
     assert claim.suggestion["model_version"] == version.version
