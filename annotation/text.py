@@ -83,8 +83,9 @@ def json_loads(text: str | bytes) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-# Keys that hold pictures, not prose: never part of an item's text (featurize.IMAGE_FIELD_NAMES).
-NOT_TEXT_KEYS = frozenset({"image", "pixels", "image_url", "url"})
+# Keys that hold pictures, not prose: never part of an item's text (featurize.IMAGE_FIELD_NAMES,
+# IMAGE_FILE_FIELD).
+NOT_TEXT_KEYS = frozenset({"image", "pixels", "image_url", "url", "stored_image"})
 
 
 def item_text(data: Any) -> str:

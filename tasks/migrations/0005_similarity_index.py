@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_near_duplicates'),
+        ('annotation', '0010_near_duplicates'),
         ('tasks', '0004_stop_set'),
     ]
 
