@@ -126,7 +126,7 @@ def test_the_index_answers_like_brute_force_and_follows_new_and_deleted_items(
     ids, vectors = _planted(project, 360, seed=3)
 
     built = similarity_refresh(project_id=project.pk, model_id=SPACE)
-    assert built.rebuilt and built.filed == 360 and built.lists == 19
+    assert built.rebuilt and built.filed == 360 and built.lists == 38
     assert SimilarityEntry.objects.filter(index__project=project).count() == 360
 
     hits = 0
@@ -135,7 +135,7 @@ def test_the_index_answers_like_brute_force_and_follows_new_and_deleted_items(
         assert answer["candidates"] < 200  # the lists, not every vector, were read
         got = answer["results"]
         hits += len({r["item"]["id"] for r in got} & {ids[i] for i in _brute_top(vectors, row, 10)})
-    assert hits / (30 * 10) >= 0.9  # recall@10 of 4 lists out of 19 on clustered data
+    assert hits / (30 * 10) >= 0.9  # recall@10 of 4 lists out of 38 on clustered data
     assert (
         api(manager).get(f"/api/v1/items/{ids[0]}/similar/?k=1").json()["results"][0]["item"]["id"]
         == ids[1]
