@@ -8,8 +8,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotation.models import Annotation, Project
-from tasks.models import ModelVersion
+from annotation.models import Annotation, ItemPrediction, Project
+from tasks.models import ModelVersion, PredictionRun
+from tasks.services.takeover import predictions_rule
 
 
 def model_versions(*, project: Project) -> QuerySet[ModelVersion]:
@@ -77,5 +78,21 @@ def model_version_rows(*, project: Project, versions: set[int]) -> Iterable[Mapp
     return (
         ModelVersion.objects.filter(project=project, version__in=versions)
         .order_by("version")
-        .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at")
+        .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at", "takeover")
     )
+
+
+def prediction_runs(*, project: Project) -> QuerySet[PredictionRun]:
+    return PredictionRun.objects.filter(project=project).order_by("-id")
+
+
+def team_predictions(*, project: Project) -> dict[str, Any]:
+    """Whether the team's own predictions serve the project, on how many items it has
+    them, and its latest endpoint run (a model, or None)."""
+    covered = ItemPrediction.objects.filter(project=project).values("item_id").distinct().count()
+    return {
+        "use_predictions": project.use_predictions,
+        "in_charge": bool(covered) and predictions_rule(project=project),
+        "items_with_predictions": covered,
+        "latest_run": prediction_runs(project=project).first(),
+    }
