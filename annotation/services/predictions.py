@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from annotation.extensions import predictions_in_charge
@@ -175,12 +175,12 @@ class PredictionStage:
         try:
             yield
         finally:
-            # PostgreSQL drops it with the transaction (ON COMMIT DROP), also after an error
-            # that aborted the transaction, when no statement may run.
-            if self._created and not self._pg:
-                with connection.cursor() as cursor:
-                    cursor.execute(f"DROP TABLE IF EXISTS {self._name}")
+            if self._created:
                 self._created = False
+                # On PostgreSQL a transaction an error aborted accepts no statement; the
+                # table goes with its rollback (ON COMMIT DROP).
+                with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE IF EXISTS {self._name}")
 
     def write(self, rows: Sequence[tuple[str, list[Prediction]]]) -> None:
         values = []
@@ -194,13 +194,13 @@ class PredictionStage:
             return
         with connection.cursor() as cursor:
             if not self._created:
+                cursor.execute(f"DROP TABLE IF EXISTS {self._name}")
                 if self._pg:
                     cursor.execute(
                         f"CREATE TEMPORARY TABLE {_STAGE} (seq bigint, external_id text, "
                         "labels text, score double precision, model_version text) ON COMMIT DROP"
                     )
                 else:
-                    cursor.execute(f"DROP TABLE IF EXISTS {self._name}")
                     cursor.execute(
                         f"CREATE TABLE {self._name} (seq integer PRIMARY KEY, external_id text, "
                         "labels text, score real, model_version text)"
