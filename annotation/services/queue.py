@@ -154,7 +154,14 @@ def assignment_claim_next(
                     gold = queue_sql.pick_gold(
                         project_id=project.pk, user_id=user.pk, like=item.confidence
                     )
-                    if rng.random() < project.gold_rate and gold is not None:
+                    if (
+                        rng.random() < project.gold_rate
+                        and gold is not None
+                        # A gold item with no suggestion never stands in for an item with
+                        # one (imported predictions may not cover gold items): its missing
+                        # suggestion would mark it.
+                        and (gold.predicted_labels is not None or item.predicted_labels is None)
+                    ):
                         stands_in_for, item = item, gold
             if item is None:
                 return None

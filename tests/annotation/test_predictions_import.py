@@ -237,3 +237,23 @@ def test_use_predictions_off_takes_them_off_the_items_and_on_puts_them_back(
     assert Item.objects.get(project=project, external_id="new").predicted_labels is None
     assert api(manager).patch(url, {"use_predictions": True}, format="json").status_code == 200
     assert Item.objects.filter(project=project, suggested_by="import:m1").count() == 4
+
+
+def test_a_gold_item_without_a_prediction_never_stands_in_for_one_with_a_suggestion(
+    make_project, make_user, add_member
+):
+    project = make_project(suggestions="show", gold_rate=1.0)
+    records = _rows(4)
+    records.append({"external_id": "g", "text": "gold", "gold": "pos"})  # no prediction
+    items_import_records(project=project, records=records)
+    alice = add_member(project, make_user("alice"))
+    claim = assignment_claim_next(project=project, user=alice)
+    assert not claim.item.is_gold and claim.suggestion["model_version"] == "import:m1"
+    annotation_submit(assignment_id=claim.assignment.pk, user=alice, labels=["pos"])
+    # With a prediction of its own, it is drawn at gold_rate like any gold item.
+    items_import_records(
+        project=project,
+        records=[{"external_id": "g", "text": "gold", "predictions": [_pred(["neg"], 0.9)]}],
+    )
+    claim = assignment_claim_next(project=project, user=alice)
+    assert claim.item.is_gold and claim.suggestion["model_version"] == "import:m1"
