@@ -210,4 +210,13 @@ def enqueue_tick() -> None:
 
 
 def enqueue_endpoint_chunk(*, run_id: int, index: int) -> None:
-    send_after_commit(ENDPOINT_CHUNK, [run_id, index], what="endpoint chunk")
+    def unsent(exc: Exception) -> None:
+        from tasks.services.endpoint import prediction_run_chunk_failed  # noqa: PLC0415
+
+        prediction_run_chunk_failed(
+            run_id=run_id,
+            index=index,
+            error=f"the job queue is unreachable ({type(exc).__name__}); ask for a new run",
+        )
+
+    send_after_commit(ENDPOINT_CHUNK, [run_id, index], what="endpoint chunk", on_error=unsent)

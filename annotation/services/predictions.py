@@ -23,6 +23,7 @@ from django.utils import timezone
 from annotation.extensions import predictions_in_charge
 from annotation.iterables import chunks
 from annotation.models import Item, ItemPrediction, Project
+from annotation.services.bulk import temp_transaction
 from annotation.services.items_sql import item_scores_write, item_suggestions_clear
 
 MAX_MODEL_VERSION = 200
@@ -206,7 +207,7 @@ class PredictionStage:
                         "labels text, score real, model_version text)"
                     )
                 self._created = True
-            with _temp_writes(cursor, pg=self._pg):
+            with temp_transaction(cursor):
                 cursor.executemany(f"INSERT INTO {self._name} VALUES (%s, %s, %s, %s, %s)", values)
 
     def finish(self) -> list[int]:
@@ -233,21 +234,6 @@ class PredictionStage:
                 [self.project.pk],
             )
             return sorted(r[0] for r in cursor.fetchall())
-
-
-@contextlib.contextmanager
-def _temp_writes(cursor: Any, *, pg: bool) -> Iterator[None]:
-    """SQLite outside a transaction: a deferred one that locks only the TEMP table."""
-    if pg or connection.in_atomic_block:
-        yield
-        return
-    cursor.execute("BEGIN DEFERRED")
-    try:
-        yield
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
-    cursor.execute("COMMIT")
 
 
 @transaction.atomic

@@ -39,6 +39,7 @@ from config.jobs import Breaker
 from config.outbound import OutboundRefused, http_post_json
 from tasks import jobs
 from tasks.models import PredictionRun
+from tasks.services.lifecycle import stale_after
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,8 @@ def endpoint_answer_parse(
 
 
 def endpoint_call(*, url: str, payload: dict[str, Any]) -> bytes:
-    """One request through the breaker; raises EndpointUnavailable (retry),
-    EndpointRefused or EndpointAnswerInvalid."""
+    """One request through the breaker; raises EndpointUnavailable (retry; counted by the
+    breaker here), EndpointRefused or EndpointAnswerInvalid (the caller counts it)."""
     if _circuit(url).breaker.is_open():
         raise EndpointRefused(
             f"circuit open: the endpoint failed {settings.SKEIN_ENDPOINT_FAILURES} times in a "
@@ -168,10 +169,8 @@ def endpoint_call(*, url: str, payload: dict[str, Any]) -> bytes:
         _failed(url)
         raise EndpointUnavailable(f"HTTP {status}")
     if not 200 <= status < 300:
-        _failed(url)
         raise EndpointAnswerInvalid(f"HTTP {status}")
     if len(body) > MAX_RESPONSE_BYTES:
-        _failed(url)
         raise EndpointAnswerInvalid(f"the answer is longer than {MAX_RESPONSE_BYTES} bytes")
     return body
 
@@ -189,6 +188,16 @@ def prediction_run_request(*, project: Project, actor: Any = None) -> Prediction
     endpoint or while another run is in progress."""
     if not project.prediction_endpoint:
         raise Conflict({"detail": "The project has no prediction endpoint; set one first."})
+    now = timezone.now()
+    # A run that stopped moving (its jobs were lost with a broker outage, say) gives way.
+    PredictionRun.objects.filter(
+        project=project, state__in=PredictionRun.ACTIVE, updated_at__lt=now - stale_after()
+    ).update(
+        state=PredictionRun.State.FAILED,
+        error="no progress for a while (its jobs were lost); a new run was asked for",
+        finished_at=now,
+        updated_at=now,
+    )
     size = max(1, int(settings.SKEIN_ENDPOINT_CHUNK))
     ids = list(_open_items(project.pk).order_by("id").values_list("id", flat=True))
     plan = [[ids[s], ids[min(s + size, len(ids)) - 1]] for s in range(0, len(ids), size)]
@@ -254,6 +263,7 @@ def prediction_run_note(*, run_id: int, index: int, error: str) -> None:
 
 
 def prediction_run_chunk_failed(*, run_id: int, index: int, error: str) -> None:
+    """A chunk that will not be answered (given up, refused, or its job never sent)."""
     _record(run_id=run_id, index=index, message=error, failed_chunk=True)
 
 

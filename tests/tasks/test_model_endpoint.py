@@ -8,11 +8,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from annotation.errors import Conflict
 from annotation.models import Item, ItemPrediction
 from annotation.services.imports import items_import_records
 from tasks.models import PredictionRun
@@ -234,3 +237,37 @@ def test_a_run_needs_an_endpoint(api, manager, make_project):
     project = make_project()
     response = api(manager).post(f"/api/v1/projects/{project.pk}/prediction-runs/")
     assert response.status_code == 409
+
+
+def test_the_circuit_breaker_stops_calling_a_failing_endpoint(
+    endpoint, make_project, manager, settings
+):
+    settings.SKEIN_ALLOW_PRIVATE_ENDPOINTS = True
+    settings.SKEIN_ENDPOINT_CHUNK = 2
+    settings.SKEIN_ENDPOINT_FAILURES = 2
+    settings.SKEIN_ENDPOINT_BREAKER_SECONDS = 60
+    endpoint.mode = "garbage"
+    project = _project(make_project, 8)
+    project.prediction_endpoint = endpoint.url + "?breaker-test"  # its own circuit
+    project.save()
+    run = prediction_run_request(project=project, actor=manager)
+    for index in range(4):
+        prediction_run_chunk(run_id=run.pk, index=index)
+    run.refresh_from_db()
+    assert len(endpoint.requests) == 2  # the last two chunks never reached it
+    assert [("circuit open" in e["message"]) for e in run.errors] == [False, False, True, True]
+    assert (run.state, run.chunks_failed) == ("failed", 4)
+
+
+def test_a_run_that_stopped_moving_gives_way_to_a_new_one(endpoint, make_project, manager):
+    project = _project(make_project, 3)
+    project.prediction_endpoint = "https://models.example.org/predict"
+    project.save()
+    stuck = prediction_run_request(project=project, actor=manager)
+    with pytest.raises(Conflict):
+        prediction_run_request(project=project, actor=manager)
+    PredictionRun.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    fresh = prediction_run_request(project=project, actor=manager)
+    stuck.refresh_from_db()
+    assert stuck.state == "failed" and "no progress" in stuck.error
+    assert fresh.state == "running"
