@@ -1,6 +1,7 @@
 """The core's extension points: who may be served and whether an annotation counts (one
-labeler policy), what runs after a submit commits (hooks), and whether a team's own
-predictions serve a project's suggestions and priorities.
+labeler policy), what runs after a submit commits, and what else must go when items' data
+is erased (hooks), and whether a team's own predictions serve a project's suggestions and
+priorities.
 
 The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
 (quality registers qualification as the policy; quality and tasks register after-submit
@@ -42,8 +43,13 @@ class _Open:
 AfterSubmit = Callable[..., None]
 """Called as ``hook(project=, annotation=)`` after a submit commits."""
 
+DataErased = Callable[..., None]
+"""Called as ``hook(item_ids=)`` inside the transaction that erases those items' data: the
+copies other apps derived from the data (e.g. text embeddings) go with it."""
+
 _policy: LabelerPolicy = _Open()
 _after_submit: list[AfterSubmit] = []
+_data_erased: list[DataErased] = []
 
 
 def register_labeler_policy(policy: LabelerPolicy) -> None:
@@ -87,3 +93,13 @@ def register_predictions_rule(rule: PredictionsInCharge) -> None:
 
 def predictions_in_charge(*, project: Project) -> bool:
     return _predictions_rule(project=project)
+
+
+def register_data_erased(hook: DataErased) -> None:
+    """Add a reaction to erased item data; registering the same hook twice adds it once."""
+    if hook not in _data_erased:
+        _data_erased.append(hook)
+
+
+def data_erased_hooks() -> tuple[DataErased, ...]:
+    return tuple(_data_erased)

@@ -285,3 +285,5 @@ SKEIN_ENDPOINT_TIMEOUT = float(os.environ.get("SKEIN_ENDPOINT_TIMEOUT", 30))
 SKEIN_ENDPOINT_FAILURES = int(os.environ.get("SKEIN_ENDPOINT_FAILURES", 5))
 SKEIN_ENDPOINT_BREAKER_SECONDS = float(os.environ.get("SKEIN_ENDPOINT_BREAKER_SECONDS", 300))
 SKEIN_ALLOW_PRIVATE_ENDPOINTS = env_bool("SKEIN_ALLOW_PRIVATE_ENDPOINTS")
+# The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
+SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")

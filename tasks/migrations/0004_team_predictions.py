@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0009_team_predictions'),
-        ('tasks', '0002_learning_loop'),
+        ('tasks', '0003_item_embeddings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
