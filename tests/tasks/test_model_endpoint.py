@@ -103,16 +103,32 @@ def _run_finished(run_id: int) -> PredictionRun | None:
     return run if run.state not in PredictionRun.ACTIVE else None
 
 
-def test_an_endpoint_run_through_the_worker_serves_its_predictions(
-    celery_worker, endpoint, make_project, make_user, add_member, api, manager, settings
-):
+def _served_by(endpoint, n, *, worker, settings, api, manager, make_project):
+    """A project of ``n`` items whose manager set ``endpoint`` through the API (private
+    endpoints allowed here and in the worker, which calls with a 1 s timeout)."""
     settings.SKEIN_ALLOW_PRIVATE_ENDPOINTS = True
     settings.SKEIN_ENDPOINT_CHUNK = 10
-    celery_worker.restart(env=WORKER_ENV)
-    project = _project(make_project, 25)
+    worker.restart(env=WORKER_ENV)
+    project = _project(make_project, n)
     url = f"/api/v1/projects/{project.pk}/"
     response = api(manager).patch(url, {"prediction_endpoint": endpoint.url}, format="json")
     assert response.status_code == 200 and response.json()["prediction_endpoint"] == endpoint.url
+    return project
+
+
+def test_an_endpoint_run_through_the_worker_serves_its_predictions(
+    celery_worker, endpoint, make_project, make_user, add_member, api, manager, settings
+):
+    project = _served_by(
+        endpoint,
+        25,
+        worker=celery_worker,
+        settings=settings,
+        api=api,
+        manager=manager,
+        make_project=make_project,
+    )
+    url = f"/api/v1/projects/{project.pk}/"
     alice = add_member(project, make_user("alice"))
     assert "prediction_endpoint" not in api(alice).get(url).json()  # managers only
 
@@ -153,12 +169,14 @@ def test_an_endpoint_run_through_the_worker_serves_its_predictions(
 def test_an_endpoint_timing_out_or_answering_garbage_leaves_the_queue_serving(
     celery_worker, endpoint, make_project, make_user, add_member, api, manager, settings
 ):
-    settings.SKEIN_ALLOW_PRIVATE_ENDPOINTS = True
-    settings.SKEIN_ENDPOINT_CHUNK = 10
-    celery_worker.restart(env=WORKER_ENV)
-    project = _project(make_project, 15)
-    api(manager).patch(
-        f"/api/v1/projects/{project.pk}/", {"prediction_endpoint": endpoint.url}, format="json"
+    project = _served_by(
+        endpoint,
+        15,
+        worker=celery_worker,
+        settings=settings,
+        api=api,
+        manager=manager,
+        make_project=make_project,
     )
     alice = add_member(project, make_user("alice"))
     runs = f"/api/v1/projects/{project.pk}/prediction-runs/"
