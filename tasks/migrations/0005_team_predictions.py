@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0009_team_predictions'),
-        ('tasks', '0003_item_embeddings'),
+        ('tasks', '0004_stop_set'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
