@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_team_predictions'),
+        ('annotation', '0010_team_predictions'),
         ('tasks', '0004_stop_set'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0008_names'),
+        ('annotation', '0009_stored_images'),
     ]
 
     operations = [
