@@ -34,12 +34,14 @@ def test_import_json_list(api, make_project, manager):
     assert response.json() == {
         "created": 2,
         "duplicates": 0,
+        "predictions": 0,
         "near_duplicates": NO_NEAR_DUPLICATES,
     }
     again = api(manager).post(url, [*items, {"external_id": "c", "text": "3"}], format="json")
     assert again.json() == {
         "created": 1,
         "duplicates": 2,
+        "predictions": 0,
         "near_duplicates": NO_NEAR_DUPLICATES,
     }
     assert Item.objects.filter(project=project).count() == 3
@@ -58,6 +60,7 @@ def test_import_items_key(api, make_project, manager):
     assert response.json() == {
         "created": 1,
         "duplicates": 0,
+        "predictions": 0,
         "near_duplicates": NO_NEAR_DUPLICATES,
     }
 
@@ -96,6 +99,7 @@ def test_import_file(api, make_project, manager, name, content):
     assert response.json() == {
         "created": 2,
         "duplicates": 1,
+        "predictions": 0,
         "near_duplicates": NO_NEAR_DUPLICATES,
     }
     items = {i.external_id: i for i in Item.objects.filter(project=project)}

@@ -63,6 +63,7 @@ class ItemImportView(APIView):
                 "created": result.created,
                 "duplicates": result.duplicates,
                 "near_duplicates": result.near_duplicates.as_dict(),
+                "predictions": result.predictions,
             },
             status=status.HTTP_201_CREATED,
         )

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0010_near_duplicates'),
-        ('tasks', '0004_stop_set'),
+        ('annotation', '0011_near_duplicates'),
+        ('tasks', '0005_team_predictions'),
     ]
 
     operations = [

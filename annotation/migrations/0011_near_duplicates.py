@@ -30,7 +30,7 @@ def _backfill_text_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_stored_images'),
+        ('annotation', '0010_team_predictions'),
     ]
 
     operations = [
