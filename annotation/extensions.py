@@ -1,5 +1,6 @@
 """The core's extension points: who may be served and whether an annotation counts (one
-labeler policy), and what runs after a submit commits (hooks).
+labeler policy), what runs after a submit commits, and what else must go when items' data
+is erased (hooks).
 
 The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
 (quality registers qualification as the policy; quality and tasks register after-submit
@@ -41,8 +42,13 @@ class _Open:
 AfterSubmit = Callable[..., None]
 """Called as ``hook(project=, annotation=)`` after a submit commits."""
 
+DataErased = Callable[..., None]
+"""Called as ``hook(item_ids=)`` inside the transaction that erases those items' data: the
+copies other apps derived from the data (e.g. text embeddings) go with it."""
+
 _policy: LabelerPolicy = _Open()
 _after_submit: list[AfterSubmit] = []
+_data_erased: list[DataErased] = []
 
 
 def register_labeler_policy(policy: LabelerPolicy) -> None:
@@ -63,3 +69,13 @@ def register_after_submit(hook: AfterSubmit) -> None:
 
 def after_submit_hooks() -> tuple[AfterSubmit, ...]:
     return tuple(_after_submit)
+
+
+def register_data_erased(hook: DataErased) -> None:
+    """Add a reaction to erased item data; registering the same hook twice adds it once."""
+    if hook not in _data_erased:
+        _data_erased.append(hook)
+
+
+def data_erased_hooks() -> tuple[DataErased, ...]:
+    return tuple(_data_erased)

@@ -112,3 +112,30 @@ class PoolSeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} seeded with {self.n_picked} of {self.n_items}"
+
+
+class ItemEmbedding(models.Model):
+    """One item's text embedding in one model's vector space, computed once per item and model.
+
+    ``vector`` is the L2-normalised row as little-endian float16 bytes (768 bytes for 384
+    dimensions; float16 keeps cosines to ~1e-3, bench/README.md "Text embeddings").
+    ``model_id`` names the space (``Embedder.model_id``): rows of different ids never mix.
+    ``project`` is the item's, repeated so a project's vectors are read by one index range.
+    """
+
+    item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    model_id = models.CharField(max_length=100)
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "model_id"], name="itemembedding_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "model_id", "item"], name="itemembedding_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} in {self.model_id}"

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from django.db.models import QuerySet
 
+from annotation.iterables import chunks
 from annotation.models import Annotation, Project
-from tasks.models import ModelVersion
+from tasks.embedding_codec import vector_from_bytes
+from tasks.models import ItemEmbedding, ModelVersion
+
+_EMBEDDING_READ_CHUNK = 2000
 
 
 def model_versions(*, project: Project) -> QuerySet[ModelVersion]:
@@ -79,3 +85,39 @@ def model_version_rows(*, project: Project, versions: set[int]) -> Iterable[Mapp
         .order_by("version")
         .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at")
     )
+
+
+def item_embeddings(
+    *, item_ids: Sequence[int], model_id: str
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """The stored vectors of `item_ids` in `model_id`'s space, rows in the order given:
+    (float32 matrix, zero rows where an item has none; mask of the rows that have one).
+    The width is the stored vectors' (0 columns when none of the items has one)."""
+    position = {item_id: n for n, item_id in enumerate(item_ids)}
+    found: dict[int, npt.NDArray[np.float32]] = {}
+    for chunk in chunks(list(position), _EMBEDDING_READ_CHUNK):
+        for item_id, raw in ItemEmbedding.objects.filter(
+            model_id=model_id, item_id__in=chunk
+        ).values_list("item_id", "vector"):
+            found[item_id] = vector_from_bytes(raw)
+    dim = len(next(iter(found.values()))) if found else 0
+    out = np.zeros((len(item_ids), dim), dtype=np.float32)
+    present = np.zeros(len(item_ids), dtype=bool)
+    for item_id, row in found.items():
+        out[position[item_id]] = row
+        present[position[item_id]] = True
+    return out, present
+
+
+def items_without_embedding(
+    *, project_id: int, model_id: str, item_ids: Sequence[int]
+) -> list[int]:
+    """Which of `item_ids` have no vector in `model_id`'s space yet, in the order given."""
+    have: set[int] = set()
+    for chunk in chunks(list(item_ids), _EMBEDDING_READ_CHUNK):
+        have.update(
+            ItemEmbedding.objects.filter(
+                project_id=project_id, model_id=model_id, item_id__in=chunk
+            ).values_list("item_id", flat=True)
+        )
+    return [i for i in item_ids if i not in have]

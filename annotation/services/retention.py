@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from annotation.extensions import data_erased_hooks
 from annotation.models import Item, LabelSet, Project
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
@@ -44,6 +45,8 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                 first = Item.objects.filter(pk__in=ids).aggregate(t=Min("created_at"))["t"]
                 oldest = first if oldest is None else min(oldest, first)
                 total += Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now)
+                for hook in data_erased_hooks():
+                    hook(item_ids=ids)
         if total:
             erased[project.pk] = total
             labelsets = labelsets_erase(project=project, items_since=oldest, now=now)

@@ -274,3 +274,5 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 # Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
+# The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
+SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
