@@ -112,8 +112,7 @@ class Data:
 
 
 def _both(X: Any, E: np.ndarray, weight: float) -> Any:
-    out = sp.hstack([sp.csr_matrix(X), sp.csr_matrix(E.astype(np.float64) * weight)], "csr")
-    return out
+    return sp.hstack([sp.csr_matrix(X), sp.csr_matrix(E.astype(np.float64) * weight)], "csr")
 
 
 def load_digits() -> Data:
@@ -124,7 +123,9 @@ def load_digits() -> Data:
     order = np.random.default_rng(0).permutation(len(items))
     test, pool = order[:500], order[500:]
     Xf = fit_featurizer([[items[i] for i in pool]]).transform(items)
-    return Data("digits", y[pool], y[test], sorted(set(y.tolist())), {"ngrams": (Xf[pool], Xf[test])})
+    return Data(
+        "digits", y[pool], y[test], sorted(set(y.tolist())), {"ngrams": (Xf[pool], Xf[test])}
+    )
 
 
 def load_text(name: str, n_pool: int) -> Data:
@@ -142,7 +143,10 @@ def load_text(name: str, n_pool: int) -> Data:
         y[pool],
         y[test],
         list(range(len(classes))),
-        {"ngrams": (Xn[pool], Xn[test]), "emb": (E[pool].astype(np.float64), E[test].astype(np.float64))},
+        {
+            "ngrams": (Xn[pool], Xn[test]),
+            "emb": (E[pool].astype(np.float64), E[test].astype(np.float64)),
+        },
         E_pool=E[pool],
         R=(R[pool], R[test]),
     )
@@ -220,7 +224,9 @@ def first_batch(data: Data, key: str, v: Variant, batch: int, seed: int) -> np.n
     n_pool = data.y_pool.size
     if v.cold_start == "diverse":
         space = data.E_pool if (v.space == "E" and data.E_pool is not None) else data.X[key][0]
-        return np.argsort(-cold_start_priorities(space, batch, seed, cosine=space is data.E_pool))[:batch]
+        return np.argsort(-cold_start_priorities(space, batch, seed, cosine=space is data.E_pool))[
+            :batch
+        ]
     return np.random.default_rng(seed).permutation(n_pool)[:batch]
 
 
@@ -265,7 +271,11 @@ def run_random(data: Data, v: Variant, seed: int, max_labels: int) -> tuple[dict
     while n < min(max_labels, data.y_pool.size):
         n += GRID_STEP if n < max(CHECKPOINTS) else 50
         labeled = order[:n]
-        own[n] = own_accuracy(data, key, labeled, seed)[0] if np.unique(data.y_pool[labeled]).size >= 2 else 0.0
+        own[n] = (
+            own_accuracy(data, key, labeled, seed)[0]
+            if np.unique(data.y_pool[labeled]).size >= 2
+            else 0.0
+        )
         if data.R is not None:
             ref[n] = ref_accuracy(data, labeled)
         if n >= max(CHECKPOINTS) and targets_hit(data, key, own, ref):
@@ -324,13 +334,29 @@ def table(data: Data, variants: list[Variant], batch: int, results: dict, judge:
     for v in variants:
         key = features_key(v, data)
         target = data.targets[f"own:{key}"] if judge == "own" else data.targets["ref"]
-        base = "random-ngrams" if (judge == "own" and v.features == "ngrams" and "random-ngrams" in [w.name for w in variants]) else "random"
+        base = (
+            "random-ngrams"
+            if (
+                judge == "own"
+                and v.features == "ngrams"
+                and "random-ngrams" in [w.name for w in variants]
+            )
+            else "random"
+        )
         runs = results.get((v.name, batch))
         rand = results.get((base, batch))
         if not runs or not rand:
             continue
         curves = [r[idx] for r in runs]
-        rand_need = [needed(r[idx], data.targets[f"own:{features_key(VARIANTS[base], data)}"] if judge == "own" else data.targets["ref"]) for r in rand]
+        rand_need = [
+            needed(
+                r[idx],
+                data.targets[f"own:{features_key(VARIANTS[base], data)}"]
+                if judge == "own"
+                else data.targets["ref"],
+            )
+            for r in rand
+        ]
         need = [needed(c, target) for c in curves]
         accs = " | ".join(fmt([at_labels(c, cp) for c in curves]) for cp in CHECKPOINTS)
         if np.all(np.isfinite(need)) and np.all(np.isfinite(rand_need)):
@@ -340,7 +366,8 @@ def table(data: Data, variants: list[Variant], batch: int, results: dict, judge:
                 worse = sum(
                     1
                     for cp in CHECKPOINTS[1:]
-                    if np.mean([at_labels(c, cp) for c in curves]) < np.mean([at_labels(r[idx], cp) for r in rand])
+                    if np.mean([at_labels(c, cp) for c in curves])
+                    < np.mean([at_labels(r[idx], cp) for r in rand])
                 )
                 ratio += f" ({worse} checkpoints after 40 below {base})"
         else:
@@ -365,7 +392,11 @@ def main() -> None:
     started = time.perf_counter()
     for name in args.datasets.split(","):
         t0 = time.perf_counter()
-        data = load_digits() if name == "digits" else load_text(name, {"movies": 4000, "news": 2824}[name])
+        data = (
+            load_digits()
+            if name == "digits"
+            else load_text(name, {"movies": 4000, "news": 2824}[name])
+        )
         variants = [VARIANTS[n] for n in names]
         if data.E_pool is None:  # no text: the feature variants are all the same features
             variants = [v for v in variants if v.name in ("random", "default", "old-default")]
@@ -377,9 +408,15 @@ def main() -> None:
         if data.R is not None:
             data.full["ref"] = ref_accuracy(data, everything)
             data.targets["ref"] = TARGET_SHARE * data.full["ref"]
-        print(f"\n## {name}: pool {data.y_pool.size}, held-out {data.y_test.size}, "
-              f"{len(data.classes)} classes; loaded in {time.perf_counter() - t0:.0f}s")
-        print("full-pool accuracy: " + ", ".join(f"{k} {a:.3f}" for k, a in sorted(data.full.items())), flush=True)
+        print(
+            f"\n## {name}: pool {data.y_pool.size}, held-out {data.y_test.size}, "
+            f"{len(data.classes)} classes; loaded in {time.perf_counter() - t0:.0f}s"
+        )
+        print(
+            "full-pool accuracy: "
+            + ", ".join(f"{k} {a:.3f}" for k, a in sorted(data.full.items())),
+            flush=True,
+        )
         jobs = []
         for v in variants:
             for batch in batches:
@@ -404,7 +441,10 @@ def main() -> None:
             if data.R is not None:
                 print(f"### {name}, retrain_every = {batch}, judged by the reference TF-IDF + LR\n")
                 table(data, variants, batch, results, "ref")
-        print("CPU seconds per variant: " + ", ".join(f"{k} {s:.0f}" for k, s in seconds.items()), flush=True)
+        print(
+            "CPU seconds per variant: " + ", ".join(f"{k} {s:.0f}" for k, s in seconds.items()),
+            flush=True,
+        )
     print(f"\ntotal wall time {time.perf_counter() - started:.0f}s")
 
 

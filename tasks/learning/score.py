@@ -131,9 +131,7 @@ def batch_priorities(
     return BatchPlan(candidate_out, random_out)
 
 
-def cold_start_priorities(
-    X_sample: Any, n: int, seed: int, *, cosine: bool = False
-) -> FloatArray:
+def cold_start_priorities(X_sample: Any, n: int, seed: int, *, cosine: bool = False) -> FloatArray:
     """Before any model: `n` cluster-spread items (`diverse_seed`) first, the rest random.
     Pass text embeddings (`cosine=True`) where there are any: their clusters follow topics."""
     priority = np.random.default_rng(seed).random(int(X_sample.shape[0])) * _BELOW_ONE

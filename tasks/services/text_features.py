@@ -57,4 +57,7 @@ def featurizer_vectors(
     space = featurizer_space(featurizer)
     if space is None:
         return None
-    return item_vectors(project_id=project_id, item_ids=item_ids, model_id=space)
+    vectors = item_vectors(project_id=project_id, item_ids=item_ids, model_id=space)
+    if vectors.shape[1] != featurizer.embedding_dim:  # none stored, none computable here
+        return np.zeros((len(item_ids), featurizer.embedding_dim), dtype=np.float32)
+    return vectors

@@ -12,6 +12,7 @@ scoring sees the same vocabulary weights everywhere.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from tasks.services.lifecycle import (
     model_version_heartbeat,
 )
 from tasks.services.scoring import model_version_score_start
+from tasks.services.text_features import embedding_space_for, item_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +189,13 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     featurizer = fit_featurizer([labeled.data, pool] if pool else [labeled.data])
     del pool
     model_version_heartbeat(version_id=version.pk)
-    X = featurizer.transform(labeled.data)
+    space = embedding_space_for(featurizer)
+    vectors = None
+    if space is not None:  # text: the embeddings beside the n-grams (text_features)
+        vectors = item_vectors(project_id=project.pk, item_ids=labeled.item_ids, model_id=space)
+        featurizer.use_embeddings(space, vectors.shape[1])
+        model_version_heartbeat(version_id=version.pk)
+    X = featurizer.transform(labeled.data, vectors)
     classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
     multi = project.is_multi_label
@@ -203,6 +211,9 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     model_version_heartbeat(version_id=version.pk)
     metrics = evaluate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed).as_dict()
     metrics["aggregation"] = labeled.aggregation
+    metrics["embedding_model"] = space
+    if not multi:  # for the class-aware batch (scoring.model_version_score_finish)
+        metrics["label_counts"] = dict(Counter(labeled.labels))
     name = artifact_save(
         project_id=project.pk,
         version=version.version,
