@@ -332,6 +332,8 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
             item_ids=[c[0] for c in candidates] + [r[0] for r in explore],
             featurizer=featurizer,
         )
+        X_candidates: Any
+        X_random: Any
         if vectors is not None:  # diversity and density between the items' embeddings
             X_candidates, X_random = vectors[: len(candidates)], vectors[len(candidates) :]
         else:
