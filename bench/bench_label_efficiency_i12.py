@@ -384,11 +384,16 @@ def main() -> None:
     parser.add_argument("--batches", default="10,20")
     parser.add_argument("--variants", default="default,old-default,random-ngrams")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--max-labels", type=int, default=1500)
+    parser.add_argument("--max-labels", type=int, default=1500, help="random order's cap")
+    parser.add_argument("--max-active", type=int, default=800, help="the queue variants' cap")
+    parser.add_argument("--screen", default="", help="variants run at the last cadence only")
+    parser.add_argument("--screen-seeds", type=int, default=3)
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     batches = [int(b) for b in args.batches.split(",")]
     names = ["random"] + [n for n in args.variants.split(",") if n and n != "random"]
+    screen = [n for n in args.screen.split(",") if n]
+    names += [n for n in screen if n not in names]
     started = time.perf_counter()
     for name in args.datasets.split(","):
         t0 = time.perf_counter()
@@ -420,9 +425,16 @@ def main() -> None:
         jobs = []
         for v in variants:
             for batch in batches:
-                if v.strategy == "random" and not v.batch_mode and batch != batches[0]:
-                    continue
-                jobs.extend((v, batch, s, args.max_labels) for s in seeds)
+                if v.strategy == "random" and not v.batch_mode:
+                    if batch == batches[0]:
+                        jobs.extend((v, batch, s, args.max_labels) for s in seeds)
+                elif v.name in screen:
+                    if batch == batches[-1]:
+                        jobs.extend(
+                            (v, batch, s, args.max_active) for s in seeds[: args.screen_seeds]
+                        )
+                else:
+                    jobs.extend((v, batch, s, args.max_active) for s in seeds)
         global _DATA
         _DATA = data
         results: dict[tuple[str, int], list[tuple[dict, dict]]] = {}
