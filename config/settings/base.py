@@ -274,6 +274,10 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 # Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
+# Learn from the text embeddings (features, cold start, batch diversity, class-aware
+# batches): off by default, the label-efficiency bench found it no better on balance
+# (bench/README.md, "Label efficiency with text embeddings").
+SKEIN_EMBEDDING_FEATURES = env_bool("SKEIN_EMBEDDING_FEATURES")
 # The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
 SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
 # Label errors (confident learning, computed with each model version): how many of the

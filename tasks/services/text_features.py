@@ -6,8 +6,9 @@ its scoring, its batch re-ranking (diversity and density measured between embedd
 the cold start (clusters of the embedding space) all work in that one space. Vectors are
 read from the store; an item without one (imported after the embedding pass, say) is
 embedded here, in the worker, and stored, so each item is embedded once per model. With
-the embedder disabled (SKEIN_EMBEDDER=none) nothing here is used and the loop runs on
-hashed n-grams alone, as before.
+the embedder disabled (SKEIN_EMBEDDER=none), or SKEIN_EMBEDDING_FEATURES off (the default:
+the bench found it no better on balance, bench/README.md), nothing here is used for new
+versions and the loop runs on hashed n-grams alone, as before.
 
 Worker-side only (the embedder imports onnxruntime; tests/tasks/test_web_stays_small.py).
 """
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings
 
 from tasks.learning import Featurizer
 from tasks.selectors import item_embeddings
@@ -26,8 +28,11 @@ from tasks.services.embeddings import embedder_id, item_embeddings_ensure
 
 def embedding_space_for(featurizer: Featurizer) -> str | None:
     """The embedding space a new model version should use: the configured embedder's, when
-    the project's items have text; None (n-grams only) otherwise or when disabled."""
-    return embedder_id() if featurizer.spec.has_text else None
+    SKEIN_EMBEDDING_FEATURES is on and the project's items have text; None (n-grams only)
+    otherwise, or when the embedder is disabled."""
+    if not settings.SKEIN_EMBEDDING_FEATURES or not featurizer.spec.has_text:
+        return None
+    return embedder_id()
 
 
 def featurizer_space(featurizer: Featurizer) -> str | None:

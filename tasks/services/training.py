@@ -214,7 +214,7 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     metrics = cv.as_dict()
     metrics["aggregation"] = labeled.aggregation
     metrics["embedding_model"] = space
-    if not multi:  # for the class-aware batch (scoring.model_version_score_finish)
+    if space is not None and not multi:  # class-aware batches (model_version_score_finish)
         metrics["label_counts"] = dict(Counter(labeled.labels))
     # Label errors from the out-of-fold probabilities; predictions on the stop set.
     metrics["label_errors"] = label_errors_check(

@@ -60,6 +60,7 @@ def active(project):
 def test_training_scoring_and_next_use_the_embeddings(
     celery_worker, make_project, make_user, add_member, api
 ):
+    celery_worker.restart(env={"SKEIN_EMBEDDING_FEATURES": "1"})
     project = make_project(labels=list(TOPICS), retrain_every=10, suggestions="show")
     topic_items(project, per_topic=20)
     ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
@@ -100,10 +101,17 @@ def _labeled(project):
     return Item.objects.filter(project=project, annotation_count__gt=0)
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SKEIN_EMBEDDER": "none", "SKEIN_EMBEDDING_FEATURES": "1"},
+        {"SKEIN_EMBEDDING_FEATURES": "0"},
+    ],
+)
 def test_with_the_embedder_disabled_the_loop_runs_on_ngrams(
-    celery_worker, make_project, make_user, add_member, api
+    celery_worker, make_project, make_user, add_member, api, env
 ):
-    celery_worker.restart(env={"SKEIN_EMBEDDER": "none"})
+    celery_worker.restart(env=env)
     project = make_project(labels=list(TOPICS), retrain_every=1000)
     topic_items(project, per_topic=10)
     alice = add_member(project, make_user("alice"))
@@ -112,7 +120,7 @@ def test_with_the_embedder_disabled_the_loop_runs_on_ngrams(
     version = wait_for(
         lambda: active(project), worker=celery_worker, timeout=120, what="an active model"
     )
-    assert version.metrics["embedding_model"] is None
+    assert version.metrics["embedding_model"] is None and "label_counts" not in version.metrics
     assert artifact_load(version.artifact.name).featurizer.embedding_model is None
     assert not ItemEmbedding.objects.filter(project=project).exists()
     bob = add_member(project, make_user("bob"))
