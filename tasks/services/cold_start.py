@@ -20,6 +20,7 @@ from annotation.services.items_sql import item_scores_write
 from tasks.learning import cold_start_priorities, fit_featurizer
 from tasks.models import ModelVersion, PoolSeed
 from tasks.selectors import item_embeddings
+from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.scoring import batch_size_for, pool_of
 from tasks.services.text_features import embedding_space_for, item_vectors
 
@@ -56,11 +57,13 @@ def pool_seed(*, project_id: int) -> int:
     if len(sample) < MIN_SEED_POOL:
         return 0
     batch = min(batch_size_for(project), len(sample) // 2)
-    featurizer = fit_featurizer([[r[1] for r in sample]])
+    featurizer = fit_featurizer([[r[1] for r in sample]], image_urls=fetch_urls_allowed())
     space = embedding_space_for(featurizer)
     if space is None:
         priority = cold_start_priorities(
-            used_columns(featurizer.transform([r[1] for r in sample])), batch, int(project.seed)
+            used_columns(featurize(featurizer, [r[1] for r in sample], project_id=project_id)),
+            batch,
+            int(project.seed),
         )
     else:
         _, present = item_embeddings(item_ids=[r[0] for r in sample], model_id=space)

@@ -45,6 +45,7 @@ from tasks.learning import (
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
+from tasks.services.images import featurize, featurize_columns
 from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail
 from tasks.services.text_features import featurizer_vectors
 
@@ -234,7 +235,16 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
         vectors = featurizer_vectors(
             project_id=version.project_id, item_ids=ids, featurizer=artifact.featurizer
         )
-        X = artifact.featurizer.transform_fields(columns, len(ids), vectors)
+        X = featurize_columns(
+            artifact.featurizer,
+            columns,
+            len(ids),
+            project_id=version.project_id,
+            heartbeat=lambda: ScoreChunk.objects.filter(pk=chunk_id, job_id=job_id).update(
+                heartbeat_at=timezone.now()
+            ),
+            embeddings=vectors,
+        )
         del columns
         seed = int(version.project.seed) + 7919 * version.version + chunk.index
         scores = score_chunk(artifact.model, X, artifact.strategy, seed)
@@ -337,8 +347,12 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
         if vectors is not None:  # diversity and density between the items' embeddings
             X_candidates, X_random = vectors[: len(candidates)], vectors[len(candidates) :]
         else:
-            X_candidates = featurizer.transform([c[1] for c in candidates])
-            X_random = featurizer.transform([r[1] for r in explore]) if explore else None
+            X_candidates = featurize(featurizer, [c[1] for c in candidates], project_id=project.pk)
+            X_random = (
+                featurize(featurizer, [r[1] for r in explore], project_id=project.pk)
+                if explore
+                else None
+            )
         predicted, labeled_classes = _class_information(version, candidates)
         plan = batch_priorities(
             np.array([c[2] for c in candidates]),
