@@ -286,7 +286,8 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
 # Learn from the text embeddings (features, cold start, batch diversity, class-aware
-# batches): off by default, the label-efficiency bench found it no better on balance
+# batches): off by default, the label-efficiency bench found the feature block costly on
+# stylistic labels
 # (bench/README.md, "Label efficiency with text embeddings").
 SKEIN_EMBEDDING_FEATURES = env_bool("SKEIN_EMBEDDING_FEATURES")
 # The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".

@@ -36,8 +36,9 @@ scores and a batch of near-identical items teaches little.
 Text embeddings (issue 12; bench/bench_label_efficiency_i12.py, bench/README.md "Label
 efficiency with text embeddings"). When a project has text, an embedder is configured and
 SKEIN_EMBEDDING_FEATURES is on (off by default: on the bench's health-news tweets, whose
-classes are a matter of style, the embedding block and embedding-space diversity cost
-labels; on movie reviews they gained accuracy), the workers
+classes are a matter of style, the embedding feature block costs labels, while the
+embedding-space cold start and batches alone saved labels; on movie reviews the block gained
+accuracy), the workers
 (tasks/services/text_features.py) use each item's sentence embedding
 (tasks.learning.embeddings) in three places:
 
