@@ -285,6 +285,11 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 # Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
+# Learn from the text embeddings (features, cold start, batch diversity, class-aware
+# batches): off by default, the label-efficiency bench found the feature block costly on
+# stylistic labels
+# (bench/README.md, "Label efficiency with text embeddings").
+SKEIN_EMBEDDING_FEATURES = env_bool("SKEIN_EMBEDDING_FEATURES")
 
 # A project's model endpoint (README, "A team's own predictions"): items are POSTed in
 # chunks of SKEIN_ENDPOINT_CHUNK, each request given SKEIN_ENDPOINT_TIMEOUT seconds; after

@@ -27,6 +27,9 @@ CountMatrix = sp.csr_matrix[np.float64]
 FeatureMatrix = sp.csr_matrix[np.float64] | npt.NDArray[np.float64]
 
 IMAGE_FIELD_NAMES = ("image", "pixels")
+# Weight (row norm) of the dense text-embedding block beside the n-grams' unit norm; chosen
+# in bench/bench_label_efficiency_i12.py (bench/README.md, "issue 12").
+EMBEDDING_WEIGHT = 1.0
 # An uploaded image: item data holds its key; the worker hands the featurizer the file's
 # bytes in its place (tasks/services/images.py), and tasks.learning.images describes them.
 IMAGE_FILE_FIELD = "stored_image"
@@ -148,10 +151,19 @@ class Featurizer:
     Numbers: z-scores with the running mean/std (missing -> 0). Images: pixels scaled to
     [0, 1] with the fitted min/max, padded or cut to the spec's size. Image files (encoded
     bytes): tasks.learning.images' features, which need no fitting.
+
+    Text embeddings (`use_embeddings`): the item's sentence embedding (one unit row per item,
+    computed outside, see tasks.learning.embeddings) is appended as a dense block scaled to
+    norm `embedding_weight`, so the classifier sees meaning as well as words; the embedder's
+    `embedding_model` id is part of the fitted state, so scoring uses the same space.
+    Featurizers pickled before this existed have no such block (class defaults below).
     """
 
     spec: FeatureSpec
     n_docs: int = 0
+    embedding_model: str | None = None
+    embedding_dim: int = 0
+    embedding_weight: float = EMBEDDING_WEIGHT
     _df: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     _moments: dict[str, _Moments] = field(default_factory=dict)
     _pixel_range: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -179,7 +191,18 @@ class Featurizer:
                 width += n_image_features()
             else:
                 width += f.size
-        return width
+        return width + (self.embedding_dim if self.embedding_model is not None else 0)
+
+    def use_embeddings(
+        self, model_id: str, dim: int, weight: float = EMBEDDING_WEIGHT
+    ) -> Featurizer:
+        """Append embeddings of space `model_id` (width `dim`) to every transformed row."""
+        if not self.spec.has_text:
+            raise ValueError("text embeddings need a text field in the spec")
+        if dim < 1 or weight <= 0:
+            raise ValueError(f"bad embedding block: dim {dim}, weight {weight}")
+        self.embedding_model, self.embedding_dim, self.embedding_weight = model_id, dim, weight
+        return self
 
     # ----- fitting ------------------------------------------------------------------------
     def partial_fit(self, items: Sequence[Mapping[str, Any]]) -> Featurizer:
@@ -232,11 +255,19 @@ class Featurizer:
         return self._idf_cache[key]
 
     # ----- transforming -------------------------------------------------------------------
-    def transform(self, items: Sequence[Mapping[str, Any]]) -> FeatureMatrix:
-        """Features for a chunk: CSR when there is text, a dense float array otherwise."""
-        return self.transform_fields(_columns(items, self.spec), len(items))
+    def transform(
+        self, items: Sequence[Mapping[str, Any]], embeddings: npt.ArrayLike | None = None
+    ) -> FeatureMatrix:
+        """Features for a chunk: CSR when there is text, a dense float array otherwise.
+        `embeddings`: the items' rows in the `embedding_model` space, when it is set."""
+        return self.transform_fields(_columns(items, self.spec), len(items), embeddings)
 
-    def transform_fields(self, columns: Mapping[str, Sequence[Any]], n: int) -> FeatureMatrix:
+    def transform_fields(
+        self,
+        columns: Mapping[str, Sequence[Any]],
+        n: int,
+        embeddings: npt.ArrayLike | None = None,
+    ) -> FeatureMatrix:
         """`transform` over column-oriented data (see `partial_fit_fields`)."""
         blocks: list[FeatureMatrix] = []
         n_text_parts = sum(len(self._parts(f.name)) for f in self.spec.fields if f.kind == "text")
@@ -258,6 +289,9 @@ class Featurizer:
                 lo, hi = self._pixel_range.get(f.name, (0.0, 1.0))
                 scale = hi - lo if hi > lo else 1.0
                 blocks.append(np.clip(np.nan_to_num((pixels - lo) / scale, nan=0.0), 0.0, 1.0))
+        dense = self._embedding_block(embeddings, n)
+        if dense is not None:
+            blocks.append(dense)
         if self.spec.has_text:
             if len(blocks) == 1:
                 return blocks[0]
@@ -266,6 +300,23 @@ class Featurizer:
             return out
         # no text field: every block is a dense array
         return np.hstack(cast(list[FloatArray], blocks)).astype(np.float64)
+
+    def _embedding_block(self, embeddings: npt.ArrayLike | None, n: int) -> FloatArray | None:
+        """The scaled embedding rows, checked against the fitted space's width."""
+        model = getattr(self, "embedding_model", None)  # None in featurizers pickled before
+        if model is None:
+            if embeddings is not None:
+                raise ValueError("this featurizer has no embedding block; pass no embeddings")
+            return None
+        if embeddings is None:
+            raise ValueError(f"this featurizer needs the items' {model!r} embeddings")
+        E = np.asarray(embeddings, dtype=np.float64)
+        if E.shape != (n, self.embedding_dim):
+            raise ValueError(f"embeddings of shape {E.shape}, expected ({n}, {self.embedding_dim})")
+        norms = np.linalg.norm(E, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        scaled: FloatArray = E * (self.embedding_weight / norms)
+        return scaled
 
     def _hashed_counts(self, name: str, texts: list[str]) -> list[tuple[str, CountMatrix]]:
         """Hashed term counts of each part of one text field (see `hashed_word_counts`)."""

@@ -88,6 +88,8 @@ def batch_priorities(
     X_random: Any | None = None,
     batch_mode: bool = True,
     method: str = DEFAULT_BATCH_METHOD,
+    predicted: npt.ArrayLike | None = None,
+    labeled_classes: npt.ArrayLike | None = None,
 ) -> BatchPlan:
     """Re-rank the top candidates into the next batch (priorities in [1, 2]).
 
@@ -100,7 +102,15 @@ def batch_priorities(
     n_random = 0 if X_random is None or not batch_mode else min(X_random.shape[0], batch_size)
     n_model = min(batch_size - n_random, scores.size)
     if batch_mode and n_model > 0:
-        picks = rank_batch(scores, X_candidates, X_labeled, n_model, method=method)
+        picks = rank_batch(
+            scores,
+            X_candidates,
+            X_labeled,
+            n_model,
+            method=method,
+            predicted=predicted,
+            labeled_classes=labeled_classes,
+        )
     else:
         picks = np.argsort(-scores, kind="stable")[:n_model]
     slots = n_model + n_random
@@ -121,9 +131,10 @@ def batch_priorities(
     return BatchPlan(candidate_out, random_out)
 
 
-def cold_start_priorities(X_sample: Any, n: int, seed: int) -> FloatArray:
-    """Before any model: `n` cluster-spread items (`diverse_seed`) first, the rest random."""
+def cold_start_priorities(X_sample: Any, n: int, seed: int, *, cosine: bool = False) -> FloatArray:
+    """Before any model: `n` cluster-spread items (`diverse_seed`) first, the rest random.
+    Pass text embeddings (`cosine=True`) where there are any: their clusters follow topics."""
     priority = np.random.default_rng(seed).random(int(X_sample.shape[0])) * _BELOW_ONE
-    picks = diverse_seed(X_sample, n, seed)
+    picks = diverse_seed(X_sample, n, seed, cosine=cosine)
     priority[picks] = _serving_priorities(len(picks))
     return priority

@@ -136,24 +136,28 @@ def uncertainty_scores(model: TrainedModel, X: Any, strategy: str, seed: int) ->
 
 
 # ----- batch construction -------------------------------------------------------------------
-def _reduce(X: Any, n_components: int, seed: int) -> FloatArray:
+def _reduce(X: Any, n_components: int, seed: int, *, cosine: bool = False) -> FloatArray:
     """Dense low-dimensional rows for clustering: SVD when wide, and for sparse (text) rows
-    l2-normalised afterwards, so distances follow cosine similarity as TF-IDF wants."""
+    or when `cosine` (text embeddings) l2-normalised afterwards, so distances follow cosine
+    similarity, the geometry TF-IDF and sentence embeddings are made for."""
     sparse = sp.issparse(X)
     if sparse or X.shape[1] > n_components:
         k = max(1, min(n_components, X.shape[1] - 1, X.shape[0] - 1))
         X = TruncatedSVD(n_components=k, random_state=seed).fit_transform(X)
     dense: FloatArray = np.asarray(X, dtype=float)
-    if sparse:
+    if sparse or cosine:
         dense = normalize(dense)
     return dense
 
 
-def diverse_seed(X: Any, n: int, seed: int, *, sample_size: int = 20_000) -> IntArray:
+def diverse_seed(
+    X: Any, n: int, seed: int, *, sample_size: int = 20_000, cosine: bool = False
+) -> IntArray:
     """Cold start: `n` row indices spread over the pool, one per MiniBatchKMeans cluster.
 
     Each pick is the row nearest its cluster's centre (a typical member, not an outlier);
     larger clusters come first. Clusters are found on a sample, SVD-reduced for text.
+    `cosine`: rows are directions (text embeddings), clustered on the unit sphere.
     """
     n_rows = X.shape[0]
     n = min(n, n_rows)
@@ -161,7 +165,7 @@ def diverse_seed(X: Any, n: int, seed: int, *, sample_size: int = 20_000) -> Int
         return np.zeros(0, dtype=int)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n_rows, size=min(sample_size, n_rows), replace=False))
-    Z = _reduce(X[rows], 50, seed)
+    Z = _reduce(X[rows], 50, seed, cosine=cosine)
     km = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=3, batch_size=1024).fit(Z)
     distance = np.linalg.norm(Z - km.cluster_centers_[km.labels_], axis=1)
     sizes = np.bincount(km.labels_, minlength=n)
@@ -182,6 +186,22 @@ def _cosine(A: Any, B: Any) -> FloatArray:
     return np.asarray(sim.todense() if sp.issparse(sim) else sim)  # type: ignore[attr-defined]
 
 
+def _class_balance(
+    predicted: npt.ArrayLike | None, labeled_classes: npt.ArrayLike | None, n_rows: int
+) -> tuple[IntArray, FloatArray] | None:
+    """Per candidate: its predicted class (as an index), and per class the labels it has
+    already (labeled rows by their label), for `rank_batch`'s class-aware weighting."""
+    if predicted is None:
+        return None
+    pred = np.asarray(predicted)
+    if pred.shape != (n_rows,):
+        raise ValueError(f"predicted has shape {pred.shape}, expected ({n_rows},)")
+    known = np.asarray(labeled_classes if labeled_classes is not None else [])
+    values, inverse = np.unique(np.concatenate([pred, known]), return_inverse=True)
+    counts = np.bincount(inverse[n_rows:], minlength=values.size).astype(float)
+    return inverse[:n_rows].astype(np.int64), counts
+
+
 def rank_batch(
     scores: npt.ArrayLike,
     X_candidates: Any,
@@ -189,6 +209,8 @@ def rank_batch(
     n: int,
     *,
     method: str = "ranked",
+    predicted: npt.ArrayLike | None = None,
+    labeled_classes: npt.ArrayLike | None = None,
 ) -> np.ndarray:
     """Order candidates for one batch so it is useful *and* varied; returns candidate indices.
 
@@ -197,6 +219,14 @@ def rank_batch(
     "density": greedy score * density * (1 - max cosine similarity to rows already picked),
     density being the mean cosine similarity to the other candidates (Settles & Craven's
     information density, over the candidates), so outliers and near-duplicates wait.
+    The rows may be any representation (features, or text embeddings where they exist).
+
+    Class-aware ("density" only), when `predicted` (each candidate's predicted class) is
+    given: a candidate's value is also divided by 1 + the labels its predicted class already
+    has (`labeled_classes`, the labeled rows' classes) and picks in this batch, relative to
+    the average class, square-rooted: so a batch spreads over the predicted classes and
+    leans to the classes with few labels, instead of piling onto the pair of classes the
+    young model confuses most.
     """
     scores = np.asarray(scores, dtype=float)
     n = min(n, scores.size)
@@ -219,13 +249,20 @@ def rank_batch(
     sim = np.clip(_cosine(X_candidates, X_candidates), 0.0, 1.0)
     density = (sim.sum(axis=1) - 1.0) / max(1, scores.size - 1)
     base = (0.05 + scaled) * (0.05 + density)
+    balance = _class_balance(predicted, labeled_classes, scores.size)
     redundancy = np.zeros(scores.size)
     taken = np.zeros(scores.size, dtype=bool)
     order: list[int] = []
     for _ in range(n):
-        value = np.where(taken, -np.inf, base * (1.0 - redundancy))
+        value = base * (1.0 - redundancy)
+        if balance is not None:
+            cls, counts = balance
+            value = value / np.sqrt((1.0 + counts[cls]) / (1.0 + counts.mean()))
+        value = np.where(taken, -np.inf, value)
         pick = int(np.argmax(value))
         order.append(pick)
         taken[pick] = True
         redundancy = np.maximum(redundancy, sim[pick])
+        if balance is not None:
+            balance[1][balance[0][pick]] += 1.0
     return np.asarray(order, dtype=int)

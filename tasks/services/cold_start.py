@@ -1,6 +1,11 @@
 """Cold start: before a project's first model, once it has enough open items, the periodic
 tick (and any training check) puts one cluster-spread batch (``diverse_seed`` through
-``cold_start_priorities``) at the front; everything else stays in random order."""
+``cold_start_priorities``) at the front; everything else stays in random order.
+
+Text projects are clustered in the configured embedder's space (topics, so every region and
+so every class is seen early); sampled items without a stored vector are embedded here, at
+most ``SEED_EMBED_INLINE`` of them (the rest of the sample is left out of the clustering).
+Without text, or with the embedder disabled, the hashed features are clustered."""
 
 from __future__ import annotations
 
@@ -14,12 +19,15 @@ from annotation.models import Item, Project
 from annotation.services.items_sql import item_scores_write
 from tasks.learning import cold_start_priorities, fit_featurizer
 from tasks.models import ModelVersion, PoolSeed
+from tasks.selectors import item_embeddings
 from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.scoring import batch_size_for, pool_of
 from tasks.services.takeover import comparison_due
+from tasks.services.text_features import embedding_space_for, item_vectors
 
 SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
 MIN_SEED_POOL = 20  # fewer open items than this: not worth clustering yet
+SEED_EMBED_INLINE = 1000  # at most this many sampled items embedded here (~1 min, long texts)
 
 
 def used_columns(X: Any) -> Any:
@@ -52,8 +60,21 @@ def pool_seed(*, project_id: int) -> int:
         return 0
     batch = min(batch_size_for(project), len(sample) // 2)
     featurizer = fit_featurizer([[r[1] for r in sample]], image_urls=fetch_urls_allowed())
-    X = featurize(featurizer, [r[1] for r in sample], project_id=project_id)
-    priority = cold_start_priorities(used_columns(X), batch, int(project.seed))
+    space = embedding_space_for(featurizer)
+    if space is None:
+        priority = cold_start_priorities(
+            used_columns(featurize(featurizer, [r[1] for r in sample], project_id=project_id)),
+            batch,
+            int(project.seed),
+        )
+    else:
+        _, present = item_embeddings(item_ids=[r[0] for r in sample], model_id=space)
+        present[np.flatnonzero(~present)[:SEED_EMBED_INLINE]] = True
+        sample = [r for r, keep in zip(sample, present, strict=True) if keep]
+        vectors = item_vectors(
+            project_id=project_id, item_ids=[r[0] for r in sample], model_id=space
+        )
+        priority = cold_start_priorities(vectors, batch, int(project.seed), cosine=True)
     front = [(r[0], float(p)) for r, p in zip(sample, priority, strict=True) if p >= 1.0]
     try:
         with transaction.atomic():

@@ -124,13 +124,15 @@ def featurize_columns(
     *,
     project_id: int,
     heartbeat: Callable[[], Any] | None = None,
+    embeddings: Any = None,
 ) -> Any:
     """``featurizer.transform_fields`` with the image fields' keys (or allowed URLs) read as
     bytes, SUB_CHUNK rows at a time; ``heartbeat`` is called every HEARTBEAT_SECONDS, so a
-    long run of decoding is not taken for a dead worker's."""
+    long run of decoding is not taken for a dead worker's. ``embeddings``: the rows' text
+    embeddings when the featurizer has an embedding block (tasks/services/text_features)."""
     fields = [f.name for f in featurizer.spec.fields if f.kind == "image_file"]
     if not fields or n == 0:
-        return featurizer.transform_fields(columns, n)
+        return featurizer.transform_fields(columns, n, embeddings)
     parts = []
     beat = time.monotonic()
     for start in range(0, n, SUB_CHUNK):
@@ -141,7 +143,8 @@ def featurize_columns(
         sub: dict[str, Sequence[Any]] = {k: list(v[start:end]) for k, v in columns.items()}
         for name in fields:
             sub[name] = _resolved(sub.get(name) or [None] * (end - start), project_id)
-        parts.append(featurizer.transform_fields(sub, end - start))
+        rows = None if embeddings is None else embeddings[start:end]
+        parts.append(featurizer.transform_fields(sub, end - start, rows))
     if len(parts) == 1:
         return parts[0]
     if sp.issparse(parts[0]):
@@ -155,9 +158,15 @@ def featurize(
     *,
     project_id: int,
     heartbeat: Callable[[], Any] | None = None,
+    embeddings: Any = None,
 ) -> Any:
     """``featurizer.transform`` over item dicts, image fields read as in `featurize_columns`."""
     columns = {f.name: [data.get(f.name) for data in items] for f in featurizer.spec.fields}
     return featurize_columns(
-        featurizer, columns, len(items), project_id=project_id, heartbeat=heartbeat
+        featurizer,
+        columns,
+        len(items),
+        project_id=project_id,
+        heartbeat=heartbeat,
+        embeddings=embeddings,
     )

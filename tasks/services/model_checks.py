@@ -33,6 +33,7 @@ from tasks.learning.label_errors import find_label_errors
 from tasks.learning.stopping import prediction_kappa, stop_signal
 from tasks.models import ModelVersion, StopSetItem, StopSetPrediction
 from tasks.services.images import featurize
+from tasks.services.text_features import featurizer_vectors
 
 _STOP_SET_SEED = 104_729  # added to the project's seed: the stop set's own generator
 _BATCH = 1000
@@ -171,7 +172,10 @@ def stop_set_check(
     ]
     mine: dict[int, list[str]] = {}
     if rows:
-        X = featurize(featurizer, [r[1] for r in rows], project_id=project.pk)
+        vectors = featurizer_vectors(  # the model's embedding block, if it has one
+            project_id=project.pk, item_ids=[r[0] for r in rows], featurizer=featurizer
+        )
+        X = featurize(featurizer, [r[1] for r in rows], project_id=project.pk, embeddings=vectors)
         predicted = _predicted_labels(model, X)
         mine = {r[0]: labels for r, labels in zip(rows, predicted, strict=True)}
     with transaction.atomic():

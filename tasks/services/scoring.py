@@ -47,6 +47,7 @@ from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
 from tasks.services.images import featurize, featurize_columns
 from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail
+from tasks.services.text_features import featurizer_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +232,9 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
     )
     fault_sleep("score")
     if ids:
+        vectors = featurizer_vectors(
+            project_id=version.project_id, item_ids=ids, featurizer=artifact.featurizer
+        )
         X = featurize_columns(
             artifact.featurizer,
             columns,
@@ -239,6 +243,7 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
             heartbeat=lambda: ScoreChunk.objects.filter(pk=chunk_id, job_id=job_id).update(
                 heartbeat_at=timezone.now()
             ),
+            embeddings=vectors,
         )
         del columns
         seed = int(version.project.seed) + 7919 * version.version + chunk.index
@@ -286,6 +291,19 @@ def activation_direction(version: int, active: int | None) -> str:
     return "rollback" if active is not None and version < active else "forward"
 
 
+def _class_information(
+    version: ModelVersion, candidates: list[tuple[Any, ...]]
+) -> tuple[list[str] | None, list[str] | None]:
+    """Single-label: each candidate's predicted label and the training labels (from the
+    version's label counts), so the batch spreads over classes; (None, None) otherwise."""
+    counts = (version.metrics or {}).get("label_counts")
+    if not counts:
+        return None, None
+    predicted = [str(c[3][0]) if c[3] else "" for c in candidates]
+    labeled = [str(label) for label, n in counts.items() for _ in range(int(n))]
+    return predicted, labeled
+
+
 def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     """Re-rank the top candidates into the next batch and activate the version (the old
     active one retired), all in one transaction; a no-op unless every chunk is written."""
@@ -305,7 +323,7 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     candidates = list(
         pool.filter(scored_by_version=version.version, priority__lt=1.0)
         .order_by("-priority", "random_key")
-        .values_list("id", "data", "priority")[: candidate_count(batch)]
+        .values_list("id", "data", "priority", "predicted_labels")[: candidate_count(batch)]
     )
     taken = {c[0] for c in candidates}
     start = random.Random(seed).random()
@@ -319,21 +337,35 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     writes: tuple[list[int], list[float]] = ([], [])
     if candidates:
         featurizer = artifact.featurizer
-        X_random = (
-            featurize(featurizer, [r[1] for r in explore], project_id=project.pk)
-            if explore
-            else None
+        vectors = featurizer_vectors(
+            project_id=project.pk,
+            item_ids=[c[0] for c in candidates] + [r[0] for r in explore],
+            featurizer=featurizer,
         )
+        X_candidates: Any
+        X_random: Any
+        if vectors is not None:  # diversity and density between the items' embeddings
+            X_candidates, X_random = vectors[: len(candidates)], vectors[len(candidates) :]
+        else:
+            X_candidates = featurize(featurizer, [c[1] for c in candidates], project_id=project.pk)
+            X_random = (
+                featurize(featurizer, [r[1] for r in explore], project_id=project.pk)
+                if explore
+                else None
+            )
+        predicted, labeled_classes = _class_information(version, candidates)
         plan = batch_priorities(
             np.array([c[2] for c in candidates]),
-            featurize(featurizer, [c[1] for c in candidates], project_id=project.pk),
+            X_candidates,
             None,
             batch_size=batch,
             seed=seed,
-            X_random=X_random,
+            X_random=X_random if explore else None,
             batch_mode=True,
+            predicted=predicted,
+            labeled_classes=labeled_classes,
         )
-        for (item_id, _, old), new in zip(candidates, plan.candidates, strict=True):
+        for (item_id, _, old, _), new in zip(candidates, plan.candidates, strict=True):
             if new != old:
                 writes[0].append(item_id)
                 writes[1].append(float(new))

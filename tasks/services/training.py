@@ -12,6 +12,7 @@ scoring sees the same vocabulary weights everywhere.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ from tasks.services.lifecycle import (
 from tasks.services.model_checks import label_errors_check, stop_set_check
 from tasks.services.scoring import model_version_score_start
 from tasks.services.takeover import PREDICTIONS, comparison_due, takeover_compare
+from tasks.services.text_features import embedding_space_for, item_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -192,11 +194,18 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     )
     del pool
     model_version_heartbeat(version_id=version.pk)
+    space = embedding_space_for(featurizer)
+    vectors = None
+    if space is not None:  # text: the embeddings beside the n-grams (text_features)
+        vectors = item_vectors(project_id=project.pk, item_ids=labeled.item_ids, model_id=space)
+        featurizer.use_embeddings(space, vectors.shape[1])
+        model_version_heartbeat(version_id=version.pk)
     X = featurize(
         featurizer,
         labeled.data,
         project_id=project.pk,
         heartbeat=lambda: model_version_heartbeat(version_id=version.pk),
+        embeddings=vectors,
     )
     classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
@@ -214,6 +223,9 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     cv, oof = cross_validate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed)
     metrics = cv.as_dict()
     metrics["aggregation"] = labeled.aggregation
+    metrics["embedding_model"] = space
+    if space is not None and not multi:  # class-aware batches (model_version_score_finish)
+        metrics["label_counts"] = dict(Counter(labeled.labels))
     # Label errors from the out-of-fold probabilities; predictions on the stop set.
     metrics["label_errors"] = label_errors_check(
         project=project,

@@ -128,3 +128,61 @@ def test_pickle_roundtrip_is_small_and_identical():
     g = pickle.loads(blob)
     a, b = f.transform(text_items()), g.transform(text_items())
     assert a.shape == b.shape and abs(a - b).max() == 0
+
+
+# ----- the dense text-embedding block (issue 12) ----------------------------------------------
+def _unit_rows(n, dim=8, seed=0):
+    E = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return E / np.linalg.norm(E, axis=1, keepdims=True)
+
+
+def test_embedding_block_is_appended_at_its_weight():
+    f = fit_featurizer([text_items()], FeatureSpec((FieldSpec("text", "text"),), **SMALL))
+    plain = f.transform(text_items())
+    E = _unit_rows(6) * 3.0  # not unit: the block is scaled to the weight whatever comes in
+    f.use_embeddings("toy-model", 8, weight=0.5)
+    assert f.n_features == 2**13 + 8
+    X = f.transform(text_items(), E)
+    assert sp.issparse(X) and X.shape == (6, f.n_features)
+    assert abs(X[:, : 2**13] - plain).max() == 0  # the n-grams are untouched
+    block = X[:, 2**13 :].toarray()
+    np.testing.assert_allclose(np.linalg.norm(block, axis=1), 0.5)
+    np.testing.assert_allclose(block / 0.5, E / 3.0, rtol=1e-6)
+    cols = {"text": [d["text"] for d in text_items()]}
+    assert abs(f.transform_fields(cols, 6, E) - X).max() == 0
+    # an item with no stored vector (a zero row) gets no embedding part, not NaN
+    E0 = E.copy()
+    E0[2] = 0
+    assert np.isfinite(f.transform(text_items(), E0).data).all()
+
+
+def test_embedding_block_needs_its_embeddings_and_only_them():
+    f = fit_featurizer([text_items()], FeatureSpec((FieldSpec("text", "text"),), **SMALL))
+    with pytest.raises(ValueError, match="no embedding block"):
+        f.transform(text_items(), _unit_rows(6))
+    f.use_embeddings("toy-model", 8)
+    with pytest.raises(ValueError, match="toy-model"):
+        f.transform(text_items())
+    with pytest.raises(ValueError, match="shape"):
+        f.transform(text_items(), _unit_rows(6, dim=4))
+    numeric = Featurizer(infer_spec([{"x": 1.0}]))
+    with pytest.raises(ValueError, match="text field"):
+        numeric.use_embeddings("toy-model", 8)
+
+
+def test_embedding_featurizer_pickles_with_its_space_and_old_pickles_still_load():
+    f = fit_featurizer([text_items()], FeatureSpec((FieldSpec("text", "text"),), **SMALL))
+    f.use_embeddings("toy-model", 8)
+    g = pickle.loads(pickle.dumps(f))
+    assert (g.embedding_model, g.embedding_dim) == ("toy-model", 8)
+    E = _unit_rows(6)
+    assert abs(g.transform(text_items(), E) - f.transform(text_items(), E)).max() == 0
+    # A featurizer pickled before the block existed has none of its attributes.
+    old = fit_featurizer([text_items()], FeatureSpec((FieldSpec("text", "text"),), **SMALL))
+    state = old.__getstate__()
+    for name in ("embedding_model", "embedding_dim", "embedding_weight"):
+        state.pop(name)
+    revived = Featurizer.__new__(Featurizer)
+    revived.__setstate__(state)
+    assert revived.embedding_model is None and revived.n_features == 2**13
+    assert abs(revived.transform(text_items()) - old.transform(text_items())).max() == 0

@@ -201,3 +201,62 @@ def test_cold_start_priorities_put_the_diverse_seed_first():
     first = np.argsort(-priority)[:3]
     assert np.all(priority[first] >= 1) and np.sum(priority >= 1) == 3
     assert set(blob[first].tolist()) == {0, 1, 2}
+
+
+# ----- issue 12: class-aware batches, cold start on embedding directions -------------------------
+def test_class_aware_batch_spreads_over_predicted_classes_and_favours_rare_ones():
+    # 12 candidates on distinct directions; the 6 most uncertain are all predicted "a",
+    # which already has many labels; "b" and "c" have few.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 40))
+    scores = np.linspace(0.9, 0.6, 12)
+    predicted = np.array(["a"] * 6 + ["b"] * 3 + ["c"] * 3)
+    labeled = np.array(["a"] * 20 + ["b"] * 2 + ["c"] * 2)
+    plain = rank_batch(scores, X, None, 4, method="density")
+    assert set(predicted[plain].tolist()) == {"a"}  # without it: all four from class a
+    aware = rank_batch(
+        scores, X, None, 4, method="density", predicted=predicted, labeled_classes=labeled
+    )
+    assert len(set(aware.tolist())) == 4
+    assert np.sum(predicted[aware] == "a") <= 2 and "b" in predicted[aware].tolist()
+    # with balanced labels and one predicted class the order is the plain one
+    same = rank_batch(
+        scores, X, None, 4, method="density", predicted=["a"] * 12, labeled_classes=["a", "b"]
+    )
+    assert same.tolist() == plain.tolist()
+    with pytest.raises(ValueError, match="shape"):
+        rank_batch(scores, X, None, 4, method="density", predicted=["a"] * 3)
+
+
+def test_batch_priorities_pass_the_class_information_on():
+    X = np.random.default_rng(1).normal(size=(10, 20))
+    scores = np.linspace(0.9, 0.5, 10)
+    predicted = np.array([0] * 5 + [1] * 5)
+    plan = batch_priorities(
+        scores,
+        X,
+        None,
+        batch_size=4,
+        seed=0,
+        predicted=predicted,
+        labeled_classes=np.array([0] * 30 + [1]),
+    )
+    batch = np.flatnonzero(plan.candidates >= 1.0)
+    assert len(batch) == 4 and np.sum(predicted[batch] == 1) >= 2
+
+
+def test_diverse_seed_on_embeddings_follows_directions_not_lengths():
+    # three topics 30 degrees apart (directions), rows of lengths 1..30 along each. Clustered
+    # as points, the lengths cut the fan into bands and a topic is missed; on the sphere
+    # (cosine), every topic gets its pick.
+    rng = np.random.default_rng(0)
+    topic = np.repeat(np.arange(3), 100)
+    angle = np.radians(np.array([0, 30, 60]))[topic] + rng.normal(scale=0.03, size=300)
+    length = rng.uniform(1, 30, 300)
+    X = rng.normal(scale=0.01, size=(300, 16))
+    X[:, 0], X[:, 1] = np.cos(angle) * length, np.sin(angle) * length
+    for seed in (0, 1):
+        assert set(topic[diverse_seed(X, 3, seed=seed, cosine=True)].tolist()) == {0, 1, 2}
+    assert set(topic[diverse_seed(X, 3, seed=0)].tolist()) != {0, 1, 2}
+    cold = cold_start_priorities(X, 3, 0, cosine=True)
+    assert set(topic[np.argsort(-cold)[:3]].tolist()) == {0, 1, 2}
