@@ -1,4 +1,5 @@
-"""API views for model versions: list with metrics, train now, activate (roll back/forward)."""
+"""API views for model versions (list with metrics, train now, activate: roll back/forward)
+and for the progress of a project's text embeddings."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from annotation.selectors import MANAGING_ROLES, project_for
 from quality.selectors import suggestion_acceptance
 from tasks import selectors
 from tasks.models import ModelVersion
+from tasks.services.embeddings import embedder_name
 from tasks.services.models import model_version_activate, model_version_request
 
 
@@ -121,3 +123,34 @@ class ModelActivateView(APIView):
         project_for(user=request.user, project_id=version.project_id, roles=MANAGING_ROLES)
         version = model_version_activate(version=version, actor=request.user)
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EmbeddingChunkCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    running = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class EmbeddingProgressSerializer(serializers.Serializer):
+    """How far a project's items are embedded (tasks.services.embedding_passes)."""
+
+    enabled = serializers.BooleanField()
+    embedder = serializers.CharField(allow_null=True)
+    model_id = serializers.CharField(allow_null=True)
+    items = serializers.IntegerField()
+    embedded = serializers.IntegerField()
+    chunks = EmbeddingChunkCountsSerializer()
+    last_error = serializers.CharField(allow_blank=True)
+    last_error_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmbeddingProgressView(APIView):
+    """Items embedded of the items whose data is kept, chunks by state, the newest chunk
+    error (managers)."""
+
+    @extend_schema(responses={200: EmbeddingProgressSerializer})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        progress = selectors.embedding_progress(project=project, embedder=embedder_name())
+        return Response(EmbeddingProgressSerializer(progress).data)

@@ -1,5 +1,6 @@
-"""App config for tasks: registers the learning loop's after-submit hook and the erasure of
-embeddings with the core, and its model versions with quality's data card."""
+"""App config for tasks: registers the learning loop's after-submit and after-import hooks
+and the erasure of embeddings with the core, and its model versions with quality's data
+card."""
 
 from django.apps import AppConfig
 
@@ -10,12 +11,17 @@ class TasksConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models cannot be imported before the app registry is ready.
-        from annotation.extensions import register_after_submit, register_data_erased
+        from annotation.extensions import (
+            register_after_submit,
+            register_data_erased,
+            register_items_imported,
+        )
         from quality.datacard import register_model_version_rows
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
-        from tasks.triggers import after_annotation
+        from tasks.triggers import after_annotation, after_import
 
         register_after_submit(after_annotation)
         register_model_version_rows(model_version_rows)
         register_data_erased(item_embeddings_delete)
+        register_items_imported(after_import)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("projects/<id:project_id>/models/", models_api.ModelListView.as_view()),
     path("projects/<id:project_id>/models/train/", models_api.ModelTrainView.as_view()),
     path("models/<id:model_id>/activate/", models_api.ModelActivateView.as_view()),
+    path("projects/<id:project_id>/embeddings/", models_api.EmbeddingProgressView.as_view()),
 ]

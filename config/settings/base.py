@@ -276,3 +276,6 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
 # The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
 SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
+# Items per embedding chunk (one job): ~1,000 reviews of ~230 words take about a minute on
+# one core with the default embedder, short texts far less (bench/README.md, "Embedding jobs").
+SKEIN_EMBED_CHUNK = int(os.environ.get("SKEIN_EMBED_CHUNK", 1000))
