@@ -137,9 +137,7 @@ def embedding_progress(*, project: Project, embedder: str | None) -> dict[str, A
     pass (or of the newest stored vector when no pass ran): items with a vector of the
     items whose data is kept, chunks pending and running, and the newest chunk error.
     `embedder` is the configured name (None when embedding is off)."""
-    newest = (
-        EmbeddingChunk.objects.filter(project=project).order_by("-created_at", "-pk").first()
-    )
+    newest = EmbeddingChunk.objects.filter(project=project).order_by("-created_at", "-pk").first()
     model_id = newest.model_id if newest else None
     if model_id is None:
         model_id = (
@@ -153,9 +151,7 @@ def embedding_progress(*, project: Project, embedder: str | None) -> dict[str, A
         ItemEmbedding.objects.filter(project=project, model_id=model_id).count() if model_id else 0
     )
     chunks_of = EmbeddingChunk.objects.filter(project=project, model_id=model_id)
-    states = dict(
-        chunks_of.values("state").annotate(n=Count("pk")).values_list("state", "n")
-    )
+    states = dict(chunks_of.values("state").annotate(n=Count("pk")).values_list("state", "n"))
     failed = chunks_of.exclude(error="").order_by("-heartbeat_at", "-pk").first()
     return {
         "enabled": embedder is not None,

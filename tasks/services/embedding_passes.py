@@ -114,9 +114,7 @@ def embedding_pass_start(*, project_id: int) -> int:
         ids = [c.pk for c in planned] if all(c.pk for c in planned) else None
         if ids is None:  # backends that do not return ids from a bulk insert
             ids = list(
-                _open_chunks(project_id=project_id, model_id=model_id).values_list(
-                    "pk", flat=True
-                )
+                _open_chunks(project_id=project_id, model_id=model_id).values_list("pk", flat=True)
             )
         for chunk_id in ids:
             jobs.enqueue_embedding_chunk(chunk_id=chunk_id)
@@ -192,9 +190,7 @@ def embedding_chunk_run(*, chunk_id: int, job_id: str) -> int | None:
     computed = 0
     for batch in chunks(missing, BATCH):
         data = dict(
-            Item.objects.filter(pk__in=batch, data_erased_at__isnull=True).values_list(
-                "id", "data"
-            )
+            Item.objects.filter(pk__in=batch, data_erased_at__isnull=True).values_list("id", "data")
         )
         kept = [item_id for item_id in batch if item_id in data]
         vectors = embedder.embed([embedding_text(data[item_id] or {}) for item_id in kept])

@@ -31,8 +31,9 @@ pytestmark = pytest.mark.slow
 def _reviews(project, n: int, *, prefix: str = "r") -> list[int]:
     """Import `n` short distinct reviews (the import's hook queues the pass); their ids."""
     rng = random.Random(n)
+    kinds = ("pos", "neg", "mixed")
     records = [
-        {"external_id": f"{prefix}{k}", "text": f"{review(('pos', 'neg', 'mixed')[k % 3], rng)} {k}"}
+        {"external_id": f"{prefix}{k}", "text": f"{review(kinds[k % 3], rng)} {k}"}
         for k in range(n)
     ]
     items_import_records(project=project, records=records)
@@ -46,8 +47,9 @@ def _reviews(project, n: int, *, prefix: str = "r") -> list[int]:
 def _all_embedded(project, n: int) -> bool:
     return (
         ItemEmbedding.objects.filter(project=project).count() >= n
-        and not EmbeddingChunk.objects.filter(project=project, state__in=EmbeddingChunk.OPEN)
-        .exists()
+        and not EmbeddingChunk.objects.filter(
+            project=project, state__in=EmbeddingChunk.OPEN
+        ).exists()
     )
 
 
@@ -120,8 +122,10 @@ def test_duplicate_deliveries_do_no_work_twice(celery_worker, make_project):
     _send(jobs.EMBED_CHUNK, chunk.pk)  # and once more when it is done
     _send(jobs.EMBED_PASS, project.pk)
     wait_for(
-        lambda: _succeeded(celery_worker, jobs.EMBED_CHUNK) >= ran[jobs.EMBED_CHUNK] + 3
-        and _succeeded(celery_worker, jobs.EMBED_PASS) >= ran[jobs.EMBED_PASS] + 3,
+        lambda: (
+            _succeeded(celery_worker, jobs.EMBED_CHUNK) >= ran[jobs.EMBED_CHUNK] + 3
+            and _succeeded(celery_worker, jobs.EMBED_PASS) >= ran[jobs.EMBED_PASS] + 3
+        ),
         worker=celery_worker,
         what="the duplicates to be handled",
     )
@@ -189,8 +193,10 @@ def test_with_the_embedder_off_nothing_is_queued_or_embedded(celery_worker, make
     _send(jobs.EMBED_PASS, project.pk)
     _send(jobs.TICK)  # its second tick (the first ran when it started)
     wait_for(
-        lambda: _succeeded(celery_worker, jobs.EMBED_PASS) >= 1
-        and _succeeded(celery_worker, jobs.TICK) >= 2,
+        lambda: (
+            _succeeded(celery_worker, jobs.EMBED_PASS) >= 1
+            and _succeeded(celery_worker, jobs.TICK) >= 2
+        ),
         worker=celery_worker,
         what="the pass request and the tick to run",
     )
