@@ -16,6 +16,7 @@ How a pass runs:
   a duplicate delivery does nothing), embeds its items still lacking a vector in batches of
   ``BATCH`` texts, and after each batch stores the vectors and renews the heartbeat in one
   short transaction (a long chunk is not presumed dead; a worker that lost the chunk stops).
+- The job that finishes a pass's last chunk plans the next pass if items came in meanwhile.
 - A worker that dies leaves its chunk running with a heartbeat that goes stale; the tick
   queues it again (``MAX_ATTEMPTS`` runs at most, then the chunk is failed with the reason
   and a new pass is planned no sooner than ``stale_after`` later). The next run skips every
@@ -32,13 +33,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from annotation.iterables import chunks
 from annotation.models import Item, Project
 from tasks import jobs
-from tasks.models import EmbeddingChunk
+from tasks.models import EmbeddingChunk, ItemEmbedding
 from tasks.selectors import items_lacking_embedding, items_without_embedding
 from tasks.services.embeddings import (
     embedder_name,
@@ -97,6 +98,10 @@ def embedding_pass_start(*, project_id: int) -> int:
         )
         if not missing or not _has_text(missing[:_TEXT_SAMPLE]):
             return 0
+        # A new pass covers the items of the chunks given up before: they are history now.
+        EmbeddingChunk.objects.filter(
+            project_id=project_id, model_id=model_id, state=EmbeddingChunk.State.FAILED
+        ).delete()
         now = timezone.now()
         planned = EmbeddingChunk.objects.bulk_create(
             [
@@ -214,6 +219,10 @@ def embedding_chunk_run(*, chunk_id: int, job_id: str) -> int | None:
         state=EmbeddingChunk.State.DONE, heartbeat_at=now, finished_at=now, error=""
     ):
         return None
+    if not _open_chunks(project_id=chunk.project_id, model_id=chunk.model_id).exists():
+        # The pass is over: items imported while it ran (their own request found it open)
+        # get the next one now rather than at the next tick.
+        embedding_pass_start(project_id=chunk.project_id)
     return computed
 
 
@@ -270,6 +279,21 @@ def embedding_chunks_reap(*, model_id: str, now: Any = None) -> dict[str, int]:
     return counts
 
 
+def _needs_pass(*, project_id: int, model_id: str, full: bool) -> bool:
+    """Whether the project has items lacking a vector. Cheap by default: only items above
+    the newest embedded one (ids grow, and passes cover every item below it), one index
+    probe; a full anti-join over the project (seconds at 1,000,000 items) only when
+    ``full`` (chunks were given up, so holes may lie below)."""
+    lacking = items_lacking_embedding(project_id=project_id, model_id=model_id)
+    if not full:
+        top = ItemEmbedding.objects.filter(project_id=project_id, model_id=model_id).aggregate(
+            top=Max("item_id")
+        )["top"]
+        if top is not None:
+            lacking = lacking.filter(id__gt=top)
+    return lacking.exists()
+
+
 def embedding_tick(*, now: Any = None) -> dict[str, int]:
     """The learning tick's embedding round: recover lost chunks, then start a pass for each
     project with items lacking a vector and no pass open (none within ``stale_after`` of a
@@ -279,26 +303,25 @@ def embedding_tick(*, now: Any = None) -> dict[str, int]:
     embedder = loaded_embedder()
     if embedder is None:
         return {}
+    model_id = embedder.model_id
     now = now or timezone.now()
-    counts = embedding_chunks_reap(model_id=embedder.model_id, now=now)
+    counts = embedding_chunks_reap(model_id=model_id, now=now)
+    chunks_of = EmbeddingChunk.objects.filter(model_id=model_id)
     busy = set(
-        EmbeddingChunk.objects.filter(model_id=embedder.model_id)
-        .filter(
-            state__in=EmbeddingChunk.OPEN,
-        )
-        .values_list("project_id", flat=True)
+        chunks_of.filter(state__in=EmbeddingChunk.OPEN).values_list("project_id", flat=True)
     ) | set(
-        EmbeddingChunk.objects.filter(
-            model_id=embedder.model_id,
-            state=EmbeddingChunk.State.FAILED,
-            heartbeat_at__gte=now - stale_after(),
+        chunks_of.filter(
+            state=EmbeddingChunk.State.FAILED, heartbeat_at__gte=now - stale_after()
         ).values_list("project_id", flat=True)
+    )
+    gave_up = set(
+        chunks_of.filter(state=EmbeddingChunk.State.FAILED).values_list("project_id", flat=True)
     )
     started = 0
     for project_id in Project.objects.exclude(pk__in=busy).values_list("pk", flat=True):
-        if not items_lacking_embedding(project_id=project_id, model_id=embedder.model_id).exists():
-            continue
-        if embedding_pass_start(project_id=project_id):
+        if _needs_pass(
+            project_id=project_id, model_id=model_id, full=project_id in gave_up
+        ) and embedding_pass_start(project_id=project_id):
             started += 1
     counts["embed_passes"] = started
     return counts

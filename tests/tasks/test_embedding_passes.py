@@ -58,6 +58,15 @@ def test_the_tick_starts_a_pass_for_items_no_import_queued_and_only_one(make_pro
     assert embedding_tick()["embed_passes"] == 0  # nothing left to embed
     assert _chunks(project).count() == 3
 
+    # Items that came later (their import's request lost) get a pass of their own.
+    items_import_records(
+        project=project,
+        records=[{"external_id": f"late{n}", "text": f"late {n}"} for n in range(3)],
+    )
+    assert embedding_tick()["embed_passes"] == 1
+    late = _chunks(project).last()
+    assert (late.items_planned, late.state) == (3, "pending")
+
 
 def test_a_chunk_runs_in_one_job_at_a_time_and_a_stale_one_is_resumed(make_project):
     project = make_project(items=4)
@@ -117,6 +126,9 @@ def test_a_chunk_whose_worker_keeps_dying_is_given_up_with_the_reason(make_proje
     # Later (past the stale limit) the tick tries again with a new pass.
     EmbeddingChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=old)
     assert embedding_tick()["embed_passes"] == 1
+    retry = _chunks(project).get()  # the failed chunk gives way to the new pass's
+    assert (retry.state, retry.items_planned) == ("pending", 3)
+    assert api(manager).get(f"/api/v1/projects/{project.pk}/embeddings/").json()["last_error"] == ""
 
 
 def test_a_lost_pending_chunk_is_queued_again_and_a_project_without_text_is_left_alone(
