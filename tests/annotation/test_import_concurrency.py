@@ -21,6 +21,9 @@ from annotation.services.queue import annotation_submit, assignment_claim_next
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BIG = 60_000  # rows: ~6 s to import on SQLite on the 2-core test machine
+# Items there before the import: enough that three labelers (~20 answers a second each) do
+# not run out while a slow import (a loaded machine) is still running; 200 ran out.
+READY = 1500
 
 
 def _jsonl(n: int, *, prefix: str = "big", bad_last: bool = False) -> bytes:
@@ -93,7 +96,7 @@ def _import_while_labeling(project, users, content: bytes):
 
 
 def test_labelers_are_served_while_a_big_import_runs(make_project, member):
-    project = make_project(items=200, overlap=1)
+    project = make_project(items=READY, overlap=1)
     users = [member(project) for _ in range(3)]
     outcome, latencies, problems = _import_while_labeling(project, users, _jsonl(BIG))
     connections.close_all()
@@ -105,11 +108,11 @@ def test_labelers_are_served_while_a_big_import_runs(make_project, member):
     # short write (the final insert of the staged rows), never for the whole import.
     assert len(latencies) >= 3 * seconds, (len(latencies), seconds)
     assert max(latencies) < max(2.0, seconds / 2), (max(latencies), seconds)
-    assert Item.objects.filter(project=project).count() == 200 + BIG
+    assert Item.objects.filter(project=project).count() == READY + BIG
 
 
 def test_a_failed_big_import_leaves_nothing_and_labelers_go_on(make_project, member):
-    project = make_project(items=200, overlap=1)
+    project = make_project(items=READY, overlap=1)
     users = [member(project) for _ in range(2)]
     outcome, latencies, problems = _import_while_labeling(
         project, users, _jsonl(BIG // 2, prefix="fail", bad_last=True)
@@ -124,7 +127,7 @@ def test_a_failed_big_import_leaves_nothing_and_labelers_go_on(make_project, mem
         project=project, stream=io.BytesIO(_jsonl(10, prefix="again")), fmt="jsonl"
     )
     assert result.created == 10
-    assert Item.objects.filter(project=project).count() == 210
+    assert Item.objects.filter(project=project).count() == READY + 10
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL planner")
