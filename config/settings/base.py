@@ -276,6 +276,7 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
 # The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
 SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
-# Items per embedding chunk (one job): ~1,000 reviews of ~230 words take about a minute on
-# one core with the default embedder, short texts far less (bench/README.md, "Embedding jobs").
+# Items per embedding chunk (one job) at most: ~1,000 reviews of ~230 words take about a
+# minute of one core with the default embedder, short texts far less; a smaller pass is cut
+# into ~8 chunks of at least 64 items (bench/README.md, "Embedding jobs").
 SKEIN_EMBED_CHUNK = int(os.environ.get("SKEIN_EMBED_CHUNK", 1000))

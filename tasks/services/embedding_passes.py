@@ -9,7 +9,8 @@ no pass open, which catches a broker outage and items imported before. Nothing h
 
 How a pass runs:
 - ``embedding_pass_start`` lists the items with no vector in the workers' space, cuts them
-  into id ranges of ``SKEIN_EMBED_CHUNK`` items (one ``EmbeddingChunk`` each) and queues one
+  into id ranges of ``SKEIN_EMBED_CHUNK`` items at most (one ``EmbeddingChunk`` each; a
+  small pass into ``MIN_CHUNKS`` of at least ``BATCH``) and queues one
   job per chunk after commit. One pass per project and space at a time (the project row is
   locked while planning; a pass is open while any of its chunks is pending or running).
 - ``embedding_chunk_run`` claims a chunk (a chunk another live worker runs is left alone, so
@@ -29,6 +30,7 @@ the web process only queues by name (tasks.jobs).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +50,7 @@ from tasks.services.embeddings import (
     loaded_embedder,
 )
 from tasks.services.faults import fault_sleep
-from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, stale_after
+from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, stale_after
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,15 @@ on one core, well inside any stale limit."""
 _TEXT_SAMPLE = 50
 
 
-def embed_chunk_size() -> int:
-    return max(1, int(getattr(settings, "SKEIN_EMBED_CHUNK", 1000)))
+MIN_CHUNKS = 8
+"""A small pass is still cut into about this many chunks (of at least ``BATCH`` items), so
+that several workers share it: 1,000 reviews are a minute of one core."""
+
+
+def embed_chunk_size(missing: int) -> int:
+    """Items per chunk for a pass over `missing` items: ``SKEIN_EMBED_CHUNK`` at most."""
+    most = max(1, int(getattr(settings, "SKEIN_EMBED_CHUNK", 1000)))
+    return min(most, max(BATCH, math.ceil(missing / MIN_CHUNKS)))
 
 
 def _open_chunks(*, project_id: int, model_id: str) -> Any:
@@ -84,7 +93,6 @@ def embedding_pass_start(*, project_id: int) -> int:
     if embedder is None:
         return 0
     model_id = embedder.model_id
-    size = embed_chunk_size()
     with transaction.atomic():
         # One planner per project at a time (web imports and the tick may both ask).
         if Project.objects.select_for_update().filter(pk=project_id).first() is None:
@@ -98,6 +106,7 @@ def embedding_pass_start(*, project_id: int) -> int:
         )
         if not missing or not _has_text(missing[:_TEXT_SAMPLE]):
             return 0
+        size = embed_chunk_size(len(missing))
         # A new pass covers the items of the chunks given up before: they are history now.
         EmbeddingChunk.objects.filter(
             project_id=project_id, model_id=model_id, state=EmbeddingChunk.State.FAILED
@@ -157,13 +166,7 @@ def _chunk_claim(*, chunk_id: int, job_id: str, model_id: str) -> EmbeddingChunk
             chunk.heartbeat_at = timezone.now()
             chunk.save(update_fields=["state", "error", "heartbeat_at"])
             return None
-        if chunk.state == EmbeddingChunk.State.RUNNING:
-            chunk.error = f"attempt {chunk.attempts}: the worker was lost; resumed"
-        chunk.state = EmbeddingChunk.State.RUNNING
-        chunk.attempts += 1
-        chunk.job_id = job_id
-        chunk.heartbeat_at = timezone.now()
-        chunk.save(update_fields=["state", "attempts", "job_id", "heartbeat_at", "error"])
+        chunk_take(chunk, job_id=job_id, resumed="resumed")
     return chunk
 
 
@@ -243,12 +246,21 @@ def embedding_chunk_fail(*, chunk_id: int, error: str) -> None:
 
 def embedding_chunks_reap(*, model_id: str, now: Any = None) -> dict[str, int]:
     """Queue again the chunks whose worker died (running, heartbeat stale) or whose message
-    was lost (pending, queued longer than ``stale_after`` ago); fail those out of attempts."""
+    was lost (pending, queued longer than ``stale_after`` ago while its pass made no progress:
+    in a long pass the last chunks wait their turn for longer than that, and their messages
+    are still queued); fail those out of attempts."""
     now = now or timezone.now()
     cutoff = now - stale_after()
     counts = {"embed_requeued": 0, "embed_failed": 0}
-    stale = EmbeddingChunk.objects.filter(
-        model_id=model_id, state__in=EmbeddingChunk.OPEN, heartbeat_at__lt=cutoff
+    chunks_of = EmbeddingChunk.objects.filter(model_id=model_id)
+    progressing = set(
+        chunks_of.filter(
+            state__in=(EmbeddingChunk.State.RUNNING, EmbeddingChunk.State.DONE),
+            heartbeat_at__gte=cutoff,
+        ).values_list("project_id", flat=True)
+    )
+    stale = chunks_of.filter(state__in=EmbeddingChunk.OPEN, heartbeat_at__lt=cutoff).exclude(
+        state=EmbeddingChunk.State.PENDING, project_id__in=progressing
     )
     for chunk in stale:
         if chunk.state == EmbeddingChunk.State.RUNNING and chunk.attempts >= MAX_ATTEMPTS:

@@ -13,6 +13,7 @@ from annotation.models import Item
 from annotation.services.imports import items_import_records
 from tasks.models import EmbeddingChunk, ItemEmbedding
 from tasks.services.embedding_passes import (
+    embed_chunk_size,
     embedding_chunk_run,
     embedding_chunks_reap,
     embedding_pass_start,
@@ -134,17 +135,25 @@ def test_a_chunk_whose_worker_keeps_dying_is_given_up_with_the_reason(make_proje
 def test_a_lost_pending_chunk_is_queued_again_and_a_project_without_text_is_left_alone(
     make_project,
 ):
-    project = make_project(items=2)
+    project = make_project(items=10)
     embedding_pass_start(project_id=project.pk)
-    chunk = _chunks(project).get()
+    first, *rest = _chunks(project)
     model_id = loaded_embedder().model_id
     assert embedding_chunks_reap(model_id=model_id)["embed_requeued"] == 0  # just queued
-    EmbeddingChunk.objects.filter(pk=chunk.pk).update(
-        heartbeat_at=timezone.now() - timedelta(hours=1)
+    old = timezone.now() - timedelta(hours=1)
+    EmbeddingChunk.objects.filter(pk__in=[c.pk for c in rest]).update(heartbeat_at=old)
+    # While another chunk of the pass makes progress, waiting ones are just in the queue.
+    EmbeddingChunk.objects.filter(pk=first.pk).update(
+        state="running", attempts=1, job_id="alive", heartbeat_at=timezone.now()
     )
-    assert embedding_chunks_reap(model_id=model_id)["embed_requeued"] == 1
-    chunk.refresh_from_db()
-    assert chunk.state == "pending" and chunk.heartbeat_at > timezone.now() - timedelta(minutes=1)
+    assert embedding_chunks_reap(model_id=model_id)["embed_requeued"] == 0
+    # The pass stalls (its worker died): every chunk is queued again.
+    EmbeddingChunk.objects.filter(pk=first.pk).update(heartbeat_at=old)
+    assert embedding_chunks_reap(model_id=model_id)["embed_requeued"] == 3
+    assert not _chunks(project).exclude(state="pending").exists()
+    assert (
+        not _chunks(project).filter(heartbeat_at__lt=timezone.now() - timedelta(minutes=1)).exists()
+    )
 
     pixels = make_project()
     items_import_records(project=pixels, records=[{"external_id": "a", "pixels": [0, 1, 2]}])
@@ -168,3 +177,10 @@ def test_progress_is_for_managers_and_says_when_embedding_is_off(
     body = api(manager).get(f"/api/v1/projects/{project.pk}/embeddings/").json()
     assert body["enabled"] is False and body["embedder"] is None
     assert not EmbeddingChunk.objects.exists()
+
+
+def test_a_small_pass_is_still_shared_by_several_workers(settings):
+    settings.SKEIN_EMBED_CHUNK = 1000
+    assert embed_chunk_size(100_000) == 1000
+    assert embed_chunk_size(1000) == 125  # 8 chunks
+    assert embed_chunk_size(100) == 64  # never below one heartbeat batch
