@@ -5,8 +5,8 @@ sets."""
 from __future__ import annotations
 
 from django.http import FileResponse, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from annotation.api import serializers as s
 from annotation.api.authentication import request_user
 from annotation.api.pagination import Pagination, paginate, paginated
-from annotation.errors import Gone, NotFound
+from annotation.errors import Gone, InvalidInput, NotFound
 from annotation.models import LabelSet
 from annotation.selectors import (
     MANAGING_ROLES,
@@ -89,6 +89,47 @@ class ReviewQueueView(APIView):
         return paginator.get_paginated_response(
             selectors.review_details(project=project, rows=page)
         )
+
+
+class LabelErrorsView(APIView):
+    """The possible label errors found with a model version (the newest, or ``?version=``),
+    most likely wrong first; gold items never appear."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int)],
+        responses={
+            200: inline_serializer(
+                name="LabelErrorPage",
+                fields={
+                    "count": serializers.IntegerField(),
+                    "next": serializers.CharField(allow_null=True),
+                    "previous": serializers.CharField(allow_null=True),
+                    "results": qs.LabelErrorRowSerializer(many=True),
+                    "check": qs.LabelErrorCheckSerializer(allow_null=True),
+                },
+            )
+        },
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=REVIEWING_ROLES)
+        raw = request.query_params.get("version")
+        version = None
+        if raw is not None:
+            if not raw.isdigit() or len(raw) > 9:
+                raise InvalidInput({"version": ["A model version number."]})
+            version = int(raw)
+        error_list = selectors.label_error_list(project=project, model_version=version)
+        if error_list is None:
+            if version is not None:
+                raise NotFound({"detail": f"No label-error check for model version {version}."})
+            response = Response({"count": 0, "next": None, "previous": None, "results": []})
+            response.data["check"] = None
+            return response
+        response = paginate(
+            request, selectors.label_errors_of(error_list=error_list), qs.LabelErrorRowSerializer
+        )
+        response.data["check"] = qs.LabelErrorCheckSerializer(error_list).data
+        return response
 
 
 class ReviewDecisionView(APIView):

@@ -69,3 +69,52 @@ class Qualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.project_id}: {self.state}"
+
+
+class LabelErrorList(models.Model):
+    """The label-error check of one model version (confident learning on its out-of-fold
+    probabilities): how many items it checked, its per-label thresholds, and why it was
+    skipped if it was (multi-label projects are not checked). Its rows are ``LabelError``."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_error_lists")
+    # The learning loop's ModelVersion.version (quality cannot name the tasks table).
+    model_version = models.PositiveIntegerField()
+    checked = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    thresholds = models.JSONField(default=dict, blank=True)  # label name -> t_j (or null)
+    skipped = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-model_version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model_version"], name="labelerrorlist_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"label errors of {self.project_id} v{self.model_version}: {self.flagged}"
+
+
+class LabelError(models.Model):
+    """One annotated item whose consensus label the model confidently disagrees with; rank 1
+    is the most likely wrong. Gold items are never checked (training leaves them out)."""
+
+    error_list = models.ForeignKey(LabelErrorList, on_delete=models.CASCADE, related_name="rows")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField()
+    given = models.CharField(max_length=100)  # the consensus label it was trained on
+    suggested = models.CharField(max_length=100)
+    score = models.FloatField()  # (1 - normalized margin) / 2: higher is more likely wrong
+    given_proba = models.FloatField()
+    suggested_proba = models.FloatField()
+
+    class Meta:
+        ordering = ["error_list_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["error_list", "rank"], name="labelerror_unique_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id}: {self.given} -> {self.suggested}?"

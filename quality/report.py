@@ -408,23 +408,25 @@ def disputed_items(a: AnnotationArrays, result: Consensus, *, threshold: float) 
     return disputed(result, threshold=threshold) & ~a.item_is_gold
 
 
+def consensus_row(a: AnnotationArrays, result: Consensus, i: int) -> dict[str, Any]:
+    """Item ``i`` of ``a`` as the review queue shows it: id, votes, confidence, tie."""
+    return {
+        "item_id": int(a.item_ids[i]),
+        "votes": int(result.votes[i]),
+        "confidence": _num(result.confidence[i]),
+        "weakest": _num(result.weakest[i]),
+        "tie": [a.label_names[j] for j in np.flatnonzero(result.tie_labels[i])] or None,
+    }
+
+
 def disputed_rows(
     a: AnnotationArrays, result: Consensus, *, threshold: float, reviewed: set[int]
 ) -> list[dict[str, Any]]:
     """Disputed items not in ``reviewed``, weakest first: item id, votes, confidence, tie."""
-    rows = []
-    for i in np.flatnonzero(disputed_items(a, result, threshold=threshold)):
-        item_id = int(a.item_ids[i])
-        if item_id in reviewed:
-            continue
-        rows.append(
-            {
-                "item_id": item_id,
-                "votes": int(result.votes[i]),
-                "confidence": _num(result.confidence[i]),
-                "weakest": _num(result.weakest[i]),
-                "tie": [a.label_names[j] for j in np.flatnonzero(result.tie_labels[i])] or None,
-            }
-        )
+    rows = [
+        consensus_row(a, result, int(i))
+        for i in np.flatnonzero(disputed_items(a, result, threshold=threshold))
+        if int(a.item_ids[i]) not in reviewed
+    ]
     rows.sort(key=lambda r: (r["weakest"] if r["weakest"] is not None else 0.0, r["item_id"]))
     return rows

@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, QuerySet
 
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import item_data_for, label_names_of
-from quality.models import QualityReport, Review
+from quality.models import LabelError, LabelErrorList, QualityReport, Review
 from quality.report import (
     SUGGESTION_HIDDEN,
     SUGGESTION_SHOWN,
@@ -250,3 +251,42 @@ def cached_agreement() -> dict[int, float | None]:
         value = agreement.get("krippendorff_alpha")
         out[project_id] = value if isinstance(value, int | float) else None
     return out
+
+
+def label_error_list(
+    *, project: Project, model_version: int | None = None
+) -> LabelErrorList | None:
+    """The label-error check of ``model_version``, or of the newest version checked."""
+    lists = LabelErrorList.objects.filter(project=project)
+    if model_version is not None:
+        lists = lists.filter(model_version=model_version)
+    return lists.order_by("-model_version").first()
+
+
+def label_errors_of(*, error_list: LabelErrorList) -> QuerySet[LabelError]:
+    """The list's rows in rank order, with the item's external id and whether a reviewer has
+    decided it. Gold items are left out (one may have been marked gold after the check): a
+    list that named them would tell which items are gold."""
+    decided = Review.objects.filter(project_id=error_list.project_id, item_id=OuterRef("item_id"))
+    return (
+        LabelError.objects.filter(error_list=error_list, item__is_gold=False)
+        .select_related("item")
+        .annotate(reviewed=Exists(decided))
+        .order_by("rank")
+    )
+
+
+def label_errors_for_review(*, project: Project, limit: int) -> dict[int, dict[str, Any]]:
+    """The top ``limit`` rows of the newest list (gold left out), by item id, in rank order."""
+    latest = label_error_list(project=project)
+    if latest is None or limit <= 0:
+        return {}
+    rows = (
+        LabelError.objects.filter(error_list=latest, item__is_gold=False)
+        .order_by("rank")
+        .values("item_id", "rank", "given", "suggested", "score", "given_proba", "suggested_proba")
+    )[:limit]
+    return {
+        r["item_id"]: {**r, "model_version": latest.model_version, "flagged": latest.flagged}
+        for r in rows
+    }

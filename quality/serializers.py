@@ -137,7 +137,9 @@ class ReportCacheSerializer(serializers.Serializer):
 
 
 class ReviewQueueSizeSerializer(serializers.Serializer):
-    size = serializers.IntegerField(help_text="Disputed items waiting for a reviewer.")
+    size = serializers.IntegerField(
+        help_text="Items waiting for a reviewer: disputed ones and possible label errors."
+    )
 
 
 class QualificationRuleSerializer(serializers.Serializer):
@@ -191,12 +193,29 @@ class ReviewAnnotationSerializer(serializers.Serializer):
     counts = serializers.BooleanField()
 
 
+class ReviewLabelErrorSerializer(serializers.Serializer):
+    """Why the model thinks the consensus label is wrong (see GET label-errors/)."""
+
+    model_version = serializers.IntegerField()
+    rank = serializers.IntegerField()
+    flagged = serializers.IntegerField()
+    given = serializers.CharField()
+    suggested = serializers.CharField()
+    score = serializers.FloatField()
+    given_proba = serializers.FloatField()
+    suggested_proba = serializers.FloatField()
+
+
 class ReviewRowSerializer(serializers.Serializer):
     item_id = serializers.IntegerField()
     votes = serializers.IntegerField()
     confidence = serializers.FloatField(allow_null=True)
     weakest = serializers.FloatField(allow_null=True)
     tie = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    reason = serializers.CharField(help_text="Why the item is in the review queue, in words.")
+    label_error = ReviewLabelErrorSerializer(
+        allow_null=True, help_text="Set when the model flagged the consensus label."
+    )
     item = NextItemSerializer()
     annotations = ReviewAnnotationSerializer(many=True)
 
@@ -221,3 +240,29 @@ class ItemGoldSerializer(serializers.Serializer):
 class RequalifySerializer(serializers.Serializer):
     username = serializers.CharField()
     qualification = QualificationSerializer(allow_null=True)
+
+
+class LabelErrorRowSerializer(serializers.Serializer):
+    """One possible label error, most likely wrong first (rank 1)."""
+
+    item_id = serializers.IntegerField(source="item.pk")
+    external_id = serializers.CharField(source="item.external_id")
+    given = serializers.CharField(help_text="The consensus label the model was trained on.")
+    suggested = serializers.CharField(help_text="The label the model confidently predicts.")
+    score = serializers.FloatField(help_text="(1 - normalized margin) / 2; higher: more likely.")
+    rank = serializers.IntegerField()
+    given_proba = serializers.FloatField()
+    suggested_proba = serializers.FloatField()
+    reviewed = serializers.BooleanField(help_text="A reviewer has decided the item.")
+
+
+class LabelErrorCheckSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField()
+    checked = serializers.IntegerField(help_text="Labeled items whose label was checked.")
+    flagged = serializers.IntegerField()
+    thresholds = serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="Per label: the mean out-of-fold probability of the items given it.",
+    )
+    skipped = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/<id:project_id>/quality/", quality_api.QualityView.as_view()),
     path("projects/<id:project_id>/quality/me/", quality_api.QualityMeView.as_view()),
     path("projects/<id:project_id>/review/", quality_api.ReviewQueueView.as_view()),
+    path("projects/<id:project_id>/label-errors/", quality_api.LabelErrorsView.as_view()),
     path("projects/<id:project_id>/review/<id:item_id>/", quality_api.ReviewDecisionView.as_view()),
     path("projects/<id:project_id>/items/<id:item_id>/gold/", quality_api.ItemGoldView.as_view()),
     path(

@@ -62,6 +62,20 @@ class SuggestionAgreementSerializer(serializers.Serializer):
     hidden = AgreementRateSerializer()
 
 
+class StoppingSerializer(serializers.Serializer):
+    """When to stop labeling: agreement of successive versions' predictions on the stop set."""
+
+    state = serializers.ChoiceField(choices=["stop", "changing", "too_early", "no_model"])
+    stop = serializers.BooleanField()
+    reading = serializers.CharField(help_text="The signal in plain words.")
+    version = serializers.IntegerField(allow_null=True)
+    kappa = serializers.FloatField(allow_null=True, help_text="Against the previous version.")
+    recent = serializers.ListField(child=serializers.FloatField())
+    threshold = serializers.FloatField(allow_null=True)
+    window = serializers.IntegerField(allow_null=True)
+    stop_set_items = serializers.IntegerField()
+
+
 ModelListSerializer = inline_serializer(
     name="ModelVersionPage",
     fields={
@@ -75,13 +89,15 @@ ModelListSerializer = inline_serializer(
         "labels_since_last_model": serializers.IntegerField(),
         "learning_curve": LearningCurvePointSerializer(many=True),
         "suggestion_agreement": SuggestionAgreementSerializer(),
+        "stopping": StoppingSerializer(),
     },
 )
 
 
 class ModelListView(APIView):
     """Versions (newest first) with metrics and state, plus the active one, the learning
-    curve, labels since the last model and how often labelers agree with suggestions."""
+    curve, labels since the last model, how often labelers agree with suggestions and the
+    stopping signal."""
 
     @extend_schema(responses={200: ModelListSerializer})
     def get(self, request: Request, project_id: int) -> Response:
@@ -98,6 +114,7 @@ class ModelListView(APIView):
         )
         response.data["learning_curve"] = selectors.learning_curve(project=project)
         response.data["suggestion_agreement"] = suggestion_acceptance(project=project)
+        response.data["stopping"] = selectors.stopping_signal(project=project)
         return response
 
 

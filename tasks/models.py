@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotation.models import Project
+from annotation.models import Item, Project
 
 
 class ModelVersion(models.Model):
@@ -184,3 +184,38 @@ class EmbeddingChunk(models.Model):
             f"{self.project_id}: items {self.first_item_id}-{self.last_item_id} "
             f"in {self.model_id} ({self.state})"
         )
+
+
+class StopSetItem(models.Model):
+    """One item of a project's stop set: a fixed random sample of the items that were
+    unlabeled when it was drawn (at the first training), on which every model version's
+    predictions are compared with its predecessor's (tasks.services.model_checks)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "item"], name="stopsetitem_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"stop set of {self.project_id}: item {self.item_id}"
+
+
+class StopSetPrediction(models.Model):
+    """What one model version predicted for one stop-set item it did not train on."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="stop_set_predictions"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    labels = models.JSONField()  # label names: one (single-label) or the predicted set
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "item"], name="stopsetprediction_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version_id} on item {self.item_id}: {self.labels}"

@@ -163,3 +163,65 @@ def embedding_progress(*, project: Project, embedder: str | None) -> dict[str, A
         "last_error": failed.error if failed else "",
         "last_error_at": failed.heartbeat_at if failed else None,
     }
+
+
+def stopping_signal(*, project: Project) -> dict[str, Any]:
+    """Whether labeling more is likely to pay, from the newest version's stop-set check
+    (stabilizing predictions, tasks.services.model_checks): ``state`` is "stop",
+    "changing", "too_early" (fewer comparisons than the window) or "no_model", with a
+    plain-language ``reading``."""
+    row = (
+        ModelVersion.objects.filter(
+            project=project, trained_at__isnull=False, metrics__has_key="stop_set"
+        )
+        .order_by("-version")
+        .values_list("version", "metrics")
+        .first()
+    )
+    if row is None:
+        return {
+            "state": "no_model",
+            "stop": False,
+            "reading": "No model yet: the signal needs a few model versions to compare.",
+            "version": None,
+            "kappa": None,
+            "recent": [],
+            "threshold": None,
+            "window": None,
+            "stop_set_items": 0,
+        }
+    version, metrics = row
+    check = metrics["stop_set"]
+    recent, window, threshold = check.get("recent") or [], check["window"], check["threshold"]
+    kappa = check.get("kappa")
+    if check.get("stop"):
+        state = "stop"
+        reading = (
+            f"Labeling more is unlikely to improve the model much: its predictions agreed at "
+            f"kappa >= {threshold} over the last {window} retrains."
+        )
+    elif len(recent) < window:
+        state = "too_early"
+        reading = (
+            f"Too early to tell: {len(recent)} of the {window} comparisons between successive "
+            "models the signal needs."
+        )
+    else:
+        state = "changing"
+        reading = (
+            f"The model is still changing: kappa {kappa:.3f} between v{check['compared_with']} "
+            f"and v{version} (stop at >= {threshold} over {window} retrains)."
+            if kappa is not None
+            else "The model is still changing."
+        )
+    return {
+        "state": state,
+        "stop": state == "stop",
+        "reading": reading,
+        "version": version,
+        "kappa": kappa,
+        "recent": recent,
+        "threshold": threshold,
+        "window": window,
+        "stop_set_items": check.get("items", 0),
+    }

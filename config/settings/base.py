@@ -280,3 +280,11 @@ SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
 # minute of one core with the default embedder, short texts far less; a smaller pass is cut
 # into ~8 chunks of at least 64 items (bench/README.md, "Embedding jobs").
 SKEIN_EMBED_CHUNK = int(os.environ.get("SKEIN_EMBED_CHUNK", 1000))
+# Label errors (confident learning, computed with each model version): how many of the
+# top-ranked go to the review queue. When to stop: the size of a project's stop set and the
+# rule "kappa between successive versions' predictions >= SKEIN_STOP_KAPPA over the last
+# SKEIN_STOP_WINDOW comparisons" (bench/README.md, "Label errors and when to stop").
+SKEIN_LABEL_ERRORS_TO_REVIEW = max(0, int(os.environ.get("SKEIN_LABEL_ERRORS_TO_REVIEW", 20)))
+SKEIN_STOP_SET_SIZE = max(1, int(os.environ.get("SKEIN_STOP_SET_SIZE", 2000)))
+SKEIN_STOP_KAPPA = float(os.environ.get("SKEIN_STOP_KAPPA", 0.99))
+SKEIN_STOP_WINDOW = max(1, int(os.environ.get("SKEIN_STOP_WINDOW", 3)))

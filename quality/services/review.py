@@ -1,10 +1,15 @@
-"""Consensus over a project's counted annotations, the review queue and reviewers' decisions."""
+"""Consensus over a project's counted annotations, the review queue and reviewers' decisions.
+
+The review queue holds the disputed items (labelers disagree), then the top
+``SKEIN_LABEL_ERRORS_TO_REVIEW`` items of the newest label-error list (the model confidently
+disagrees with the consensus), each row with the reason it is there; gold items never."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 
 from annotation.errors import Conflict, InvalidInput, NotFound
@@ -14,8 +19,14 @@ from annotation.services.audit import audit_record
 from annotation.services.queue import labels_validate
 from quality.consensus import Consensus
 from quality.models import Review
-from quality.report import AnnotationArrays, consensus_of, disputed_items, disputed_rows
-from quality.selectors import adjudicated_labels, annotation_arrays
+from quality.report import (
+    AnnotationArrays,
+    consensus_of,
+    consensus_row,
+    disputed_items,
+    disputed_rows,
+)
+from quality.selectors import adjudicated_labels, annotation_arrays, label_errors_for_review
 
 
 def project_consensus(
@@ -27,18 +38,63 @@ def project_consensus(
     return a, consensus_of(a, method=method or project.aggregation)
 
 
+def dispute_reason(row: dict[str, Any], *, threshold: float) -> str:
+    """Why a disputed item is in the review queue, in words."""
+    if row["tie"]:
+        return f"Labelers disagree: a tie between {', '.join(row['tie'])}."
+    if row["confidence"] is None:
+        return "Labelers disagree."
+    return (
+        f"Labelers disagree: the consensus has {row['confidence']:.0%} support, below the "
+        f"review threshold of {threshold:.0%}."
+    )
+
+
+def label_error_reason(flag: dict[str, Any]) -> str:
+    """Why a possible label error is in the review queue, in words."""
+    return (
+        f"Possible label error: model v{flag['model_version']} predicts "
+        f"'{flag['suggested']}' ({flag['suggested_proba']:.0%}) where the consensus label is "
+        f"'{flag['given']}' ({flag['given_proba']:.0%}); rank {flag['rank']} of "
+        f"{flag['flagged']} flagged."
+    )
+
+
+def review_flags(*, project: Project) -> dict[int, dict[str, Any]]:
+    """The possible label errors the review queue serves (the top of the newest list)."""
+    return label_errors_for_review(
+        project=project, limit=int(getattr(settings, "SKEIN_LABEL_ERRORS_TO_REVIEW", 20))
+    )
+
+
 def review_queue(
     *, project: Project, a: AnnotationArrays | None = None, result: Consensus | None = None
 ) -> list[dict[str, Any]]:
-    """Disputed items not yet adjudicated, weakest first: item id, votes, confidence, tie."""
+    """Items waiting for a reviewer: the disputed ones not yet adjudicated, weakest first,
+    then the top possible label errors not yet adjudicated, in rank order. Each row: item
+    id, votes, confidence, tie, ``reason`` (words) and ``label_error`` (or None)."""
     if a is None or result is None:
         a, result = project_consensus(project=project)
-    return disputed_rows(
-        a,
-        result,
-        threshold=project.review_threshold,
-        reviewed=set(adjudicated_labels(project=project)),
-    )
+    threshold = project.review_threshold
+    reviewed = set(adjudicated_labels(project=project))
+    rows = disputed_rows(a, result, threshold=threshold, reviewed=reviewed)
+    for row in rows:
+        row["reason"] = dispute_reason(row, threshold=threshold)
+        row["label_error"] = None
+    listed = {row["item_id"]: row for row in rows}
+    for item_id, flag in review_flags(project=project).items():
+        if item_id in reviewed:
+            continue
+        if item_id in listed:
+            listed[item_id]["reason"] += " " + label_error_reason(flag)
+            listed[item_id]["label_error"] = flag
+            continue
+        found = np.flatnonzero(a.item_ids == item_id)
+        if not found.size or a.item_is_gold[found[0]]:
+            continue  # its counted annotations are gone, or it was made gold since
+        row = consensus_row(a, result, int(found[0]))
+        rows.append({**row, "reason": label_error_reason(flag), "label_error": flag})
+    return rows
 
 
 def review_submit(
@@ -46,7 +102,8 @@ def review_submit(
 ) -> Review:
     """Record a reviewer's decision; it becomes the item's adjudicated label. Only a
     disputed item (one the review queue holds, or held before an earlier decision) may be
-    decided: on any other the labelers' consensus stands. Every decision is audited."""
+    decided, or one of the possible label errors the queue serves: on any other the
+    labelers' consensus stands. Every decision is audited."""
     if note is not None and not isinstance(note, str):
         raise InvalidInput({"note": ["A note is text."]})
     item = (
@@ -59,11 +116,13 @@ def review_submit(
     clean = labels_validate(
         project=project, labels=labels, label_names=label_names_of(project=project)
     )
-    if not item_disputed(project=project, item_id=item_id):
+    if not item_disputed(project=project, item_id=item_id) and (
+        item["is_gold"] or item_id not in review_flags(project=project)
+    ):
         raise Conflict(
             {
-                "detail": f"Item '{item['external_id']}' is not disputed; a reviewer "
-                "decides only items in the review queue."
+                "detail": f"Item '{item['external_id']}' is not disputed and not a possible "
+                "label error; a reviewer decides only items in the review queue."
             }
         )
     with transaction.atomic():

@@ -254,7 +254,21 @@ def evaluate(
     classes: Sequence[Any],
     seed: int,
 ) -> Metrics:
-    """Stratified k-fold cross-validated metrics of `train_model` on these labels.
+    """Stratified k-fold cross-validated metrics of `train_model` (see `cross_validate`)."""
+    return cross_validate(X, y, multi_label=multi_label, classes=classes, seed=seed)[0]
+
+
+def cross_validate(
+    X: Any,
+    y: Sequence[Any] | npt.NDArray[Any],
+    *,
+    multi_label: bool,
+    classes: Sequence[Any],
+    seed: int,
+) -> tuple[Metrics, FloatArray | None]:
+    """Stratified k-fold cross-validated metrics of `train_model` on these labels, and the
+    out-of-fold probabilities they were computed from (None when there were too few labels;
+    the label-error check reads them).
 
     Metrics are computed once over the pooled out-of-fold predictions. Single-label:
     accuracy, macro-F1 over the classes present, log loss, ECE on the top-class
@@ -265,7 +279,7 @@ def evaluate(
     n = int(X.shape[0])
     chosen = _folds(encoded, multi_label, seed)
     if isinstance(chosen, str):
-        return Metrics(n_labels=n, reason=chosen)
+        return Metrics(n_labels=n, reason=chosen), None
     splitter, k = chosen
     n_classes = len(classes)
     oof = np.zeros((n, n_classes))
@@ -289,7 +303,7 @@ def evaluate(
         p = np.clip(oof, _EPS, 1 - _EPS)
         losses = -(encoded * np.log(p) + (1 - encoded) * np.log(1 - p))
         conf = np.maximum(oof, 1 - oof).ravel()
-        return Metrics(
+        metrics = Metrics(
             n_labels=n,
             folds=k,
             accuracy=float(np.mean(np.all(pred == encoded, axis=1))),
@@ -297,11 +311,12 @@ def evaluate(
             log_loss=float(losses.mean()),
             ece=expected_calibration_error(conf, (pred == encoded).ravel()),
         )
+        return metrics, oof
     pred = oof.argmax(axis=1)
     present = np.unique(encoded)
     proba = np.clip(oof, _EPS, 1.0)
     proba /= proba.sum(axis=1, keepdims=True)
-    return Metrics(
+    metrics = Metrics(
         n_labels=n,
         folds=k,
         accuracy=float(accuracy_score(encoded, pred)),
@@ -309,3 +324,4 @@ def evaluate(
         log_loss=float(log_loss(encoded, proba, labels=np.arange(n_classes))),
         ece=expected_calibration_error(oof.max(axis=1), pred == encoded),
     )
+    return metrics, oof

@@ -25,7 +25,7 @@ from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
 from quality.export_aggregation import aggregator_for
-from tasks.learning import committee_size_for, evaluate, fit_featurizer, train_model
+from tasks.learning import committee_size_for, cross_validate, fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
 from tasks.services.faults import fault_sleep
@@ -35,6 +35,7 @@ from tasks.services.lifecycle import (
     model_version_fail,
     model_version_heartbeat,
 )
+from tasks.services.model_checks import label_errors_check, stop_set_check
 from tasks.services.scoring import model_version_score_start
 
 logger = logging.getLogger(__name__)
@@ -201,8 +202,21 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         committee_size=committee_size_for(strategy),
     )
     model_version_heartbeat(version_id=version.pk)
-    metrics = evaluate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed).as_dict()
+    cv, oof = cross_validate(X, labeled.labels, multi_label=multi, classes=classes, seed=seed)
+    metrics = cv.as_dict()
     metrics["aggregation"] = labeled.aggregation
+    # Label errors from the out-of-fold probabilities; predictions on the stop set.
+    metrics["label_errors"] = label_errors_check(
+        project=project,
+        version=version.version,
+        item_ids=labeled.item_ids,
+        labels=labeled.labels,
+        oof=oof,
+        classes=classes,
+    )
+    metrics["stop_set"] = stop_set_check(
+        version=version, featurizer=featurizer, model=model, trained=set(labeled.item_ids)
+    )
     name = artifact_save(
         project_id=project.pk,
         version=version.version,

@@ -1,6 +1,7 @@
 // The dashboard's model panel: the active model and its metrics, a learning curve (metric
 // against labels, one point per version, drawn as SVG by hand), versions with roll-back,
-// and "Train now". Data: GET projects/{id}/models/. Text only (no HTML from the server).
+// the stopping signal, and "Train now". Data: GET projects/{id}/models/. Text only (no HTML
+// from the server).
 import { svg } from "./charts.js";
 
 let ctx = null;
@@ -75,6 +76,17 @@ function versions(list) {
   }));
 }
 
+// The stopping signal: do successive models still change their predictions on the stop set?
+function stopping(signal) {
+  const badges = { stop: ["badge badge-ok", "enough labels"], changing: ["badge badge-warn", "still changing"],
+    too_early: ["badge", "too early"], no_model: ["badge", "no model"] };
+  const [cls, text] = badges[signal?.state] || ["badge", "–"];
+  q("stopping-badge").className = cls;
+  q("stopping-badge").textContent = text;
+  const recent = (signal?.recent || []).map((k) => fmt(k, 3)).join(", ");
+  q("stopping-reading").textContent = (signal?.reading || "") + (recent ? ` Recent κ: ${recent}.` : "");
+}
+
 function draw(data) {
   const active = data.active;
   const running = data.results.find((v) => ["queued", "training", "scoring"].includes(v.state));
@@ -99,6 +111,7 @@ function draw(data) {
   const a = data.suggestion_agreement || {};
   q("agreement").textContent = `${pct(a.shown?.rate)} / ${pct(a.hidden?.rate)}`;
   q("train").disabled = Boolean(running);
+  stopping(data.stopping);
   curve(data.learning_curve || []);
   versions(data.results);
 }

@@ -1,4 +1,5 @@
-// The review queue: one disputed item at a time, every label given and by whom, a decision.
+// The review queue: one disputed item (or possible label error) at a time, why it is there,
+// every label given and by whom, a decision.
 // Item data and annotator names are written as text only (textContent via el / renderItem).
 import { api, config, el, errorText, formatDate, toast } from "./api.js";
 import { renderItem } from "./item_render.js";
@@ -61,6 +62,8 @@ function draw() {
   if (current.tie) meta.push(`tie between ${current.tie.join(", ")}`);
   else if (current.confidence !== null) meta.push(`agreement ${(current.confidence * 100).toFixed(0)}%`);
   $("review-meta").textContent = meta.join(" · ");
+  $("review-reason").textContent = current.reason || "";
+  $("review-reason").hidden = !current.reason;
   $("review-item").replaceChildren(renderItem(current.item.data));
   const body = $("review-given").querySelector("tbody");
   body.replaceChildren(...current.annotations.map((a) => el("tr", {},

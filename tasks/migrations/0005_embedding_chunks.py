@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0008_names'),
-        ('tasks', '0003_item_embeddings'),
+        ('tasks', '0004_stop_set'),
     ]
 
     operations = [
