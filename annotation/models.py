@@ -421,3 +421,27 @@ class StoredFileDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"delete {self.name} ({self.reason})"
+
+
+class StoredImage(models.Model):
+    """An image file a manager uploaded, kept in storage. Items point at it by ``key`` in
+    their data (``{"stored_image": key}``): a random, opaque name, the same shape for every
+    item, so neither the key nor the URL it is served at tells a labeler anything (which
+    items are gold, in which batch an item came)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    key = models.CharField(max_length=32, unique=True)
+    file = models.FileField(upload_to="images/", max_length=255)
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.key})"

@@ -22,6 +22,7 @@ from annotation.models import (
     Item,
     Membership,
     Project,
+    StoredImage,
 )
 
 ADMIN = "admin"
@@ -294,3 +295,8 @@ def labels_in_use(*, project: Project, names: Iterable[str]) -> dict[str, list[s
         for name in sorted(_in_json_lists(model=model, field=field, project=project, names=wanted)):
             uses.setdefault(name, []).append(what)
     return uses
+
+
+def stored_image_of(*, project: Project, key: str) -> StoredImage | None:
+    """One of the project's stored images by its key (None for a key of another project)."""
+    return StoredImage.objects.filter(project=project, key=key).first()

@@ -504,3 +504,28 @@ class DashboardSerializer(serializers.Serializer):
     annotators = AnnotatorActivitySerializer(many=True)
     leases = LeaseOverviewSerializer()
     generated_at = serializers.DateTimeField()
+
+
+class ImageFileErrorSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="The upload's name, or 'upload.zip:path/in/zip'.")
+    message = serializers.CharField()
+
+
+class ImageUploadRejectedSerializer(serializers.Serializer):
+    """An image upload refused whole: every bad file, named; nothing was stored."""
+
+    errors = ImageFileErrorSerializer(many=True, required=False)  # type: ignore[assignment]
+    more_errors = serializers.IntegerField(required=False)
+
+
+class StoredImageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    key = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ImageUploadResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    images = StoredImageSerializer(many=True)

@@ -1,5 +1,6 @@
 """Data retention: after a project's retention period, raw item data is erased while
-labels, provenance and aggregate statistics stay.
+labels, provenance and aggregate statistics stay. Uploaded images the erased items showed
+go too (once no item whose data is kept still shows them).
 
 Erasing reaches every copy: label set files that may hold the erased data are deleted from
 storage (a label set is an immutable, hashed snapshot, so it is not rewritten; it becomes
@@ -17,6 +18,8 @@ from django.utils import timezone
 from annotation.extensions import data_erased_hooks
 from annotation.models import Item, LabelSet, Project
 from annotation.services.audit import audit_record
+from annotation.services.images import images_release
+from annotation.services.imports.rows import STORED_IMAGE_FIELD
 from annotation.services.storage import stored_files_delete
 
 ERASED = {"erased": True}
@@ -44,7 +47,14 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                     break
                 first = Item.objects.filter(pk__in=ids).aggregate(t=Min("created_at"))["t"]
                 oldest = first if oldest is None else min(oldest, first)
+                keys = set(
+                    Item.objects.filter(
+                        pk__in=ids, **{f"data__{STORED_IMAGE_FIELD}__isnull": False}
+                    ).values_list(f"data__{STORED_IMAGE_FIELD}", flat=True)
+                )
                 total += Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now)
+                # The images the erased items showed are their data too.
+                images_release(project=project, keys=keys, reason="item data erased")
                 for hook in data_erased_hooks():
                     hook(item_ids=ids)
         if total:

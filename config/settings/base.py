@@ -143,6 +143,17 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# Uploaded images (annotation/services/images.py): per file, per upload (a zip's members
+# together, and how many), and pixels per image, read from the header before decoding.
+SKEIN_IMAGE_MAX_BYTES = int(os.environ.get("SKEIN_IMAGE_MAX_BYTES", 20 * 1024 * 1024))
+SKEIN_IMAGE_ZIP_MAX_BYTES = int(os.environ.get("SKEIN_IMAGE_ZIP_MAX_BYTES", 1024**3))
+SKEIN_IMAGE_MAX_FILES = int(os.environ.get("SKEIN_IMAGE_MAX_FILES", 20_000))
+SKEIN_IMAGE_MAX_PIXELS = int(os.environ.get("SKEIN_IMAGE_MAX_PIXELS", 40_000_000))
+# Hosts whose image URLs (an item's `image` given as an http(s) URL) the worker may download
+# to learn from their pixels, e.g. "images.example.org,cdn.example.net". Empty (the default):
+# URL images are only shown, never fetched by the server.
+SKEIN_IMAGE_FETCH_HOSTS = [h.lower() for h in env_list("SKEIN_IMAGE_FETCH_HOSTS")]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotation.api.authentication.TokenAuthentication",

@@ -19,13 +19,17 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from tasks.learning.hashing import hashed_char_counts, hashed_word_counts
+from tasks.learning.images import features_of, n_image_features
 
-FieldKind = Literal["text", "numeric", "image"]
+FieldKind = Literal["text", "numeric", "image", "image_file"]
 FloatArray = npt.NDArray[np.float64]
 CountMatrix = sp.csr_matrix[np.float64]
 FeatureMatrix = sp.csr_matrix[np.float64] | npt.NDArray[np.float64]
 
 IMAGE_FIELD_NAMES = ("image", "pixels")
+# An uploaded image: item data holds its key; the worker hands the featurizer the file's
+# bytes in its place (tasks/services/images.py), and tasks.learning.images describes them.
+IMAGE_FILE_FIELD = "stored_image"
 BATCH_CHARS = 1_000_000  # texts hashed together: bounds the working arrays (~40 B per char)
 
 
@@ -63,16 +67,29 @@ def _flat_pixels(value: Any) -> list[float] | None:
     return None
 
 
-def infer_spec(sample: Sequence[Mapping[str, Any]], **options: Any) -> FeatureSpec:
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))
+
+
+def infer_spec(
+    sample: Sequence[Mapping[str, Any]], *, image_urls: bool = False, **options: Any
+) -> FeatureSpec:
     """Guess a spec from a sample of item data: str -> text, int/float -> numeric,
-    a list of numbers under `image`/`pixels` -> image. A key keeps the kind it has in most
-    of the sample, so a few missing or odd values do not change the spec."""
+    a list of numbers under `image`/`pixels` -> image, `stored_image` (an uploaded image's
+    key, or its bytes) -> image_file, and with `image_urls` an http(s) URL under `image` ->
+    image_file too (the worker fetches it from an allowed host; otherwise the URL is text).
+    A key keeps the kind it has in most of the sample, so a few missing or odd values do not
+    change the spec."""
     votes: dict[str, dict[FieldKind, int]] = {}
     sizes: dict[str, int] = {}
     for data in sample:
         for key, value in data.items():
             kind: FieldKind | None = None
-            if isinstance(value, str):
+            if (key == IMAGE_FILE_FIELD and isinstance(value, str | bytes)) or (
+                image_urls and key == "image" and _is_url(value)
+            ):
+                kind = "image_file"
+            elif isinstance(value, str):
                 kind = "text"
             elif isinstance(value, int | float):  # bool included, as 0/1
                 kind = "numeric"
@@ -129,7 +146,8 @@ class Featurizer:
     smooth IDF (log((1 + n) / (1 + df)) + 1, as scikit-learn's TfidfTransformer) and l2
     normalised per part; the parts of all text fields share the row's unit norm equally.
     Numbers: z-scores with the running mean/std (missing -> 0). Images: pixels scaled to
-    [0, 1] with the fitted min/max, padded or cut to the spec's size.
+    [0, 1] with the fitted min/max, padded or cut to the spec's size. Image files (encoded
+    bytes): tasks.learning.images' features, which need no fitting.
     """
 
     spec: FeatureSpec
@@ -157,6 +175,8 @@ class Featurizer:
                 width += self.spec.char_features if self.spec.char_ngrams else 0
             elif f.kind == "numeric":
                 width += 1
+            elif f.kind == "image_file":
+                width += n_image_features()
             else:
                 width += f.size
         return width
@@ -183,6 +203,8 @@ class Featurizer:
             elif f.kind == "numeric":
                 numbers = _numbers(values)
                 self._moments.setdefault(f.name, _Moments()).update(numbers[~np.isnan(numbers)])
+            elif f.kind == "image_file":
+                continue  # nothing to fit: an image's features depend on it alone
             else:
                 pixels = _pixels(values, f.size)
                 seen = pixels[~np.isnan(pixels)]
@@ -228,6 +250,9 @@ class Featurizer:
                 moments = self._moments.get(f.name, _Moments())
                 z = (numbers - moments.mean) / moments.std
                 blocks.append(np.nan_to_num(z, nan=0.0).reshape(-1, 1))
+            elif f.kind == "image_file":
+                # Bytes the worker read; anything else (a key it could not read) is missing.
+                blocks.append(features_of([v if isinstance(v, bytes) else None for v in values]))
             else:
                 pixels = _pixels(values, f.size)
                 lo, hi = self._pixel_range.get(f.name, (0.0, 1.0))
@@ -278,15 +303,19 @@ class Featurizer:
 
 
 def fit_featurizer(
-    chunks: Iterable[Sequence[Mapping[str, Any]]], spec: FeatureSpec | None = None
+    chunks: Iterable[Sequence[Mapping[str, Any]]],
+    spec: FeatureSpec | None = None,
+    *,
+    image_urls: bool = False,
 ) -> Featurizer:
-    """Infer the spec from the first chunk when none is given, then stream over all chunks."""
+    """Infer the spec from the first chunk when none is given (`image_urls`: see
+    `infer_spec`), then stream over all chunks."""
     featurizer: Featurizer | None = Featurizer(spec) if spec is not None else None
     if featurizer is not None:
         featurizer.fit([])
     for chunk in chunks:
         if featurizer is None:
-            featurizer = Featurizer(infer_spec(chunk))
+            featurizer = Featurizer(infer_spec(chunk, image_urls=image_urls))
         featurizer.partial_fit(chunk)
     if featurizer is None:
         raise ValueError("no items to fit the featurizer on")

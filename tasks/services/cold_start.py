@@ -14,6 +14,7 @@ from annotation.models import Item, Project
 from annotation.services.items_sql import item_scores_write
 from tasks.learning import cold_start_priorities, fit_featurizer
 from tasks.models import ModelVersion, PoolSeed
+from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.scoring import batch_size_for, pool_of
 
 SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
@@ -48,10 +49,9 @@ def pool_seed(*, project_id: int) -> int:
     if len(sample) < MIN_SEED_POOL:
         return 0
     batch = min(batch_size_for(project), len(sample) // 2)
-    featurizer = fit_featurizer([[r[1] for r in sample]])
-    priority = cold_start_priorities(
-        used_columns(featurizer.transform([r[1] for r in sample])), batch, int(project.seed)
-    )
+    featurizer = fit_featurizer([[r[1] for r in sample]], image_urls=fetch_urls_allowed())
+    X = featurize(featurizer, [r[1] for r in sample], project_id=project_id)
+    priority = cold_start_priorities(used_columns(X), batch, int(project.seed))
     front = [(r[0], float(p)) for r, p in zip(sample, priority, strict=True) if p >= 1.0]
     try:
         with transaction.atomic():

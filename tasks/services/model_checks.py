@@ -32,6 +32,7 @@ from tasks.learning import Featurizer, TrainedModel
 from tasks.learning.label_errors import find_label_errors
 from tasks.learning.stopping import prediction_kappa, stop_signal
 from tasks.models import ModelVersion, StopSetItem, StopSetPrediction
+from tasks.services.images import featurize
 
 _STOP_SET_SEED = 104_729  # added to the project's seed: the stop set's own generator
 _BATCH = 1000
@@ -170,7 +171,8 @@ def stop_set_check(
     ]
     mine: dict[int, list[str]] = {}
     if rows:
-        predicted = _predicted_labels(model, featurizer.transform([r[1] for r in rows]))
+        X = featurize(featurizer, [r[1] for r in rows], project_id=project.pk)
+        predicted = _predicted_labels(model, X)
         mine = {r[0]: labels for r, labels in zip(rows, predicted, strict=True)}
     with transaction.atomic():
         StopSetPrediction.objects.filter(version=version).delete()

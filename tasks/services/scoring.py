@@ -45,6 +45,7 @@ from tasks.learning import (
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
+from tasks.services.images import featurize, featurize_columns
 from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, model_version_fail
 
 logger = logging.getLogger(__name__)
@@ -224,7 +225,15 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
     )
     fault_sleep("score")
     if ids:
-        X = artifact.featurizer.transform_fields(columns, len(ids))
+        X = featurize_columns(
+            artifact.featurizer,
+            columns,
+            len(ids),
+            project_id=version.project_id,
+            heartbeat=lambda: ScoreChunk.objects.filter(pk=chunk_id, job_id=job_id).update(
+                heartbeat_at=timezone.now()
+            ),
+        )
         del columns
         seed = int(version.project.seed) + 7919 * version.version + chunk.index
         scores = score_chunk(artifact.model, X, artifact.strategy, seed)
@@ -304,10 +313,14 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
     writes: tuple[list[int], list[float]] = ([], [])
     if candidates:
         featurizer = artifact.featurizer
-        X_random = featurizer.transform([r[1] for r in explore]) if explore else None
+        X_random = (
+            featurize(featurizer, [r[1] for r in explore], project_id=project.pk)
+            if explore
+            else None
+        )
         plan = batch_priorities(
             np.array([c[2] for c in candidates]),
-            featurizer.transform([c[1] for c in candidates]),
+            featurize(featurizer, [c[1] for c in candidates], project_id=project.pk),
             None,
             batch_size=batch,
             seed=seed,

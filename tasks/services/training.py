@@ -29,6 +29,7 @@ from tasks.learning import committee_size_for, cross_validate, fit_featurizer, t
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
 from tasks.services.faults import fault_sleep
+from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.lifecycle import (
     MAX_ATTEMPTS,
     is_stale,
@@ -185,10 +186,17 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         )
     fault_sleep("train")
     pool = _pool_sample(project=project, n=FEATURIZER_POOL_SAMPLE)
-    featurizer = fit_featurizer([labeled.data, pool] if pool else [labeled.data])
+    featurizer = fit_featurizer(
+        [labeled.data, pool] if pool else [labeled.data], image_urls=fetch_urls_allowed()
+    )
     del pool
     model_version_heartbeat(version_id=version.pk)
-    X = featurizer.transform(labeled.data)
+    X = featurize(
+        featurizer,
+        labeled.data,
+        project_id=project.pk,
+        heartbeat=lambda: model_version_heartbeat(version_id=version.pk),
+    )
     classes = label_names_of(project=project)
     seed = int(project.seed) + version.version
     multi = project.is_multi_label

@@ -25,7 +25,7 @@ from django.db.models import Count, Max, Min, Q
 
 from annotation.errors import ImportRejected, InvalidInput
 from annotation.extensions import items_imported_hooks
-from annotation.models import Item, Project
+from annotation.models import Item, Project, StoredImage
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.bulk import (
@@ -35,7 +35,7 @@ from annotation.services.bulk import (
     item_statistics_refresh,
 )
 from annotation.services.imports.readers import READERS, Bad, CountingReader
-from annotation.services.imports.rows import RowError, clean_row
+from annotation.services.imports.rows import STORED_IMAGE_FIELD, RowError, clean_row
 
 FORMATS = ("csv", "jsonl", "json")
 BATCH_SIZE = 5000
@@ -95,6 +95,28 @@ def items_import(
     # database's write lock, so labelers are not locked out while a big file is read.
     writer = ItemCopier(project=project) if copy_supported() else ItemStager(project=project)
 
+    image_refs: list[tuple[int, str]] = []  # (row, key) of rows that point at a stored image
+
+    def check_image_refs() -> None:
+        """Rows whose stored_image is no image of this project are row errors."""
+        nonlocal error_count
+        keys = {key for _, key in image_refs}
+        known = set(
+            StoredImage.objects.filter(project=project, key__in=keys).values_list("key", flat=True)
+        )
+        for number, key in image_refs:
+            if key not in known:
+                error_count += 1
+                if len(errors) < MAX_ERRORS_LISTED:
+                    errors.append(
+                        {
+                            "row": number,
+                            "field": STORED_IMAGE_FIELD,
+                            "message": f"'{key}' is not an image uploaded to this project",
+                        }
+                    )
+        image_refs.clear()
+
     def flush() -> None:
         if batch and not errors:
             writer.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
@@ -141,6 +163,10 @@ def items_import(
                         }
                     )
                 continue
+            if STORED_IMAGE_FIELD in data:
+                image_refs.append((number, data[STORED_IMAGE_FIELD]))
+                if len(image_refs) >= BATCH_SIZE:
+                    check_image_refs()
             if errors:
                 continue
             batch.append((external_id, data, gold))
@@ -148,6 +174,7 @@ def items_import(
                 flush()
                 if progress:
                     progress(rows, counting.bytes_read)
+        check_image_refs()
         if not errors and rows == 0:
             errors.append({"row": 0, "field": "file", "message": "the file has no items"})
             error_count += 1

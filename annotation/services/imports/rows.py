@@ -3,6 +3,7 @@ its field."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from annotation.models import Project
@@ -11,6 +12,10 @@ from annotation.text import unstorable
 MAX_EXTERNAL_ID = 255
 RESERVED = {"external_id", "gold", "data"}
 _MULTI_SEPARATOR = "|"
+# The item-data key that points at an image uploaded to the project (services/images.py),
+# by its key: 32 hex digits, random.
+STORED_IMAGE_FIELD = "stored_image"
+STORED_IMAGE_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 class RowError(Exception):
@@ -63,5 +68,12 @@ def clean_row(
         data.update(nested)
     if not data or all(v in ("", None) for v in data.values()):
         raise RowError("data", "the item has no data: give 'text' or other fields")
+    image_key = data.get(STORED_IMAGE_FIELD)
+    if image_key is not None and not (
+        isinstance(image_key, str) and STORED_IMAGE_KEY.fullmatch(image_key)
+    ):
+        raise RowError(
+            STORED_IMAGE_FIELD, "stored_image must be the key of an image uploaded to the project"
+        )
     gold = _clean_gold(raw.get("gold"), project=project, label_names=label_names, from_csv=from_csv)
     return external_id, data, gold

@@ -1,4 +1,5 @@
-// Upload items from a file; a rejected file lists every row error and imports nothing.
+// Upload items from a file, or images (each becomes an item); a rejected upload lists every
+// error (by row, or by file name for images) and imports nothing.
 import { api, ApiError, config, el, errorText } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,45 +18,69 @@ async function counts() {
   }
 }
 
-$("upload-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const file = $("upload-file").files[0];
-  const status = $("upload-status");
-  const tbody = $("error-table").tBodies[0];
-  $("upload-errors").hidden = true;
-  tbody.replaceChildren();
-  if (!file) {
-    status.replaceChildren(el("p", { class: "alert alert-error", text: "Choose a file first." }));
-    return;
-  }
-  const form = new FormData();
-  form.append("file", file);
-  $("upload-btn").disabled = true;
-  status.replaceChildren(el("p", { class: "muted", text: `Uploading ${file.name}…` }));
-  try {
-    const { data } = await api("POST", `projects/${projectId}/items/import/`, form);
-    status.replaceChildren(el("p", { class: "alert alert-ok",
-      text: `Imported ${data.created} new items from ${file.name}`
-        + (data.duplicates ? ` (${data.duplicates} already present, skipped).` : ".") }));
-    counts();
-  } catch (err) {
-    const rows = err instanceof ApiError ? err.body.errors : null;
-    if (Array.isArray(rows)) {
-      const more = err.body.more_errors ? ` and ${err.body.more_errors} more` : "";
-      status.replaceChildren(el("p", { class: "alert alert-error",
-        text: `Nothing was imported: ${file.name} has ${rows.length}${more} `
-          + `error${rows.length === 1 && !more ? "" : "s"}. Fix them and upload the file again.` }));
-      tbody.replaceChildren(...rows.map((r) => el("tr", {},
-        el("td", { class: "num", text: r.row }), el("td", { class: "mono", text: r.field }),
-        el("td", { text: r.message }))));
-      $("upload-errors").hidden = false;
-    } else {
-      const text = err instanceof ApiError ? errorText(err.body) : err.message;
-      status.replaceChildren(el("p", { class: "alert alert-error", text: `Upload failed: ${text}` }));
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+// One upload form: `prefix` names its elements (`${prefix}-status`, `-errors`, `-btn`,
+// `-error-table`); `files` picks what to send; `done` and `refused` word the outcome;
+// `cells` draws one error row.
+function uploadForm({ form, input, prefix, table, path, field, what, done, refused, cells }) {
+  $(form).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const files = [...$(input).files];
+    const status = $(`${prefix}-status`);
+    const tbody = $(table).tBodies[0];
+    $(`${prefix}-errors`).hidden = true;
+    tbody.replaceChildren();
+    if (!files.length) {
+      status.replaceChildren(el("p", { class: "alert alert-error", text: `Choose ${what} first.` }));
+      return;
     }
-  } finally {
-    $("upload-btn").disabled = false;
-  }
+    const body = new FormData();
+    files.forEach((file) => body.append(field, file));
+    const names = files.map((file) => file.name).join(", ");
+    $(`${prefix}-btn`).disabled = true;
+    status.replaceChildren(el("p", { class: "muted", text: `Uploading ${names}…` }));
+    try {
+      const { data } = await api("POST", `projects/${projectId}/${path}`, body);
+      status.replaceChildren(el("p", { class: "alert alert-ok", text: done(data, names)
+        + (data.duplicates ? ` (${data.duplicates} already present, skipped).` : ".") }));
+      counts();
+    } catch (err) {
+      const rows = err instanceof ApiError ? err.body.errors : null;
+      if (Array.isArray(rows)) {
+        status.replaceChildren(el("p", { class: "alert alert-error",
+          text: refused(rows.length, err.body.more_errors, names) }));
+        tbody.replaceChildren(...rows.map((r) => el("tr", {}, ...cells(r))));
+        $(`${prefix}-errors`).hidden = false;
+      } else {
+        const text = err instanceof ApiError ? errorText(err.body) : err.message;
+        status.replaceChildren(el("p", { class: "alert alert-error", text: `Upload failed: ${text}` }));
+      }
+    } finally {
+      $(`${prefix}-btn`).disabled = false;
+    }
+  });
+}
+
+uploadForm({
+  form: "upload-form", input: "upload-file", prefix: "upload", table: "error-table",
+  path: "items/import/", field: "file", what: "a file",
+  done: (data, name) => `Imported ${data.created} new items from ${name}`,
+  refused: (n, more, name) => {
+    const errors = more ? `${n} and ${more} more errors` : plural(n, "error");
+    return `Nothing was imported: ${name} has ${errors}. Fix them and upload the file again.`;
+  },
+  cells: (r) => [el("td", { class: "num", text: r.row }), el("td", { class: "mono", text: r.field }),
+    el("td", { text: r.message })],
+});
+
+uploadForm({
+  form: "image-form", input: "image-files", prefix: "image", table: "image-error-table",
+  path: "images/", field: "files", what: "images",
+  done: (data) => `Imported ${data.created} new image items`,
+  refused: (n, more) => `Nothing was stored: ${plural(n, "file")}${more ? ` and ${more} more` : ""} `
+    + "could not be used. Fix them and upload again.",
+  cells: (r) => [el("td", { class: "mono", text: r.file }), el("td", { text: r.message })],
 });
 
 counts();

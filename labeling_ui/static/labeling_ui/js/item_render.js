@@ -1,8 +1,16 @@
 // Draw an item's data as it is: text with its line breaks, images, other fields as a table.
 // Data is only ever written as text (textContent) or as pixels, never parsed as HTML.
-import { el } from "./api.js";
+import { config, el } from "./api.js";
 
 const IMAGE_URL = /^(https?:\/\/|\/(?!\/)|data:image\/(png|jpeg|gif|webp);)/i;
+// An uploaded image: its key, served to project members by the API (same origin, so the
+// page's CSP already allows it: img-src 'self').
+const STORED_KEY = /^[0-9a-f]{32}$/;
+
+function storedImage(key) {
+  return el("img", { class: "item-img stored", alt: "Item image",
+    src: `/api/v1/projects/${config.projectId}/images/${key}/` });
+}
 
 function pixelImage(values) {
   const side = Math.round(Math.sqrt(values.length));
@@ -42,6 +50,9 @@ export function renderItem(data) {
       fragment.append(el("div", { class: "item-text", text: value }));
     } else if (key === "image" && isPixelList(value)) {
       fragment.append(el("figure", { class: "item-figure" }, pixelImage(value)));
+    } else if (key === "stored_image" && typeof value === "string" && STORED_KEY.test(value)
+        && config.projectId) {
+      fragment.append(el("figure", { class: "item-figure" }, storedImage(value)));
     } else if (key === "image" && typeof value === "string" && IMAGE_URL.test(value)) {
       fragment.append(el("figure", { class: "item-figure" },
         el("img", { class: "item-img", src: value, alt: "Item image" })));
