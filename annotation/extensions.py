@@ -1,6 +1,7 @@
 """The core's extension points: who may be served and whether an annotation counts (one
-labeler policy), what runs after a submit commits, what runs after an import commits, and
-what else must go when items' data is erased (hooks).
+labeler policy), what runs after a submit commits, what runs after an import commits, what
+else must go when items' data is erased (hooks), and whether a team's own predictions serve a
+project's suggestions and priorities.
 
 The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
 (quality registers qualification as the policy; quality and tasks register after-submit
@@ -74,6 +75,29 @@ def register_after_submit(hook: AfterSubmit) -> None:
 
 def after_submit_hooks() -> tuple[AfterSubmit, ...]:
     return tuple(_after_submit)
+
+
+PredictionsInCharge = Callable[..., bool]
+"""Called as ``rule(project=)``: may a team's own predictions (imported, or from its
+endpoint) be the project's suggestions and queue priority now? The learning loop registers
+"until the project's own model beat them"; by default, the project's ``use_predictions``."""
+
+
+def _use_setting(*, project: Project) -> bool:
+    return bool(project.use_predictions)
+
+
+_predictions_rule: PredictionsInCharge = _use_setting
+
+
+def register_predictions_rule(rule: PredictionsInCharge) -> None:
+    """Set the one rule (the last registration wins)."""
+    global _predictions_rule
+    _predictions_rule = rule
+
+
+def predictions_in_charge(*, project: Project) -> bool:
+    return _predictions_rule(project=project)
 
 
 def register_data_erased(hook: DataErased) -> None:

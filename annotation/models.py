@@ -56,6 +56,11 @@ class Project(models.Model):
     qualification_accuracy = models.FloatField(default=0.8)
     private_fields = models.JSONField(default=list, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # A team's own predictions (imported, or from its endpoint) serve as suggestions and
+    # queue priority until the project's own model beats them by cross-validation.
+    use_predictions = models.BooleanField(default=True, db_default=True)
+    # An external model: POSTed batches of items, answers predictions (README, "Predictions").
+    prediction_endpoint = models.URLField(max_length=500, blank=True, db_default="")
     seed = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -188,6 +193,9 @@ class Item(models.Model):
     predicted_labels = models.JSONField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     scored_by_version = models.PositiveIntegerField(null=True, blank=True)  # model version number
+    # Set when the suggestion came from a team's own predictions, not the project's model:
+    # "import:<model_version>" or "endpoint:<model_version>" (then scored_by_version is NULL).
+    suggested_by = models.CharField(max_length=220, null=True, blank=True)  # noqa: DJ001
     data_erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -220,6 +228,37 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}:{self.external_id}"
+
+
+class ItemPrediction(models.Model):
+    """One prediction of a team's own model for one item, as imported or as its endpoint
+    answered; kept as history (several model versions per item). The newest one of an item
+    is the one that can serve as its suggestion."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "Imported with the items"
+        ENDPOINT = "endpoint", "The project's model endpoint"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    model_version = models.CharField(max_length=200)
+    labels = models.JSONField()
+    score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item_id", "id"]
+        indexes = [
+            models.Index(fields=["project", "item", "-id"], name="itemprediction_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.model_version} on item {self.item_id}: {self.labels}"
+
+    @property
+    def suggested_by(self) -> str:
+        return f"{self.source}:{self.model_version}"
 
 
 class Assignment(models.Model):

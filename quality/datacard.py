@@ -57,14 +57,17 @@ def register_model_version_rows(rows: ModelVersionRows) -> None:
 
 
 def _model_versions(project: Project) -> list[dict[str, Any]]:
-    """The model versions whose suggestions the labelers got (shown or hidden)."""
-    used = {
-        v
-        for v in Annotation.objects.filter(project=project, suggestion__isnull=False)
+    """The model versions whose suggestions the labelers got (shown or hidden): the
+    project's own (a number, described by the learning loop), then the team's own models
+    ("import:<model_version>", "endpoint:<model_version>"), each with how many annotations
+    were made with its suggestion."""
+    given = list(
+        Annotation.objects.filter(project=project, suggestion__isnull=False)
         .values_list("suggestion__model_version", flat=True)
         .distinct()
-        if isinstance(v, int)
-    }
+    )
+    used = {v for v in given if isinstance(v, int) and not isinstance(v, bool)}
+    team = sorted({v for v in given if isinstance(v, str)})
     rows = (
         [] if _model_version_rows is None else _model_version_rows(project=project, versions=used)
     )
@@ -73,4 +76,7 @@ def _model_versions(project: Project) -> list[dict[str, Any]]:
     for version in sorted(used):
         row = known.get(version, {"version": version})
         out.append({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()})
+    for name in team:
+        source, _, model_version = name.partition(":")
+        out.append({"version": name, "source": source, "model_version": model_version})
     return out

@@ -1,5 +1,6 @@
 """API views for model versions (list with metrics, train now, activate: roll back/forward)
-and for the progress of a project's text embeddings."""
+and for the progress of a project's text embeddings and the runs of its model endpoint (ask
+for one, see how they went)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.pagination import paginate
+from annotation.api.pagination import paginate, paginated
 from annotation.errors import NotFound
 from annotation.selectors import MANAGING_ROLES, project_for
 from quality.selectors import suggestion_acceptance
 from tasks import selectors
-from tasks.models import ModelVersion
+from tasks.models import ModelVersion, PredictionRun
 from tasks.services.embeddings import embedder_name
+from tasks.services.endpoint import prediction_run_request
 from tasks.services.models import model_version_activate, model_version_request
 
 
@@ -35,10 +37,56 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "chunks_total",
             "chunks_done",
             "trigger",
+            "takeover",
             "created_at",
             "trained_at",
             "activated_at",
         ]
+        extra_kwargs = {
+            "takeover": {
+                "help_text": "While the team's own predictions serve: this version's "
+                "cross-validated accuracy against theirs on the same labeled items "
+                "(own_accuracy, predictions_accuracy, compared_items, labeled_items, "
+                'prediction_models) and the decision: "model" (it took over) or '
+                '"predictions" (they keep serving; the version stays ready). Empty otherwise.'
+            }
+        }
+
+
+class PredictionRunSerializer(serializers.ModelSerializer):
+    chunks_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PredictionRun
+        fields = [
+            "id",
+            "state",
+            "endpoint",
+            "items_total",
+            "items_predicted",
+            "chunks_total",
+            "chunks_done",
+            "chunks_failed",
+            "model_versions",
+            "errors",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+
+    def get_chunks_total(self, run: PredictionRun) -> int:
+        return len(run.chunks)
+
+
+class TeamPredictionsSerializer(serializers.Serializer):
+    """Where the team's own predictions stand."""
+
+    use_predictions = serializers.BooleanField()
+    in_charge = serializers.BooleanField(
+        help_text="They serve as the project's suggestions and queue priority now."
+    )
+    items_with_predictions = serializers.IntegerField()
+    latest_run = PredictionRunSerializer(allow_null=True)
 
 
 class LearningCurvePointSerializer(serializers.Serializer):
@@ -89,6 +137,7 @@ ModelListSerializer = inline_serializer(
         "labels_since_last_model": serializers.IntegerField(),
         "learning_curve": LearningCurvePointSerializer(many=True),
         "suggestion_agreement": SuggestionAgreementSerializer(),
+        "team_predictions": TeamPredictionsSerializer(),
         "stopping": StoppingSerializer(),
     },
 )
@@ -114,6 +163,12 @@ class ModelListView(APIView):
         )
         response.data["learning_curve"] = selectors.learning_curve(project=project)
         response.data["suggestion_agreement"] = suggestion_acceptance(project=project)
+        team = selectors.team_predictions(project=project)
+        latest = team.pop("latest_run")
+        response.data["team_predictions"] = {
+            **team,
+            "latest_run": PredictionRunSerializer(latest).data if latest else None,
+        }
         response.data["stopping"] = selectors.stopping_signal(project=project)
         return response
 
@@ -171,3 +226,30 @@ class EmbeddingProgressView(APIView):
         project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
         progress = selectors.embedding_progress(project=project, embedder=embedder_name())
         return Response(EmbeddingProgressSerializer(progress).data)
+
+
+class PredictionRunListView(APIView):
+    """A project's model-endpoint runs, newest first; POST asks for a new one (managers)."""
+
+    @extend_schema(responses={200: paginated(PredictionRunSerializer)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        return paginate(
+            request, selectors.prediction_runs(project=project), PredictionRunSerializer
+        )
+
+    @extend_schema(request=None, responses={202: PredictionRunSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        run = prediction_run_request(project=project, actor=request.user)
+        return Response(PredictionRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PredictionRunDetailView(APIView):
+    @extend_schema(responses={200: PredictionRunSerializer})
+    def get(self, request: Request, run_id: int) -> Response:
+        run = PredictionRun.objects.filter(pk=run_id).first()
+        if run is None:
+            raise NotFound({"detail": "Prediction run not found."})
+        project_for(user=request.user, project_id=run.project_id, roles=MANAGING_ROLES)
+        return Response(PredictionRunSerializer(run).data)

@@ -1,6 +1,6 @@
-"""App config for tasks: registers the learning loop's after-submit and after-import hooks
-and the erasure of embeddings with the core, and its model versions with quality's data
-card."""
+"""App config for tasks: registers the learning loop's after-submit and after-import hooks,
+the erasure of embeddings and its rule for a team's own predictions with the core, and its
+model versions with quality's data card."""
 
 from django.apps import AppConfig
 
@@ -15,13 +15,16 @@ class TasksConfig(AppConfig):
             register_after_submit,
             register_data_erased,
             register_items_imported,
+            register_predictions_rule,
         )
         from quality.datacard import register_model_version_rows
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
+        from tasks.services.takeover import predictions_rule
         from tasks.triggers import after_annotation, after_import
 
         register_after_submit(after_annotation)
         register_model_version_rows(model_version_rows)
+        register_predictions_rule(predictions_rule)
         register_data_erased(item_embeddings_delete)
         register_items_imported(after_import)

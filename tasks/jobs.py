@@ -38,6 +38,7 @@ preload_in_worker(
     "tasks.services.models",
     "tasks.services.embedding_passes",
     "tasks.learning.embeddings",
+    "tasks.services.endpoint",
 )
 
 # Registered names (persisted in queued messages and the beat schedule): keep them stable.
@@ -48,6 +49,7 @@ CHECK = "learning.check"
 TICK = "learning.tick"
 EMBED_PASS = "embedding.pass"
 EMBED_CHUNK = "embedding.chunk"
+ENDPOINT_CHUNK = "predictions.endpoint_chunk"
 
 
 def _reason(exc: BaseException) -> str:
@@ -181,6 +183,34 @@ def embedding_chunk_job(self: Any, chunk_id: int) -> None:
         logger.info("embedding chunk %s: not run by this job (done, or another's)", chunk_id)
 
 
+def _endpoint_retry(run_id: int, index: int, *, exc: Exception, job_id: str) -> None:
+    from tasks.services.endpoint import prediction_run_note  # noqa: PLC0415
+
+    prediction_run_note(run_id=run_id, index=index, error=_reason(exc))
+
+
+def _endpoint_give_up(run_id: int, index: int, *, exc: Exception) -> None:
+    from tasks.services.endpoint import prediction_run_chunk_failed  # noqa: PLC0415
+
+    prediction_run_chunk_failed(
+        run_id=run_id, index=index, error=f"gave up after retries: {_reason(exc)}"
+    )
+
+
+@job(
+    name=ENDPOINT_CHUNK,
+    time_limit=600,
+    retries=DEFAULT_RETRIES,
+    on_retry=_endpoint_retry,
+    give_up=_endpoint_give_up,
+)
+def endpoint_chunk_job(self: Any, run_id: int, index: int) -> None:
+    # Imported here, like the others: the service module is the worker's business.
+    from tasks.services.endpoint import prediction_run_chunk  # noqa: PLC0415
+
+    prediction_run_chunk(run_id=run_id, index=index)
+
+
 @at_worker_start
 def _tick_on_start() -> None:
     """A fresh worker looks for runs a dead worker left behind, without waiting for beat."""
@@ -227,3 +257,16 @@ def enqueue_embedding_chunk(*, chunk_id: int) -> None:
 
 def enqueue_tick() -> None:
     send_after_commit(TICK, [], what="learning tick")
+
+
+def enqueue_endpoint_chunk(*, run_id: int, index: int) -> None:
+    def unsent(exc: Exception) -> None:
+        from tasks.services.endpoint import prediction_run_chunk_failed  # noqa: PLC0415
+
+        prediction_run_chunk_failed(
+            run_id=run_id,
+            index=index,
+            error=f"the job queue is unreachable ({type(exc).__name__}); ask for a new run",
+        )
+
+    send_after_commit(ENDPOINT_CHUNK, [run_id, index], what="endpoint chunk", on_error=unsent)

@@ -50,6 +50,9 @@ class ModelVersion(models.Model):
     # Which Celery job runs it and when it last showed progress (stale = its worker died).
     job_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # While a team's own predictions serve the project: this version's cross-validated
+    # accuracy against theirs on the same labeled items, and who won (tasks/services/takeover.py).
+    takeover = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["project_id", "-version"]
@@ -112,6 +115,52 @@ class PoolSeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} seeded with {self.n_picked} of {self.n_items}"
+
+
+class PredictionRun(models.Model):
+    """One pass of a project's model endpoint over its open items, in chunks any worker may
+    take (tasks/services/endpoint.py); what failed is kept on the run for managers to see."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"  # every chunk answered (``errors`` lists the ones that did not)
+        FAILED = "failed", "Failed"  # no chunk answered, or the endpoint may not be called
+
+    ACTIVE = (State.QUEUED, State.RUNNING)
+    MAX_ERRORS = 50
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prediction_runs")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    endpoint = models.CharField(max_length=500)
+    # [[first item id, last item id], ...]: chunk n of the run is items[n].
+    chunks = models.JSONField(default=list, blank=True)
+    chunks_done = models.PositiveIntegerField(default=0)
+    chunks_failed = models.PositiveIntegerField(default=0)
+    items_total = models.PositiveIntegerField(default=0)
+    items_predicted = models.PositiveIntegerField(default=0)
+    model_versions = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)  # the latest MAX_ERRORS, oldest first
+    error = models.TextField(blank=True)  # why the run failed as a whole
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project_id", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(state__in=["queued", "running"]),
+                name="predictionrun_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} endpoint run {self.pk} ({self.state})"
 
 
 class ItemEmbedding(models.Model):

@@ -11,9 +11,10 @@ import numpy.typing as npt
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from annotation.iterables import chunks
-from annotation.models import Annotation, Item, Project
+from annotation.models import Annotation, Item, ItemPrediction, Project
 from tasks.embedding_codec import vector_from_bytes
-from tasks.models import EmbeddingChunk, ItemEmbedding, ModelVersion
+from tasks.models import EmbeddingChunk, ItemEmbedding, ModelVersion, PredictionRun
+from tasks.services.takeover import predictions_rule
 
 _EMBEDDING_READ_CHUNK = 2000
 
@@ -83,8 +84,24 @@ def model_version_rows(*, project: Project, versions: set[int]) -> Iterable[Mapp
     return (
         ModelVersion.objects.filter(project=project, version__in=versions)
         .order_by("version")
-        .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at")
+        .values("version", "state", "strategy", "aggregation", "n_labels", "trained_at", "takeover")
     )
+
+
+def prediction_runs(*, project: Project) -> QuerySet[PredictionRun]:
+    return PredictionRun.objects.filter(project=project).order_by("-id")
+
+
+def team_predictions(*, project: Project) -> dict[str, Any]:
+    """Whether the team's own predictions serve the project, on how many items it has
+    them, and its latest endpoint run (a model, or None)."""
+    covered = ItemPrediction.objects.filter(project=project).values("item_id").distinct().count()
+    return {
+        "use_predictions": project.use_predictions,
+        "in_charge": bool(covered) and predictions_rule(project=project),
+        "items_with_predictions": covered,
+        "latest_run": prediction_runs(project=project).first(),
+    }
 
 
 def item_embeddings(

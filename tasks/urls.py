@@ -11,4 +11,9 @@ urlpatterns = [
     path("projects/<id:project_id>/models/train/", models_api.ModelTrainView.as_view()),
     path("models/<id:model_id>/activate/", models_api.ModelActivateView.as_view()),
     path("projects/<id:project_id>/embeddings/", models_api.EmbeddingProgressView.as_view()),
+    path(
+        "projects/<id:project_id>/prediction-runs/",
+        models_api.PredictionRunListView.as_view(),
+    ),
+    path("prediction-runs/<id:run_id>/", models_api.PredictionRunDetailView.as_view()),
 ]

@@ -31,6 +31,7 @@ from annotation.selectors import MANAGING_ROLES
 from annotation.services import exports
 from annotation.services.projects import MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS
 from annotation.services.queue import visible_suggestion
+from config.outbound import OutboundRefused, url_check
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -70,6 +71,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "qualification_accuracy",
             "private_fields",
             "retention_days",
+            "use_predictions",
+            "prediction_endpoint",
             "created_at",
             "role",
         ]
@@ -77,6 +80,13 @@ class ProjectSerializer(serializers.ModelSerializer):
     def get_role(self, project: Project) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(project.pk)
+
+    def to_representation(self, instance: Project) -> dict[str, Any]:
+        """The model endpoint's URL is the managers' business (it may name internal hosts)."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if self.get_role(instance) not in MANAGING_ROLES:
+            data.pop("prediction_endpoint", None)
+        return data
 
 
 @extend_schema_field(
@@ -169,6 +179,28 @@ class ProjectUpdateInput(InputSerializer):
         error_messages={"not_a_list": "Must be a list of field names."},
     )
     retention_days = whole_number(1, 36500, required=False, allow_null=True)
+    use_predictions = StrictBooleanField(
+        required=False,
+        error_messages={"invalid": "Must be true or false."},
+        help_text="Use the team's own predictions (imported, or from the model endpoint) as "
+        "suggestions and queue priority until the project's model beats them.",
+    )
+    prediction_endpoint = StrictCharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="An http(s) URL that answers predictions for batches of items (README, "
+        "'A team's own predictions'); empty for none.",
+    )
+
+    def validate_prediction_endpoint(self, url: str) -> str:
+        url = url.strip()
+        if url:
+            try:
+                url_check(url)
+            except OutboundRefused as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return url
 
     def validate_name(self, name: str) -> str:
         if not name.strip():
@@ -242,12 +274,19 @@ class ItemSerializer(serializers.ModelSerializer):
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
+    predictions = serializers.IntegerField(
+        help_text="Predictions stored (on new items and on ones the project already had)."
+    )
 
 
 class SuggestionSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField())
     confidence = serializers.FloatField(allow_null=True)
-    model_version = serializers.IntegerField(allow_null=True)
+    model_version = serializers.JSONField(
+        allow_null=True,
+        help_text="The project's model version (a number), or the team's own model that "
+        'suggested it: "import:<model_version>" or "endpoint:<model_version>".',
+    )
 
 
 class NextAssignmentSerializer(serializers.Serializer):

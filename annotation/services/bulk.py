@@ -168,7 +168,7 @@ _TEMP_STAGE = "temp.skein_item_stage"
 
 
 @contextlib.contextmanager
-def _temp_transaction(cursor: Any) -> Iterator[None]:
+def temp_transaction(cursor: Any) -> Iterator[None]:
     """One transaction of the temporary database only. ``atomic()`` would BEGIN IMMEDIATE
     and take the main database's write lock; a deferred BEGIN locks only what the
     statements touch, here TEMP tables. Inside a caller's transaction, just run."""
@@ -230,7 +230,7 @@ class ItemStager:
             )
             for n, (external_id, data, gold, key) in enumerate(rows)
         ]
-        with connection.cursor() as cursor, _temp_transaction(cursor):
+        with connection.cursor() as cursor, temp_transaction(cursor):
             cursor.executemany(f"INSERT INTO {_TEMP_STAGE} VALUES (%s, %s, %s, %s, %s)", values)
 
     def finish(self) -> int:

@@ -22,10 +22,13 @@ def item_scores_write(
     ids: Sequence[int],
     priority: Sequence[float] | npt.NDArray[np.float64],
     labels: Sequence[Any] | None,
-    confidence: Sequence[float] | npt.NDArray[np.float64] | None,
+    confidence: Sequence[float | None] | npt.NDArray[np.float64] | None,
     scored_by_version: int | None,
+    suggested_by: Sequence[str | None] | None = None,
 ) -> None:
-    """Write priorities (and predictions) of many items in one statement per call.
+    """Write priorities (and predictions) of many items in one statement per call. With
+    ``labels``, ``suggested_by`` names a team's own model per item (a project model's
+    predictions leave it NULL, so they replace the team's suggestions).
 
     On PostgreSQL: one UPDATE ... FROM unnest(...) bounded to the ids' range (so the join reads
     that range through the primary key, not the whole table), skipping rows that already hold
@@ -49,18 +52,19 @@ def item_scores_write(
             else:
                 cursor.execute(
                     f"UPDATE {table} AS i SET priority = v.p, predicted_labels = v.l, "
-                    "confidence = v.c, scored_by_version = %s "
-                    "FROM (SELECT u.id, u.p, u.l::jsonb AS l, u.c "
-                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::float8[]) "
-                    "AS u(id, p, l, c)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
-                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by_version) "
-                    "IS DISTINCT FROM (v.p, v.l, v.c, %s)",
+                    "confidence = v.c, scored_by_version = %s, suggested_by = v.s "
+                    "FROM (SELECT u.id, u.p, u.l::jsonb AS l, u.c, u.s FROM unnest("
+                    "%s::bigint[], %s::float8[], %s::text[], %s::float8[], %s::text[]) "
+                    "AS u(id, p, l, c, s)) AS v WHERE i.id = v.id AND i.id BETWEEN %s AND %s "
+                    "AND (i.priority, i.predicted_labels, i.confidence, i.scored_by_version, "
+                    "i.suggested_by) IS DISTINCT FROM (v.p, v.l, v.c, %s, v.s)",
                     [
                         scored_by_version,
                         ids,
                         prio,
                         _label_texts(labels),
-                        [float(c) for c in (confidence if confidence is not None else [])],
+                        _floats(confidence, len(ids)),
+                        _sources(suggested_by, len(ids)),
                         *bounds,
                         scored_by_version,
                     ],
@@ -74,18 +78,38 @@ def item_scores_write(
         else:
             cursor.executemany(
                 f"UPDATE {table} SET priority = %s, predicted_labels = %s, "
-                "confidence = %s, scored_by_version = %s WHERE id = %s",
+                "confidence = %s, scored_by_version = %s, suggested_by = %s WHERE id = %s",
                 [
-                    (p, lab, float(c), scored_by_version, i)
-                    for p, lab, c, i in zip(
+                    (p, lab, c, scored_by_version, s, i)
+                    for p, lab, c, s, i in zip(
                         prio,
                         _label_texts(labels),
-                        confidence if confidence is not None else [],
+                        _floats(confidence, len(ids)),
+                        _sources(suggested_by, len(ids)),
                         ids,
                         strict=True,
                     )
                 ],
             )
+
+
+def _floats(values: Any, n: int) -> list[float | None]:
+    """Confidences as floats (a team's prediction may have no score: NULL)."""
+    if values is None:
+        return []
+    return [None if v is None else float(v) for v in values]
+
+
+def _sources(values: Sequence[str | None] | None, n: int) -> list[str | None]:
+    return [None] * n if values is None else list(values)
+
+
+def item_suggestions_clear(*, project_id: int) -> int:
+    """Take every suggestion a team's own model made off the project's items (and the
+    priority it gave them); returns how many items changed."""
+    return Item.objects.filter(project_id=project_id, suggested_by__isnull=False).update(
+        predicted_labels=None, confidence=None, suggested_by=None, priority=0.0
+    )
 
 
 def _label_texts(labels: Sequence[Any]) -> list[str]:

@@ -14,11 +14,16 @@ from django.db.models import FileField
 
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
+from annotation.extensions import predictions_in_charge
 from annotation.item_state import item_state_case
 from annotation.models import Item, Label, Membership, Project
 from annotation.page_keys import reserved_for
 from annotation.selectors import MANAGER, labels_in_use
 from annotation.services.audit import audit_record
+from annotation.services.predictions import (
+    item_predictions_apply,
+    item_predictions_withdraw,
+)
 from annotation.services.queue import assignments_release
 from annotation.services.storage import stored_files_delete
 
@@ -125,11 +130,18 @@ def project_update(
                 details=change,
             )
     old_overlap = project.overlap
+    old_use = project.use_predictions
     for field, value in fields.items():
         setattr(project, field, value)
     project.save()
     if project.overlap != old_overlap:
         item_states_refresh(project=project)
+    if project.use_predictions != old_use:
+        # The team's predictions come off the items, or go (back) on if they serve.
+        if not project.use_predictions:
+            item_predictions_withdraw(project=project)
+        elif predictions_in_charge(project=project):
+            item_predictions_apply(project=project)
     audit_record(
         actor=actor,
         action="project.updated",

@@ -43,7 +43,9 @@ class Handout:
 
 def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
     """The model's suggestion as recorded in provenance: ``shown`` says whether the labeler
-    saw it. In ``ab`` mode a seeded half of the items hide it (to measure automation bias)."""
+    saw it. In ``ab`` mode a seeded half of the items hide it (to measure automation bias).
+    ``model_version`` is the project model's version number, or the team's own model that
+    made it ("import:<model_version>", "endpoint:<model_version>")."""
     if project.suggestions == Project.Suggestions.OFF or item.predicted_labels is None:
         return None
     shown = True
@@ -53,7 +55,7 @@ def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
     return {
         "labels": item.predicted_labels,
         "confidence": item.confidence,
-        "model_version": item.scored_by_version,
+        "model_version": item.suggested_by or item.scored_by_version,
         "shown": shown,
     }
 
@@ -152,7 +154,14 @@ def assignment_claim_next(
                     gold = queue_sql.pick_gold(
                         project_id=project.pk, user_id=user.pk, like=item.confidence
                     )
-                    if rng.random() < project.gold_rate and gold is not None:
+                    if (
+                        rng.random() < project.gold_rate
+                        and gold is not None
+                        # A gold item with no suggestion never stands in for an item with
+                        # one (imported predictions may not cover gold items): its missing
+                        # suggestion would mark it.
+                        and (gold.predicted_labels is not None or item.predicted_labels is None)
+                    ):
                         stands_in_for, item = item, gold
             if item is None:
                 return None

@@ -101,7 +101,9 @@ def labeler_state(
 
 
 PICK_LOOKAHEAD = 50
-_ITEM_COLUMNS = "id, external_id, data, is_gold, predicted_labels, confidence, scored_by_version"
+_ITEM_COLUMNS = (
+    "id, external_id, data, is_gold, predicted_labels, confidence, scored_by_version, suggested_by"
+)
 _NOT_MINE = (
     f"NOT EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.item_id = {{}}.id AND a.labeler_id = %s)"
 )

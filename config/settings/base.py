@@ -285,6 +285,17 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
 # Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
 # on balance no better than the seeded random order, so off unless asked for).
 SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
+
+# A project's model endpoint (README, "A team's own predictions"): items are POSTed in
+# chunks of SKEIN_ENDPOINT_CHUNK, each request given SKEIN_ENDPOINT_TIMEOUT seconds; after
+# SKEIN_ENDPOINT_FAILURES failed requests in a row the endpoint is left alone for
+# SKEIN_ENDPOINT_BREAKER_SECONDS (the circuit breaker). Endpoints on private or loopback
+# addresses are refused unless SKEIN_ALLOW_PRIVATE_ENDPOINTS is on.
+SKEIN_ENDPOINT_CHUNK = int(os.environ.get("SKEIN_ENDPOINT_CHUNK", 100))
+SKEIN_ENDPOINT_TIMEOUT = float(os.environ.get("SKEIN_ENDPOINT_TIMEOUT", 30))
+SKEIN_ENDPOINT_FAILURES = int(os.environ.get("SKEIN_ENDPOINT_FAILURES", 5))
+SKEIN_ENDPOINT_BREAKER_SECONDS = float(os.environ.get("SKEIN_ENDPOINT_BREAKER_SECONDS", 300))
+SKEIN_ALLOW_PRIVATE_ENDPOINTS = env_bool("SKEIN_ALLOW_PRIVATE_ENDPOINTS")
 # The text embedder the workers load (tasks.learning.embeddings.EMBEDDERS), or "none".
 SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
 # Items per embedding chunk (one job) at most: ~1,000 reviews of ~230 words take about a

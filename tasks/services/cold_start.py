@@ -16,6 +16,7 @@ from tasks.learning import cold_start_priorities, fit_featurizer
 from tasks.models import ModelVersion, PoolSeed
 from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.scoring import batch_size_for, pool_of
+from tasks.services.takeover import comparison_due
 
 SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
 MIN_SEED_POOL = 20  # fewer open items than this: not worth clustering yet
@@ -38,6 +39,7 @@ def pool_seed(*, project_id: int) -> int:
     project = Project.objects.filter(pk=project_id).first()
     if (
         project is None
+        or comparison_due(project=project)  # the team's predictions order the queue
         or PoolSeed.objects.filter(project_id=project_id).exists()
         or ModelVersion.objects.filter(
             project_id=project_id, state=ModelVersion.State.ACTIVE

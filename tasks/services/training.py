@@ -38,6 +38,7 @@ from tasks.services.lifecycle import (
 )
 from tasks.services.model_checks import label_errors_check, stop_set_check
 from tasks.services.scoring import model_version_score_start
+from tasks.services.takeover import PREDICTIONS, comparison_due, takeover_compare
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,16 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     metrics["stop_set"] = stop_set_check(
         version=version, featurizer=featurizer, model=model, trained=set(labeled.item_ids)
     )
+    takeover = (
+        takeover_compare(
+            project=project,
+            item_ids=labeled.item_ids,
+            labels=labeled.labels,
+            own_accuracy=metrics.get("accuracy"),
+        )
+        if comparison_due(project=project)
+        else {}
+    )
     name = artifact_save(
         project_id=project.pk,
         version=version.version,
@@ -247,6 +258,10 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
         current.last_annotation_id = labeled.last_annotation_id
         current.trained_at = timezone.now()
         current.strategy = strategy
+        current.takeover = takeover
+        kept = takeover.get("decision") == PREDICTIONS
+        if kept:  # the team's predictions keep serving; a manager may still activate it
+            current.state = ModelVersion.State.READY
         current.save(
             update_fields=[
                 "artifact",
@@ -255,10 +270,21 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
                 "last_annotation_id",
                 "trained_at",
                 "strategy",
+                "takeover",
+                "state",
                 "updated_at",
             ]
         )
-        model_version_score_start(version=current)
+        if not kept:
+            model_version_score_start(version=current)
+        if takeover:
+            audit_record(
+                actor=current.requested_by,
+                action="model.kept_predictions" if kept else "model.took_over",
+                project=project,
+                target=f"v{current.version}",
+                details={"version": current.version, **takeover},
+            )
         audit_record(
             actor=current.requested_by,
             action="model.training_finished",

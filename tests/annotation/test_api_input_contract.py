@@ -183,6 +183,8 @@ def test_a_body_that_is_not_an_object_is_refused(endpoints):
         ("private_fields", ["email"]),
         ("retention_days", 30),
         ("retention_days", None),
+        ("use_predictions", False),
+        ("prediction_endpoint", "https://models.example.org/predict"),
     ],
 )
 def test_a_patch_changes_only_what_it_sends(api, project, manager, field, value):
@@ -217,6 +219,8 @@ def test_every_setting_can_be_given_when_the_project_is_created(api, manager):
         "qualification_accuracy": 0.7,
         "private_fields": ["email"],
         "retention_days": 90,
+        "use_predictions": False,
+        "prediction_endpoint": "https://models.example.org/predict",
     }
     assert sorted(set(body) - {"labels"}) == SETTINGS
     response = api(manager).post("/api/v1/projects/", body, format="json")

@@ -28,9 +28,9 @@ def test_import_json_list(api, make_project, manager):
     ]
     response = api(manager).post(url, items, format="json")
     assert response.status_code == 201, response.content
-    assert response.json() == {"created": 2, "duplicates": 0}
+    assert response.json() == {"created": 2, "duplicates": 0, "predictions": 0}
     again = api(manager).post(url, [*items, {"external_id": "c", "text": "3"}], format="json")
-    assert again.json() == {"created": 1, "duplicates": 2}
+    assert again.json() == {"created": 1, "duplicates": 2, "predictions": 0}
     assert Item.objects.filter(project=project).count() == 3
     b = Item.objects.get(project=project, external_id="b")
     assert (b.gold, b.is_gold, b.data) == (["pos"], True, {"text": "two"})
@@ -44,7 +44,7 @@ def test_import_items_key(api, make_project, manager):
         format="json",
     )
     assert response.status_code == 201
-    assert response.json() == {"created": 1, "duplicates": 0}
+    assert response.json() == {"created": 1, "duplicates": 0, "predictions": 0}
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_import_file(api, make_project, manager, name, content):
     items_import_records(project=project, records=[{"external_id": "r0", "text": "first"}])
     response = _upload(api(manager), project, name, content)
     assert response.status_code == 201, response.content
-    assert response.json() == {"created": 2, "duplicates": 1}
+    assert response.json() == {"created": 2, "duplicates": 1, "predictions": 0}
     items = {i.external_id: i for i in Item.objects.filter(project=project)}
     assert items["r1"].data == {"text": "hello"} and items["r1"].gold == ["pos"]
     assert items["r2"].data == {"text": "a, b"} and items["r2"].gold is None

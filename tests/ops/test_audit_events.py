@@ -36,6 +36,7 @@ def test_imports_are_audited_with_counts_file_and_batch(api, make_project, manag
         "rows": 3,
         "created": 2,
         "duplicates": 1,
+        "predictions": 0,
         "gold": 1,
         "batch": {"first_item_id": ids[0], "last_item_id": ids[-1]},
     }

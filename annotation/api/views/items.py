@@ -59,7 +59,11 @@ class ItemImportView(APIView):
                 project=project, records=items, actor=request.user
             )
         return Response(
-            {"created": result.created, "duplicates": result.duplicates},
+            {
+                "created": result.created,
+                "duplicates": result.duplicates,
+                "predictions": result.predictions,
+            },
             status=status.HTTP_201_CREATED,
         )
 

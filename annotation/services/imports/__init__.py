@@ -4,7 +4,10 @@ The whole file is validated; rows are staged as they are read and inserted into 
 project in one statement at the end, and any bad row discards them all, so a bad file
 writes nothing and lists every error (row number and field). An ``external_id`` already in
 the project counts as a duplicate and never creates a second item; one repeated within the
-file is a row error naming both rows. Values neither database can store (NUL, lone
+file is a row error naming both rows. A row may carry a team's own predictions
+(``predictions``, or the ``prediction_*`` CSV columns: annotation/services/predictions.py),
+checked like every other field; they are stored on the row's item, a new one or one the
+project already had, and may become its suggestion. Values neither database can store (NUL, lone
 surrogates, NaN) are row errors too (annotation/text.py), so both databases take and refuse
 the same files. The readers are `readers.py`, the row cleaning `rows.py`.
 """
@@ -24,7 +27,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 
 from annotation.errors import ImportRejected, InvalidInput
-from annotation.extensions import items_imported_hooks
+from annotation.extensions import items_imported_hooks, predictions_in_charge
 from annotation.models import Item, Project, StoredImage
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
@@ -36,6 +39,11 @@ from annotation.services.bulk import (
 )
 from annotation.services.imports.readers import READERS, Bad, CountingReader
 from annotation.services.imports.rows import STORED_IMAGE_FIELD, RowError, clean_row
+from annotation.services.predictions import (
+    Prediction,
+    PredictionStage,
+    item_predictions_apply,
+)
 
 FORMATS = ("csv", "jsonl", "json")
 BATCH_SIZE = 5000
@@ -49,6 +57,7 @@ class ImportResult:
     created: int
     duplicates: int
     rows: int
+    predictions: int = 0
 
 
 def format_from_name(name: str) -> str:
@@ -87,13 +96,14 @@ def items_import(
     errors: list[dict[str, Any]] = []
     error_count = 0
     rows = 0
-    batch: list[tuple[str, dict[str, Any], list[str] | None]] = []
+    batch: list[tuple[str, dict[str, Any], list[str] | None, list[Prediction]]] = []
     first_row: dict[str, int] = {}  # external_id -> the row that first gave it
     max_rows = settings.SKEIN_MAX_IMPORT_ROWS
     # Rows are staged, then inserted in one statement (annotation/services/bulk.py):
     # PostgreSQL COPYs them inside one transaction; SQLite stages them outside the main
     # database's write lock, so labelers are not locked out while a big file is read.
     writer = ItemCopier(project=project) if copy_supported() else ItemStager(project=project)
+    stage = PredictionStage(project=project)
 
     image_refs: list[tuple[int, str]] = []  # (row, key) of rows that point at a stored image
 
@@ -119,10 +129,11 @@ def items_import(
 
     def flush() -> None:
         if batch and not errors:
-            writer.write([(e, d, g, random_key(project.seed, e)) for e, d, g in batch])
+            writer.write([(e, d, g, random_key(project.seed, e)) for e, d, g, _ in batch])
+            stage.write([(e, p) for e, _, _, p in batch if p])
         batch.clear()
 
-    with writer.session():
+    with writer.session(), stage.session():
         for number, raw in READERS[fmt](buffered):
             rows += 1
             if rows > max_rows:
@@ -142,7 +153,7 @@ def items_import(
                     errors.append({"row": number, "field": field, "message": message})
                 continue
             try:
-                external_id, data, gold = clean_row(
+                external_id, data, gold, predictions = clean_row(
                     raw, project=project, label_names=label_names, from_csv=fmt == "csv"
                 )
             except RowError as exc:
@@ -169,7 +180,7 @@ def items_import(
                     check_image_refs()
             if errors:
                 continue
-            batch.append((external_id, data, gold))
+            batch.append((external_id, data, gold, predictions))
             if len(batch) >= BATCH_SIZE:
                 flush()
                 if progress:
@@ -189,7 +200,12 @@ def items_import(
         with transaction.atomic():
             last_before = Item.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
             created = writer.finish()
-            result = ImportResult(created=created, duplicates=rows - created, rows=rows)
+            predicted = stage.finish()
+            if predicted and predictions_in_charge(project=project):
+                item_predictions_apply(project=project, item_ids=predicted)
+            result = ImportResult(
+                created=created, duplicates=rows - created, rows=rows, predictions=stage.staged
+            )
             _import_audit(
                 project=project,
                 actor=actor,
@@ -229,6 +245,7 @@ def _import_audit(
             "rows": result.rows,
             "created": result.created,
             "duplicates": result.duplicates,
+            "predictions": result.predictions,
             "gold": batch["gold"],
             "batch": {"first_item_id": batch["first"], "last_item_id": batch["last"]},
         },

@@ -1,5 +1,5 @@
-"""Cleaning one parsed import row into (external_id, data, gold), or a row error naming
-its field."""
+"""Cleaning one parsed import row into (external_id, data, gold, predictions), or a row
+error naming its field."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import re
 from typing import Any
 
 from annotation.models import Project
+from annotation.services.predictions import (
+    CSV_COLUMNS,
+    Prediction,
+    PredictionError,
+    predictions_clean_row,
+)
 from annotation.text import unstorable
 
 MAX_EXTERNAL_ID = 255
-RESERVED = {"external_id", "gold", "data"}
+RESERVED = {"external_id", "gold", "data", "predictions", *CSV_COLUMNS}
 _MULTI_SEPARATOR = "|"
 # The item-data key that points at an image uploaded to the project (services/images.py),
 # by its key: 32 hex digits, random.
@@ -46,7 +52,7 @@ def _clean_gold(
 
 def clean_row(
     raw: Any, *, project: Project, label_names: set[str], from_csv: bool
-) -> tuple[str, dict[str, Any], list[str] | None]:
+) -> tuple[str, dict[str, Any], list[str] | None, list[Prediction]]:
     if not isinstance(raw, dict):
         raise RowError("row", "each item must be an object with an external_id")
     external_id = raw.get("external_id")
@@ -76,4 +82,14 @@ def clean_row(
             STORED_IMAGE_FIELD, "stored_image must be the key of an image uploaded to the project"
         )
     gold = _clean_gold(raw.get("gold"), project=project, label_names=label_names, from_csv=from_csv)
-    return external_id, data, gold
+    try:
+        predictions = predictions_clean_row(
+            raw,
+            label_names=label_names,
+            multi=project.is_multi_label,
+            from_csv=from_csv,
+            separator=_MULTI_SEPARATOR,
+        )
+    except PredictionError as exc:
+        raise RowError(exc.field, exc.message) from None
+    return external_id, data, gold, predictions

@@ -58,7 +58,7 @@ function versions(list) {
   }
   body.replaceChildren(...list.map((v) => {
     const action = ctx.el("td", {});
-    if (["retired", "failed"].includes(v.state) && v.trained_at) {
+    if (["retired", "failed", "ready"].includes(v.state) && v.trained_at) {
       const button = ctx.el("button", { type: "button", class: "btn btn-small", text: "Activate" });
       button.addEventListener("click", () => act(`models/${v.id}/activate/`, `Re-scoring with v${v.version}…`));
       action.append(button);
@@ -100,9 +100,24 @@ function draw(data) {
     parts.push(`${data.labels_since_last_model} of ${data.retrain_every} new labels until the next automatic training.`);
   }
   if (failed && (!active || failed.version > active.version)) parts.push(`v${failed.version} failed: ${failed.error}`);
+  // The team's own predictions: whether they serve, the latest comparison, the endpoint.
+  const team = data.team_predictions || {};
+  if (team.items_with_predictions) {
+    parts.push(team.in_charge
+      ? `Your team's predictions (${team.items_with_predictions} items) are the suggestions and the queue order until the project's model beats them.`
+      : `Your team's predictions cover ${team.items_with_predictions} items; they are not serving.`);
+  }
+  const decided = data.results.find((v) => v.takeover && v.takeover.decision);
+  if (decided) parts.push(`v${decided.version}: ${decided.takeover.reason}.`);
+  const run = team.latest_run;
+  if (run) {
+    const last = run.errors.length ? ` Last problem: ${run.errors[run.errors.length - 1].message}` : "";
+    parts.push(`Endpoint run ${run.id}: ${run.state}, ${run.items_predicted} of ${run.items_total} items predicted.${last}`);
+  }
   q("status").textContent = parts.join(" ");
   q("active").textContent = active ? `v${active.version}` : "none";
-  q("active-note").textContent = active ? `${active.n_labels} labels, ${active.strategy}` : "random order";
+  q("active-note").textContent = active ? `${active.n_labels} labels, ${active.strategy}`
+    : team.in_charge ? "team predictions" : "random order";
   const m = active?.metrics || {};
   q("accuracy").textContent = pct(m.accuracy);
   q("f1").textContent = pct(m.macro_f1);

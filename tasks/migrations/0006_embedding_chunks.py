@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0008_names'),
-        ('tasks', '0004_stop_set'),
+        ('tasks', '0005_team_predictions'),
     ]
 
     operations = [
