@@ -1,7 +1,7 @@
 """The core's extension points: who may be served and whether an annotation counts (one
-labeler policy), what runs after a submit commits, and what else must go when items' data
-is erased (hooks), and whether a team's own predictions serve a project's suggestions and
-priorities.
+labeler policy), what runs after a submit commits, what runs after an import commits, what
+else must go when items' data is erased (hooks), and whether a team's own predictions serve a
+project's suggestions and priorities.
 
 The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
 (quality registers qualification as the policy; quality and tasks register after-submit
@@ -47,9 +47,14 @@ DataErased = Callable[..., None]
 """Called as ``hook(item_ids=)`` inside the transaction that erases those items' data: the
 copies other apps derived from the data (e.g. text embeddings) go with it."""
 
+ItemsImported = Callable[..., None]
+"""Called as ``hook(project=, created=)`` after an import that created items commits (e.g.
+the learning loop queues an embedding pass); it must be cheap and never fail the import."""
+
 _policy: LabelerPolicy = _Open()
 _after_submit: list[AfterSubmit] = []
 _data_erased: list[DataErased] = []
+_items_imported: list[ItemsImported] = []
 
 
 def register_labeler_policy(policy: LabelerPolicy) -> None:
@@ -103,3 +108,13 @@ def register_data_erased(hook: DataErased) -> None:
 
 def data_erased_hooks() -> tuple[DataErased, ...]:
     return tuple(_data_erased)
+
+
+def register_items_imported(hook: ItemsImported) -> None:
+    """Add a reaction to imported items; registering the same hook twice adds it once."""
+    if hook not in _items_imported:
+        _items_imported.append(hook)
+
+
+def items_imported_hooks() -> tuple[ItemsImported, ...]:
+    return tuple(_items_imported)

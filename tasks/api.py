@@ -1,6 +1,6 @@
 """API views for model versions (list with metrics, train now, activate: roll back/forward)
-and for the runs of a project's model endpoint (ask for one, see how they went), and for
-an item's similar items."""
+and for the progress of a project's text embeddings, the runs of its model endpoint (ask
+for one, see how they went), and an item's similar items."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, item_data_for,
 from quality.selectors import suggestion_acceptance
 from tasks import selectors
 from tasks.models import ModelVersion, PredictionRun
+from tasks.services.embeddings import embedder_name
 from tasks.services.endpoint import prediction_run_request
 from tasks.services.models import model_version_activate, model_version_request
 from tasks.similarity import NoEmbedding, similar_items
@@ -303,6 +304,37 @@ class SimilarItemsView(APIView):
                 "results": results,
             }
         )
+
+
+class EmbeddingChunkCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    running = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class EmbeddingProgressSerializer(serializers.Serializer):
+    """How far a project's items are embedded (tasks.services.embedding_passes)."""
+
+    enabled = serializers.BooleanField()
+    embedder = serializers.CharField(allow_null=True)
+    model_id = serializers.CharField(allow_null=True)
+    items = serializers.IntegerField()
+    embedded = serializers.IntegerField()
+    chunks = EmbeddingChunkCountsSerializer()
+    last_error = serializers.CharField(allow_blank=True)
+    last_error_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmbeddingProgressView(APIView):
+    """Items embedded of the items whose data is kept, chunks by state, the newest chunk
+    error (managers)."""
+
+    @extend_schema(responses={200: EmbeddingProgressSerializer})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        progress = selectors.embedding_progress(project=project, embedder=embedder_name())
+        return Response(EmbeddingProgressSerializer(progress).data)
 
 
 class PredictionRunListView(APIView):

@@ -1,6 +1,6 @@
-"""App config for tasks: registers the learning loop's after-submit hook, the erasure of
-embeddings and its rule for a team's own predictions with the core, and its model versions
-with quality's data card."""
+"""App config for tasks: registers the learning loop's after-submit and after-import hooks,
+the erasure of embeddings and its rule for a team's own predictions with the core, and its
+model versions with quality's data card."""
 
 from django.apps import AppConfig
 
@@ -14,6 +14,7 @@ class TasksConfig(AppConfig):
         from annotation.extensions import (
             register_after_submit,
             register_data_erased,
+            register_items_imported,
             register_predictions_rule,
         )
         from quality.datacard import register_model_version_rows
@@ -21,10 +22,11 @@ class TasksConfig(AppConfig):
         from tasks.services.embeddings import item_embeddings_delete
         from tasks.services.similarity import similarity_entries_delete
         from tasks.services.takeover import predictions_rule
-        from tasks.triggers import after_annotation
+        from tasks.triggers import after_annotation, after_import
 
         register_after_submit(after_annotation)
         register_model_version_rows(model_version_rows)
         register_predictions_rule(predictions_rule)
         register_data_erased(item_embeddings_delete)
         register_data_erased(similarity_entries_delete)
+        register_items_imported(after_import)

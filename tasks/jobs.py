@@ -36,6 +36,8 @@ preload_in_worker(
     "tasks.services.scoring",
     "tasks.services.cold_start",
     "tasks.services.models",
+    "tasks.services.embedding_passes",
+    "tasks.learning.embeddings",
     "tasks.services.endpoint",
 )
 
@@ -47,6 +49,8 @@ CHECK = "learning.check"
 TICK = "learning.tick"
 SIMILARITY_REFRESH = "similarity.refresh"
 SIMILARITY_TICK = "similarity.tick"
+EMBED_PASS = "embedding.pass"
+EMBED_CHUNK = "embedding.chunk"
 ENDPOINT_CHUNK = "predictions.endpoint_chunk"
 
 
@@ -164,6 +168,42 @@ def similarity_tick_job(self: Any) -> None:
         enqueue_similarity_refresh(project_id=project_id, model_id=model_id)
 
 
+@job(name=EMBED_PASS, time_limit=600)
+def embedding_pass_job(self: Any, project_id: int) -> None:
+    # Imported here: planning loads the embedder (onnxruntime), never in a web process.
+    from tasks.services.embedding_passes import embedding_pass_start  # noqa: PLC0415
+
+    embedding_pass_start(project_id=project_id)
+
+
+def _embed_chunk_retry(chunk_id: int, *, exc: Exception, job_id: str) -> None:
+    from tasks.services.embedding_passes import embedding_chunk_retry_note  # noqa: PLC0415
+
+    embedding_chunk_retry_note(chunk_id=chunk_id, job_id=job_id, error=_reason(exc))
+
+
+def _embed_chunk_give_up(chunk_id: int, *, exc: Exception) -> None:
+    from tasks.services.embedding_passes import embedding_chunk_fail  # noqa: PLC0415
+
+    embedding_chunk_fail(chunk_id=chunk_id, error=_reason(exc))
+
+
+@job(
+    name=EMBED_CHUNK,
+    time_limit=1800,
+    retries=DEFAULT_RETRIES,
+    on_retry=_embed_chunk_retry,
+    give_up=_embed_chunk_give_up,
+)
+def embedding_chunk_job(self: Any, chunk_id: int) -> None:
+    # Imported here: embedding loads onnxruntime and tokenizers (see the module docstring).
+    from tasks.services.embedding_passes import embedding_chunk_run  # noqa: PLC0415
+
+    computed = embedding_chunk_run(chunk_id=chunk_id, job_id=self.request.id)
+    if computed is None:
+        logger.info("embedding chunk %s: not run by this job (done, or another's)", chunk_id)
+
+
 def _endpoint_retry(run_id: int, index: int, *, exc: Exception, job_id: str) -> None:
     from tasks.services.endpoint import prediction_run_note  # noqa: PLC0415
 
@@ -224,6 +264,16 @@ def enqueue_finish(*, version_id: int) -> None:
 
 def enqueue_training_check(*, project_id: int) -> None:
     send_after_commit(CHECK, [project_id], what="training check", best_effort=True)
+
+
+def enqueue_embedding_pass(*, project_id: int) -> None:
+    # Best effort: the periodic tick starts the pass anyway when this one is lost.
+    send_after_commit(EMBED_PASS, [project_id], what="embedding pass", best_effort=True)
+
+
+def enqueue_embedding_chunk(*, chunk_id: int) -> None:
+    # A lost message leaves the chunk pending; the tick queues it again once it is stale.
+    send_after_commit(EMBED_CHUNK, [chunk_id], what="embedding chunk")
 
 
 def enqueue_tick() -> None:

@@ -236,6 +236,51 @@ class SimilarityEntry(models.Model):
         return f"item {self.item_id} in list {self.list_no}"
 
 
+class EmbeddingChunk(models.Model):
+    """One slice (an item-id range) of a project's embedding pass in one model's space; any
+    worker may take it (tasks.services.embedding_passes).
+
+    Items in the range that already have a vector are skipped, so a chunk taken over from a
+    dead worker, or delivered twice, computes only what is still missing. ``heartbeat_at``
+    is renewed after every batch of texts (and when the chunk is queued): a running chunk
+    silent for ``SKEIN_JOB_STALE_SECONDS`` is presumed dead and queued again."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    OPEN = (State.PENDING, State.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    model_id = models.CharField(max_length=100)
+    first_item_id = models.BigIntegerField()
+    last_item_id = models.BigIntegerField()
+    items_planned = models.PositiveIntegerField(default=0)  # items lacking a vector at planning
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    job_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    items_embedded = models.PositiveIntegerField(default=0)  # vectors computed, all attempts
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "first_item_id"]
+        indexes = [
+            models.Index(fields=["project", "model_id", "state"], name="embeddingchunk_project"),
+            models.Index(fields=["state", "heartbeat_at"], name="embeddingchunk_state"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.project_id}: items {self.first_item_id}-{self.last_item_id} "
+            f"in {self.model_id} ({self.state})"
+        )
+
+
 class StopSetItem(models.Model):
     """One item of a project's stop set: a fixed random sample of the items that were
     unlabeled when it was drawn (at the first training), on which every model version's

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from annotation.iterables import chunks
-from annotation.models import Annotation, ItemPrediction, Project
+from annotation.models import Annotation, Item, ItemPrediction, Project
 from tasks.embedding_codec import vector_from_bytes
-from tasks.models import ItemEmbedding, ModelVersion, PredictionRun
+from tasks.models import EmbeddingChunk, ItemEmbedding, ModelVersion, PredictionRun
 from tasks.services.takeover import predictions_rule
 
 _EMBEDDING_READ_CHUNK = 2000
@@ -138,6 +138,48 @@ def items_without_embedding(
             ).values_list("item_id", flat=True)
         )
     return [i for i in item_ids if i not in have]
+
+
+def items_lacking_embedding(*, project_id: int, model_id: str) -> QuerySet[Item]:
+    """The project's items (data not erased) with no vector in `model_id`'s space yet: what
+    an embedding pass has to compute (one anti-join on the (item, model_id) unique index)."""
+    stored = ItemEmbedding.objects.filter(item_id=OuterRef("pk"), model_id=model_id)
+    return Item.objects.filter(project_id=project_id, data_erased_at__isnull=True).filter(
+        ~Exists(stored)
+    )
+
+
+def embedding_progress(*, project: Project, embedder: str | None) -> dict[str, Any]:
+    """How far the project's items are embedded, for the API: in the space of the newest
+    pass (or of the newest stored vector when no pass ran): items with a vector of the
+    items whose data is kept, chunks pending and running, and the newest chunk error.
+    `embedder` is the configured name (None when embedding is off)."""
+    newest = EmbeddingChunk.objects.filter(project=project).order_by("-created_at", "-pk").first()
+    model_id = newest.model_id if newest else None
+    if model_id is None:
+        model_id = (
+            ItemEmbedding.objects.filter(project=project)
+            .order_by("-pk")
+            .values_list("model_id", flat=True)
+            .first()
+        )
+    items = Item.objects.filter(project=project, data_erased_at__isnull=True).count()
+    embedded = (
+        ItemEmbedding.objects.filter(project=project, model_id=model_id).count() if model_id else 0
+    )
+    chunks_of = EmbeddingChunk.objects.filter(project=project, model_id=model_id)
+    states = dict(chunks_of.values("state").annotate(n=Count("pk")).values_list("state", "n"))
+    failed = chunks_of.exclude(error="").order_by("-heartbeat_at", "-pk").first()
+    return {
+        "enabled": embedder is not None,
+        "embedder": embedder,
+        "model_id": model_id,
+        "items": items,
+        "embedded": embedded,
+        "chunks": {state: states.get(state, 0) for state in EmbeddingChunk.State.values},
+        "last_error": failed.error if failed else "",
+        "last_error_at": failed.heartbeat_at if failed else None,
+    }
 
 
 def stopping_signal(*, project: Project) -> dict[str, Any]:

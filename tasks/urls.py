@@ -11,6 +11,7 @@ urlpatterns = [
     path("projects/<id:project_id>/models/train/", models_api.ModelTrainView.as_view()),
     path("models/<id:model_id>/activate/", models_api.ModelActivateView.as_view()),
     path("items/<id:item_id>/similar/", models_api.SimilarItemsView.as_view()),
+    path("projects/<id:project_id>/embeddings/", models_api.EmbeddingProgressView.as_view()),
     path(
         "projects/<id:project_id>/prediction-runs/",
         models_api.PredictionRunListView.as_view(),

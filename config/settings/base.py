@@ -315,6 +315,10 @@ CELERY_BEAT_SCHEDULE["similarity-tick"] = {
     "task": "skein.similarity.tick",
     "schedule": SKEIN_SIMILARITY_TICK_SECONDS,
 }
+# Items per embedding chunk (one job) at most: ~1,000 reviews of ~230 words take about a
+# minute of one core with the default embedder, short texts far less; a smaller pass is cut
+# into ~8 chunks of at least 64 items (bench/README.md, "Embedding jobs").
+SKEIN_EMBED_CHUNK = int(os.environ.get("SKEIN_EMBED_CHUNK", 1000))
 # Label errors (confident learning, computed with each model version): how many of the
 # top-ranked go to the review queue. When to stop: the size of a project's stop set and the
 # rule "kappa between successive versions' predictions >= SKEIN_STOP_KAPPA over the last

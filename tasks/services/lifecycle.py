@@ -1,6 +1,7 @@
-"""The lifecycle rules every learning-loop service shares (a leaf: scoring, training and the
-version services import it, it imports none of them): how many attempts a run gets, when a
-run's worker counts as dead, failing a version, noting a failed attempt, its heartbeat."""
+"""The lifecycle rules every learning-loop service shares (a leaf: scoring, training,
+embedding and the version services import it, it imports none of them): how many attempts a
+run gets, when a run's worker counts as dead, taking a chunk, failing a version, noting a
+failed attempt, its heartbeat."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.services.audit import audit_record
-from tasks.models import ModelVersion, ScoreChunk
+from tasks.models import EmbeddingChunk, ModelVersion, ScoreChunk
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,19 @@ def stale_after() -> timedelta:
 
 def is_stale(heartbeat_at: Any, *, now: Any = None) -> bool:
     return heartbeat_at is None or heartbeat_at < (now or timezone.now()) - stale_after()
+
+
+def chunk_take(chunk: ScoreChunk | EmbeddingChunk, *, job_id: str, resumed: str) -> None:
+    """Mark a chunk claimed (row locked by the caller) as this job's: running, one more
+    attempt, a fresh heartbeat; a chunk found running lost its worker, which the error says
+    (``resumed`` tells what happens now)."""
+    if chunk.state == "running":
+        chunk.error = f"attempt {chunk.attempts}: the worker was lost; {resumed}"
+    chunk.state = "running"
+    chunk.attempts += 1
+    chunk.job_id = job_id
+    chunk.heartbeat_at = timezone.now()
+    chunk.save(update_fields=["state", "attempts", "job_id", "heartbeat_at", "error"])
 
 
 def model_version_fail(*, version_id: int, error: str) -> None:

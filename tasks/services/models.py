@@ -24,6 +24,7 @@ from annotation.services.audit import audit_record
 from tasks import jobs
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.selectors import training_due
+from tasks.services.embedding_passes import embedding_tick
 from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail, stale_after
 
 logger = logging.getLogger(__name__)
@@ -230,11 +231,17 @@ def model_version_request_if_due(*, project_id: int) -> ModelVersion | None:
 
 def learning_tick() -> dict[str, int]:
     """The periodic round (Celery beat, and once when a worker starts): recover runs whose
-    worker died, re-queue what a broker outage dropped, start due training, seed pools."""
+    worker died, re-queue what a broker outage dropped, start due training, seed pools,
+    and recover and start embedding passes (tasks.services.embedding_passes)."""
     counts = jobs_reap()
     started = 0
     for project_id in Project.objects.filter(training_enabled=True).values_list("pk", flat=True):
         if model_version_request_if_due(project_id=project_id) is not None:
             started += 1
     counts["started"] = started
+    try:
+        counts.update(embedding_tick())
+    except Exception:  # e.g. the embedder fails to load: training must go on regardless
+        logger.exception("the embedding round of the learning tick failed")
+        counts["embed_error"] = 1
     return counts

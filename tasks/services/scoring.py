@@ -46,7 +46,7 @@ from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
 from tasks.services.images import featurize, featurize_columns
-from tasks.services.lifecycle import MAX_ATTEMPTS, is_stale, model_version_fail
+from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, model_version_fail
 from tasks.services.text_features import featurizer_vectors
 
 logger = logging.getLogger(__name__)
@@ -188,13 +188,7 @@ def _claim_chunk(*, chunk_id: int, job_id: str) -> ScoreChunk | None:
                 )
             )
             return None
-        if chunk.state == ScoreChunk.State.RUNNING:
-            chunk.error = f"attempt {chunk.attempts}: the worker was lost; retrying"
-        chunk.state = ScoreChunk.State.RUNNING
-        chunk.attempts += 1
-        chunk.job_id = job_id
-        chunk.heartbeat_at = timezone.now()
-        chunk.save(update_fields=["state", "attempts", "job_id", "heartbeat_at", "error"])
+        chunk_take(chunk, job_id=job_id, resumed="retrying")
     return chunk
 
 

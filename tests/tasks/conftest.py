@@ -5,7 +5,8 @@ last of a run of tests that use it (so no live worker takes the jobs that other 
 and drive by hand, e.g. a training run a test requests and trains itself); tests using it
 need `transactional_db` so their rows are committed where the worker can see them. A test may
 `restart(env=...)` it (e.g. with SKEIN_FAULT_SLEEP to make a job slow), `kill()` it with
-SIGKILL, and `start()` a fresh one.
+SIGKILL, and `start()` a fresh one; a test marked ``worker_env({...})`` gets a worker started
+with those variables (kept running for the next test that asks for the same).
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ class Worker:
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None
-        self.custom_env = False
+        self.env: dict[str, str] = {}
 
     def start(self, env: dict[str, str] | None = None, timeout: float = 60) -> None:
         assert self.proc is None, "a worker is already running"
-        self.custom_env = bool(env)
+        self.env = dict(env or {})
         name = f"skein-test-{uuid.uuid4().hex[:8]}"
         self.log = self.log_dir / f"{name}.log"
         full_env = {
@@ -135,15 +136,20 @@ def _worker(
 
 
 @pytest.fixture
-def celery_worker(_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
-    """The running worker, plain: started if it is not, restarted if an earlier test left
-    it dead or running with settings of its own (``restart(env=...)``)."""
+def celery_worker(
+    _worker: Worker, transactional_db: Any, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    """The running worker, plain or with the test's ``worker_env`` marker's variables:
+    started if it is not, restarted if an earlier test left it dead or running with other
+    settings (``restart(env=...)``, or another ``worker_env``)."""
+    marker = request.node.get_closest_marker("worker_env")
+    env = dict(marker.args[0]) if marker else {}
     if _worker.proc is not None and _worker.proc.poll() is not None:
         _worker.proc = None  # killed by the test before
-    if _worker.proc is not None and _worker.custom_env:
+    if _worker.proc is not None and _worker.env != env:
         _worker.stop()
     if _worker.proc is None:
-        _worker.start()
+        _worker.start(env)
     yield _worker
 
 

@@ -1,6 +1,7 @@
-"""The labeling path never loads the learning code: a web worker that serves next and submit,
-and queues a training check, stays free of scikit-learn, SciPy and modAL (issue 10.3) and of
-the text embedder's onnxruntime and tokenizers (issue 12.1).
+"""The labeling path never loads the learning code: a web worker that imports items (and so
+queues an embedding pass), serves next and submit, and queues a training check, stays free of
+scikit-learn, SciPy and modAL (issue 10.3) and of the text embedder's onnxruntime and
+tokenizers (issue 12.1).
 
 Run in a fresh interpreter (this test process has long imported everything): it loads the
 WSGI application, labels through Django's test client until the after-submit hook queues a
@@ -35,10 +36,15 @@ from config.wsgi import application  # noqa: F401  (sets Django up as a web work
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-client = Client(HTTP_HOST="localhost")
-client.force_login(get_user_model().objects.get(username=os.environ["SKEIN_USER"]))
 project = os.environ["SKEIN_PROJECT"]
 statuses = []
+boss = Client(HTTP_HOST="localhost")
+boss.force_login(get_user_model().objects.get(username=os.environ["SKEIN_MANAGER"]))
+statuses.append(boss.post(f"/api/v1/projects/{project}/items/import/",
+                          [{"external_id": "new1", "text": "one more review"}],
+                          content_type="application/json").status_code)
+client = Client(HTTP_HOST="localhost")
+client.force_login(get_user_model().objects.get(username=os.environ["SKEIN_USER"]))
 for n in range(int(os.environ["SKEIN_ANSWERS"])):
     claim = client.post(f"/api/v1/projects/{project}/next/")
     statuses.append(claim.status_code)
@@ -53,8 +59,8 @@ print(json.dumps({"statuses": statuses, "published": published, "loaded": loaded
 
 
 @pytest.mark.slow
-def test_labeling_and_queuing_a_training_check_never_load_the_learning_code(
-    make_project, labeler, add_member
+def test_importing_labeling_and_queuing_jobs_never_load_the_learning_code(
+    make_project, labeler, add_member, manager
 ):
     # retrain_every=5: every answer asks for a training check (tasks.triggers.check_every).
     project = make_project(items=8, retrain_every=5)
@@ -65,6 +71,8 @@ def test_labeling_and_queuing_a_training_check_never_load_the_learning_code(
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": "memory://",
         "SKEIN_USER": labeler.username,
+        "SKEIN_MANAGER": manager.username,
+        "SKEIN_EMBEDDER": "all-MiniLM-L6-v2-int8",
         "SKEIN_PROJECT": str(project.pk),
         "SKEIN_ANSWERS": "3",
     }
@@ -78,8 +86,9 @@ def test_labeling_and_queuing_a_training_check_never_load_the_learning_code(
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["statuses"] == [200, 201] * 3, result.stderr
+    assert report["statuses"] == [201] + [200, 201] * 3, result.stderr
     assert "skein.learning.check" in report["published"], result.stderr
+    assert "skein.embedding.pass" in report["published"], result.stderr
     assert report["loaded"] == [], f"the labeling path imported {report['loaded'][:8]}"
 
 
@@ -99,6 +108,8 @@ def test_every_job_sent_by_name_is_declared():
         tasks.jobs.FINISH,
         tasks.jobs.CHECK,
         tasks.jobs.TICK,
+        tasks.jobs.EMBED_PASS,
+        tasks.jobs.EMBED_CHUNK,
         quality.jobs.REFRESH_REPORT,
         annotation.jobs.ERASE_EXPIRED,
     ]

@@ -14,6 +14,7 @@ the same files. The readers are `readers.py`, the row cleaning `rows.py`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 
 from annotation.errors import ImportRejected, InvalidInput
-from annotation.extensions import predictions_in_charge
+from annotation.extensions import items_imported_hooks, predictions_in_charge
 from annotation.models import Item, Project, StoredImage
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
@@ -231,6 +232,11 @@ def items_import(
             )
         # After commit: the new rows must be visible to ANALYZE's sample.
         transaction.on_commit(lambda: item_statistics_refresh(changed=created), robust=True)
+        if created:
+            for hook in items_imported_hooks():
+                transaction.on_commit(
+                    functools.partial(hook, project=project, created=created), robust=True
+                )
         if progress:
             progress(rows, counting.bytes_read)
     return result
