@@ -39,6 +39,7 @@ def test_imports_are_audited_with_counts_file_and_batch(api, make_project, manag
         "predictions": 0,
         "gold": 1,
         "batch": {"first_item_id": ids[0], "last_item_id": ids[-1]},
+        "near_duplicates": {"groups": 0, "items": 0},
     }
 
     body = api(manager).post(

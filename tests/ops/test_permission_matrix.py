@@ -161,6 +161,11 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("get", P + "/review/", None, reviewing(200)),
     ("post", P + "/review/{item}/", {"labels": ["neg"], "note": "checked"}, reviewing(201)),
     ("patch", P + "/items/{item}/gold/", {"gold": ["neg"]}, managing(200)),
+    # JSON, not multipart: who gets as far as the 415 (tests/annotation/test_images.py uploads).
+    ("post", P + "/images/", {}, managing(415)),
+    # An unknown key: the same 404 for members as for outsiders, 401 without a login (the
+    # members-only serving of real files: test_members_fetch_images_and_nobody_else_does).
+    ("get", P + "/images/0123456789abcdef0123456789abcdef/", None, member_read(404)),
     # The labeler has not failed qualification, so a manager's retry has nothing to undo.
     ("post", P + "/members/the-labeler/requalify/", None, managing(409)),
     ("get", P + "/dashboard/", None, managing(200)),
@@ -228,7 +233,7 @@ def test_the_matrix_covers_every_api_route():
                 "token_id",
             ):
                 pattern = pattern.replace(f"<id:{name}>", "#")
-            pattern = pattern.replace("<str:username>", "#")
+            pattern = pattern.replace("<str:username>", "#").replace("<str:key>", "#")
             parts, candidate = pattern.split("/"), path.split("/")
             if len(parts) == len(candidate) and all(
                 a == "#" or a == b for a, b in zip(parts, candidate, strict=True)
