@@ -28,6 +28,36 @@ class Review(models.Model):
         return f"review of item {self.item_id}: {self.labels}"
 
 
+class ItemConsensus(models.Model):
+    """The majority vote of one item's counted annotations, kept as answers arrive
+    (``quality.services.item_consensus``), so the item table can filter and show it at any
+    project size. No row: nobody has answered the item yet."""
+
+    item = models.OneToOneField(
+        Item, primary_key=True, on_delete=models.CASCADE, related_name="consensus"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    labels = models.JSONField(default=list)  # the consensus labels; empty on a tie
+    share = models.FloatField()  # the winning share (multi-label: the mean over labels)
+    votes = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "share", "item"], name="itemconsensus_share_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id}: {self.labels} ({self.share:.2f} of {self.votes})"
+
+    @property
+    def disputed(self) -> bool:
+        return self.votes >= DISPUTE_MIN_VOTES and self.share < 1.0
+
+
+DISPUTE_MIN_VOTES = 2
+"""An item is disputed when at least this many counted answers do not all agree."""
+
+
 class QualityReport(models.Model):
     """The last computed quality report of a project, with how many annotations it saw."""
 

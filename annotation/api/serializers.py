@@ -276,6 +276,46 @@ class ItemSerializer(serializers.ModelSerializer):
         ]
 
 
+class ItemRowSerializer(serializers.Serializer):
+    """One row of the item table (``annotation.item_table.item_rows``): ``gold`` and
+    ``is_gold`` only for managers; ``data`` without private fields for reviewers."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    # "data" and "label" shadow attributes of Serializer/Field that mypy sees; DRF reads
+    # declared fields from the class, so these are the row's columns.
+    data = serializers.JSONField()  # type: ignore[assignment]
+    state = serializers.CharField()
+    annotation_count = serializers.IntegerField()
+    lease_count = serializers.IntegerField()
+    priority = serializers.FloatField()
+    label = serializers.JSONField(allow_null=True, help_text="the consensus labels")  # type: ignore[assignment]
+    agreement = serializers.FloatField(allow_null=True, help_text="the winning share")
+    reviewed = serializers.BooleanField(allow_null=True)
+    predicted = serializers.JSONField(allow_null=True)
+    predicted_labels = serializers.JSONField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    duplicate_group = serializers.IntegerField(allow_null=True)
+    flags = serializers.JSONField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    gold = serializers.JSONField(required=False, allow_null=True)
+    is_gold = serializers.BooleanField(required=False)
+
+    def to_representation(self, instance: Any) -> Any:
+        row = super().to_representation(instance)
+        for managers_only in ("gold", "is_gold"):
+            if managers_only not in instance:
+                row.pop(managers_only, None)
+        return row
+
+
+class ItemPageSerializer(serializers.Serializer):
+    results = ItemRowSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
 class NearDuplicateReportSerializer(serializers.Serializer):
     """New items that fell into near-duplicate groups at import (same normalised text),
     and the existing items they duplicate (first 100 ids, and how many in all)."""

@@ -420,4 +420,5 @@ def annotation_update(
     annotation.labels = labels_validate(project=project, labels=labels, label_names=label_names)
     annotation.save(update_fields=["labels", "updated_at"])
     Item.objects.filter(pk=annotation.item_id).update(updated_at=annotation.updated_at)
+    transaction.on_commit(lambda: _after_submit(project=project, annotation=annotation))
     return annotation

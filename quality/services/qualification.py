@@ -16,6 +16,7 @@ from annotation.services.audit import audit_record
 from quality.models import Qualification
 from quality.report import rate
 from quality.selectors import gold_answers_of
+from quality.services.item_consensus import item_consensus_refresh
 
 
 class QualificationFailed(Forbidden):
@@ -110,12 +111,15 @@ def qualification_refresh(*, project: Project, user: Any) -> Qualification:
         )
         qualification.decided_at = timezone.now()
         if passed:
-            Annotation.objects.filter(
+            now_counted = Annotation.objects.filter(
                 project=project,
                 labeler=user,
                 is_counted=False,
                 created_at__gte=qualification.attempt_started_at,
-            ).update(is_counted=True)
+            )
+            item_ids = list(now_counted.values_list("item_id", flat=True))
+            now_counted.update(is_counted=True)
+            item_consensus_refresh(project=project, item_ids=item_ids)
     qualification.save()
     return qualification
 

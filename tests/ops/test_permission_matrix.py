@@ -144,7 +144,8 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("get", P + "/guidelines/current/", None, member_read(200)),
     ("get", P + "/guidelines/acks/", None, managing(200)),
     ("post", P + "/guidelines/1/ack/", None, member_read(204)),
-    ("get", P + "/items/", None, managing(200)),
+    # the item table: reviewers read it; labelers must not learn which items exist
+    ("get", P + "/items/", None, {**reviewing(200), "labeler": 404}),
     ("post", P + "/items/import/", [{"external_id": "new-1", "text": "t"}], managing(201)),
     ("post", P + "/next/", None, member_read(200)),
     ("post", "/api/v1/assignments/{assignment}/submit/", {"labels": ["neg"]}, own(201)),
@@ -252,4 +253,4 @@ def test_labelers_never_see_gold_answers_or_others_annotations(api, world, make_
     assert {a["annotator"] for a in listed["results"]} == {"the-labeler"}
     assert Annotation.objects.filter(project=project).count() == 3  # with the world's two
     gold_path = f"/api/v1/projects/{project.pk}/items/?has_gold=true"
-    assert api(labeler).get(gold_path).status_code == 403
+    assert api(labeler).get(gold_path).status_code == 404

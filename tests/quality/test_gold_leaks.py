@@ -104,10 +104,13 @@ def test_gold_never_reaches_a_labeler(api, client, make_project, labeler, manage
     responses.extend((url, c.get(url)) for url in readable)
     me = c.get(f"{base}/quality/me/").json()
     assert me["gold_answered"] == 3 and me["gold_accuracy"] == 0.0
-    # Managers' and reviewers' endpoints answer a labeler with 403, nothing else.
+    # The item table answers a labeler 404, as if the project had no items list.
+    for url in (f"{base}/items/", f"{base}/items/?has_gold=true"):
+        response = c.get(url)
+        assert response.status_code == 404, (url, response.status_code)
+        assert response.json() == {"detail": "Project not found."}
+    # Managers' and reviewers' other endpoints answer a labeler with 403, nothing else.
     for url in (
-        f"{base}/items/",
-        f"{base}/items/?has_gold=true",
         f"{base}/export/",
         f"{base}/quality/",
         f"{base}/review/",

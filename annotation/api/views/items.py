@@ -12,10 +12,12 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.authentication import request_user
-from annotation.api.pagination import paginate, paginated
+from annotation.api.pagination import Pagination, paginate, paginated
 from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser
 from annotation.errors import InvalidInput, NotFound
-from annotation.selectors import MANAGING_ROLES, project_for
+from annotation.item_filters import items_matching
+from annotation.item_table import Cursor, item_rows, items_page, page_limit
+from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, project_for
 from annotation.services import imports, queue
 
 
@@ -70,23 +72,78 @@ class ItemImportView(APIView):
 
 
 class ItemListView(APIView):
+    """The item table (the Data tab): filters, search and ordering of
+    ``annotation.item_filters``, keyset pages. ``offset`` still pages the old way, with a
+    ``count``."""
+
     @extend_schema(
-        parameters=[OpenApiParameter("state", str), OpenApiParameter("has_gold", bool)],
-        responses={200: paginated(s.ItemSerializer)},
+        parameters=[
+            OpenApiParameter(name, str, description=text)
+            for name, text in (
+                ("search", "full text over the item's text fields"),
+                ("state", "open, leased or complete"),
+                ("label", "the consensus label"),
+                ("annotator", "a username: items this annotator answered"),
+                ("annotator_label", "a label some annotator gave (with annotator: theirs)"),
+                ("agreement", "disputed or unanimous"),
+                ("agreement_below", "the winning share of the answers is below this"),
+                ("disputed", "true/false"),
+                ("has_gold", "true/false (managers)"),
+                ("reviewed", "true/false"),
+                ("predicted", "a label the model or the team's predictions give"),
+                ("confidence_min", "0..1"),
+                ("confidence_max", "0..1"),
+                ("skipped", "true/false"),
+                ("skip_reason", "skipped with this reason"),
+                ("duplicate_group", "a near-duplicate group's id"),
+                ("has_duplicates", "true/false"),
+                ("import_batch", "the id of the import's audit event"),
+                ("field.<name>", "a data field equals this value"),
+                (
+                    "ordering",
+                    "priority, confidence, created_at, updated_at, annotation_count, "
+                    "external_id or id; - for descending",
+                ),
+                ("cursor", "from next/previous"),
+                ("limit", "rows per page (1..500, default 50)"),
+            )
+        ],
+        responses={200: s.ItemPageSerializer},
     )
     def get(self, request: Request, project_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        state = request.query_params.get("state")
-        if state and state not in ("open", "leased", "complete"):
-            raise InvalidInput({"state": ["Use open, leased or complete."]})
-        has_gold_raw = request.query_params.get("has_gold")
-        has_gold = None
-        if has_gold_raw is not None:
-            if has_gold_raw.lower() not in ("true", "false", "1", "0"):
-                raise InvalidInput({"has_gold": ["Use true or false."]})
-            has_gold = has_gold_raw.lower() in ("true", "1")
-        qs = selectors.items_for_manager(project=project, state=state, has_gold=has_gold)
-        return paginate(request, qs, s.ItemSerializer)
+        project, role = project_for(user=request.user, project_id=project_id)
+        if role not in REVIEWING_ROLES:  # labelers must not learn the project's items
+            raise NotFound({"detail": "Project not found."})
+        params = request.query_params
+        if "offset" in params:  # the old paging, kept for existing clients
+            paginator = Pagination()
+            found = paginator.paginate_queryset(
+                items_matching(project, params, request.user, role=role), request
+            )
+            rows = item_rows(project=project, items=list(found or []), role=role)
+            return paginator.get_paginated_response(s.ItemRowSerializer(rows, many=True).data)
+        page = items_page(
+            project=project,
+            params=params,
+            viewer=request.user,
+            role=role,
+            limit=page_limit(params.get("limit")),
+        )
+        return Response(
+            {
+                "results": s.ItemRowSerializer(page.rows, many=True).data,
+                "next": _page_url(request, page.next),
+                "previous": _page_url(request, page.previous),
+            }
+        )
+
+
+def _page_url(request: Request, cursor: Cursor | None) -> str | None:
+    if cursor is None:
+        return None
+    params = request.query_params.copy()
+    params["cursor"] = cursor.encode()
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
 
 class AnnotationListView(APIView):
