@@ -300,3 +300,9 @@ _CORE: dict[str, _Build] = {
     "has_duplicates": _has_duplicates,
     "import_batch": _import_batch,
 }
+
+
+def filter_names() -> list[str]:
+    """Every filter the item table accepts now (the core's and the registered ones), for
+    pages that offer only what works (``field.<name>`` apart)."""
+    return sorted({*_CORE, *item_filter_extensions()})

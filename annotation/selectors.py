@@ -17,6 +17,7 @@ from annotation.models import (
     Annotation,
     ApiToken,
     Assignment,
+    AuditEvent,
     Guideline,
     GuidelineAck,
     Item,
@@ -177,6 +178,16 @@ def items_for_manager(
     if has_gold is not None:
         items = items.filter(is_gold=has_gold)
     return items
+
+
+def import_batches_of(*, project: Project, limit: int = 100) -> list[dict[str, Any]]:
+    """The project's imports, newest first, as the item table's ``import_batch`` filter
+    names them (the id of each import's audit event), with their file and time."""
+    events = AuditEvent.objects.filter(project=project, action="items.imported").order_by("-id")
+    return [
+        {"id": pk, "file": target, "created_at": created.isoformat()}
+        for pk, target, created in events.values_list("id", "target", "created_at")[:limit]
+    ]
 
 
 def annotation_project_of(*, user: auth_models.User, annotation_id: int) -> int | None:

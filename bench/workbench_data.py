@@ -162,7 +162,7 @@ def _build(n_items: int) -> Any:
             "now() - interval '90 days' + g.i * interval '7 seconds', "
             "now() - ((g.i * 4481) %% 7776000) * interval '1 second' "
             "FROM (SELECT i, (i * 2654435761) %% 100 AS h, (i * 40503) %% 100 AS h2 "
-            "      FROM generate_series(0, %(n)s - 1) AS s(i)) g "
+            "      FROM generate_series(0::bigint, %(n)s - 1) AS s(i)) g "
             "JOIN bench_text t ON t.i = g.i %% %(texts)s",
             p,
         )

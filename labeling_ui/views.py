@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from annotation import selectors
 from annotation.errors import Forbidden, NotFound
+from annotation.item_filters import filter_names
 from annotation.models import Project
 from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
@@ -148,7 +149,18 @@ def _choices() -> dict[str, Any]:
 @login_required
 def data(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
-    return _page(request, "labeling_ui/data.html", project, role, "data")
+    return _page(
+        request,
+        "labeling_ui/data.html",
+        project,
+        role,
+        "data",
+        config={
+            "labels": selectors.label_names_of(project=project),
+            "imports": selectors.import_batches_of(project=project),
+            "filters": filter_names(),
+        },
+    )
 
 
 @login_required
