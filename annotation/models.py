@@ -31,6 +31,11 @@ class Project(models.Model):
         SHOW = "show", "Show"
         AB = "ab", "A/B: shown for half of the items"
 
+    class SuggestionSource(models.TextChoices):
+        MODEL = "model", "The project's own model only"
+        PREDICTIONS = "predictions", "The team's predictions; the own model never takes over"
+        AUTO = "auto", "The team's predictions until the project's own model is better"
+
     class Aggregation(models.TextChoices):
         MAJORITY = "majority", "Majority vote"
         DAWID_SKENE = "dawid_skene", "Dawid–Skene"
@@ -58,11 +63,19 @@ class Project(models.Model):
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     # After a submit, serve the labeler an open item of the same near-duplicate group next.
     duplicates_back_to_back = models.BooleanField(default=False, db_default=False)
-    # A team's own predictions (imported, or from its endpoint) serve as suggestions and
-    # queue priority until the project's own model beats them by cross-validation.
-    use_predictions = models.BooleanField(default=True, db_default=True)
+    # Where suggestions and queue priority come from: a team's own predictions (imported, or
+    # from its endpoint) and/or the project's model (tasks.services.takeover has the rule).
+    suggestion_source = models.CharField(
+        max_length=12,
+        choices=SuggestionSource.choices,
+        default=SuggestionSource.AUTO,
+        db_default=SuggestionSource.AUTO,
+    )
     # An external model: POSTed batches of items, answers predictions (README, "Predictions").
+    # Its timeout and batch size fall back to SKEIN_ENDPOINT_TIMEOUT / SKEIN_ENDPOINT_CHUNK.
     prediction_endpoint = models.URLField(max_length=500, blank=True, db_default="")
+    endpoint_timeout_seconds = models.FloatField(null=True, blank=True)
+    endpoint_batch_size = models.PositiveIntegerField(null=True, blank=True)
     seed = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
