@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 
@@ -220,6 +221,9 @@ class Item(models.Model):
     # near ones by the similarity job once the vectors exist (tasks.services.similarity).
     duplicate_group = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The item's last activity: a lease, a skip or an answer (the queue's counter update), a
+    # changed answer, gold set or unset. Rows inserted in bulk get the database's now().
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["id"]
@@ -245,7 +249,20 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "random_key"], condition=Q(is_gold=True), name="item_gold_idx"
             ),
-            models.Index(fields=["project", "state"], name="item_state_idx"),
+            # The item table (annotation.item_filters): one index per sortable column, ties
+            # by id, so a page is an index range whatever its depth (keyset pagination).
+            models.Index(fields=["project", "id"], name="item_table_id_idx"),
+            models.Index(fields=["project", "state", "id"], name="item_table_state_idx"),
+            models.Index(fields=["project", "priority", "id"], name="item_table_priority_idx"),
+            models.Index(
+                F("project"),
+                Coalesce(F("confidence"), Value(-1.0, output_field=models.FloatField())),
+                F("id"),
+                name="item_table_confidence_idx",
+            ),
+            models.Index(fields=["project", "created_at", "id"], name="item_table_created_idx"),
+            models.Index(fields=["project", "updated_at", "id"], name="item_table_updated_idx"),
+            models.Index(fields=["project", "annotation_count", "id"], name="item_table_count_idx"),
             models.Index(
                 fields=["project", "text_key"],
                 condition=Q(text_key__isnull=False),
