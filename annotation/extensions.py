@@ -80,11 +80,12 @@ def after_submit_hooks() -> tuple[AfterSubmit, ...]:
 PredictionsInCharge = Callable[..., bool]
 """Called as ``rule(project=)``: may a team's own predictions (imported, or from its
 endpoint) be the project's suggestions and queue priority now? The learning loop registers
-"until the project's own model beat them"; by default, the project's ``use_predictions``."""
+"until the project's own model beat them"; by default, whenever the project's
+``suggestion_source`` admits them."""
 
 
 def _use_setting(*, project: Project) -> bool:
-    return bool(project.use_predictions)
+    return project.suggestion_source != project.SuggestionSource.MODEL
 
 
 _predictions_rule: PredictionsInCharge = _use_setting

@@ -49,6 +49,7 @@ def item_gold_set(*, project: Project, item_id: int, actor: Any, gold: Any) -> I
         project=project,
         target=item.external_id,
         details={"item_id": item.pk, "gold": clean, "before": item.gold},
+        item_id=item.pk,
     )
     item.refresh_from_db()
     return item

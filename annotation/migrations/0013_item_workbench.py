@@ -30,7 +30,7 @@ def gin_indexes_drop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0011_near_duplicates'),
+        ('annotation', '0012_suggestion_source'),
     ]
 
     operations = [
