@@ -38,7 +38,15 @@ from django.db.models.lookups import Exact
 from annotation.errors import InvalidInput, NotFound
 from annotation.extensions import item_filter_extensions
 from annotation.item_filters_sql import ItemTextSearch, JsonListHas
-from annotation.models import Annotation, Assignment, AuditEvent, Item, Membership, Project
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AuditEvent,
+    Item,
+    ItemFlag,
+    Membership,
+    Project,
+)
 
 ADMIN = "admin"
 MANAGING = (ADMIN, Membership.Role.MANAGER)
@@ -237,6 +245,26 @@ def _skip_reason(name: str, value: str, project: Project, role: str) -> Exists:
     )
 
 
+def _open_flags(project: Project, **conditions: Any) -> Exists:
+    return Exists(
+        ItemFlag.objects.filter(
+            project_id=project.pk, item=OuterRef("pk"), resolved_at__isnull=True, **conditions
+        )
+    )
+
+
+def _flagged(name: str, value: str, project: Project, role: str) -> Q:
+    """Items with an open (unresolved) flag of a labeler."""
+    flagged = _open_flags(project)
+    return Q(flagged) if parse_bool(name, value) else ~Q(flagged)
+
+
+def _flag_reason(name: str, value: str, project: Project, role: str) -> Exists:
+    if value not in ItemFlag.Reason.values:
+        raise InvalidInput({name: [f"Use {', '.join(ItemFlag.Reason.values)}."]})
+    return _open_flags(project, reason=value)
+
+
 def _duplicate_group(name: str, value: str, project: Project, role: str) -> Q:
     return Q(duplicate_group=parse_int(name, value))
 
@@ -296,6 +324,8 @@ _CORE: dict[str, _Build] = {
     "confidence_max": _confidence_max,
     "skipped": _skipped,
     "skip_reason": _skip_reason,
+    "flagged": _flagged,
+    "flag_reason": _flag_reason,
     "duplicate_group": _duplicate_group,
     "has_duplicates": _has_duplicates,
     "import_batch": _import_batch,

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.dateparse import parse_datetime
 
 from annotation.errors import InvalidInput
 from annotation.extensions import item_column_extensions
 from annotation.item_filters import MANAGING, Ordering, items_matching, ordering_parse
-from annotation.models import Item, Project
+from annotation.models import Item, ItemFlag, Project
 from annotation.selectors import item_data_for
 
 DEFAULT_LIMIT = 50
@@ -131,6 +131,7 @@ def item_rows(*, project: Project, items: list[Item], role: str) -> list[dict[st
     managing = role in MANAGING
     extra: dict[int, dict[str, Any]] = {item.pk: {} for item in items}
     ids = list(extra)
+    flags = open_flag_counts(project=project, item_ids=ids)
     for columns in item_column_extensions() if ids else ():
         for item_id, values in columns(project=project, item_ids=ids).items():
             extra[item_id].update(values)
@@ -153,7 +154,7 @@ def item_rows(*, project: Project, items: list[Item], role: str) -> list[dict[st
             "label": None,
             "agreement": None,
             "reviewed": None,
-            "flags": None,
+            "flags": flags.get(item.pk, 0),
         }
         if managing:
             row["gold"] = item.gold
@@ -161,6 +162,19 @@ def item_rows(*, project: Project, items: list[Item], role: str) -> list[dict[st
         row.update(extra[item.pk])
         rows.append(row)
     return rows
+
+
+def open_flag_counts(*, project: Project, item_ids: list[int]) -> dict[int, int]:
+    """The open (unresolved) flags of each of these items, in one query (none when empty)."""
+    if not item_ids:
+        return {}
+    rows = (
+        ItemFlag.objects.filter(project=project, item_id__in=item_ids, resolved_at__isnull=True)
+        .values("item_id")
+        .annotate(n=Count("id"))
+        .values_list("item_id", "n")
+    )
+    return dict(rows)
 
 
 def page_limit(value: str | None) -> int:

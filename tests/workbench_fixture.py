@@ -1,6 +1,6 @@
 """A hand-built project for the item table's tests (tests/annotation/test_item_filters.py,
 tests/annotation/test_api_item_table.py, tests/quality/test_item_table.py): items a..g with
-known text, fields, answers, skips, predictions, gold, groups and import batches."""
+known text, fields, answers, skips, flags, predictions, gold, groups and import batches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, AuditEvent, Item
+from annotation.models import Annotation, Assignment, AuditEvent, Item, ItemFlag
 from annotation.services.imports import items_import_records
 
 TEXTS = {
@@ -91,6 +91,16 @@ def bench(make_project, make_user, add_member) -> dict[str, Any]:
         Item.objects.filter(pk=items[key].pk).update(
             created_at=now - timedelta(days=1, seconds=-second)
         )
+    ItemFlag.objects.create(
+        project=project, item=items["c"], user=users["bob"], reason=ItemFlag.Reason.NONE_FITS
+    )
+    ItemFlag.objects.create(
+        project=project,
+        item=items["d"],
+        user=users["alice"],
+        reason=ItemFlag.Reason.UNSURE,
+        resolved_at=now,
+    )
     batch = AuditEvent.objects.filter(project=project, action="items.imported").order_by("id")
     return {
         "project": project,

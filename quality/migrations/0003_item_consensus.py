@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0012_item_workbench'),
+        ('annotation', '0014_item_flags_comments'),
         ('quality', '0002_label_errors'),
     ]
 

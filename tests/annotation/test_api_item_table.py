@@ -120,14 +120,16 @@ def test_the_query_count_is_flat_in_the_project_size(api, bench, query):
         records=[{"external_id": f"x{n}", "text": f"lazy extra {n}"} for n in range(120)],
     )
     assert _queries(client, url(project, query)) == small
-    assert small == 4
+    assert small == 5
 
 
-def test_a_page_costs_exactly_four_queries(api, bench, django_assert_num_queries):
+def test_a_page_costs_exactly_five_queries(api, bench, django_assert_num_queries):
     project = bench["project"]
     client = api(project.created_by)
-    # the project with the caller's role, the page, quality's consensus and review columns
-    with django_assert_num_queries(4):
+    # the project with the caller's role, the page, the open flags, quality's consensus and
+    # review columns
+    with django_assert_num_queries(5):
         body = client.get(url(project, "ordering=-updated_at&annotator=bob&limit=2")).json()
-    with django_assert_num_queries(4):
-        client.get(body["next"])
+    with django_assert_num_queries(5):
+        body = client.get(body["next"]).json()
+    assert [(r["external_id"], r["flags"]) for r in body["results"]] == [("c", 1)]

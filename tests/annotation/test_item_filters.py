@@ -42,6 +42,10 @@ def keys(bench: dict[str, Any], params: dict[str, str], who: str = "manager") ->
         ({"skipped": "true"}, ["d", "e"]),
         ({"skipped": "false"}, list("abcfg")),
         ({"skip_reason": "unclear"}, ["d"]),
+        ({"flagged": "true"}, ["c"]),  # d's flag is resolved
+        ({"flagged": "false"}, list("abdefg")),
+        ({"flag_reason": "none_fits"}, ["c"]),
+        ({"flag_reason": "unsure"}, []),
         ({"has_duplicates": "true"}, ["a", "c"]),
         ({"field.lang": "fr"}, ["b", "d"]),
         ({"field.stars": "5"}, ["c"]),
@@ -101,6 +105,8 @@ def test_each_ordering_breaks_ties_by_id(bench, ordering, expected):
         ({"duplicate_group": "x1"}, "duplicate_group"),
         ({"import_batch": "999999"}, "import_batch"),
         ({"field.": "x"}, "field."),
+        ({"flagged": "yes please"}, "flagged"),
+        ({"flag_reason": "bored"}, "flag_reason"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_them(bench, params, field):

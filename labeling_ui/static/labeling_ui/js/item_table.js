@@ -36,7 +36,7 @@ const COLUMNS = [
   { key: "priority", title: "Priority", sort: "priority", num: true, cell: (r) => number(r.priority, 3) },
   { key: "reviewed", title: "Reviewed", cell: (r) => yes(r.reviewed) },
   { key: "gold", title: "Gold", cell: (r) => (r.is_gold ? labels(r.gold) || "yes" : "") },
-  { key: "flags", title: "Flags", num: true, cell: (r) => (r.flags === null || r.flags === undefined ? "" : String(r.flags)) },
+  { key: "flags", title: "Flags", num: true, cell: (r) => (r.flags ? String(r.flags) : "") },
   { key: "duplicate_group", title: "Group", num: true, cell: (r) => r.duplicate_group ?? "" },
   { key: "created_at", title: "Created", sort: "created_at", cell: (r) => formatDate(r.created_at) },
   { key: "updated_at", title: "Last activity", sort: "updated_at", cell: (r) => formatDate(r.updated_at) },
