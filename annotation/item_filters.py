@@ -68,9 +68,11 @@ ORDERINGS: dict[str, Expression | F] = {
     "annotation_count": F("annotation_count"),
     "external_id": F("external_id"),
 }
-"""The sortable columns; ties are broken by id (each has an index ``(project, key, id)``)."""
+"""The sortable columns; ties are broken by id (each has an index ``(project, key, id)``;
+external ids are unique in a project, served by ``item_unique_external_id``)."""
 
 DEFAULT_ORDERING = "id"
+UNIQUE_ORDERINGS = ("id", "external_id")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ class Ordering:
     name: str
     key: Expression | F
     descending: bool
+
+    @property
+    def unique(self) -> bool:
+        """The column alone orders the project's items totally: no tie to break by id
+        (so its index, without id, gives the page's order)."""
+        return self.name in UNIQUE_ORDERINGS
 
     @property
     def param(self) -> str:
@@ -144,9 +152,8 @@ def items_matching(
         items = items.filter(condition)
     ordering = ordering_parse(params.get("ordering"))
     items = items.annotate(order_key=ordering.key)
-    if ordering.descending:
-        return items.order_by(F("order_key").desc(), F("id").desc())
-    return items.order_by(F("order_key").asc(), F("id").asc())
+    keys = [F("order_key")] if ordering.unique else [F("order_key"), F("id")]
+    return items.order_by(*(k.desc() if ordering.descending else k.asc() for k in keys))
 
 
 def parse_bool(name: str, value: str) -> bool:

@@ -81,6 +81,8 @@ def _beyond(ordering: Ordering, cursor: Cursor, *, forward: bool) -> Q:
     gt, gte = ("gt", "gte") if ascending else ("lt", "lte")
     if ordering.name == "id":
         return Q(**{f"id__{gt}": cursor.id})
+    if ordering.unique:
+        return Q(**{f"order_key__{gt}": cursor.key})
     return Q(**{f"order_key__{gte}": cursor.key}) & (
         Q(**{f"order_key__{gt}": cursor.key}) | Q(order_key=cursor.key, **{f"id__{gt}": cursor.id})
     )
