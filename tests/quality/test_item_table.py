@@ -94,3 +94,14 @@ def test_a_submit_updates_the_consensus_after_commit(
     assert [i.pk for i in items_matching(project, {"disputed": "true"}, project.created_by)] == [
         item.pk
     ]
+
+
+def test_the_rebuild_command_fills_the_consensus_of_older_projects(bench):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("item_consensus_rebuild", str(bench["project"].pk), stdout=out)
+    assert "3 items with a consensus" in out.getvalue()
+    assert keys(bench, {"label": "pos"}) == ["a"]
