@@ -1,10 +1,12 @@
 """The SQL the item table's filters need beyond the ORM, per database: list membership in a
 JSON column, and full-text search over an item's string fields.
 
-PostgreSQL searches ``jsonb_to_tsvector('english', data, '["string"]')``, the expression the
-GIN index ``item_search_idx`` holds (migration ``0012_item_workbench``), so the search and the
-index must keep the same text. SQLite has no full-text index over JSON: it matches each word
-of the query as a substring of some string value, a working fallback for small projects.
+PostgreSQL searches the stored column ``search_vector``, generated from
+``jsonb_to_tsvector('english', data, '["string"]')`` and indexed by ``item_search_idx``
+(migration ``0015_item_search_vector``; Django does not declare it). A reviewer of a project
+with private fields searches the same expression over the data without them (not indexed).
+SQLite has no full-text index over JSON: it matches each word of the query as a substring of
+some string value, a working fallback for small projects.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from django.db.models import BooleanField, Expression, F, Func
 
 SEARCH_CONFIG = "english"
 SEARCH_VECTOR_SQL = "jsonb_to_tsvector('english'::regconfig, {data}, '[\"string\"]'::jsonb)"
-"""The indexed expression; ``{data}`` is the item's data column."""
+"""The stored column's expression; ``{data}`` is the item's data column."""
+SEARCH_COLUMN = "search_vector"
 
 
 class JsonListHas(Func):
@@ -60,9 +63,15 @@ class ItemTextSearch(Func):
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         data, params = compiler.compile(self.source_expressions[0])
-        if self.hidden:  # not the indexed expression: correct, slower (reviewers only)
+        if self.hidden:  # not the indexed column: correct, slower (reviewers only)
             data, params = f"({data} - %s::text[])", [*params, self.hidden]
-        vector = SEARCH_VECTOR_SQL.format(data=data)
+            vector = SEARCH_VECTOR_SQL.format(data=data)
+        else:  # the data column's table alias (U0 inside a subquery), its stored vector
+            table, _, column = data.rpartition(".")
+            if table and column.strip('"') == "data":
+                vector = f"{table}.{connection.ops.quote_name(SEARCH_COLUMN)}"
+            else:
+                vector = SEARCH_VECTOR_SQL.format(data=data)
         return (
             f"({vector} @@ websearch_to_tsquery('english'::regconfig, %s))",
             [*params, self.query],

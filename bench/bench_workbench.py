@@ -146,7 +146,9 @@ def main() -> None:
         for _, query in cases:  # warm-up: one request each (caches, connections)
             client.get(f"{base}?{query}")
         log(f"timing {len(cases)} cases x {args.repeat}")
+        floor: list[float] = []  # a trivial API read: the machine's and server's own cost
         for _ in range(args.repeat):
+            floor.append(client.get(f"/api/v1/projects/{project_id}/")[0])
             for _, query in cases:
                 times[query].append(client.get(f"{base}?{query}")[0])
         deep_query = "has_gold=false&ordering=-priority"
@@ -162,6 +164,10 @@ def main() -> None:
             deep_times[f"page {args.deep}"].append(client.get(deep_path)[0])
     print(f"\nmachine: {machine()}; {args.items:,} items, {2 * args.items:,} annotations")
     print(f"{'case':<42} {'p50 ms':>8} {'p95 ms':>8} {'target':>8}")
+    print(
+        f"{'floor: GET projects/{id}/':<42} {statistics.median(floor):8.1f} "
+        f"{percentile(floor, 0.95):8.1f}"
+    )
     worst: dict[str, float] = {}
     for kind, query in cases:
         p50, p95 = statistics.median(times[query]), percentile(times[query], 0.95)
