@@ -6,7 +6,7 @@ from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 from annotation.api import dashboard_views, ops_views
-from annotation.api.views import auth_users, guidelines, images, items, projects, queue
+from annotation.api.views import auth_users, guidelines, images, invites, items, projects, queue
 
 urlpatterns = [
     path("auth/token/", auth_users.TokenView.as_view()),
@@ -17,8 +17,17 @@ urlpatterns = [
     path("projects/", projects.ProjectListView.as_view()),
     path("projects/<id:project_id>/", projects.ProjectDetailView.as_view()),
     path("projects/<id:project_id>/progress/", projects.ProgressView.as_view()),
+    path("projects/<id:project_id>/labels/rename/", projects.LabelRenameView.as_view()),
+    path("projects/<id:project_id>/labels/merge/", projects.LabelMergeView.as_view()),
     path("projects/<id:project_id>/members/", projects.MemberListView.as_view()),
     path("projects/<id:project_id>/members/<str:username>/", projects.MemberDetailView.as_view()),
+    path("projects/<id:project_id>/invites/", invites.ProjectInviteListView.as_view()),
+    path(
+        "projects/<id:project_id>/invites/<id:invite_id>/",
+        invites.ProjectInviteDetailView.as_view(),
+    ),
+    path("invites/<str:token>/", invites.InviteView.as_view()),
+    path("invites/<str:token>/accept/", invites.InviteAcceptView.as_view()),
     path("projects/<id:project_id>/guidelines/", guidelines.GuidelineListView.as_view()),
     path("projects/<id:project_id>/guidelines/current/", guidelines.GuidelineCurrentView.as_view()),
     path("projects/<id:project_id>/guidelines/acks/", guidelines.GuidelineAckListView.as_view()),
