@@ -312,7 +312,7 @@ def rows_with_labels(
     # SQLite: json_each unpacks the stored lists (see _in_json_lists); ``rows`` narrows it.
     model = rows.model
     table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(model._meta.get_field(field).column)  # type: ignore[union-attr, arg-type]
+    column = connection.ops.quote_name(model._meta.get_field(field).column)
     json_path = f"'$.{path}'" if path else "'$'"
     marks = ", ".join(["%s"] * len(names))
     sql = (

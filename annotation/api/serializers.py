@@ -53,6 +53,7 @@ class LabelSerializer(serializers.ModelSerializer):
 class ProjectSerializer(serializers.ModelSerializer):
     labels = LabelSerializer(many=True, read_only=True)
     role = serializers.SerializerMethodField()
+    archived = serializers.BooleanField(source="is_archived", read_only=True)
 
     class Meta:
         model = Project
@@ -78,6 +79,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "duplicates_back_to_back",
             "use_predictions",
             "prediction_endpoint",
+            "archived",
             "archived_at",
             "created_at",
             "role",
@@ -242,13 +244,15 @@ class ProjectDeleteInput(InputSerializer):
     confirm = StrictCharField(help_text="The project's name, exactly.")
 
 
+# ``label`` shadows Field.label for mypy only: DRF's metaclass takes declared fields off the
+# class, so the serializer's own label attribute is untouched.
 class LabelRenameInput(InputSerializer):
-    label = StrictCharField(help_text="The label's current name.")
+    label = StrictCharField(help_text="The label's current name.")  # type: ignore[assignment]
     name = StrictCharField(max_length=100, help_text="Its new name.")
 
 
 class LabelMergeInput(InputSerializer):
-    label = StrictCharField(help_text="The label that goes: its uses become `into`.")
+    label = StrictCharField(help_text="The label that goes: its uses become `into`.")  # type: ignore[assignment]
     into = StrictCharField(help_text="The label that stays.")
 
 

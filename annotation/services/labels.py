@@ -68,7 +68,7 @@ def rows_rename(
         if after != before:
             setattr(row, field, after)
             if stamped:
-                row.updated_at = now  # type: ignore[attr-defined]
+                row.updated_at = now
             batch.append(row)
         if len(batch) >= 1000:
             model._default_manager.bulk_update(batch, fields)
@@ -84,13 +84,20 @@ def _core_rows_rename(*, project: Project, mapping: dict[str, str]) -> dict[str,
     """Every copy of a label name in the core's tables, by what holds it."""
     annotations = Annotation.objects.filter(project=project)
     items = Item.objects.filter(project=project)
-    suggestion = {"field": "suggestion", "rewrite": renamed_suggestion, "path": "labels"}
+
+    def suggestions(rows: QuerySet[Any]) -> int:
+        return rows_rename(
+            rows=rows,
+            field="suggestion",
+            mapping=mapping,
+            rewrite=renamed_suggestion,
+            path="labels",
+        )
+
     return {
         "annotations": rows_rename(rows=annotations, field="labels", mapping=mapping),
-        "annotation_suggestions": rows_rename(rows=annotations, mapping=mapping, **suggestion),
-        "assignment_suggestions": rows_rename(
-            rows=Assignment.objects.filter(project=project), mapping=mapping, **suggestion
-        ),
+        "annotation_suggestions": suggestions(annotations),
+        "assignment_suggestions": suggestions(Assignment.objects.filter(project=project)),
         "gold_answers": rows_rename(rows=items, field="gold", mapping=mapping),
         "predicted_labels": rows_rename(rows=items, field="predicted_labels", mapping=mapping),
         "predictions": rows_rename(

@@ -289,6 +289,8 @@ def annotation_submit(
             project, label_names = queue_sql.project_with_label_names(
                 project_id=assignment.project_id
             )
+            if project.archived_at is not None:
+                raise ProjectArchived()
             labels = labels_validate(project=project, labels=labels, label_names=label_names)
             if assignment.state == Assignment.State.SUBMITTED:
                 raise Conflict(
