@@ -125,6 +125,11 @@ def memberships_of(*, project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("user__username")
 
 
+def item_count_of(*, project: Project) -> int:
+    """How many items the project has (the delete confirmation names it)."""
+    return Item.objects.filter(project=project).count()
+
+
 def invites_of(*, project: Project) -> QuerySet[Invite]:
     """The project's invites, newest first, with who made and used them."""
     return project.invites.select_related("created_by", "used_by").order_by("-id")
