@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.authentication import request_user
+from annotation.api.inputs import InputSerializer
 from annotation.api.pagination import paginate, paginated
 from annotation.errors import Forbidden, InvalidInput
 from annotation.selectors import MANAGING_ROLES, project_for
@@ -81,33 +83,39 @@ class ProjectDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _label_change(project: Any, details: dict[str, Any]) -> Response:
-    labels = project.labels.order_by("order", "id")
-    return Response({**details, "labels": s.LabelSerializer(labels, many=True).data})
+class _LabelChangeView(APIView):
+    """A manager's change to a label in use: one service call, then the schema as it is now."""
+
+    body: type[InputSerializer]
+    change: Callable[..., dict[str, Any]]
+
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
+        details = type(self).change(
+            project=project, actor=request.user, **self.body.validated(request)
+        )
+        names = project.labels.order_by("order", "id")
+        return Response({**details, "labels": s.LabelSerializer(names, many=True).data})
 
 
-class LabelRenameView(APIView):
+@extend_schema_view(
+    post=extend_schema(request=s.LabelRenameInput, responses={200: s.LabelChangeSerializer})
+)
+class LabelRenameView(_LabelChangeView):
     """Rename a label in use: annotations, gold answers, reviews and predictions follow."""
 
-    @extend_schema(request=s.LabelRenameInput, responses={200: s.LabelChangeSerializer})
-    def post(self, request: Request, project_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        details = labels.label_rename(
-            project=project, actor=request.user, **s.LabelRenameInput.validated(request)
-        )
-        return _label_change(project, details)
+    body = s.LabelRenameInput
+    change = labels.label_rename
 
 
-class LabelMergeView(APIView):
+@extend_schema_view(
+    post=extend_schema(request=s.LabelMergeInput, responses={200: s.LabelChangeSerializer})
+)
+class LabelMergeView(_LabelChangeView):
     """Merge one label into another: its uses become the other, and it leaves the schema."""
 
-    @extend_schema(request=s.LabelMergeInput, responses={200: s.LabelChangeSerializer})
-    def post(self, request: Request, project_id: int) -> Response:
-        project, _ = project_for(user=request.user, project_id=project_id, roles=MANAGING_ROLES)
-        details = labels.label_merge(
-            project=project, actor=request.user, **s.LabelMergeInput.validated(request)
-        )
-        return _label_change(project, details)
+    body = s.LabelMergeInput
+    change = labels.label_merge
 
 
 class ProgressView(APIView):
