@@ -46,9 +46,7 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("retrain_every", "Retrain every"),
             ("suggestions", "Model suggestions"),
             ("suggestion_source", "Suggestions come from"),
-            ("use_predictions", "Use the team's own predictions"),
             ("model_endpoint", "Model endpoint"),
-            ("prediction_endpoint", "Prediction endpoint"),
         ],
     ),
     (
@@ -75,10 +73,14 @@ HINTS = {
     "retrain_every": "New labels before the model is trained again.",
     "private_fields": "Data fields only managers see, comma-separated (e.g. email, phone).",
     "retention_days": "Item data is erased this many days after import; empty keeps it.",
+    "model_endpoint": "An external model answering predictions for batches of items; an empty "
+    "URL for none. Empty timeout and batch size take the server's defaults.",
 }
 
 
 def _kind(field: serializers.Field) -> str:
+    if isinstance(field, serializers.Serializer):
+        return "object"
     if isinstance(field, serializers.ChoiceField):
         return "choice"
     if isinstance(field, serializers.BooleanField):
@@ -127,6 +129,13 @@ def _spec(name: str, caption: str, field: serializers.Field) -> dict[str, Any]:
         spec["choices"] = list(field.choices.items())  # type: ignore[attr-defined]
     if kind == "text":
         spec["max_length"] = field.max_length  # type: ignore[attr-defined]
+    if kind == "object":  # one input per key, named "<setting>.<key>" like the API's errors
+        spec["parts"] = [
+            {**_spec(f"{name}.{key}", key.replace("_", " ").capitalize(), part), "key": key}
+            for key, part in field.fields.items()  # type: ignore[attr-defined]
+        ]
+        for part in spec["parts"]:
+            part["required"] = field.fields[part["key"]].required  # type: ignore[attr-defined]
     return spec
 
 

@@ -43,14 +43,19 @@ def test_a_bad_setting_is_shown_next_to_its_input_and_nothing_is_saved(
     page.fill("#f-overlap", "0")
     page.fill("#f-review_threshold", "1.5")
     page.select_option("#f-aggregation", "dawid_skene")
+    page.fill('[name="model_endpoint.url"]', "ftp://models.example.org/predict")
+    page.fill('[name="model_endpoint.batch_size"]', "5000")
     page.get_by_role("button", name="Save changes").click()
 
     _error_of(page, "overlap").filter(has_text="Must be a whole number from 1 to 50.").wait_for()
     assert "Must be a number from 0 to 1." in _error_of(page, "review_threshold").inner_text()
+    assert _error_of(page, "model_endpoint.url").inner_text()
+    assert "1000" in _error_of(page, "model_endpoint.batch_size").inner_text()
     assert page.locator("#f-overlap").get_attribute("aria-invalid") == "true"
     assert page.locator("#form-error").is_visible()
     saved = Project.objects.get(pk=project.pk)
     assert (saved.overlap, saved.review_threshold, saved.aggregation) == (1, 0.6, "majority")
+    assert saved.prediction_endpoint == ""
 
     page.fill("#f-overlap", "3")
     page.fill("#f-review_threshold", "0.5")
@@ -58,6 +63,9 @@ def test_a_bad_setting_is_shown_next_to_its_input_and_nothing_is_saved(
     page.fill("#f-private_fields", "email, phone")
     page.fill("#f-retention_days", "30")
     page.fill("#f-qualification_items", "4")
+    page.select_option("#f-suggestion_source", "predictions")
+    page.fill('[name="model_endpoint.url"]', "https://models.example.org/predict")
+    page.fill('[name="model_endpoint.batch_size"]', "64")
     page.get_by_role("button", name="Save changes").click()
     page.locator("#form-ok").filter(has_text="Saved.").wait_for()
     assert page.locator(".field-error").count() == 0
@@ -71,11 +79,21 @@ def test_a_bad_setting_is_shown_next_to_its_input_and_nothing_is_saved(
         saved.retention_days,
         saved.qualification_items,
     ) == (3, 0.5, "dawid_skene", False, ["email", "phone"], 30, 4)
-    # Emptied, the retention goes back to "keep" (null).
+    assert (saved.suggestion_source, saved.prediction_endpoint, saved.endpoint_batch_size) == (
+        "predictions",
+        "https://models.example.org/predict",
+        64,
+    )
+    # The defaults the API fills in are shown after the save.
+    assert page.locator('[name="model_endpoint.timeout_seconds"]').input_value() != ""
+    # Emptied, the retention goes back to "keep" (null) and the endpoint to none.
     page.fill("#f-retention_days", "")
+    for key in ("url", "timeout_seconds", "batch_size"):
+        page.fill(f'[name="model_endpoint.{key}"]', "")
     page.get_by_role("button", name="Save changes").click()
     page.locator("#form-ok").filter(has_text="Saved.").wait_for()
-    assert Project.objects.get(pk=project.pk).retention_days is None
+    saved = Project.objects.get(pk=project.pk)
+    assert (saved.retention_days, saved.prediction_endpoint) == (None, "")
     assert page.page_errors == []
 
 
@@ -202,7 +220,7 @@ def test_a_manager_creates_an_account_and_an_invite_that_a_newcomer_uses(
 
     # A second link, revoked before anyone uses it.
     page.get_by_role("button", name="Make a link").click()
-    page.locator("#invites tbody tr[data-state=open]").wait_for()
+    page.locator("#invites tbody tr").nth(1).wait_for()  # the used one and the new one
     open_id = Invite.objects.get(used_at__isnull=True).pk
     page.get_by_role("button", name=f"Revoke invite {open_id}").click()
     page.locator("#invite-status").filter(has_text="Revoked").wait_for()

@@ -36,10 +36,44 @@ function number(text, nullable) {
   return Number.isFinite(parsed) ? parsed : value;
 }
 
+// An object setting (the model endpoint): its keys as typed; all empty is null.
+function readObject(node) {
+  const value = {};
+  for (const part of node.querySelectorAll("[data-part]")) {
+    const text = part.querySelector("input").value.trim();
+    if (text === "") continue;
+    value[part.dataset.part] = part.dataset.kind === "int" || part.dataset.kind === "float"
+      ? number(text, false) : text;
+  }
+  return Object.keys(value).length || !node.hasAttribute("data-nullable") ? value : null;
+}
+
+function writeObject(node, value) {
+  for (const part of node.querySelectorAll("[data-part]")) {
+    const v = value ? value[part.dataset.part] : null;
+    part.querySelector("input").value = v === null || v === undefined ? "" : v;
+  }
+}
+
+// The API names a key of an object setting as {"setting": {"key": [...]}}: the input is
+// "setting.key".
+function flatErrors(body) {
+  const flat = {};
+  for (const [field, value] of Object.entries(body || {})) {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      for (const [key, messages] of Object.entries(value)) flat[`${field}.${key}`] = messages;
+    } else {
+      flat[field] = value;
+    }
+  }
+  return flat;
+}
+
 function readSetting(node) {
   const input = node.querySelector("input, select, textarea");
   const nullable = node.hasAttribute("data-nullable");
   switch (node.dataset.kind) {
+    case "object": return readObject(node);
     case "bool": return input.checked;
     case "int":
     case "float": return number(input.value, nullable);
@@ -56,6 +90,7 @@ function readSetting(node) {
 function writeSetting(node, value) {
   const input = node.querySelector("input, select, textarea");
   switch (node.dataset.kind) {
+    case "object": writeObject(node, value); break;
     case "bool": input.checked = Boolean(value); break;
     case "list": input.value = (value || []).join(", "); break;
     case "json": input.value = value === null || value === undefined ? "" : JSON.stringify(value); break;
@@ -95,7 +130,7 @@ function fill(project) {
 }
 
 function failure(err) {
-  return err instanceof ApiError ? errorText(err.body) : err.message;
+  return err instanceof ApiError ? errorText(flatErrors(err.body)) : err.message;
 }
 
 function say(id, text, kind) {
@@ -122,7 +157,7 @@ form.addEventListener("submit", async (event) => {
       window.location.assign(`/projects/${data.id}/data/`);
     }
   } catch (err) {
-    if (err instanceof ApiError) showFieldErrors(form, err.body);
+    if (err instanceof ApiError) showFieldErrors(form, flatErrors(err.body));
     const text = failure(err);
     error.textContent = `Not saved: ${text || "please correct the fields marked below."}`;
     error.hidden = false;
