@@ -115,3 +115,20 @@ def test_only_admins_delete_a_project_and_only_when_they_name_it(
     assert not Project.objects.filter(pk=project.pk).exists()
     event = AuditEvent.objects.get(action="project.deleted")
     assert (event.actor, event.project_ref_id, event.details["items"]) == (root, project.pk, 2)
+
+
+def test_archiving_gives_back_every_lease_of_an_item_held_twice(
+    api, make_project, manager, make_user, add_member
+):
+    project = make_project(items=1, overlap=2)
+    ann, bob = add_member(project, make_user("ann")), add_member(project, make_user("bob"))
+    for user in (ann, bob):
+        assert claim(api(user), project).status_code == 200
+    item = Item.objects.get(project=project)
+    assert (item.lease_count, item.state) == (2, "leased")
+
+    assert _archive(api, manager, project).status_code == 200
+
+    item.refresh_from_db()
+    assert (item.lease_count, item.state) == (0, "open")
+    assert AuditEvent.objects.get(action="project.archived").details == {"leases_released": 2}
