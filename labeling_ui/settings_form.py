@@ -78,22 +78,21 @@ HINTS = {
 }
 
 
+# The input drawn for each kind of serializer field, most specific first (a BooleanField is
+# no IntegerField, but a nested Serializer is a Field like the rest).
+_KINDS: list[tuple[type[serializers.Field], str]] = [
+    (serializers.Serializer, "object"),
+    (serializers.ChoiceField, "choice"),
+    (serializers.BooleanField, "bool"),
+    (serializers.IntegerField, "int"),
+    (serializers.FloatField, "float"),
+    (serializers.ListField, "list"),
+    (serializers.CharField, "text"),
+]
+
+
 def _kind(field: serializers.Field) -> str:
-    if isinstance(field, serializers.Serializer):
-        return "object"
-    if isinstance(field, serializers.ChoiceField):
-        return "choice"
-    if isinstance(field, serializers.BooleanField):
-        return "bool"
-    if isinstance(field, serializers.IntegerField):
-        return "int"
-    if isinstance(field, serializers.FloatField):
-        return "float"
-    if isinstance(field, serializers.ListField):
-        return "list"
-    if isinstance(field, serializers.CharField):
-        return "text"
-    return "json"
+    return next((kind for cls, kind in _KINDS if isinstance(field, cls)), "json")
 
 
 def _initial(name: str) -> Any:

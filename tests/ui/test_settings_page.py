@@ -146,6 +146,10 @@ def test_an_archived_project_leaves_the_labelers_list(
 
     theirs = new_page(labeler.username)
     assert theirs.locator(".project-card").count() == 0
+    theirs.goto(f"/projects/{project.pk}/label/")  # a bookmark: told why, served nothing
+    theirs.locator("#archived-notice").wait_for()
+    theirs.locator("#item .alert-error").filter(has_text="archived").wait_for()
+    theirs.goto("/")
     page.goto("/")
     card = page.locator(".project-card", has_text=project.name)
     assert "archived" in card.inner_text()
