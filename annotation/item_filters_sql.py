@@ -3,7 +3,7 @@ JSON column, and full-text search over an item's string fields.
 
 PostgreSQL searches the stored column ``search_vector``, generated from
 ``jsonb_to_tsvector('english', data, '["string"]')`` and indexed by ``item_search_idx``
-(migration ``0015_item_search_vector``; Django does not declare it). A reviewer of a project
+(migration ``0016_item_search_vector``; Django does not declare it). A reviewer of a project
 with private fields searches the same expression over the data without them (not indexed).
 SQLite has no full-text index over JSON: it matches each word of the query as a substring of
 some string value, a working fallback for small projects.

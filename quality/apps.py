@@ -1,5 +1,5 @@
-"""App config for quality: registers its labeler policy, after-submit hook and item-table
-filters and columns with the core."""
+"""App config for quality: registers its labeler policy, after-submit and labels-renamed
+hooks and its item-table filters and columns with the core."""
 
 from django.apps import AppConfig
 
@@ -15,13 +15,16 @@ class QualityConfig(AppConfig):
             register_item_columns,
             register_item_filter,
             register_labeler_policy,
+            register_labels_renamed,
         )
         from quality import item_table
+        from quality.services.label_names import quality_labels_rename
         from quality.services.qualification import QualificationPolicy
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
         register_after_submit(after_annotation)
+        register_labels_renamed(quality_labels_rename)
         for name, build in item_table.FILTERS.items():
             register_item_filter(name, build)
         register_item_columns(item_table.item_columns)

@@ -105,3 +105,14 @@ def test_the_rebuild_command_fills_the_consensus_of_older_projects(bench):
     call_command("item_consensus_rebuild", str(bench["project"].pk), stdout=out)
     assert "3 items with a consensus" in out.getvalue()
     assert keys(bench, {"label": "pos"}) == ["a"]
+
+
+def test_a_label_merge_moves_the_consensus(built):
+    from annotation.services.labels import label_merge
+
+    project = built["project"]
+    assert keys(built, {"disputed": "true"}) == ["b"]
+    label_merge(project=project, actor=project.created_by, label="neg", into="pos")
+    assert keys(built, {"label": "pos"}) == ["a", "b", "c"]  # b's tie is gone, c renamed
+    assert keys(built, {"agreement": "unanimous"}) == ["a", "b"]
+    assert keys(built, {"disputed": "true"}) == []

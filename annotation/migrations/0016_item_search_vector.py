@@ -34,7 +34,7 @@ def vector_drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotation", "0014_item_flags_comments"),
+        ("annotation", "0015_project_archive_invites"),
     ]
 
     operations = [migrations.RunPython(vector_create, vector_drop)]
