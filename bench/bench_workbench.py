@@ -186,7 +186,37 @@ def main() -> None:
     print(f"page {args.deep} / page 1 (medians): {ratio:.2f}")
     for kind, value in worst.items():
         print(f"worst p95 of a {kind}: {value:.1f} ms (target {TARGETS[kind]:.0f})")
+    in_process(project_id, cases, args.repeat)
     explain(project_id)
+
+
+def in_process(project_id: int, cases: list[tuple[str, str]], repeat: int) -> None:
+    """The same first pages without HTTP: ``items_page`` (its queries and rows) called in
+    this process, so the database's share is seen apart from the server's."""
+    from urllib.parse import parse_qsl
+
+    from django.contrib.auth import get_user_model
+
+    from annotation.item_table import items_page
+    from annotation.models import Project
+
+    project = Project.objects.get(pk=project_id)
+    manager = get_user_model().objects.get(username="bench-manager")
+    times: dict[str, list[float]] = {q: [] for _, q in cases}
+    for _ in range(repeat):
+        for _, query in cases:
+            params = dict(parse_qsl(query))
+            start = time.perf_counter()
+            items_page(project=project, params=params, viewer=manager, role="manager")
+            times[query].append((time.perf_counter() - start) * 1000)
+    print(f"\nin process (items_page, no HTTP): machine {machine()}")
+    print(f"{'case':<42} {'p50 ms':>8} {'p95 ms':>8}")
+    for kind, query in cases:
+        values = times[query]
+        print(
+            f"{kind + ' ' + query:<42} {statistics.median(values):8.1f} "
+            f"{percentile(values, 0.95):8.1f}"
+        )
 
 
 if __name__ == "__main__":
