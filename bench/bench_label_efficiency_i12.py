@@ -35,6 +35,7 @@ and cached in var/bench-cache/.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -408,6 +409,12 @@ def main() -> None:
     parser.add_argument("--max-active", type=int, default=800, help="the queue variants' cap")
     parser.add_argument("--screen", default="", help="variants run at the last cadence only")
     parser.add_argument("--screen-seeds", type=int, default=3)
+    parser.add_argument(
+        "--results",
+        default=str(label_data.CACHE / "results"),
+        help="each finished run is kept here (one JSON line per run); a run already kept "
+        "for the same dataset sample is not run again, so an interrupted bench resumes",
+    )
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     batches = [int(b) for b in args.batches.split(",")]
@@ -458,11 +465,30 @@ def main() -> None:
         _DATA = data
         results: dict[tuple[str, int], list[tuple[dict, dict]]] = {}
         seconds: dict[str, float] = {}
+        kept = Path(args.results) / f"{name}-{data.y_pool.size}-{data.y_test.size}.jsonl"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        done = set()
+        if kept.exists():
+            for line in kept.read_text().splitlines():
+                row = json.loads(line)
+                key = (row["variant"], row["batch"], row["seed"], row["max_labels"])
+                if key in done or row["variant"] not in VARIANTS:
+                    continue
+                done.add(key)
+                if any((v.name, b, s, m) == key for v, b, s, m in jobs):
+                    curves = tuple({int(k): a for k, a in row[j].items()} for j in ("own", "ref"))
+                    results.setdefault((row["variant"], row["batch"]), []).append(curves)
+        todo = [j for j in jobs if (j[0].name, j[1], j[2], j[3]) not in done]
+        print(f"{len(jobs) - len(todo)} runs kept from {kept}, {len(todo)} to run", flush=True)
         with Pool(args.workers) as pool:
-            for vname, batch, _s, own, ref, secs in pool.imap_unordered(_job, jobs):
+            for vname, batch, _s, own, ref, secs in pool.imap_unordered(_job, todo):
                 results.setdefault((vname, batch), []).append((own, ref))
                 seconds[vname] = seconds.get(vname, 0.0) + secs
                 print(f"  done {vname} every {batch} seed {_s}: {secs:.0f}s", flush=True)
+                cap = next(j[3] for j in todo if (j[0].name, j[1], j[2]) == (vname, batch, _s))
+                row = {"variant": vname, "batch": batch, "seed": _s, "max_labels": cap}
+                with kept.open("a") as fh:
+                    fh.write(json.dumps({**row, "own": own, "ref": ref, "seconds": secs}) + "\n")
         for v in variants:
             if v.strategy == "random" and not v.batch_mode:
                 for batch in batches[1:]:
