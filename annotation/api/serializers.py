@@ -12,6 +12,8 @@ from annotation.api.inputs import (
     InputSerializer,
     StrictBooleanField,
     StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
     choice,
     fraction,
     whole_number,
@@ -20,6 +22,7 @@ from annotation.models import (
     Annotation,
     ApiToken,
     Guideline,
+    Invite,
     Item,
     Label,
     LabelSet,
@@ -29,7 +32,15 @@ from annotation.models import (
 from annotation.rendering import render_markdown
 from annotation.selectors import MANAGING_ROLES
 from annotation.services import exports
-from annotation.services.projects import MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS
+from annotation.services.invites import DEFAULT_DAYS as DEFAULT_INVITE_DAYS
+from annotation.services.invites import MAX_DAYS as MAX_INVITE_DAYS
+from annotation.services.projects import (
+    ENDPOINT_BATCH_RANGE,
+    ENDPOINT_TIMEOUT_RANGE,
+    MAX_DESCRIPTION_CHARS,
+    MAX_EMAIL_CHARS,
+    project_model_endpoint,
+)
 from annotation.services.queue import visible_suggestion
 from config.outbound import OutboundRefused, url_check
 
@@ -46,9 +57,17 @@ class LabelSerializer(serializers.ModelSerializer):
         fields = ["name", "shortcut", "color"]
 
 
+class ModelEndpointSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    timeout_seconds = serializers.FloatField()
+    batch_size = serializers.IntegerField()
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     labels = LabelSerializer(many=True, read_only=True)
     role = serializers.SerializerMethodField()
+    archived = serializers.BooleanField(source="is_archived", read_only=True)
+    model_endpoint = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
@@ -72,21 +91,28 @@ class ProjectSerializer(serializers.ModelSerializer):
             "private_fields",
             "retention_days",
             "duplicates_back_to_back",
-            "use_predictions",
-            "prediction_endpoint",
+            "suggestion_source",
+            "model_endpoint",
+            "archived",
+            "archived_at",
             "created_at",
             "role",
         ]
+        read_only_fields = ["archived_at"]
 
     def get_role(self, project: Project) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(project.pk)
 
+    @extend_schema_field(ModelEndpointSerializer(allow_null=True))
+    def get_model_endpoint(self, project: Project) -> dict[str, Any] | None:
+        return project_model_endpoint(project)
+
     def to_representation(self, instance: Project) -> dict[str, Any]:
-        """The model endpoint's URL is the managers' business (it may name internal hosts)."""
+        """The model endpoint is the managers' business (its URL may name internal hosts)."""
         data: dict[str, Any] = super().to_representation(instance)
         if self.get_role(instance) not in MANAGING_ROLES:
-            data.pop("prediction_endpoint", None)
+            data.pop("model_endpoint", None)
         return data
 
 
@@ -128,6 +154,31 @@ class LabelInputField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class ModelEndpointInput(InputSerializer):
+    """The project's external model: where, how long to wait, how many items per call."""
+
+    url = StrictCharField(max_length=500, error_messages={"required": "Give the endpoint's URL."})
+    timeout_seconds = StrictFloatField(
+        min_value=ENDPOINT_TIMEOUT_RANGE[0],
+        max_value=ENDPOINT_TIMEOUT_RANGE[1],
+        required=False,
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value", "max_string_length"),
+            "Must be a number of seconds from "
+            f"{ENDPOINT_TIMEOUT_RANGE[0]:g} to {ENDPOINT_TIMEOUT_RANGE[1]:g}.",
+        ),
+    )
+    batch_size = whole_number(*ENDPOINT_BATCH_RANGE, required=False)
+
+    def validate_url(self, url: str) -> str:
+        url = url.strip()
+        try:
+            url_check(url)
+        except OutboundRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return url
 
 
 class ProjectUpdateInput(InputSerializer):
@@ -183,28 +234,27 @@ class ProjectUpdateInput(InputSerializer):
     duplicates_back_to_back = StrictBooleanField(
         required=False, error_messages={"invalid": "Must be true or false."}
     )
-    use_predictions = StrictBooleanField(
+    suggestion_source = choice(
+        Project.SuggestionSource,
         required=False,
-        error_messages={"invalid": "Must be true or false."},
-        help_text="Use the team's own predictions (imported, or from the model endpoint) as "
-        "suggestions and queue priority until the project's model beats them.",
+        help_text="Where suggestions and queue priority come from: 'model' (the project's "
+        "own model), 'predictions' (the team's own, imported or from the model endpoint; the "
+        "own model never takes over by itself) or 'auto' (the team's predictions until the "
+        "project's model is better by cross-validation).",
     )
-    prediction_endpoint = StrictCharField(
-        max_length=500,
+    model_endpoint = ModelEndpointInput(
         required=False,
-        allow_blank=True,
-        help_text="An http(s) URL that answers predictions for batches of items (README, "
-        "'A team's own predictions'); empty for none.",
+        allow_null=True,
+        help_text="An external model that answers predictions for batches of items (README, "
+        "'A team's own predictions'); null for none.",
     )
 
-    def validate_prediction_endpoint(self, url: str) -> str:
-        url = url.strip()
-        if url:
-            try:
-                url_check(url)
-            except OutboundRefused as exc:
-                raise serializers.ValidationError(str(exc)) from None
-        return url
+    archived = StrictBooleanField(
+        required=False,
+        error_messages={"invalid": "Must be true or false."},
+        help_text="true archives the project (it leaves labelers' lists, its queue serves "
+        "nothing, its data stays and can be exported); false brings it back.",
+    )
 
     def validate_name(self, name: str) -> str:
         if not name.strip():
@@ -217,9 +267,37 @@ class ProjectCreateInput(ProjectUpdateInput):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
+        fields.pop("archived")
         for name in ("name", "labels"):
             fields[name].required = True
         return fields
+
+
+class ProjectDeleteInput(InputSerializer):
+    """Deleting a project is confirmed by repeating its name."""
+
+    confirm = StrictCharField(help_text="The project's name, exactly.")
+
+
+# ``label`` shadows Field.label for mypy only: DRF's metaclass takes declared fields off the
+# class, so the serializer's own label attribute is untouched.
+class LabelRenameInput(InputSerializer):
+    label = StrictCharField(help_text="The label's current name.")  # type: ignore[assignment]
+    name = StrictCharField(max_length=100, help_text="Its new name.")
+
+
+class LabelMergeInput(InputSerializer):
+    label = StrictCharField(help_text="The label that goes: its uses become `into`.")  # type: ignore[assignment]
+    into = StrictCharField(help_text="The label that stays.")
+
+
+class LabelChangeSerializer(serializers.Serializer):
+    """What a rename or merge changed: the names, and the rows rewritten by what holds them."""
+
+    to = serializers.CharField(required=False)
+    into = serializers.CharField(required=False)
+    rows = serializers.DictField(child=serializers.IntegerField())
+    labels = LabelSerializer(many=True)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -233,6 +311,55 @@ class MembershipSerializer(serializers.ModelSerializer):
 class MemberInput(InputSerializer):
     username = StrictCharField()
     role = choice(Membership.Role)
+
+
+class InviteSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(help_text="open, used, revoked or expired")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    used_by = serializers.CharField(source="used_by.username", default=None)
+
+    class Meta:
+        model = Invite
+        fields = [
+            "id",
+            "role",
+            "state",
+            "created_by",
+            "created_at",
+            "expires_at",
+            "used_by",
+            "used_at",
+            "revoked_at",
+        ]
+
+
+class InviteCreatedSerializer(InviteSerializer):
+    url = serializers.CharField(help_text="The link to send; shown once.")
+
+    class Meta(InviteSerializer.Meta):
+        fields = [*InviteSerializer.Meta.fields, "url"]
+
+
+class InviteCreateInput(InputSerializer):
+    role = choice(Membership.Role, required=False, default=Membership.Role.LABELER)
+    expires_in_days = whole_number(1, MAX_INVITE_DAYS, required=False, default=DEFAULT_INVITE_DAYS)
+
+
+class InvitePreviewSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="The project's name.")
+    role = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class InviteAcceptInput(InputSerializer):
+    """A new account's name and password; empty when the caller is logged in (they join with
+    their own account)."""
+
+    username = StrictCharField(required=False, default="")
+    password = StrictCharField(write_only=True, required=False, default="", allow_blank=True)
+    email = serializers.EmailField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_EMAIL_CHARS
+    )
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
@@ -412,6 +539,11 @@ class UserCreateInput(InputSerializer):
     email = serializers.EmailField(
         required=False, allow_blank=True, allow_null=True, max_length=MAX_EMAIL_CHARS
     )
+    project = StrictIntegerField(
+        required=False,
+        help_text="A project you manage: the new account joins it (with `role`) at once.",
+    )
+    role = choice(Membership.Role, required=False, default=Membership.Role.LABELER)
 
 
 class UserSerializer(serializers.Serializer):

@@ -6,11 +6,13 @@ import random
 import re
 from typing import Any
 
+from django.conf import settings as conf
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import FileField
+from django.utils import timezone
 
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
@@ -34,6 +36,9 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # length) refuses what PostgreSQL would.
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_EMAIL_CHARS = 254  # the User model's email column
+# A project's model endpoint: the bounds of its own timeout (seconds) and batch size.
+ENDPOINT_TIMEOUT_RANGE = (0.5, 300.0)
+ENDPOINT_BATCH_RANGE = (1, 1000)
 PALETTE = [
     "#4e79a7",
     "#f28e2b",
@@ -96,6 +101,28 @@ def _clean_labels(labels: Any) -> list[dict[str, str]]:
     return cleaned
 
 
+def project_model_endpoint(project: Project) -> dict[str, Any] | None:
+    """The project's model endpoint as the API shows it, defaults filled in; None without."""
+    if not project.prediction_endpoint:
+        return None
+    return {
+        "url": project.prediction_endpoint,
+        "timeout_seconds": project.endpoint_timeout_seconds or conf.SKEIN_ENDPOINT_TIMEOUT,
+        "batch_size": project.endpoint_batch_size or conf.SKEIN_ENDPOINT_CHUNK,
+    }
+
+
+def _model_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The API's ``model_endpoint`` object (or null) as the project's columns."""
+    if "model_endpoint" not in fields:
+        return fields
+    endpoint = fields.pop("model_endpoint") or {}
+    fields["prediction_endpoint"] = endpoint.get("url", "")
+    fields["endpoint_timeout_seconds"] = endpoint.get("timeout_seconds")
+    fields["endpoint_batch_size"] = endpoint.get("batch_size")
+    return fields
+
+
 @transaction.atomic
 def project_create(*, creator: Any, name: str, labels: list[Any], **settings: Any) -> Project:
     """Create a project with its label schema; the creator becomes its manager. The
@@ -103,7 +130,7 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
     API's ProjectCreateInput)."""
     cleaned_labels = _clean_labels(labels)
     project = Project.objects.create(
-        created_by=creator, name=name, seed=random.randrange(2**31), **settings
+        created_by=creator, name=name, seed=random.randrange(2**31), **_model_fields(settings)
     )
     Label.objects.bulk_create(
         Label(project=project, order=i, **label) for i, label in enumerate(cleaned_labels)
@@ -115,10 +142,19 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
 
 @transaction.atomic
 def project_update(
-    *, project: Project, actor: Any, labels: list[Any] | None = None, **fields: Any
+    *,
+    project: Project,
+    actor: Any,
+    labels: list[Any] | None = None,
+    archived: bool | None = None,
+    **fields: Any,
 ) -> Project:
-    """Change settings (and optionally the label schema); a new overlap re-sorts the queue.
-    The fields are checked by the caller, as for project_create."""
+    """Change settings (and optionally the label schema, or archive it); a new overlap
+    re-sorts the queue. The fields are checked by the caller, as for project_create."""
+    if archived is not None:
+        project_archive(project=project, actor=actor, archived=archived)
+        if not fields and labels is None:
+            return project
     if labels is not None:
         change = _replace_labels(project=project, labels=_clean_labels(labels))
         if change:
@@ -130,18 +166,20 @@ def project_update(
                 details=change,
             )
     old_overlap = project.overlap
-    old_use = project.use_predictions
+    served = predictions_in_charge(project=project)
+    fields = _model_fields(fields)
     for field, value in fields.items():
         setattr(project, field, value)
     project.save()
     if project.overlap != old_overlap:
         item_states_refresh(project=project)
-    if project.use_predictions != old_use:
-        # The team's predictions come off the items, or go (back) on if they serve.
-        if not project.use_predictions:
-            item_predictions_withdraw(project=project)
-        elif predictions_in_charge(project=project):
+    serve = predictions_in_charge(project=project)
+    if serve != served:
+        # The team's predictions come off the items, or go (back) on now that they serve.
+        if serve:
             item_predictions_apply(project=project)
+        else:
+            item_predictions_withdraw(project=project)
     audit_record(
         actor=actor,
         action="project.updated",
@@ -206,12 +244,9 @@ def item_states_refresh(*, project: Project) -> int:
     )
 
 
-@transaction.atomic
-def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
-    """Admins create any account; managers create labeler accounts for their teams. The
-    email's form and length are checked by the caller (the API's UserCreateInput)."""
-    if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
-        raise Forbidden({"detail": "Only admins and managers can create accounts."})
+def account_create(*, username: str, password: str, email: str = "") -> Any:
+    """A new user account, its name and password checked (a 400 naming each field): the
+    one rule for accounts, whoever creates them (an admin, a manager, an invite)."""
     errors: dict[str, list[str]] = {}
     username = username_normalize(username)
     problem = username_problem(username)
@@ -223,8 +258,29 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
         errors["password"] = list(exc.messages)
     if errors:
         raise InvalidInput(errors)
-    user = User.objects.create_user(username=username, password=password, email=email)
-    audit_record(actor=actor, action="user.created", target=username)
+    return User.objects.create_user(username=username, password=password, email=email)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Any,
+    username: str,
+    password: str,
+    email: str = "",
+    project: Project | None = None,
+    role: str = Membership.Role.LABELER,
+) -> Any:
+    """Admins create any account; managers create labeler accounts for their teams. With a
+    ``project`` (which the actor manages, checked by the caller) the account joins it with
+    ``role`` in the same transaction. The email's form and length are checked by the caller
+    (the API's UserCreateInput)."""
+    if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
+        raise Forbidden({"detail": "Only admins and managers can create accounts."})
+    user = account_create(username=username, password=password, email=email)
+    audit_record(actor=actor, action="user.created", project=project, target=user.username)
+    if project is not None:
+        member_set(project=project, actor=actor, username=user.username, role=role)
     return user
 
 
@@ -290,6 +346,27 @@ def member_remove(*, project: Project, actor: Any, username: str) -> None:
     audit_record(actor=actor, action="member.removed", project=project, target=username)
 
 
+@transaction.atomic
+def project_archive(*, project: Project, actor: Any, archived: bool) -> Project:
+    """Archive a project (it leaves labelers' lists, its queue serves nothing, its open
+    leases end; its data stays and can be exported) or bring it back."""
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    project.refresh_from_db(fields=["archived_at"])
+    if archived == project.is_archived:
+        return project
+    project.archived_at = timezone.now() if archived else None
+    project.save(update_fields=["archived_at", "updated_at"])
+    released = assignments_release(project=project, user=None) if archived else 0
+    audit_record(
+        actor=actor,
+        action="project.archived" if archived else "project.unarchived",
+        project=project,
+        target=project.name,
+        details={"leases_released": released} if archived else {},
+    )
+    return project
+
+
 def _stored_files_of(project: Project) -> list[str]:
     """Every storage file a row of the project points at (label sets, model artifacts):
     found through the project's related models that have a file field, so a new kind of
@@ -307,10 +384,17 @@ def _stored_files_of(project: Project) -> list[str]:
 
 
 @transaction.atomic
-def project_delete(*, project: Project, actor: Any) -> None:
+def project_delete(*, project: Project, actor: Any, confirm: str | None = None) -> None:
     """Delete a project with everything of it: rows, and the files of its label sets (item
     text, labeler names) and models, removed from storage after the commit. Its audit
-    trail stays, naming the project by id and name."""
+    trail stays, naming the project by id and name. Admins only; from the API and the
+    browser ``confirm`` must repeat the project's name (the admin site confirms its own)."""
+    if not getattr(actor, "is_staff", False):
+        raise Forbidden({"detail": "Only admins can delete a project."})
+    if confirm is not None and confirm != project.name:
+        raise InvalidInput(
+            {"confirm": [f"Type the project's name, '{project.name}', to delete it."]}
+        )
     Project.objects.select_for_update().filter(pk=project.pk).first()
     files = _stored_files_of(project)
     audit_record(
