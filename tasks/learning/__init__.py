@@ -34,27 +34,28 @@ goes to random items, because between two retrains every labeler draws from the 
 scores and a batch of near-identical items teaches little.
 
 Text embeddings (issue 12; bench/bench_label_efficiency_i12.py, bench/README.md "Label
-efficiency with text embeddings"). When a project has text, an embedder is configured and
-SKEIN_EMBEDDING_FEATURES is on (off by default: on the bench's health-news tweets, whose
-classes are a matter of style, the embedding feature block costs labels, while the
-embedding-space cold start and batches alone saved labels; on movie reviews the block gained
-accuracy), the workers
-(tasks/services/text_features.py) use each item's sentence embedding
-(tasks.learning.embeddings) in three places:
+efficiency with text embeddings"). By default the workers (tasks/services/text_features.py)
+use each item's sentence embedding (tasks.learning.embeddings) to choose which items to ask
+for, and the classifier learns from the hashed n-grams:
 
-    featurizer.use_embeddings(model_id, dim)        # a dense block beside the n-grams
-    X = featurizer.transform(items, embeddings=E)   # E: the items' rows, same order
     cold_start_priorities(E_sample, n, seed, cosine=True)   # clusters of the sphere
     batch_priorities(scores, E_candidates, None, ..., predicted=..., labeled_classes=...)
 
-The classifier sees meaning as well as words; the cold start spreads the first batch over
-topics (so every region, and so every class, is seen early); batch diversity and density
-are cosine similarities between embeddings (near-duplicates in meaning, not just in
-words, wait). Single-label batches are also class-aware (rank_batch): a candidate's value
-is divided by sqrt of how many labels its predicted class already has (plus picks in this
-batch) relative to the mean class, so the batches after the cold start do not pile onto the
-pair of classes the young model confuses. Without embeddings (no text, or the embedder
-disabled) the same functions run on the featurizer's own rows, as before.
+The cold start spreads the first batch over topics (so every region, and so every class, is
+seen early); batch diversity and density are cosine similarities between embeddings
+(near-duplicates in meaning, not just in words, wait). Single-label batches are also
+class-aware (rank_batch): a candidate's value is divided by sqrt of how many labels its
+predicted class already has (plus picks in this batch) relative to the mean class, so the
+batches after the cold start do not pile onto the pair of classes the young model confuses.
+With SKEIN_EMBEDDING_FEATURES on, the classifier also sees the embedding (on the bench it
+cost labels where the classes are a matter of style, health-news outlets, and helped a
+little on movie reviews):
+
+    featurizer.use_embeddings(model_id, dim)        # a dense block beside the n-grams
+    X = featurizer.transform(items, embeddings=E)   # E: the items' rows, same order
+
+Without embeddings (no text, or the embedder disabled) the same functions run on the
+featurizer's own rows, as before.
 """
 
 from tasks.learning.featurize import FeatureSpec, Featurizer, fit_featurizer, infer_spec

@@ -5,14 +5,18 @@ tick (and any training check) puts one cluster-spread batch (``diverse_seed`` th
 Text projects are clustered in the configured embedder's space (topics, so every region and
 so every class is seen early); sampled items without a stored vector are embedded here, at
 most ``SEED_EMBED_INLINE`` of them (the rest of the sample is left out of the clustering).
-Without text, or with the embedder disabled, the hashed features are clustered."""
+SKEIN_DIVERSE_COLD_START says when: "auto" (the default) only then, for text projects with
+an embedder (the issue-12 bench's default); "on" also without (the hashed features are
+clustered); "off" never (the seeded random order)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from annotation.models import Item, Project
@@ -20,10 +24,11 @@ from annotation.services.items_sql import item_scores_write
 from tasks.learning import cold_start_priorities, fit_featurizer
 from tasks.models import ModelVersion, PoolSeed
 from tasks.selectors import item_embeddings
+from tasks.services.embeddings import embedder_name
 from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.scoring import batch_size_for, pool_of
 from tasks.services.takeover import comparison_due
-from tasks.services.text_features import embedding_space_for, item_vectors
+from tasks.services.text_features import item_vectors, selection_space_for
 
 SEED_SAMPLE = 5000  # pool items clustered for the cold-start batch
 MIN_SEED_POOL = 20  # fewer open items than this: not worth clustering yet
@@ -41,9 +46,22 @@ def used_columns(X: Any) -> Any:
     return csc[:, np.flatnonzero(np.diff(csc.indptr))].tocsr()
 
 
+def cold_start_mode() -> str:
+    """SKEIN_DIVERSE_COLD_START as "auto", "on" or "off" (a bool counts as on/off)."""
+    value = getattr(settings, "SKEIN_DIVERSE_COLD_START", "auto")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    value = str(value).strip().lower()
+    return value if value in ("on", "off") else "auto"
+
+
 def pool_seed(*, project_id: int) -> int:
     """Before the first model: put one diverse batch first. Done once per project; returns
-    the number of items moved to the front (0 when not due)."""
+    the number of items moved to the front (0 when not due, or not wanted: see the module
+    docstring)."""
+    mode = cold_start_mode()
+    if mode == "off" or (mode == "auto" and embedder_name() is None):
+        return 0
     project = Project.objects.filter(pk=project_id).first()
     if (
         project is None
@@ -60,7 +78,11 @@ def pool_seed(*, project_id: int) -> int:
         return 0
     batch = min(batch_size_for(project), len(sample) // 2)
     featurizer = fit_featurizer([[r[1] for r in sample]], image_urls=fetch_urls_allowed())
-    space = embedding_space_for(featurizer)
+    space = selection_space_for(featurizer)
+    if space is None and mode == "auto":  # no text: the seeded random order, decided once
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            PoolSeed.objects.create(project_id=project_id, n_items=len(sample), n_picked=0)
+        return 0
     if space is None:
         priority = cold_start_priorities(
             used_columns(featurize(featurizer, [r[1] for r in sample], project_id=project_id)),

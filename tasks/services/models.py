@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -208,19 +207,16 @@ def jobs_reap(*, now: Any = None) -> dict[str, int]:
 
 def model_version_request_if_due(*, project_id: int) -> ModelVersion | None:
     """Start automatic training when it is due (see tasks.selectors.training_due); before
-    the first model, seed the pool's order by diversity if SKEIN_DIVERSE_COLD_START is on
-    (off by default: the label-efficiency benchmark found it no better than the seeded
-    random order on balance; see bench/README.md)."""
+    the first model, seed the pool's order by diversity (tasks.services.cold_start: by
+    default for text projects with an embedder, on embedding clusters; see
+    SKEIN_DIVERSE_COLD_START and bench/README.md)."""
     from tasks.services.cold_start import pool_seed  # noqa: PLC0415 — loads scikit-learn: not in web workers
 
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return None
-    if (
-        settings.SKEIN_DIVERSE_COLD_START
-        and not ModelVersion.objects.filter(project=project).exists()
-    ):
-        pool_seed(project_id=project.pk)
+    if not ModelVersion.objects.filter(project=project).exists():
+        pool_seed(project_id=project.pk)  # a no-op unless wanted and not done yet
     if not training_due(project=project):
         return None
     try:

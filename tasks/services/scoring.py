@@ -48,7 +48,7 @@ from tasks.services.faults import fault_sleep
 from tasks.services.images import featurize, featurize_columns
 from tasks.services.label_names import renamed_predictions
 from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, model_version_fail
-from tasks.services.text_features import featurizer_vectors
+from tasks.services.text_features import featurizer_vectors, selection_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -296,7 +296,8 @@ def _class_information(
     if not counts:
         return None, None
     predicted = [str(c[3][0]) if c[3] else "" for c in candidates]
-    labeled = [str(label) for label, n in counts.items() for _ in range(int(n))]
+    renames = version.label_renames or {}  # counts in the names trained on; today's names
+    labeled = [str(renames.get(label, label)) for label, n in counts.items() for _ in range(int(n))]
     return predicted, labeled
 
 
@@ -331,18 +332,20 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
         if r[0] not in taken
     ][: exploration_count(batch)]
     writes: tuple[list[int], list[float]] = ([], [])
+    batch_space: str | None = None
     if candidates:
         featurizer = artifact.featurizer
-        vectors = featurizer_vectors(
+        selection = selection_vectors(
             project_id=project.pk,
             item_ids=[c[0] for c in candidates] + [r[0] for r in explore],
             featurizer=featurizer,
         )
         X_candidates: Any
         X_random: Any
-        if vectors is not None:  # diversity and density between the items' embeddings
+        if selection is not None:  # diversity and density between the items' embeddings
+            batch_space, vectors = selection
             X_candidates, X_random = vectors[: len(candidates)], vectors[len(candidates) :]
-        else:
+        else:  # no text, the embedder off, or vectors missing: the model's own features
             X_candidates = featurize(featurizer, [c[1] for c in candidates], project_id=project.pk)
             X_random = (
                 featurize(featurizer, [r[1] for r in explore], project_id=project.pk)
@@ -393,7 +396,11 @@ def model_version_score_finish(*, version_id: int) -> ModelVersion | None:
         current.state = ModelVersion.State.ACTIVE
         current.activated_at = now
         current.heartbeat_at = now
-        current.save(update_fields=["state", "activated_at", "heartbeat_at", "updated_at"])
+        # which space the batch was re-ranked in (an embedder's model id, or None: features)
+        current.metrics = {**(current.metrics or {}), "batch_space": batch_space}
+        current.save(
+            update_fields=["state", "activated_at", "heartbeat_at", "metrics", "updated_at"]
+        )
         audit_record(
             actor=current.requested_by,
             action="model.activated",

@@ -1,14 +1,20 @@
 """The learning loop's use of item embeddings (issue 12, "use the embeddings where they pay").
 
-A model version whose project has text is trained with the configured embedder's vectors
-beside the hashed n-grams (the Featurizer's dense block records the embedder's model id), so
-its scoring, its batch re-ranking (diversity and density measured between embeddings) and
-the cold start (clusters of the embedding space) all work in that one space. Vectors are
-read from the store; an item without one (imported after the embedding pass, say) is
-embedded here, in the worker, and stored, so each item is embedded once per model. With
-the embedder disabled (SKEIN_EMBEDDER=none), or SKEIN_EMBEDDING_FEATURES off (the default:
-the bench found it no better on balance, bench/README.md), nothing here is used for new
-versions and the loop runs on hashed n-grams alone, as before.
+By default (bench/README.md, "Label efficiency with text embeddings"), a text project's
+classifier learns from the hashed n-grams only, and the configured embedder's vectors
+choose *which* items to ask for: the cold start's clusters (``selection_space_for``), and
+the next batch's density, diversity (``selection_vectors``). That split won on the bench:
+the embedding as a feature block cost labels where the classes are a matter of style
+(which outlet tweeted), while clusters and diversity in the embedding space saved labels
+on every text set.
+
+With SKEIN_EMBEDDING_FEATURES on, the classifier also gets the vectors as a dense block
+beside the n-grams (``block_space_for``; the Featurizer records the embedder's model id),
+and scoring reads the same vectors. Vectors are read from the store; an item without one
+(imported after the embedding pass, say) is embedded here, in the worker, and stored, so
+each item is embedded once per model. With the embedder disabled (SKEIN_EMBEDDER=none), or
+a candidate's vector neither stored nor computable, the batch step measures density and
+diversity on the model's own features, as before issue 12.
 
 Worker-side only (the embedder imports onnxruntime; tests/tasks/test_web_stays_small.py).
 """
@@ -26,13 +32,21 @@ from tasks.selectors import item_embeddings
 from tasks.services.embeddings import embedder_id, item_embeddings_ensure
 
 
-def embedding_space_for(featurizer: Featurizer) -> str | None:
-    """The embedding space a new model version should use: the configured embedder's, when
-    SKEIN_EMBEDDING_FEATURES is on and the project's items have text; None (n-grams only)
-    otherwise, or when the embedder is disabled."""
-    if not settings.SKEIN_EMBEDDING_FEATURES or not featurizer.spec.has_text:
+def selection_space_for(featurizer: Featurizer) -> str | None:
+    """The embedding space the cold start and the batch step measure items in: the
+    configured embedder's, when the project's items have text; None (the model's own
+    features) without text or with the embedder disabled."""
+    if not featurizer.spec.has_text:
         return None
     return embedder_id()
+
+
+def block_space_for(featurizer: Featurizer) -> str | None:
+    """The embedding space a new model version learns from as a feature block: the
+    selection space when SKEIN_EMBEDDING_FEATURES is on, None (n-grams only) otherwise."""
+    if not settings.SKEIN_EMBEDDING_FEATURES:
+        return None
+    return selection_space_for(featurizer)
 
 
 def featurizer_space(featurizer: Featurizer) -> str | None:
@@ -53,6 +67,24 @@ def item_vectors(
             return ensured[1]
     matrix, _present = item_embeddings(item_ids=list(item_ids), model_id=model_id)
     return matrix
+
+
+def selection_vectors(
+    *, project_id: int, item_ids: Sequence[int], featurizer: Featurizer
+) -> tuple[str, npt.NDArray[np.float32]] | None:
+    """The items' rows in the space the batch step measures them in (the model's block
+    space if it has one, else the configured embedder's for a text project), with that
+    space's id; missing rows are embedded here when that is the configured embedder. None
+    (measure on the features) without a space, or when some item has no vector."""
+    space = featurizer_space(featurizer) or selection_space_for(featurizer)
+    if space is None or not item_ids:
+        return None
+    if embedder_id() == space:
+        ensured = item_embeddings_ensure(project_id=project_id, item_ids=list(item_ids))
+        if ensured is not None and ensured[0] == space:
+            return space, ensured[1]
+    matrix, present = item_embeddings(item_ids=list(item_ids), model_id=space)
+    return (space, matrix) if bool(present.all()) else None
 
 
 def featurizer_vectors(

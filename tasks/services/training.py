@@ -40,7 +40,7 @@ from tasks.services.lifecycle import (
 from tasks.services.model_checks import label_errors_check, stop_set_check
 from tasks.services.scoring import model_version_score_start
 from tasks.services.takeover import PREDICTIONS, takeover_compare, takeover_due
-from tasks.services.text_features import embedding_space_for, item_vectors
+from tasks.services.text_features import block_space_for, item_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -194,9 +194,9 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     )
     del pool
     model_version_heartbeat(version_id=version.pk)
-    space = embedding_space_for(featurizer)
+    space = block_space_for(featurizer)
     vectors = None
-    if space is not None:  # text: the embeddings beside the n-grams (text_features)
+    if space is not None:  # SKEIN_EMBEDDING_FEATURES: embeddings beside the n-grams
         vectors = item_vectors(project_id=project.pk, item_ids=labeled.item_ids, model_id=space)
         featurizer.use_embeddings(space, vectors.shape[1])
         model_version_heartbeat(version_id=version.pk)
@@ -224,7 +224,7 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
     metrics = cv.as_dict()
     metrics["aggregation"] = labeled.aggregation
     metrics["embedding_model"] = space
-    if space is not None and not multi:  # class-aware batches (model_version_score_finish)
+    if not multi:  # class-aware batches (model_version_score_finish)
         metrics["label_counts"] = dict(Counter(labeled.labels))
     # Label errors from the out-of-fold probabilities; predictions on the stop set.
     metrics["label_errors"] = label_errors_check(

@@ -7,6 +7,10 @@ need `transactional_db` so their rows are committed where the worker can see the
 `restart(env=...)` it (e.g. with SKEIN_FAULT_SLEEP to make a job slow), `kill()` it with
 SIGKILL, and `start()` a fresh one; a test marked ``worker_env({...})`` gets a worker started
 with those variables (kept running for the next test that asks for the same).
+
+The worker runs with SKEIN_EMBEDDER=none unless a test asks for the embedder (``WITH_EMBEDDER``
+in its env): every import queues an embedding pass, and a real embedder working through
+that backlog slows every other worker test.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import pytest
 from django.conf import settings
 
 STALE_SECONDS = 3  # the worker's SKEIN_JOB_STALE_SECONDS: a killed job is noticed quickly
+# Worker env for the tests that need the real embedder (the default worker has none).
+WITH_EMBEDDER = {"SKEIN_EMBEDDER": "all-MiniLM-L6-v2-int8"}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -63,6 +69,7 @@ class Worker:
             "DATABASE_URL": self.database_url,
             "SKEIN_JOB_STALE_SECONDS": str(STALE_SECONDS),
             "SKEIN_SCORE_CHUNK": "40",
+            "SKEIN_EMBEDDER": "none",  # unless the test asks for it (WITH_EMBEDDER)
             **(env or {}),
         }
         queue = settings.CELERY_TASK_DEFAULT_QUEUE

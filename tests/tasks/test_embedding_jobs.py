@@ -19,12 +19,12 @@ from tasks import jobs
 from tasks.models import EmbeddingChunk, ItemEmbedding
 from tasks.selectors import item_embeddings
 from tasks.services.embeddings import loaded_embedder
-from tests.tasks.conftest import STALE_SECONDS, wait_for
+from tests.tasks.conftest import STALE_SECONDS, WITH_EMBEDDER, wait_for
 from tests.tasks.helpers import review
 
 # Chunks of 6 items, each holding its worker 2 s after its vectors are written (so a test
 # can see a chunk half-way); one worker for the tests that share these settings.
-SLOW_CHUNKS = {"SKEIN_EMBED_CHUNK": "6", "SKEIN_FAULT_SLEEP": "embed:2"}
+SLOW_CHUNKS = {**WITH_EMBEDDER, "SKEIN_EMBED_CHUNK": "6", "SKEIN_FAULT_SLEEP": "embed:2"}
 pytestmark = pytest.mark.slow
 
 
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_pass_is_resumed_without_recomputing_finished_work(
     assert finished and cut_off and 12 <= len(stored) < 36
 
     time.sleep(STALE_SECONDS + 0.5)  # the dead worker's heartbeats go stale
-    celery_worker.start()  # a fresh one (plain): its first tick queues the lost chunks again
+    celery_worker.start(WITH_EMBEDDER)  # a fresh one: its first tick queues the lost chunks
     wait_for(lambda: _all_embedded(project, 36), worker=celery_worker, what="the pass to resume")
 
     assert chunks.count() == 6 and not chunks.exclude(state="done").exists()

@@ -111,13 +111,41 @@ def test_cold_start_puts_one_diverse_batch_first_once(make_project):
     assert pool_seed(project_id=project.pk) == 0  # once
 
 
-@pytest.mark.parametrize("enabled", [False, True])
-def test_the_training_check_seeds_the_pool_only_when_asked(make_project, settings, enabled):
+@pytest.mark.parametrize(
+    ("mode", "embedder", "expected"),
+    [
+        ("off", "all-MiniLM-L6-v2-int8", 0),
+        ("on", "none", 6),  # on the hashed features
+        ("auto", "all-MiniLM-L6-v2-int8", 6),  # the default: on embedding clusters
+        ("auto", "none", 0),  # the default without an embedder: the seeded random order
+        (False, "none", 0),
+        (True, "none", 6),
+    ],
+)
+def test_the_training_check_seeds_the_pool_only_when_asked(
+    make_project, settings, mode, embedder, expected
+):
+    from tasks.services.embeddings import loaded_embedder
     from tasks.services.models import model_version_request_if_due
 
-    settings.SKEIN_DIVERSE_COLD_START = enabled
+    settings.SKEIN_DIVERSE_COLD_START = mode
+    settings.SKEIN_EMBEDDER = embedder
+    loaded_embedder.cache_clear()
     project = make_project(retrain_every=6)
     sentiment_items(project, clear=40, mixed=4)
     model_version_request_if_due(project_id=project.pk)
     seeded = Item.objects.filter(project=project, priority__gte=1.0).count()
-    assert seeded == (6 if enabled else 0)
+    assert seeded == expected
+    loaded_embedder.cache_clear()
+
+
+def test_by_default_a_project_without_text_keeps_the_random_order(make_project, settings):
+    settings.SKEIN_DIVERSE_COLD_START = "auto"
+    project = make_project(retrain_every=6)
+    items_import_records(
+        project=project,
+        records=[{"external_id": f"d{n}", "pixels": [n % 7, n % 5, n % 3, 1]} for n in range(40)],
+    )
+    assert pool_seed(project_id=project.pk) == 0
+    assert PoolSeed.objects.get(project=project).n_picked == 0  # decided once, not every tick
+    assert not Item.objects.filter(project=project, priority__gte=1.0).exists()
