@@ -19,6 +19,7 @@ from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
 from annotation.text import json_loads
+from labeling_ui.label_list import label_entries
 
 MAX_PREVIEW_CHARS = 200_000
 
@@ -91,7 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def label(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id)
-    labels = list(project.labels.order_by("order", "id").values("name", "shortcut", "color"))
+    labels, label_tree = label_entries(project)
     # The page's own keys by action, for its buttons and Keys panel (annotation.page_keys).
     keys: dict[str, dict[str, Any]] = {}
     for key in PAGE_KEYS:
@@ -103,6 +104,7 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "label",
         labels=labels,
+        label_tree=label_tree,
         keys=keys,
         config={
             "labels": labels,
@@ -162,6 +164,7 @@ def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "guideline",
         current=current,
+        label_tree=label_entries(project)[1],
         config={"currentVersion": current.version if current else 0},
     )
 

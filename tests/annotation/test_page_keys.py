@@ -17,7 +17,7 @@ PAGE_LETTERS = sorted({k.key for k in PAGE_KEYS if len(k.key) == 1})
 
 
 def test_the_list_holds_every_key_the_page_uses():
-    assert set(PAGE_LETTERS) == {"s", "b", "r", "?"}
+    assert set(PAGE_LETTERS) == {"s", "b", "r", "?", "/"}
     assert {k.key for k in PAGE_KEYS} >= {"Backspace", "Enter", "Escape"}
     assert set(RESERVED_SHORTCUTS) == {*PAGE_LETTERS, " "}
 

@@ -1,5 +1,6 @@
 // Create or edit a project and its label schema through the API.
 import { api, ApiError, config, el, errorText, showFieldErrors } from "./api.js";
+import { collectExtras, labelExtras, refreshGroupNames } from "./label_row_extras.js";
 
 const form = document.getElementById("project-form");
 const rows = document.getElementById("label-rows");
@@ -16,13 +17,21 @@ function labelRow(label = { name: "", shortcut: "", color: "" }) {
     el("input", { "aria-label": "Label name", class: "label-name-input", value: label.name,
       placeholder: "label name", maxlength: 100, id: `label-name-${n}` }),
     el("input", { "aria-label": "Shortcut key", class: "label-key-input", value: label.shortcut || "",
-      maxlength: 1, placeholder: "key" }),
+      maxlength: 2, placeholder: "key", dataset: { loaded: label.shortcut || "" } }),
     el("input", { "aria-label": "Colour", type: "color", class: "label-color-input",
       value: label.color || PALETTE[rows.children.length % PALETTE.length] }),
+    ...labelExtras(label),
     el("button", { type: "button", class: "btn btn-small btn-danger", "aria-label": "Remove label",
       onclick: () => { row.remove(); } }, "Remove"));
   rows.append(row);
   return row;
+}
+
+// A key left as it was loaded is not sent: the server keeps it while it fits, and may move
+// it when the list outgrows the single keys (annotation/label_keys.py); a typed key is kept.
+function typedKey(input) {
+  const value = input.value.trim();
+  return value && value === input.dataset.loaded ? undefined : value;
 }
 
 function collect() {
@@ -34,8 +43,9 @@ function collect() {
   for (const name of FLOATS) body[name] = Number.parseFloat(form.elements[name].value);
   body.labels = [...rows.querySelectorAll(".label-row")].map((row) => ({
     name: row.querySelector(".label-name-input").value.trim(),
-    shortcut: row.querySelector(".label-key-input").value.trim(),
+    shortcut: typedKey(row.querySelector(".label-key-input")),
     color: row.querySelector(".label-color-input").value,
+    ...collectExtras(row),
   })).filter((l) => l.name);
   return body;
 }
@@ -77,6 +87,8 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+rows.addEventListener("focusin", () => refreshGroupNames(rows));
 
 document.getElementById("add-label").addEventListener("click", () => {
   labelRow().querySelector("input").focus();
