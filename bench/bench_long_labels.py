@@ -56,6 +56,11 @@ for name, schema in (("long", labels), ("short", ["pos", "neg"])):
     print(name, p.pk, flush=True)
 """
 
+NAVIGATION = """() => {
+  const n = performance.getEntriesByType("navigation")[0];
+  return { server: n.responseStart - n.requestStart, dom: n.domContentLoadedEventEnd };
+}"""
+
 PROBE = """() => {
   window.benchInput = [];
   const box = document.getElementById("label-filter");
@@ -106,6 +111,8 @@ def main() -> None:
     server = start_server("runserver", env, port)
     base = f"http://127.0.0.1:{port}"
     load: dict[str, list[float]] = {"long": [], "short": []}
+    server_ms: dict[str, list[float]] = {"long": [], "short": []}
+    dom_ms: dict[str, list[float]] = {"long": [], "short": []}
     typing_handler: list[float] = []
     typing_painted: list[float] = []
     key_painted: list[float] = []
@@ -127,6 +134,9 @@ def main() -> None:
                     page.goto(f"/projects/{ids[name]}/label/")
                     page.wait_for_function("() => window.skein?.state?.current?.visibleAt > 0")
                     load[name].append(page.evaluate("window.skein.state.current.visibleAt"))
+                    nav = page.evaluate(NAVIGATION)
+                    server_ms[name].append(nav["server"])
+                    dom_ms[name].append(nav["dom"])
                     if name != "long":
                         continue
                     page.evaluate(PROBE)
@@ -149,6 +159,9 @@ def main() -> None:
     print(f"SQLite in {var}, runserver, {args.rounds} rounds, pages alternated")
     print(line("page load -> first item answerable, 200 labels", load["long"]))
     print(line("page load -> first item answerable, 2 labels", load["short"]))
+    for name, count in (("long", 200), ("short", 2)):
+        print(line(f"  page request -> first byte, {count} labels", server_ms[name]))
+        print(line(f"  page load -> DOMContentLoaded, {count} labels", dom_ms[name]))
     ratio = statistics.median(load["long"]) / statistics.median(load["short"])
     print(f"{'  ratio of medians (200 / 2)':44} {ratio:.2f}")
     print(line("filter keystroke -> handler done", typing_handler))

@@ -19,7 +19,7 @@ from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
 from annotation.text import json_loads
-from labeling_ui.label_list import label_entries
+from labeling_ui.label_list import label_buttons_html, label_entries, label_glossary_html
 
 MAX_PREVIEW_CHARS = 200_000
 
@@ -104,7 +104,8 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "label",
         labels=labels,
-        label_tree=label_tree,
+        label_buttons=label_buttons_html(label_tree, multi=project.is_multi_label),
+        label_glossary=label_glossary_html(label_tree),
         keys=keys,
         config={
             "labels": labels,
@@ -164,7 +165,7 @@ def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "guideline",
         current=current,
-        label_tree=label_entries(project)[1],
+        label_glossary=label_glossary_html(label_entries(project)[1]),
         config={"currentVersion": current.version if current else 0},
     )
 

@@ -162,3 +162,12 @@ def test_200_labels_project_reads_in_flat_query_count(
     with django_assert_max_num_queries(8):
         got = api(manager).get(f"/api/v1/projects/{response.json()['id']}/")
     assert got.json()["labels"] == data
+
+
+def test_the_review_page_offers_answers_not_groups(client, api, manager):
+    project = Project.objects.get(pk=_create(api, manager, ANIMALS).json()["id"])
+    client.force_login(manager)
+    page = client.get(f"/projects/{project.pk}/review/")
+    assert page.status_code == 200
+    names = [lb["name"] for lb in page.context["config"]["labels"]]
+    assert names == ["cat", "dog", "plant"]
