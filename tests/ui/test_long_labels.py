@@ -119,6 +119,18 @@ def test_a_two_key_sequence_submits_its_label(new_page, manager, make_user, add_
     page.keyboard.press(keys[1].upper())  # either case
     _wait_saved(page, 1)
     assert _answers(labeler) == [[name]]
+    # A first key, then a click: the half sequence is dropped with the item it was for.
+    page.wait_for_timeout(LOOK_MS)
+    page.keyboard.press(keys[0])
+    assert len(_visible_labels(page)) < 40
+    page.locator(f'.label-btn[data-label="{name}"]').click()
+    _wait_saved(page, 2)
+    assert len(_visible_labels(page)) == 200 - GROUPS
+    assert page.locator("#label-narrow").inner_text() == ""
+    page.wait_for_timeout(LOOK_MS)
+    page.keyboard.press(keys[1])  # on its own now, not the end of the old sequence
+    page.wait_for_timeout(300)
+    assert _answers(labeler).count([name]) == 2
     assert page.page_errors == []
 
 
@@ -134,7 +146,8 @@ def test_a_group_key_narrows_to_its_labels_then_the_child_key_submits(
     _open(page, project)
     page.keyboard.press(group.shortcut)
     assert _visible_labels(page) == [f"leaf 4.{c}" for c in range(CHILDREN)]
-    assert "in group 4" in page.locator("#label-narrow").inner_text()
+    note = page.locator("#label-narrow").inner_text()
+    assert "in group 4" in note and f"{group.shortcut} pressed, now the second key" in note
     page.keyboard.press("Escape")  # changed my mind: everything again
     assert len(_visible_labels(page)) == 200 - GROUPS
     page.get_by_role("button", name=re.compile(r"^group 4")).click()  # by mouse too

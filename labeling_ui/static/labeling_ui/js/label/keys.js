@@ -5,7 +5,7 @@ import { config } from "../api.js";
 import { $, chooseLabel, confirmMulti, endEdit, multi, refuse, skip, startEdit, state }
   from "../label.js";
 import { closeGuideline, openGuideline } from "./guideline_dialog.js";
-import { focusFilter, isNarrowed, narrowTo, resetLabelView } from "./label_list.js";
+import { focusFilter, isNarrowed, narrowTo, pendingKey, resetLabelView } from "./label_list.js";
 import { retryPending } from "./pending.js";
 
 const labelByKey = new Map(config.labels.filter((l) => l.shortcut)
@@ -16,12 +16,10 @@ const firstKeys = new Set([...labelByKey.keys()].filter((k) => k.length === 2).m
 // The page's own keys come from the server (annotation/page_keys.py), the same list that keeps
 // label shortcuts off them: {key: action}, letters in lower case.
 const actionByKey = new Map(config.keys.map((k) => [k.key, k.action]));
-let pending = "";
 
 function pick(label, key, keyTime, what) {
   if (label.is_group) {
-    narrowTo({ group: label.name });
-    pending = key.length === 1 ? key : "";
+    narrowTo({ group: label.name, pending: key.length === 1 ? key : "" });
     return;
   }
   resetLabelView();
@@ -30,9 +28,10 @@ function pick(label, key, keyTime, what) {
 
 // A key that may be (part of) a label's shortcut; whether it was one.
 function labelKey(lower, keyTime, what) {
+  const pending = pendingKey();
   if (pending) {
     const sequence = pending + lower;
-    pending = "";
+    resetLabelView();
     if (labelByKey.has(sequence)) {
       pick(labelByKey.get(sequence), sequence, keyTime, `Keys ${sequence.split("").join(" ")}`);
       return true;
@@ -45,8 +44,7 @@ function labelKey(lower, keyTime, what) {
     return true;
   }
   if (firstKeys.has(lower)) {
-    pending = lower;
-    narrowTo({ prefix: lower });
+    narrowTo({ prefix: lower, pending: lower });
     return true;
   }
   if (isNarrowed()) refuse(what, "no label has this key");
@@ -70,10 +68,7 @@ export function onKey(event) {
   }
   const keyTime = event.timeStamp;
   const what = `Key ${key}`;
-  if (action && action !== "cancel" && pending) {
-    pending = "";
-    resetLabelView();
-  }
+  if (action && action !== "cancel" && pendingKey()) resetLabelView();
   if (action === "submit" && multi) {
     event.preventDefault();
     confirmMulti(keyTime, what);
@@ -84,8 +79,7 @@ export function onKey(event) {
     event.preventDefault();
     openGuideline({ required: false });
   } else if (action === "cancel") {
-    if (pending || isNarrowed()) {
-      pending = "";
+    if (isNarrowed()) {
       resetLabelView();
     } else {
       endEdit();

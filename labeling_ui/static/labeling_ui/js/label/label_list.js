@@ -8,6 +8,7 @@ import { chooseLabel, confirmMulti, multi } from "../label.js";
 const byName = new Map(config.labels.map((l) => [l.name, l]));
 const filterBox = document.getElementById("label-filter");
 const narrowNote = document.getElementById("label-narrow");
+const labelsBox = document.getElementById("labels");
 // A label is found by its name, its description, and its group's name and description.
 const answers = [...document.querySelectorAll("#labels .label-btn")].map((button) => {
   const label = byName.get(button.dataset.label) || {};
@@ -20,9 +21,13 @@ const answers = [...document.querySelectorAll("#labels .label-btn")].map((button
 const groups = [...document.querySelectorAll("#labels .label-group")]
   .map((node) => ({ node, name: node.dataset.group }));
 
-// What narrows the list: the filter's text, a first key pressed, or a group chosen.
-const view = { text: "", prefix: "", group: null };
+// What narrows the list: the filter's text, a first key pressed, or a group chosen; `pending`
+// is the first key of a sequence the keyboard waits to complete (cleared with the view, so a
+// click or a new item never leaves a half sequence behind).
+const view = { text: "", prefix: "", group: null, pending: "" };
 let first = null;
+
+export function pendingKey() { return view.pending; }
 
 export function isNarrowed() { return Boolean(view.text || view.prefix || view.group !== null); }
 
@@ -47,6 +52,8 @@ function render() {
     if (group.node.hidden === on) group.node.hidden = !on;
     group.node.classList.toggle("open", view.group === group.name);
   }
+  // While a first key waits for its second, the buttons grey out the key already pressed.
+  labelsBox.classList.toggle("key-pending", Boolean(view.pending));
   const next = isNarrowed() ? match : null;
   if (first !== next) {
     first?.button.classList.remove("first-match");
@@ -56,19 +63,21 @@ function render() {
   narrowNote.textContent = !isNarrowed() ? ""
     : `${count} of ${answers.length}`
       + (view.group !== null ? ` in ${view.group}` : "")
-      + (view.prefix ? ` — then the second key` : "")
+      + (view.pending ? ` — ${view.pending} pressed, now the second key` : "")
       + (count ? (query ? " — Enter picks the first" : "") : " — no label matches")
       + " — Esc shows all";
 }
 
 // A first key was pressed: show the labels it starts, or the group it is the key of.
-export function narrowTo({ prefix = "", group = null }) {
+export function narrowTo({ prefix = "", group = null, pending = "" }) {
   view.prefix = prefix;
   view.group = group;
+  view.pending = pending;
   render();
 }
 
 export function resetLabelView() {
+  view.pending = "";
   if (!isNarrowed() && !filterBox.value) return;
   view.text = "";
   view.prefix = "";
@@ -85,6 +94,7 @@ export function focusFilter() {
 filterBox.addEventListener("input", () => {
   view.text = filterBox.value;
   view.prefix = "";
+  view.pending = "";
   render();
 });
 
@@ -118,6 +128,7 @@ filterBox.addEventListener("keydown", (event) => {
 
 for (const group of groups) {
   group.node.querySelector(".label-group-btn").addEventListener("click", () => {
+    // No key pending: the labeler then types a label's whole shortcut, as its button shows.
     if (view.group === group.name) resetLabelView();
     else narrowTo({ group: group.name });
   });
