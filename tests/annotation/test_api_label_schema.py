@@ -171,3 +171,18 @@ def test_the_review_page_offers_answers_not_groups(client, api, manager):
     assert page.status_code == 200
     names = [lb["name"] for lb in page.context["config"]["labels"]]
     assert names == ["cat", "dog", "plant"]
+
+
+def test_a_group_cannot_be_merged_and_a_rename_keeps_the_group(api, manager):
+    project = Project.objects.get(pk=_create(api, manager, ANIMALS).json()["id"])
+    url = f"/api/v1/projects/{project.pk}/labels/"
+    merged = api(manager).post(url + "merge/", {"label": "plant", "into": "animal"}, format="json")
+    assert merged.status_code == 400
+    assert merged.json() == {
+        "into": ["'animal' is a group of labels, not an answer; merge its labels."]
+    }
+    body = {"label": "animal", "name": "fauna"}
+    renamed = api(manager).post(url + "rename/", body, format="json")
+    assert renamed.status_code == 200, renamed.content
+    rows = {lb["name"]: lb for lb in renamed.json()["labels"]}
+    assert (rows["cat"]["parent"], rows["fauna"]["is_group"]) == ("fauna", True)
