@@ -103,13 +103,20 @@ class Project(models.Model):
 
 
 class Label(models.Model):
-    """One choice of a project's schema, in display order, with its key shortcut."""
+    """One choice of a project's schema, in display order, with its key shortcut (one key or a
+    sequence of two: annotation/label_keys.py). A label with a parent belongs to that group;
+    a label that has labels under it is a group, not an answer (label_names_of)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(max_length=100)
-    shortcut = models.CharField(max_length=1, blank=True)
+    shortcut = models.CharField(max_length=2, blank=True)
     color = models.CharField(max_length=7, blank=True)
     order = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+    # One level only, in the same project: checked by annotation.services.projects.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
 
     class Meta:
         ordering = ["project_id", "order", "id"]

@@ -25,6 +25,7 @@ PAGE_KEYS: tuple[PageKey, ...] = (
     PageKey("Backspace", "back", "change last answer", "⌫"),
     PageKey("r", "retry", "retry an answer that was not saved", "r"),
     PageKey("?", "guideline", "guideline", "?"),
+    PageKey("/", "filter", "filter the labels (Enter picks the first, Esc clears)", "/"),
     PageKey("Enter", "submit", "submit (multi-label)", "Enter"),
     PageKey("Escape", "cancel", "close / cancel", "Esc"),
 )

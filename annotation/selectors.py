@@ -149,10 +149,15 @@ def tokens_visible_to(
 
 
 def label_names_of(*, project: Project) -> list[str]:
-    """The project's label names in their display order: the one read of them (exports,
-    imports, views, training, quality). The queue's hot path reads them in the same order
-    inside its project query (``queue_sql.project_with_label_names``)."""
-    return list(project.labels.order_by("order", "id").values_list("name", flat=True))
+    """The project's answers, by name in their display order: the one read of them (exports,
+    imports, views, training, quality). Groups (labels with labels under them) are not
+    answers and are left out. The queue's hot path reads them in the same order inside its
+    project query (``queue_sql.project_with_label_names``)."""
+    return list(
+        project.labels.filter(children__isnull=True)
+        .order_by("order", "id")
+        .values_list("name", flat=True)
+    )
 
 
 def item_data_for(data: Any, *, project: Project, include_private: bool = False) -> Any:

@@ -58,6 +58,21 @@ def summary(name: str, values: list[float]) -> str:
     )
 
 
+def embedded_env(prefix: str) -> tuple[str, dict[str, str]]:
+    """A fresh var dir and the environment of the embedded default on it (SQLite, no broker
+    or cache from the caller's environment)."""
+    var = tempfile.mkdtemp(prefix=prefix)
+    env = {
+        **os.environ,
+        "SKEIN_VAR_DIR": var,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "LOG_LEVEL": "WARNING",
+    }
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_DEBUG"):
+        env.pop(name, None)
+    return var, env
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
@@ -149,15 +164,7 @@ def main() -> None:
         "[MIN, MAX] ms (default 500 1000: a very fast labeler)",
     )
     args = parser.parse_args()
-    var = tempfile.mkdtemp(prefix="skein-bench-latency-")
-    env = {
-        **os.environ,
-        "SKEIN_VAR_DIR": var,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "LOG_LEVEL": "WARNING",
-    }
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_DEBUG"):
-        env.pop(name, None)
+    var, env = embedded_env("skein-bench-latency-")
     print(f"var dir {var}: migrate, collectstatic, seed_demo …", flush=True)
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "-v0")

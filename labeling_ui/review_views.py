@@ -12,7 +12,12 @@ from labeling_ui.views import _page, _project
 @login_required
 def review(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, REVIEWING_ROLES)
-    labels = list(project.labels.order_by("order", "id").values("name", "shortcut", "color"))
+    # The answers only: a group (a label with labels under it) is not a decision to take.
+    labels = list(
+        project.labels.filter(children__isnull=True)
+        .order_by("order", "id")
+        .values("name", "shortcut", "color")
+    )
     return _page(
         request,
         "labeling_ui/review.html",

@@ -22,6 +22,7 @@ from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
 from annotation.services.invites import invite_by_token
 from annotation.text import json_loads
+from labeling_ui.label_list import label_buttons_html, label_entries, label_glossary_html
 from labeling_ui.settings_form import head_choices, settings_groups
 
 MAX_PREVIEW_CHARS = 200_000
@@ -99,7 +100,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def label(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id)
-    labels = list(project.labels.order_by("order", "id").values("name", "shortcut", "color"))
+    labels, label_tree = label_entries(project)
     # The page's own keys by action, for its buttons and Keys panel (annotation.page_keys).
     keys: dict[str, dict[str, Any]] = {}
     for key in PAGE_KEYS:
@@ -111,6 +112,8 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "label",
         labels=labels,
+        label_buttons=label_buttons_html(label_tree, multi=project.is_multi_label),
+        label_glossary=label_glossary_html(label_tree),
         keys=keys,
         config={
             "labels": labels,
@@ -185,6 +188,7 @@ def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "guideline",
         current=current,
+        label_glossary=label_glossary_html(label_entries(project)[1]),
         config={"currentVersion": current.version if current else 0},
     )
 

@@ -51,10 +51,35 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class LabelSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Label
-        fields = ["name", "shortcut", "color"]
+class LabelSerializer(serializers.Serializer):
+    """A label; `parent` is its group's name (null for a top-level label), `is_group` says
+    whether labels sit under it (a group is not an answer)."""
+
+    name = serializers.CharField()
+    shortcut = serializers.CharField(help_text="One key, or a sequence of two.")
+    color = serializers.CharField()
+    description = serializers.CharField()
+    # DRF pops declared fields off the class, so this does not shadow Field.parent at run time.
+    parent = serializers.CharField(allow_null=True)  # type: ignore[assignment]
+    is_group = serializers.BooleanField()
+
+
+def labels_data(labels: list[Label]) -> list[dict[str, Any]]:
+    """A project's labels (already loaded, in display order) as LabelSerializer shows them,
+    parents by name, without a query per label."""
+    names = {lb.pk: lb.name for lb in labels}
+    groups = {lb.parent_id for lb in labels}
+    return [
+        {
+            "name": lb.name,
+            "shortcut": lb.shortcut,
+            "color": lb.color,
+            "description": lb.description,
+            "parent": names.get(lb.parent_id) if lb.parent_id else None,
+            "is_group": lb.pk in groups,
+        }
+        for lb in labels
+    ]
 
 
 class ModelEndpointSerializer(serializers.Serializer):
@@ -64,7 +89,7 @@ class ModelEndpointSerializer(serializers.Serializer):
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    labels = LabelSerializer(many=True, read_only=True)
+    labels = serializers.SerializerMethodField()
     role = serializers.SerializerMethodField()
     archived = serializers.BooleanField(source="is_archived", read_only=True)
     model_endpoint = serializers.SerializerMethodField()
@@ -100,6 +125,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["archived_at"]
 
+    @extend_schema_field(LabelSerializer(many=True))
+    def get_labels(self, project: Project) -> list[dict[str, Any]]:
+        return labels_data(list(project.labels.all()))
+
     def get_role(self, project: Project) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(project.pk)
@@ -126,18 +155,21 @@ class ProjectSerializer(serializers.ModelSerializer):
                 "required": ["name"],
                 "properties": {
                     "name": {"type": "string"},
-                    "shortcut": {"type": "string"},
+                    "shortcut": {"type": "string", "maxLength": 2},
                     "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+                    "description": {"type": "string"},
+                    "parent": {"type": "string", "nullable": True},
                 },
             },
         ]
     }
 )
 class LabelInputField(serializers.Field):
-    """A label of the schema: its name, or {"name", "shortcut", "color"}. The service checks
-    the schema as a whole (unique names and keys, keys the labeling page reserves)."""
+    """A label of the schema: its name, or {"name", "shortcut", "color", "description",
+    "parent"}. The service checks the schema as a whole (unique names and keys, keys the
+    labeling page reserves, one level of groups)."""
 
-    KEYS = ("name", "shortcut", "color")
+    KEYS = ("name", "shortcut", "color", "description", "parent")
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str):

@@ -154,6 +154,11 @@ def label_merge(*, project: Project, actor: Any, label: str, into: str) -> dict[
         errors["into"] = [f"'{into}' is not a label of this project."]
     elif into == label:
         errors["into"] = ["A label cannot be merged into itself."]
+    # A group (a label with labels under it) is not an answer: nothing to merge from or into.
+    groups = {lb.parent_id for lb in labels.values() if lb.parent_id}
+    for field, name in (("label", label), ("into", into)):
+        if field not in errors and name in labels and labels[name].pk in groups:
+            errors[field] = [f"'{name}' is a group of labels, not an answer; merge its labels."]
     if errors:
         raise InvalidInput(errors)
     counts = _follow(project=project, mapping={label: into})

@@ -18,8 +18,13 @@ from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.extensions import predictions_in_charge
 from annotation.item_state import item_state_case
+from annotation.label_keys import (
+    KeyWish,
+    shortcut_form_problem,
+    shortcut_problems,
+    shortcuts_assign,
+)
 from annotation.models import Item, Label, Membership, Project
-from annotation.page_keys import reserved_for
 from annotation.selectors import MANAGER, labels_in_use
 from annotation.services.audit import audit_record
 from annotation.services.predictions import (
@@ -36,6 +41,8 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # length) refuses what PostgreSQL would.
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_EMAIL_CHARS = 254  # the User model's email column
+MAX_LABEL_DESCRIPTION_CHARS = 1000
+MAX_LABELS = 500
 # A project's model endpoint: the bounds of its own timeout (seconds) and batch size.
 ENDPOINT_TIMEOUT_RANGE = (0.5, 300.0)
 ENDPOINT_BATCH_RANGE = (1, 1000)
@@ -53,49 +60,96 @@ PALETTE = [
 ]
 
 
-def _clean_labels(labels: Any) -> list[dict[str, str]]:
-    """Validate a label schema: at least one label, unique names and one-key shortcuts."""
+def _clean_label(index: int, raw: Any, errors: list[str]) -> dict[str, Any] | None:
+    """One label's own fields, lower-cased shortcut; problems go to `errors`."""
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict):
+        errors.append(f"Label {index + 1}: expected an object with a name.")
+        return None
+    name = str(raw.get("name", "")).strip()
+    shortcut = str(raw.get("shortcut") or "").strip()
+    color = str(raw.get("color") or "").strip()
+    description = str(raw.get("description") or "").strip()
+    parent = str(raw.get("parent") or "").strip() or None
+    if not name or len(name) > 100:
+        errors.append(f"Label {index + 1}: a name of 1 to 100 characters is required.")
+    problem = shortcut_form_problem(shortcut)
+    if problem:
+        errors.append(f"Label '{name}': {problem}.")
+    if color and not _COLOR.match(color):
+        errors.append(f"Label '{name}': colour must look like #1a2b3c.")
+    if len(description) > MAX_LABEL_DESCRIPTION_CHARS:
+        errors.append(
+            f"Label '{name}': a description is text of at most "
+            f"{MAX_LABEL_DESCRIPTION_CHARS} characters."
+        )
+    return {
+        "name": name,
+        "shortcut": "" if problem else shortcut.lower(),
+        "color": color,
+        "description": description,
+        "parent": parent,
+    }
+
+
+def _hierarchy_problems(cleaned: list[dict[str, Any]]) -> list[str]:
+    """One level of groups: a parent is another label of the same list (so of the same
+    project) that has no parent itself."""
+    parents = {label["name"]: label["parent"] for label in cleaned}
+    problems = []
+    for label in cleaned:
+        name, parent = label["name"], label["parent"]
+        if parent is None:
+            continue
+        if parent == name:
+            problems.append(f"Label '{name}': a label cannot be its own parent.")
+        elif parent not in parents:
+            problems.append(f"Label '{name}': parent '{parent}' is not a label of this project.")
+        elif parents[parent] is not None:
+            problems.append(
+                f"Label '{name}': parent '{parent}' has a parent itself; groups are one level deep."
+            )
+    return problems
+
+
+def _clean_labels(labels: Any, *, previous: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Validate a label schema: 1 to MAX_LABELS labels, unique names, one-level groups and
+    shortcuts that neither clash nor start one another; labels without a shortcut keep their
+    `previous` one when it fits, else get one (annotation.label_keys)."""
     if not isinstance(labels, list) or not labels:
         raise InvalidInput({"labels": ["Give at least one label."]})
+    if len(labels) > MAX_LABELS:
+        raise InvalidInput({"labels": [f"A project has at most {MAX_LABELS} labels."]})
     errors: list[str] = []
+    cleaned: list[dict[str, Any]] = []
     names: set[str] = set()
-    shortcuts: set[str] = set()
-    cleaned = []
     for index, raw in enumerate(labels):
-        if isinstance(raw, str):
-            raw = {"name": raw}
-        if not isinstance(raw, dict):
-            errors.append(f"Label {index + 1}: expected an object with a name.")
+        label = _clean_label(index, raw, errors)
+        if label is None:
             continue
-        name = str(raw.get("name", "")).strip()
-        shortcut = str(raw.get("shortcut") or "").strip()
-        color = str(raw.get("color") or "").strip()
-        if not name or len(name) > 100:
-            errors.append(f"Label {index + 1}: a name of 1 to 100 characters is required.")
-        elif name in names:
-            errors.append(f"Label '{name}' appears twice.")
-        if len(shortcut) > 1:
-            errors.append(f"Label '{name}': a shortcut is a single key, not '{shortcut}'.")
-        elif shortcut and shortcut.lower() in shortcuts:
-            errors.append(f"Label '{name}': shortcut '{shortcut}' is already used.")
-        elif shortcut and (taken := reserved_for(shortcut)):
-            errors.append(
-                f"Label '{name}': the key '{shortcut}' is taken by the labeling page "
-                f"({taken}); choose another key or leave it empty."
-            )
-        if color and not _COLOR.match(color):
-            errors.append(f"Label '{name}': colour must look like #1a2b3c.")
-        names.add(name)
-        if shortcut:
-            shortcuts.add(shortcut.lower())
-        cleaned.append({"name": name, "shortcut": shortcut.lower(), "color": color})
+        if label["name"] in names:
+            errors.append(f"Label '{label['name']}' appears twice.")
+        names.add(label["name"])
+        cleaned.append(label)
+    errors += _hierarchy_problems(cleaned)
+    groups = {label["parent"] for label in cleaned}
+    wishes = [
+        KeyWish(
+            name=label["name"],
+            given=label["shortcut"],
+            previous=(previous or {}).get(label["name"], ""),
+            parent=label["parent"],
+            is_group=label["name"] in groups,
+        )
+        for label in cleaned
+    ]
+    errors += shortcut_problems(wishes)
     if errors:
         raise InvalidInput({"labels": errors})
-    # Fill in free digit shortcuts and palette colours for labels that have none.
-    free_keys = iter(k for k in "1234567890" if k not in shortcuts)
+    keys = shortcuts_assign(wishes)
     for index, label in enumerate(cleaned):
-        if not label["shortcut"]:
-            label["shortcut"] = next(free_keys, "")
+        label["shortcut"] = keys[label["name"]]
         if not label["color"]:
             label["color"] = PALETTE[index % len(PALETTE)]
     return cleaned
@@ -132,9 +186,7 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
     project = Project.objects.create(
         created_by=creator, name=name, seed=random.randrange(2**31), **_model_fields(settings)
     )
-    Label.objects.bulk_create(
-        Label(project=project, order=i, **label) for i, label in enumerate(cleaned_labels)
-    )
+    _labels_write(project=project, labels=cleaned_labels)
     Membership.objects.create(project=project, user=creator, role=Membership.Role.MANAGER)
     audit_record(actor=creator, action="project.created", project=project, target=name)
     return project
@@ -156,7 +208,8 @@ def project_update(
         if not fields and labels is None:
             return project
     if labels is not None:
-        change = _replace_labels(project=project, labels=_clean_labels(labels))
+        previous = dict(project.labels.values_list("name", "shortcut"))
+        change = _replace_labels(project=project, labels=_clean_labels(labels, previous=previous))
         if change:
             audit_record(
                 actor=actor,
@@ -190,15 +243,24 @@ def project_update(
     return project
 
 
-def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[str, Any]:
+def _replace_labels(*, project: Project, labels: list[dict[str, Any]]) -> dict[str, Any]:
     """Rename-safe schema edit: existing names keep their row; removing a label that is
     already used (annotations, gold answers, review decisions) is refused, so nothing
     points at a label that no longer exists. Returns what changed, for the audit log
     (empty when nothing did); a label is known by its name, so a new name is an addition
     and a removal."""
     existing = {label.name: label for label in project.labels.all()}
+    parent_names = {lb.pk: lb.name for lb in existing.values()}
     before = [
-        {"name": lb.name, "shortcut": lb.shortcut, "color": lb.color}
+        _audit_row(
+            {
+                "name": lb.name,
+                "shortcut": lb.shortcut,
+                "color": lb.color,
+                "description": lb.description,
+                "parent": parent_names.get(lb.parent_id or 0),
+            }
+        )
         for lb in sorted(existing.values(), key=lambda lb: (lb.order, lb.pk))
     ]
     new_names = [label["name"] for label in labels]
@@ -215,16 +277,10 @@ def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[s
                 }
             )
         Label.objects.filter(project=project, name__in=removed).delete()
+    _groups_of_answers_refuse(project=project, labels=labels, existing=existing)
     Label.objects.filter(project=project).update(shortcut="")
-    for order, label in enumerate(labels):
-        Label.objects.update_or_create(
-            project=project,
-            name=label["name"],
-            defaults={"shortcut": label["shortcut"], "color": label["color"], "order": order},
-        )
-    after = [
-        {"name": lb["name"], "shortcut": lb["shortcut"], "color": lb["color"]} for lb in labels
-    ]
+    _labels_write(project=project, labels=labels)
+    after = [_audit_row(lb) for lb in labels]
     if after == before:
         return {}
     old = {lb["name"]: lb for lb in before}
@@ -235,6 +291,60 @@ def _replace_labels(*, project: Project, labels: list[dict[str, str]]) -> dict[s
         "before": before,
         "after": after,
     }
+
+
+def _groups_of_answers_refuse(
+    *, project: Project, labels: list[dict[str, Any]], existing: dict[str, Label]
+) -> None:
+    """A group is not an answer: a label already given as an answer (annotations, gold,
+    review) cannot get labels under it, or those answers would name a group."""
+    groups_before = {lb.parent_id for lb in existing.values()}
+    new_groups = {
+        name
+        for name in {lb["parent"] for lb in labels if lb["parent"]} & set(existing)
+        if existing[name].pk not in groups_before
+    }
+    used = labels_in_use(project=project, names=new_groups) if new_groups else {}
+    if used:
+        raise InvalidInput(
+            {
+                "labels": [
+                    f"Label '{name}' is used by {' and '.join(uses)}, so it cannot become a "
+                    "group (a group is not an answer)."
+                    for name, uses in sorted(used.items())
+                ]
+            }
+        )
+
+
+def _labels_write(*, project: Project, labels: list[dict[str, Any]]) -> None:
+    """Write the cleaned schema in a few statements: rows by name (an existing name keeps
+    its row), then the parents, which point at rows of this project only."""
+    rows = {lb.name: lb for lb in Label.objects.filter(project=project)}
+    new: list[Label] = []
+    for order, label in enumerate(labels):
+        row = rows.get(label["name"]) or Label(project=project, name=label["name"])
+        row.shortcut, row.color = label["shortcut"], label["color"]
+        row.description, row.order, row.parent = label["description"], order, None
+        if row.pk is None:
+            new.append(row)
+    fields = ["shortcut", "color", "description", "order", "parent"]
+    Label.objects.bulk_update([r for r in rows.values() if r.pk is not None], fields)
+    Label.objects.bulk_create(new)
+    rows = {lb.name: lb for lb in Label.objects.filter(project=project)}
+    children = []
+    for label in labels:
+        if label["parent"]:
+            rows[label["name"]].parent = rows[label["parent"]]
+            children.append(rows[label["name"]])
+    Label.objects.bulk_update(children, ["parent"])
+
+
+def _audit_row(label: dict[str, Any]) -> dict[str, Any]:
+    """A label as the audit log shows it: description and parent only when set."""
+    row = {k: label[k] for k in ("name", "shortcut", "color")}
+    row.update({k: label[k] for k in ("description", "parent") if label.get(k)})
+    return row
 
 
 def item_states_refresh(*, project: Project) -> int:

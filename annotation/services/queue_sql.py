@@ -317,12 +317,15 @@ def assignment_for_submit(*, assignment_id: int, user_id: int) -> Assignment | N
 
 def project_with_label_names(*, project_id: int) -> tuple[Project, list[str]]:
     """A project and its label names in display order, in one query (no names if the
-    project has no labels left: then every answer is refused by name, not with an error).
+    project has no labels left: then every answer is refused by name, not with an error);
+    groups are not answers, as in ``label_names_of``.
     The hot path's own copy of ``annotation.selectors.label_names_of``, joined into the
     project's query to save a round trip; same order."""
     sql = (
         f"SELECT p.*, l.name AS label_name FROM {PROJECT} p LEFT JOIN {LABEL} l "
-        'ON l.project_id = p.id WHERE p.id = %s ORDER BY l."order", l.id'
+        "ON l.project_id = p.id "
+        f"AND NOT EXISTS (SELECT 1 FROM {LABEL} c WHERE c.parent_id = l.id) "
+        'WHERE p.id = %s ORDER BY l."order", l.id'
     )
     rows = list(Project.objects.raw(sql, [project_id]))
     # label_name: a column of the raw query, not a field of Project.

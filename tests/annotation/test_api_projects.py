@@ -81,7 +81,7 @@ def test_create_project_unauthenticated(api, db):
         ({"name": "P"}, "labels"),
         ({"name": "P", "labels": []}, "labels"),
         ({"name": "P", "labels": ["a", "a"]}, "labels"),
-        ({"name": "P", "labels": [{"name": "a", "shortcut": "ab"}]}, "labels"),
+        ({"name": "P", "labels": [{"name": "a", "shortcut": "abc"}]}, "labels"),
         (
             {
                 "name": "P",

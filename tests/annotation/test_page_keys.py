@@ -17,7 +17,7 @@ PAGE_LETTERS = sorted({k.key for k in PAGE_KEYS if len(k.key) == 1})
 
 
 def test_the_list_holds_every_key_the_page_uses():
-    assert set(PAGE_LETTERS) == {"s", "b", "r", "?"}
+    assert set(PAGE_LETTERS) == {"s", "b", "r", "?", "/"}
     assert {k.key for k in PAGE_KEYS} >= {"Backspace", "Enter", "Escape"}
     assert set(RESERVED_SHORTCUTS) == {*PAGE_LETTERS, " "}
 
@@ -80,3 +80,17 @@ def test_migration_gives_clashing_labels_a_free_key_and_audits_it(make_project):
     ]
     migration.free_reserved_keys(apps, None)  # nothing left to change
     assert events.count() == 3
+
+
+def test_migration_frees_the_filter_key_and_audits_it(make_project):
+    project = make_project(labels=("pos", "neg"))
+    Label.objects.filter(project=project, name="neg").update(shortcut="/")
+    migration = importlib.import_module(
+        "annotation.migrations.0016_label_descriptions_groups_two_key_shortcuts"
+    )
+
+    migration.free_the_filter_key(apps, None)
+
+    assert dict(project.labels.values_list("name", "shortcut")) == {"pos": "1", "neg": "2"}
+    event = AuditEvent.objects.get(action="label.shortcut_changed")
+    assert (event.target, event.details["from"], event.details["to"]) == ("neg", "/", "2")

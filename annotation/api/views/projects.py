@@ -95,7 +95,7 @@ class _LabelChangeView(APIView):
             project=project, actor=request.user, **self.body.validated(request)
         )
         names = project.labels.order_by("order", "id")
-        return Response({**details, "labels": s.LabelSerializer(names, many=True).data})
+        return Response({**details, "labels": s.labels_data(list(names))})
 
 
 @extend_schema_view(

@@ -1,12 +1,14 @@
 // The labeling page: keyboard-first; every answer is retried with its client_id until saved
 // or until the labeler has been told plainly that it was not. This module holds the page's
 // state, its rendering and its wiring; label/ holds the parts: claims.js (getting items, the
-// retry rule), pending.js (saving answers), guideline_dialog.js and keys.js.
+// retry rule), pending.js (saving answers), guideline_dialog.js, keys.js and label_list.js
+// (filtering and narrowing long label lists).
 import { api, clientId, config } from "./api.js";
 import { renderItem } from "./item_render.js";
 import { loadNext, prefetch, withRetry } from "./label/claims.js";
 import { acknowledge, closeGuideline, openGuideline } from "./label/guideline_dialog.js";
 import { onKey } from "./label/keys.js";
+import { resetLabelView } from "./label/label_list.js";
 import { allSaved, enqueueSave, loadPending, retryPending } from "./label/pending.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -57,7 +59,7 @@ export function hideSaveError() { $("save-error").hidden = true; }
 
 // A key press or click that is not used is never silent: the notice says why, the card flashes.
 let refuseTimer = null;
-function refuse(what, why) {
+export function refuse(what, why) {
   window.skein.refused.push({ what, why, at: performance.now() });
   const notice = $("key-notice");
   notice.textContent = `${what} not used: ${why}.`;
@@ -134,6 +136,7 @@ function showItem(entry, keyTime, source) {
 }
 
 export function showCurrent(keyTime, source) {
+  resetLabelView();
   state.selected = new Set();
   renderLabelsState(state.selected);
   $("item-state").hidden = true;

@@ -3,6 +3,7 @@
 // what is sent and its field-named 400 is shown next to each input. Settings page only:
 // rename or merge a label, archive or unarchive, delete (admins).
 import { api, ApiError, config, el, errorText, showFieldErrors } from "./api.js";
+import { collectExtras, labelExtras, refreshGroupNames } from "./label_row_extras.js";
 
 const form = document.getElementById("project-form");
 const rows = document.getElementById("label-rows");
@@ -19,13 +20,21 @@ function labelRow(label = { name: "", shortcut: "", color: "" }, existing = fals
       placeholder: "label name", maxlength: 100, id: `label-name-${n}`, readonly: existing,
       title: existing ? "Rename it below: its annotations follow." : null }),
     el("input", { "aria-label": "Shortcut key", class: "label-key-input", value: label.shortcut || "",
-      maxlength: 1, placeholder: "key" }),
+      maxlength: 2, placeholder: "key", dataset: { loaded: label.shortcut || "" } }),
     el("input", { "aria-label": "Colour", type: "color", class: "label-color-input",
       value: label.color || PALETTE[rows.children.length % PALETTE.length] }),
+    ...labelExtras(label),
     el("button", { type: "button", class: "btn btn-small btn-danger", "aria-label": "Remove label",
       onclick: () => { row.remove(); } }, "Remove"));
   rows.append(row);
   return row;
+}
+
+// A key left as it was loaded is not sent: the server keeps it while it fits, and may move
+// it when the list outgrows the single keys (annotation/label_keys.py); a typed key is kept.
+function typedKey(input) {
+  const value = input.value.trim();
+  return value && value === input.dataset.loaded ? undefined : value;
 }
 
 // A number as typed, or the text itself when it is not one, so the API names the field.
@@ -104,8 +113,9 @@ function collect() {
   for (const node of settingNodes) body[node.dataset.setting] = readSetting(node);
   body.labels = [...rows.querySelectorAll(".label-row")].map((row) => ({
     name: row.querySelector(".label-name-input").value.trim(),
-    shortcut: row.querySelector(".label-key-input").value.trim(),
+    shortcut: typedKey(row.querySelector(".label-key-input")),
     color: row.querySelector(".label-color-input").value,
+    ...collectExtras(row),
   })).filter((l) => l.name);
   return body;
 }
@@ -166,6 +176,8 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+rows.addEventListener("focusin", () => refreshGroupNames(rows));
 
 document.getElementById("add-label").addEventListener("click", () => {
   labelRow().querySelector("input").focus();
