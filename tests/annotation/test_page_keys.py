@@ -86,7 +86,7 @@ def test_migration_frees_the_filter_key_and_audits_it(make_project):
     project = make_project(labels=("pos", "neg"))
     Label.objects.filter(project=project, name="neg").update(shortcut="/")
     migration = importlib.import_module(
-        "annotation.migrations.0016_label_descriptions_groups_two_key_shortcuts"
+        "annotation.migrations.0017_label_descriptions_groups_two_key_shortcuts"
     )
 
     migration.free_the_filter_key(apps, None)

@@ -23,13 +23,13 @@ def free_the_filter_key(apps, schema_editor):
             target=label.name[:200],
             details={"from": FILTER_KEY, "to": label.shortcut, "why": "'/' is the labeling "
                      "page's key for filtering the labels",
-                     "by": "migration 0016_label_descriptions_groups_two_key_shortcuts"})
+                     "by": "migration 0017_label_descriptions_groups_two_key_shortcuts"})
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0015_project_archive_invites'),
+        ('annotation', '0016_item_search_vector'),
     ]
 
     operations = [
