@@ -223,8 +223,11 @@ def embedding_chunk_run(*, chunk_id: int, job_id: str) -> int | None:
     ):
         return None
     if not _open_chunks(project_id=chunk.project_id, model_id=chunk.model_id).exists():
-        # The pass is over: items imported while it ran (their own request found it open)
-        # get the next one now rather than at the next tick.
+        # The pass is over: its vectors go into the similarity index and near-duplicate
+        # groups now rather than at the similarity tick (two chunks ending together queue
+        # two refreshes: they lock the index, and the second finds nothing new); items
+        # imported while it ran (their own request found it open) get the next pass now.
+        jobs.enqueue_similarity_refresh(project_id=chunk.project_id, model_id=chunk.model_id)
         embedding_pass_start(project_id=chunk.project_id)
     return computed
 

@@ -58,9 +58,10 @@ class RefreshResult:
 
 def _vectors_since(
     *, project_id: int, model_id: str, after: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """(embedding ids, item ids, float32 matrix) of the project's vectors stored after the
-    embedding id ``after``, read in id order by chunks."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float16]]:
+    """(embedding ids, item ids, float16 matrix as stored) of the project's vectors stored
+    after the embedding id ``after``, read in id order by chunks (float16: a million
+    vectors are 768 MB, not 1.5 GB)."""
     emb_ids: list[int] = []
     item_ids: list[int] = []
     blobs: list[bytes] = []
@@ -80,11 +81,7 @@ def _vectors_since(
         last = rows[-1][0]
     dim = len(blobs[0]) // STORED_DTYPE.itemsize if blobs else 0
     matrix = np.frombuffer(b"".join(blobs), dtype=STORED_DTYPE).reshape(len(blobs), dim)
-    return (
-        np.asarray(emb_ids, dtype=np.int64),
-        np.asarray(item_ids, dtype=np.int64),
-        matrix.astype(np.float32),
-    )
+    return np.asarray(emb_ids, dtype=np.int64), np.asarray(item_ids, dtype=np.int64), matrix
 
 
 def _list_members(
@@ -113,13 +110,13 @@ def _lists_write(
     index: SimilarityIndex,
     lists: npt.NDArray[np.int64],
     item_ids: npt.NDArray[np.int64],
-    vectors: npt.NDArray[np.float32],
+    vectors: npt.NDArray[np.float32] | npt.NDArray[np.float16],
 ) -> None:
     """File the vectors: one SimilarityList row per list they fall in (binary COPY on
     PostgreSQL, batched inserts elsewhere)."""
     order = np.argsort(lists, kind="stable")
     bounds = np.flatnonzero(np.diff(lists[order])) + 1
-    stored = vectors.astype(STORED_DTYPE)
+    stored = vectors.astype(STORED_DTYPE, copy=False)
     rows = [
         (
             int(lists[members[0]]),
@@ -176,16 +173,17 @@ def similarity_refresh(
         grown = index.n_lists == 0 or total > 2 * max(index.n_vectors, 1)
         if total >= index_min and (rebuild or grown):
             return _rebuild(index=index, threshold=threshold, seed=seed, started=started)
-        emb_ids, item_ids, vectors = _vectors_since(
+        emb_ids, item_ids, stored = _vectors_since(
             project_id=project_id, model_id=model_id, after=index.embedding_watermark
         )
+        vectors = stored.astype(np.float32)
         if len(emb_ids) == 0:
             return RefreshResult(False, 0, index.n_lists, 0, time.perf_counter() - started)
         if index.n_lists == 0:
             # No lists: the new vectors against every earlier one and each other.
             _, old_items, old = _vectors_since(project_id=project_id, model_id=model_id, after=0)
             earlier = ~np.isin(old_items, item_ids)
-            old_items, old = old_items[earlier], old[earlier]
+            old_items, old = old_items[earlier], old[earlier].astype(np.float32)
             pairs = [close_pairs(vectors, vectors, threshold, same=True)]
             cross = close_pairs(vectors, old, threshold)
             links = np.concatenate(

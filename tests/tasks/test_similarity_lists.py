@@ -19,6 +19,7 @@ from tasks.models import SimilarityList
 from tasks.services.embeddings import item_embeddings_write
 from tasks.services.similarity import similarity_refresh
 from tasks.similarity import similar_items
+from tasks.vector_search import list_count
 
 pytestmark = pytest.mark.django_db
 SPACE = "test-space"
@@ -71,13 +72,13 @@ def test_the_lists_answer_exactly_on_a_hand_made_set(make_project):
 
     built = similarity_refresh(project_id=project.pk, model_id=SPACE)
 
-    assert built.rebuilt and built.lists == 13  # 2·√40
+    assert built.rebuilt and built.lists == list_count(40)
     filed = _filed(project)
     assert set(filed) == set(ids)
     # Each group is its own region: one probed list (the item's own) holds its mates only
     # when the groups are kept apart, and the answer is their exact order.
     item = Item.objects.get(pk=ids[3])
-    with override_settings(SKEIN_SIMILARITY_PROBES=13):
+    with override_settings(SKEIN_SIMILARITY_PROBES=built.lists):  # every list
         found = similar_items(item=item, k=4)
     assert found.indexed
     assert [n.item.pk for n in found.neighbours] == [ids[4], ids[2], ids[5], ids[1]]
@@ -92,7 +93,7 @@ def test_the_lists_answer_exactly_on_a_hand_made_set(make_project):
     assert one.candidates == len(mates)
 
 
-@override_settings(SKEIN_SIMILARITY_INDEX_MIN=100, SKEIN_SIMILARITY_PROBES=8)
+@override_settings(SKEIN_SIMILARITY_INDEX_MIN=100, SKEIN_SIMILARITY_PROBES=16)
 def test_recall_on_a_planted_clustered_set(make_project):
     rng = np.random.default_rng(11)
     project = make_project(items=600)
@@ -101,7 +102,7 @@ def test_recall_on_a_planted_clustered_set(make_project):
     vectors = _unit(centres[rng.integers(0, 30, 600)] + 0.5 * rng.normal(size=(600, 48)))
     _embed(project, ids, vectors)
     built = similarity_refresh(project_id=project.pk, model_id=SPACE)
-    assert built.lists == 49
+    assert built.lists == list_count(600)
 
     hits, read = 0, []
     for row in range(0, 600, 20):
@@ -112,10 +113,10 @@ def test_recall_on_a_planted_clustered_set(make_project):
         truth = {ids[i] for i in np.argsort(-sims)[:10]}
         hits += len({n.item.pk for n in found.neighbours} & truth)
     assert hits / 300 >= 0.9
-    assert max(read) < 300  # 8 lists of 49, not the 600 vectors
+    assert max(read) < 300  # 16 of the lists, not the 600 vectors
 
 
-@override_settings(SKEIN_SIMILARITY_INDEX_MIN=20, SKEIN_SIMILARITY_PROBES=13)
+@override_settings(SKEIN_SIMILARITY_INDEX_MIN=20, SKEIN_SIMILARITY_PROBES=list_count(40))
 def test_vectors_after_the_build_are_found_then_filed_in_a_new_row(make_project):
     project = make_project(items=45)
     ids = _ids(project)
@@ -141,7 +142,7 @@ def test_vectors_after_the_build_are_found_then_filed_in_a_new_row(make_project)
     assert Item.objects.get(pk=late).duplicate_group == Item.objects.get(pk=ids[7]).duplicate_group
 
 
-@override_settings(SKEIN_SIMILARITY_INDEX_MIN=20, SKEIN_SIMILARITY_PROBES=13)
+@override_settings(SKEIN_SIMILARITY_INDEX_MIN=20, SKEIN_SIMILARITY_PROBES=list_count(40))
 def test_deleted_items_are_skipped_and_k_is_still_filled(make_project):
     project = make_project(items=40)
     ids = _ids(project)
@@ -154,7 +155,7 @@ def test_deleted_items_are_skipped_and_k_is_still_filled(make_project):
     assert [n.item.pk for n in found.neighbours] == [ids[1], ids[6], ids[0], ids[7]]
 
 
-@override_settings(SKEIN_SIMILARITY_INDEX_MIN=20, SKEIN_SIMILARITY_PROBES=13)
+@override_settings(SKEIN_SIMILARITY_INDEX_MIN=20, SKEIN_SIMILARITY_PROBES=list_count(40))
 def test_erased_items_leave_the_lists(make_project):
     project = make_project(items=40, retention_days=30)
     ids = _ids(project)
