@@ -181,9 +181,11 @@ def similarity_refresh(
             return RefreshResult(False, 0, index.n_lists, 0, time.perf_counter() - started)
         if index.n_lists == 0:
             # No lists: the new vectors against every earlier one and each other.
-            _, old_items, old = _vectors_since(project_id=project_id, model_id=model_id, after=0)
+            _, old_items, old_stored = _vectors_since(
+                project_id=project_id, model_id=model_id, after=0
+            )
             earlier = ~np.isin(old_items, item_ids)
-            old_items, old = old_items[earlier], old[earlier].astype(np.float32)
+            old_items, old = old_items[earlier], old_stored[earlier].astype(np.float32)
             pairs = [close_pairs(vectors, vectors, threshold, same=True)]
             cross = close_pairs(vectors, old, threshold)
             links = np.concatenate(
