@@ -311,3 +311,25 @@ def test_back_to_back_is_a_project_setting_off_by_default(make_project, api, man
     assert changed.status_code == 200 and changed.json()["duplicates_back_to_back"] is True
     bad = api(manager).patch(url, {"duplicates_back_to_back": "maybe"}, format="json")
     assert bad.status_code == 400 and "duplicates_back_to_back" in bad.json()
+
+
+def test_a_first_import_of_many_repeats_is_grouped_across_batches(make_project, monkeypatch):
+    """The first import into an empty project writes each repeat with its group (PostgreSQL:
+    ids taken before the COPY); batches of 4 rows, so groups span batches."""
+    monkeypatch.setattr("annotation.services.imports.BATCH_SIZE", 4)
+    project = make_project()
+    texts = ["One text.", "Two text", "one TEXT", "three", "two text!", "ONE text", "four"]
+    records = [{"external_id": f"x{n}", "text": t} for n, t in enumerate([*texts, "one text"])]
+
+    result = items_import_records(project=project, records=records)
+
+    assert result.created == 8
+    assert (result.near_duplicates.items, result.near_duplicates.groups) == (6, 2)
+    ids = dict(Item.objects.filter(project=project).values_list("external_id", "id"))
+    groups = dict(
+        Item.objects.filter(project=project).values_list("external_id", "duplicate_group")
+    )
+    assert {e for e, g in groups.items() if g == ids["x0"]} == {"x0", "x2", "x5", "x7"}
+    assert {e for e, g in groups.items() if g == ids["x1"]} == {"x1", "x4"}
+    assert groups["x3"] is None and groups["x6"] is None
+    assert Item.objects.get(pk=ids["x0"]).data == {"text": "One text."}
