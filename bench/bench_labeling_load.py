@@ -398,6 +398,7 @@ def main() -> None:
         "out (no think time: the capacity), or both, paced first",
     )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--pg-name", default="skein_bench_load", help="the database's name")
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=16, help="per worker, for gthread")
@@ -418,7 +419,7 @@ def main() -> None:
     args = parser.parse_args()
     with ExitStack() as stack:
         if args.db == "postgres":
-            env = stack.enter_context(bench_database("skein_bench_load"))
+            env = stack.enter_context(bench_database(args.pg_name))
         else:
             env = stack.enter_context(sqlite_env("skein_bench_load_sqlite"))
         django_setup(env)

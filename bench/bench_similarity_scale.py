@@ -123,6 +123,19 @@ def index_size(project_id: int) -> str:
     return f"{lists:,} list rows, table {total / 2**20:.0f} MB, {idx.n_lists:,} lists"
 
 
+def backend_cpu_ms() -> float:
+    """CPU time (user + system) used so far by this process's PostgreSQL backend (same
+    machine): with the web process's own CPU, the query's cost whatever the load."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def run(args: argparse.Namespace, n: int) -> None:
     from django.conf import settings
     from django.test import Client
@@ -153,17 +166,26 @@ def run(args: argparse.Namespace, n: int) -> None:
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     for repeat in range(args.repeats):
-        base = []
+        base, base_cpu = [], []
+        pg_before = backend_cpu_ms()
         for _ in range(args.queries // 2):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             client.get(f"/api/v1/projects/{project.pk}/")
             base.append((time.perf_counter() - t) * 1000)
-        print(f"N={n:,} run {repeat + 1}: baseline GET projects/{{id}}/: {percentiles(base)}")
+            base_cpu.append((time.process_time() - c) * 1000)
+        pg_cpu = (backend_cpu_ms() - pg_before) / len(base)
+        print(
+            f"N={n:,} run {repeat + 1}: baseline GET projects/{{id}}/: {percentiles(base)}; "
+            f"web CPU mean {np.mean(base_cpu):.1f} ms; PostgreSQL backend CPU mean "
+            f"{pg_cpu:.1f} ms",
+            flush=True,
+        )
         for probes in [int(p) for p in args.probes.split(",")]:
             settings.SKEIN_SIMILARITY_PROBES = probes
             for row in sample[:10]:
                 client.get(f"/api/v1/items/{ids[row]}/similar/?k=10")
             times, cpu, hits, candidates = [], [], 0, []
+            pg_before = backend_cpu_ms()
             for row, truth in zip(sample, exact, strict=True):
                 t, c = time.perf_counter(), time.process_time()
                 response = client.get(f"/api/v1/items/{ids[row]}/similar/?k=10")
@@ -173,9 +195,11 @@ def run(args: argparse.Namespace, n: int) -> None:
                 body = response.json()
                 candidates.append(body["candidates"])
                 hits += len({position[r["item"]["id"]] for r in body["results"]} & truth)
+            pg_cpu = (backend_cpu_ms() - pg_before) / len(sample)
             print(
                 f"N={n:,} {args.data} run {repeat + 1} probes={probes}: {percentiles(times)}; "
-                f"web CPU p50 {np.median(cpu):.1f} ms; recall@10 "
+                f"web CPU p50 {np.median(cpu):.1f} ms, mean {np.mean(cpu):.1f} ms; "
+                f"PostgreSQL backend CPU mean {pg_cpu:.1f} ms; recall@10 "
                 f"{hits / (10 * len(sample)):.3f}; ~{int(np.mean(candidates)):,} vectors "
                 f"ranked; {machine()}",
                 flush=True,
