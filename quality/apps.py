@@ -1,4 +1,5 @@
-"""App config for quality: registers its labeler policy and after-submit hook with the core."""
+"""App config for quality: registers its labeler policy, after-submit and labels-renamed
+hooks with the core."""
 
 from django.apps import AppConfig
 
@@ -9,9 +10,15 @@ class QualityConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models cannot be imported before the app registry is ready.
-        from annotation.extensions import register_after_submit, register_labeler_policy
+        from annotation.extensions import (
+            register_after_submit,
+            register_labeler_policy,
+            register_labels_renamed,
+        )
+        from quality.services.label_names import quality_labels_rename
         from quality.services.qualification import QualificationPolicy
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
         register_after_submit(after_annotation)
+        register_labels_renamed(quality_labels_rename)

@@ -25,7 +25,7 @@ def _lists_to_rebuild(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks', '0007_embedding_chunks'),
+        ('tasks', '0008_model_version_label_renames'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0014_item_flags_comments'),
-        ('tasks', '0008_similarity_list_blobs'),
+        ('tasks', '0009_similarity_list_blobs'),
     ]
 
     operations = [
