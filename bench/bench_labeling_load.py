@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_labeling_load.py --items 100000 --labelers 1 --phases flat
     .venv/bin/python bench/bench_labeling_load.py --db sqlite --items 100000 --labelers 8 \\
         --overlap 1 --duration 30 --phases flat
+    .venv/bin/python bench/bench_labeling_load.py --items 100000 --groups 5 --back-to-back
 
 Creates the database (PostgreSQL skein_bench_load, or a SQLite file in a throwaway var dir),
 a project with 4 labels and N items (inserted in one SQL statement), one user and token per
@@ -91,7 +92,29 @@ def settle() -> None:
             cursor.execute("ANALYZE")
 
 
-def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False) -> dict[str, Any]:
+def group_items(project_id: int, size: int) -> None:
+    """Near-duplicate groups of ``size`` consecutive items (a group's id is its lowest item
+    id, as annotation.services.duplicates writes them)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotation_item SET duplicate_group = first + ((id - first) / %s) * %s "
+            "FROM (SELECT min(id) AS first FROM annotation_item WHERE project_id = %s) x "
+            "WHERE project_id = %s",
+            [size, size, project_id, project_id],
+        )
+    settle()
+
+
+def setup(
+    n_items: int,
+    n_labelers: int,
+    overlap: int,
+    training: bool = False,
+    groups: int = 0,
+    back_to_back: bool = False,
+) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
     from annotation.models import Membership
@@ -106,10 +129,14 @@ def setup(n_items: int, n_labelers: int, overlap: int, training: bool = False) -
         overlap=overlap,
         training_enabled=training,
         labels=[{"name": n} for n in LABELS],
+        duplicates_back_to_back=back_to_back,
     )
     start = time.perf_counter()
     fill_items(project.pk, n_items)
     log(f"{n_items:,} items in {time.perf_counter() - start:.1f} s")
+    if groups:
+        group_items(project.pk, groups)
+        log(f"items in near-duplicate groups of {groups}; back to back: {back_to_back}")
     tokens = []
     for i in range(n_labelers):
         user = User(username=f"labeler{i:02d}")
@@ -371,6 +398,7 @@ def main() -> None:
         "out (no think time: the capacity), or both, paced first",
     )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--pg-name", default="skein_bench_load", help="the database's name")
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=16, help="per worker, for gthread")
@@ -380,14 +408,29 @@ def main() -> None:
         action="store_true",
         help="leave the learning loop on (submits enqueue training checks)",
     )
+    parser.add_argument(
+        "--groups", type=int, default=0, help="put items in near-duplicate groups of this size"
+    )
+    parser.add_argument(
+        "--back-to-back",
+        action="store_true",
+        help="the project serves near duplicates of a labeler's last item next",
+    )
     args = parser.parse_args()
     with ExitStack() as stack:
         if args.db == "postgres":
-            env = stack.enter_context(bench_database("skein_bench_load"))
+            env = stack.enter_context(bench_database(args.pg_name))
         else:
             env = stack.enter_context(sqlite_env("skein_bench_load_sqlite"))
         django_setup(env)
-        info = setup(args.items, args.labelers, args.overlap, args.training)
+        info = setup(
+            args.items,
+            args.labelers,
+            args.overlap,
+            args.training,
+            groups=args.groups,
+            back_to_back=args.back_to_back,
+        )
         from django.db import connection
 
         connection.close()

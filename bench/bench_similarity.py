@@ -142,11 +142,12 @@ def percentiles(ms: list[float]) -> str:
 def scale_run(n: int, queries: int, seed: int, per_centre: int, spread: float) -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.db.models import Sum
     from django.test import Client
 
     from annotation.models import Item
     from annotation.services.projects import project_create
-    from tasks.models import SimilarityEntry
+    from tasks.models import SimilarityList
     from tasks.services.similarity import similarity_refresh
 
     log(f"N={n:,}: generating vectors ({per_centre} per centre, spread {spread})")
@@ -183,7 +184,7 @@ def scale_run(n: int, queries: int, seed: int, per_centre: int, spread: float) -
         f"({found / len(planted):.1%}); items grouped that were not planted: {others}",
         flush=True,
     )
-    entries = SimilarityEntry.objects.filter(index__project=project).count()
+    entries = SimilarityList.objects.filter(index__project=project).aggregate(n=Sum("size"))["n"]
     assert entries == n, entries
 
     client = Client(HTTP_HOST="localhost")

@@ -22,7 +22,7 @@ class TasksConfig(AppConfig):
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
         from tasks.services.label_names import learning_labels_rename
-        from tasks.services.similarity import similarity_entries_delete
+        from tasks.services.similarity import similarity_vectors_erase
         from tasks.services.takeover import predictions_rule
         from tasks.triggers import after_annotation, after_import
 
@@ -30,6 +30,6 @@ class TasksConfig(AppConfig):
         register_model_version_rows(model_version_rows)
         register_predictions_rule(predictions_rule)
         register_data_erased(item_embeddings_delete)
-        register_data_erased(similarity_entries_delete)
+        register_data_erased(similarity_vectors_erase)
         register_items_imported(after_import)
         register_labels_renamed(learning_labels_rename)

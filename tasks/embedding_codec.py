@@ -7,6 +7,9 @@ import numpy as np
 import numpy.typing as npt
 
 STORED_DTYPE = np.dtype("<f2")
+# Item ids in a similarity list's blob (tasks.models.SimilarityList): big-endian int64, the
+# layout of PostgreSQL's int8send, so ids aggregated in SQL read the same way.
+ITEM_ID_DTYPE = np.dtype(">i8")
 
 
 def vector_bytes(row: npt.ArrayLike) -> bytes:

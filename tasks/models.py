@@ -176,7 +176,10 @@ class ItemEmbedding(models.Model):
     """
 
     item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the two below lead with it. A lone project index tempted the
+    # planner into scanning a project's every vector for the similar-items query's
+    # "stored since the build" read (see itemembedding_since).
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     model_id = models.CharField(max_length=100)
     vector = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -187,6 +190,12 @@ class ItemEmbedding(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "model_id", "item"], name="itemembedding_project"),
+            # The vectors a project stored after its similarity index's watermark, read by
+            # every similar-items query as a row-comparison range of this index
+            # (tasks.similarity_sql). With "project = p AND id > w" the planner scanned the
+            # project's every vector (~0.9 s cold at 100,000) or the newer rows of other
+            # projects by primary key: it cannot know a project's id range.
+            models.Index(fields=["project", "model_id", "id"], name="itemembedding_since"),
         ]
 
     def __str__(self) -> str:
@@ -196,9 +205,10 @@ class ItemEmbedding(models.Model):
 class SimilarityIndex(models.Model):
     """An inverted-file (IVF) index of one project's vectors in one model's space, built by
     a worker job (tasks.services.similarity): k-means centroids, and every vector filed
-    under its nearest centroid as a ``SimilarityEntry``. A similar-items query reads only
-    the entries of the ``n_probe`` lists nearest the item, plus the vectors stored after
-    the build (ItemEmbedding ids above ``embedding_watermark``), and ranks them exactly.
+    under its nearest centroid in that list's blobs (``SimilarityList``). A similar-items
+    query reads the blobs of the ``SKEIN_SIMILARITY_PROBES`` lists nearest the item, plus
+    the vectors stored after the build (ItemEmbedding ids above ``embedding_watermark``),
+    and ranks them exactly.
 
     ``centroids`` are float32 little-endian bytes, ``n_lists`` rows. Projects with fewer
     vectors than SKEIN_SIMILARITY_INDEX_MIN have none: their queries read every vector."""
@@ -208,7 +218,7 @@ class SimilarityIndex(models.Model):
     n_lists = models.PositiveIntegerField()
     centroids = models.BinaryField()
     n_vectors = models.PositiveIntegerField(default=0)
-    # ItemEmbedding ids up to this one are filed in entries; later ones are read directly.
+    # ItemEmbedding ids up to this one are filed in lists; later ones are read directly.
     embedding_watermark = models.BigIntegerField(default=0)
     build_seconds = models.FloatField(default=0.0)
     built_at = models.DateTimeField(auto_now=True)
@@ -222,21 +232,28 @@ class SimilarityIndex(models.Model):
         return f"{self.project} in {self.model_id}: {self.n_lists} lists"
 
 
-class SimilarityEntry(models.Model):
-    """One vector filed under one list of a SimilarityIndex: a copy of the item's stored
-    vector (same bytes as ItemEmbedding.vector), written list by list so that a list's rows
-    sit together on disk. Goes with the item (cascade) and with its data (erasure hook)."""
+class SimilarityList(models.Model):
+    """Vectors filed under one list of a SimilarityIndex, as two blobs: ``item_ids``
+    (int64, big-endian) and ``vectors`` (the same rows of float16 bytes as
+    ItemEmbedding.vector, in the same order). A query reads a probed list in one row instead
+    of hundreds (per-row cost was most of the query's time at 1,000,000 items, bench/
+    README.md). A rebuild writes one row per list; incremental runs add a row per list they
+    touch (no rewrite), folded into one at the next rebuild.
+
+    Items deleted since are skipped by the query (it keeps only items that still exist);
+    items whose data is erased are cut out of the blobs at once (erasure hook)."""
 
     index = models.ForeignKey(SimilarityIndex, on_delete=models.CASCADE, related_name="+")
     list_no = models.PositiveIntegerField()
-    item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="+")
-    vector = models.BinaryField()
+    size = models.PositiveIntegerField()
+    item_ids = models.BinaryField()
+    vectors = models.BinaryField()
 
     class Meta:
-        indexes = [models.Index(fields=["index", "list_no"], name="similarityentry_list")]
+        indexes = [models.Index(fields=["index", "list_no"], name="similaritylist_list")]
 
     def __str__(self) -> str:
-        return f"item {self.item_id} in list {self.list_no}"
+        return f"list {self.list_no} of index {self.index_id}: {self.size} vectors"
 
 
 class EmbeddingChunk(models.Model):

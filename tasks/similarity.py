@@ -1,10 +1,11 @@
 """Reads for similar items: the k items nearest one item in its embedding space.
 
 Runs in web processes (numpy only). With a built index (tasks.models.SimilarityIndex) a
-query reads the rows of the ``SKEIN_SIMILARITY_PROBES`` lists nearest the item plus the
-vectors stored since the build, and ranks them exactly; without one (small projects, or
-before the first build) it reads every vector of the project. Either way deleted items are
-gone (their entries cascade) and new ones are seen as soon as their vector is stored.
+query reads the blobs of the ``SKEIN_SIMILARITY_PROBES`` lists nearest the item (one row per
+list) plus the vectors stored since the build, and ranks them exactly; without one (small
+projects, or before the first build) it reads every vector of the project. Either way new
+items are seen as soon as their vector is stored, deleted items are skipped and erased ones
+were cut out of the lists by the erasure hook.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ from django.db import connection
 
 from annotation.models import Item
 from tasks import similarity_sql
-from tasks.embedding_codec import STORED_DTYPE
-from tasks.models import ItemEmbedding, SimilarityEntry, SimilarityIndex
+from tasks.embedding_codec import ITEM_ID_DTYPE, STORED_DTYPE
+from tasks.models import ItemEmbedding, SimilarityIndex, SimilarityList
 from tasks.vector_search import nearest_lists, top_k
-
-Vector = bytes | memoryview  # a stored vector as the driver returns it
 
 _CENTROIDS: dict[tuple[int, float], npt.NDArray[np.float32]] = {}
 _CENTROIDS_LOCK = threading.Lock()
-_CENTROIDS_KEPT = 8  # indexes whose centroids a process keeps (2,000 × 384 float32: 3 MB)
+_CENTROIDS_KEPT = 8  # indexes whose centroids a process keeps (4,000 × 384 float32: 6 MB)
 
 
 class NoEmbedding(Exception):
@@ -64,38 +63,59 @@ def _centroids(index: SimilarityIndex) -> npt.NDArray[np.float32]:
     return matrix
 
 
-def _candidates(
+def _orm_blobs(
+    *, index: SimilarityIndex | None, lists: list[int], project_id: int, model_id: str
+) -> similarity_sql.Blobs:
+    """The same blob pairs as similarity_sql.candidate_blobs, through the ORM (SQLite)."""
+    blobs: similarity_sql.Blobs = []
+    if index is not None:
+        blobs += list(
+            SimilarityList.objects.filter(index=index, list_no__in=lists).values_list(
+                "item_ids", "vectors"
+            )
+        )
+    since = ItemEmbedding.objects.filter(
+        pk__gt=index.embedding_watermark if index else 0, project_id=project_id, model_id=model_id
+    ).values_list("item_id", "vector")
+    rows = list(since)
+    if rows:
+        ids = np.asarray([r[0] for r in rows], dtype=ITEM_ID_DTYPE).tobytes()
+        blobs.append((ids, b"".join(bytes(r[1]) for r in rows)))
+    return blobs
+
+
+def candidates(
     *, project_id: int, model_id: str, query: npt.NDArray[np.float32]
-) -> tuple[list[tuple[int, Vector]], bool]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float16], bool]:
+    """(item ids, float16 vectors, whether an index limited the read) of the vectors to
+    rank for ``query``: the probed lists' and those stored since the build, or all."""
     index = (
-        SimilarityIndex.objects.filter(project_id=project_id, model_id=model_id)
+        SimilarityIndex.objects.filter(project_id=project_id, model_id=model_id, n_lists__gt=0)
         .defer("centroids")
         .first()
     )
-    rows: list[tuple[int, Vector]] = []
-    if index is None or index.n_lists == 0:
-        rows += ItemEmbedding.objects.filter(project_id=project_id, model_id=model_id).values_list(
-            "item_id", "vector"
-        )
-        return rows, False
-    probes = int(settings.SKEIN_SIMILARITY_PROBES)
-    lists = [int(n) for n in nearest_lists(query[None, :], _centroids(index), probes=probes)[0]]
+    lists: list[int] = []
+    if index is not None:
+        probes = int(settings.SKEIN_SIMILARITY_PROBES)
+        lists = [int(n) for n in nearest_lists(query[None, :], _centroids(index), probes=probes)[0]]
     if connection.vendor == "postgresql":
-        rows += similarity_sql.candidate_rows(
-            index_id=index.pk,
+        blobs = similarity_sql.candidate_blobs(
+            index_id=index.pk if index else None,
             lists=lists,
-            after=index.embedding_watermark,
+            after=index.embedding_watermark if index else 0,
             project_id=project_id,
             model_id=model_id,
         )
-        return rows, True
-    rows += SimilarityEntry.objects.filter(index=index, list_no__in=lists).values_list(
-        "item_id", "vector"
+    else:
+        blobs = _orm_blobs(index=index, lists=lists, project_id=project_id, model_id=model_id)
+    pairs = [(bytes(i), bytes(v)) for i, v in blobs if i is not None and v is not None]
+    ids = np.frombuffer(b"".join(p[0] for p in pairs), dtype=ITEM_ID_DTYPE).astype(np.int64)
+    vectors = np.frombuffer(b"".join(p[1] for p in pairs), dtype=STORED_DTYPE)
+    return (
+        ids,
+        vectors.reshape(len(ids), -1) if len(ids) else vectors.reshape(0, len(query)),
+        (index is not None),
     )
-    rows += ItemEmbedding.objects.filter(
-        pk__gt=index.embedding_watermark, project_id=project_id, model_id=model_id
-    ).values_list("item_id", "vector")
-    return rows, True
 
 
 def similar_items(*, item: Item, k: int) -> SimilarResult:
@@ -112,19 +132,22 @@ def similar_items(*, item: Item, k: int) -> SimilarResult:
         raise NoEmbedding(item.pk)
     model_id, raw = stored
     query = np.frombuffer(bytes(raw), dtype=STORED_DTYPE).astype(np.float32)
-    rows, indexed = _candidates(project_id=item.project_id, model_id=model_id, query=query)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    keep = ids != item.pk
-    ids = ids[keep]
-    blob = b"".join(bytes(r[1]) for r in rows)
-    matrix = np.frombuffer(blob, dtype=STORED_DTYPE).reshape(len(rows), -1)[keep]
+    ids, vectors, indexed = candidates(project_id=item.project_id, model_id=model_id, query=query)
     # A vector both filed and stored after the build (a rebuild racing a write) counts once.
     ids, first = np.unique(ids, return_index=True)
-    matrix = matrix[first].astype(np.float32)
-    order, sims = top_k(query, matrix, k)
-    chosen = [int(i) for i in ids[order]]
-    items = Item.objects.in_bulk(chosen)
+    keep = ids != item.pk
+    ids, matrix = ids[keep], vectors[first[keep]].astype(np.float32)
+    # Items deleted since the build may still sit in a list: rank a few more than k and
+    # keep those that exist, widening if too many are gone.
+    want = k + 8
+    while True:
+        order, sims = top_k(query, matrix, want)
+        chosen = [int(i) for i in ids[order]]
+        items = Item.objects.in_bulk(chosen)
+        if len(items) >= k or want >= len(ids):
+            break
+        want *= 4
     neighbours = [
         Neighbour(items[i], float(s)) for i, s in zip(chosen, sims, strict=True) if i in items
-    ]
+    ][:k]
     return SimilarResult(model_id, neighbours, len(ids), indexed)

@@ -16,12 +16,15 @@ Matrix = npt.NDArray[np.float32]
 BLOCK = 4096  # rows per matrix product: bounds the memory of a block of similarities
 
 
-def nearest_lists(vectors: Matrix, centroids: Matrix, *, probes: int = 1) -> npt.NDArray[np.int64]:
-    """The ``probes`` nearest centroids of each row, nearest first (rows × probes)."""
+def nearest_lists(
+    vectors: Matrix | npt.NDArray[np.float16], centroids: Matrix, *, probes: int = 1
+) -> npt.NDArray[np.int64]:
+    """The ``probes`` nearest centroids of each row, nearest first (rows × probes). The
+    rows may be float16 (as stored): they are widened a block at a time."""
     probes = min(probes, len(centroids))
     out = np.empty((len(vectors), probes), dtype=np.int64)
     for start in range(0, len(vectors), BLOCK):
-        sims = vectors[start : start + BLOCK] @ centroids.T
+        sims = vectors[start : start + BLOCK].astype(np.float32, copy=False) @ centroids.T
         if probes == 1:
             out[start : start + BLOCK, 0] = np.argmax(sims, axis=1)
             continue
@@ -46,11 +49,12 @@ def top_k(
 
 
 def list_count(n_vectors: int) -> int:
-    """How many lists for ``n_vectors``: about 2·√n (100,000 → 632 lists of ~160; 1,000,000
-    → 2,000 of ~500). Against √n, measured at 100,000 (bench/README.md): half the vectors
-    read per probe and recall@10 0.986 instead of 0.885 with 8 probes; the build (every
-    vector against every centroid) costs twice as much."""
-    return max(1, round(2.0 * float(np.sqrt(max(n_vectors, 1)))))
+    """How many lists for ``n_vectors``: about 4·√n (100,000 → 1,265 lists of ~80;
+    1,000,000 → 4,000 of 250). Finer lists with more probes read the same number of vectors
+    as coarser ones with fewer but follow the data's regions more closely (recall); reading a
+    list costs one row since lists are blobs, and the build's every-vector-against-every-
+    centroid product grows with the count (bench/README.md, "Similar items")."""
+    return max(1, round(4.0 * float(np.sqrt(max(n_vectors, 1)))))
 
 
 def _normalised(matrix: Matrix) -> Matrix:
@@ -60,14 +64,19 @@ def _normalised(matrix: Matrix) -> Matrix:
 
 
 def kmeans(
-    vectors: Matrix, n_lists: int, *, seed: int = 0, iterations: int = 8, sample: int = 40
+    vectors: Matrix | npt.NDArray[np.float16],
+    n_lists: int,
+    *,
+    seed: int = 0,
+    iterations: int = 8,
+    sample: int = 40,
 ) -> Matrix:
     """Spherical k-means centroids (n_lists × dim, unit rows), trained on at most
     ``sample`` rows per list drawn at random; an emptied list restarts at a random row."""
     rng = np.random.default_rng(seed)
     n_lists = min(n_lists, len(vectors))
     take = min(len(vectors), sample * n_lists)
-    train = vectors[np.sort(rng.choice(len(vectors), size=take, replace=False))]
+    train = vectors[np.sort(rng.choice(len(vectors), size=take, replace=False))].astype(np.float32)
     centroids = train[rng.choice(len(train), size=n_lists, replace=False)].copy()
     for _ in range(iterations):
         assigned = nearest_lists(train, centroids)[:, 0]
@@ -100,7 +109,7 @@ def close_pairs(
 
 
 def near_duplicate_pairs(
-    vectors: Matrix, lists: npt.NDArray[np.int64], threshold: float
+    vectors: Matrix | npt.NDArray[np.float16], lists: npt.NDArray[np.int64], threshold: float
 ) -> npt.NDArray[np.int64]:
     """Row pairs (i < j) at cosine ≥ ``threshold`` among rows filed in the same list: near
     duplicates are each other's nearest neighbours, so they almost always share their
@@ -111,7 +120,8 @@ def near_duplicate_pairs(
     for members in np.split(order, bounds):
         if len(members) < 2:
             continue
-        pairs = close_pairs(vectors[members], vectors[members], threshold, same=True)
+        rows = vectors[members].astype(np.float32, copy=False)
+        pairs = close_pairs(rows, rows, threshold, same=True)
         if len(pairs):
             found.append(members[pairs])
     if not found:

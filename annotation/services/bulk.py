@@ -77,6 +77,11 @@ class ItemCopier:
         self.created = 0
         self._direct: bool | None = None  # decided at the first batch, inside the lock
         self._seen: set[str] = set()
+        # Direct path: text key -> id of the first item with it, and the firsts that others
+        # repeat. The repeats are written with their group (the first's id) in the COPY, so
+        # the exact-duplicate grouping after it updates only each group's first item.
+        self._first_of: dict[str, int] = {}
+        self._repeated: set[int] = set()
 
     def _start(self, cursor: Any) -> None:
         self._direct = not Item.objects.filter(project=self.project).exists()
@@ -125,15 +130,38 @@ class ItemCopier:
 
     def _copy_direct(self, cursor: Any, rows: Rows) -> None:
         project_id, state, now, seen = self.project.pk, Item.State.OPEN, timezone.now(), self._seen
-        with cursor.copy(f"COPY {Item._meta.db_table} ({_COLUMNS}) FROM STDIN") as copy:
-            for external_id, data, gold, key, text_key in rows:
-                self.staged += 1
-                if external_id in seen:
-                    continue
-                seen.add(external_id)
+        kept = []
+        for row in rows:
+            self.staged += 1
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+            kept.append(row)
+        if not kept:
+            return
+        # Ids taken from the table's sequence up front (as the default would), so a repeat's
+        # group is known when it is written.
+        table = Item._meta.db_table
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",
+            [len(kept)],
+        )
+        ids = sorted(r[0] for r in cursor.fetchall())
+        first_of, repeated = self._first_of, self._repeated
+        with cursor.copy(f"COPY {table} (id, duplicate_group, {_COLUMNS}) FROM STDIN") as copy:
+            for item_id, (external_id, data, gold, key, text_key) in zip(ids, kept, strict=True):
                 self.created += 1
+                group = None
+                if text_key is not None:
+                    group = first_of.setdefault(text_key, item_id)
+                    if group == item_id:
+                        group = None
+                    else:
+                        repeated.add(group)
                 copy.write_row(
                     (
+                        item_id,
+                        group,
                         project_id,
                         external_id,
                         json.dumps(data),
@@ -149,10 +177,22 @@ class ItemCopier:
                     )
                 )
 
+    def _first_items_group(self, cursor: Any) -> None:
+        """The first item of each group the direct path saw repeated joins its group."""
+        if self._repeated:
+            cursor.execute(
+                f"UPDATE {Item._meta.db_table} SET duplicate_group = id WHERE id = ANY(%s)",
+                [sorted(self._repeated)],
+            )
+        self._first_of.clear()
+        self._repeated.clear()
+
     def finish(self) -> int:
         """Insert the staged rows; returns how many items were created."""
         if self._direct is None or self._direct:
             self._seen.clear()
+            with connection.cursor() as cursor:
+                self._first_items_group(cursor)
             return self.created
         with connection.cursor() as cursor:
             cursor.execute(

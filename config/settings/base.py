@@ -322,7 +322,7 @@ SKEIN_EMBEDDER = os.environ.get("SKEIN_EMBEDDER", "all-MiniLM-L6-v2-int8")
 # a query ranks the vectors of this many lists nearest the item; embeddings at least this
 # cosine apart are near duplicates; the tick files new vectors every so many seconds.
 SKEIN_SIMILARITY_INDEX_MIN = int(os.environ.get("SKEIN_SIMILARITY_INDEX_MIN", 20000))
-SKEIN_SIMILARITY_PROBES = int(os.environ.get("SKEIN_SIMILARITY_PROBES", 8))
+SKEIN_SIMILARITY_PROBES = int(os.environ.get("SKEIN_SIMILARITY_PROBES", 16))
 SKEIN_NEAR_DUPLICATE_COSINE = float(os.environ.get("SKEIN_NEAR_DUPLICATE_COSINE", 0.95))
 SKEIN_SIMILARITY_TICK_SECONDS = float(os.environ.get("SKEIN_SIMILARITY_TICK_SECONDS", 60))
 CELERY_BEAT_SCHEDULE["similarity-tick"] = {

@@ -223,9 +223,13 @@ def embedding_chunk_run(*, chunk_id: int, job_id: str) -> int | None:
     ):
         return None
     if not _open_chunks(project_id=chunk.project_id, model_id=chunk.model_id).exists():
-        # The pass is over: items imported while it ran (their own request found it open)
-        # get the next one now rather than at the next tick; and a project without a model
-        # gets its cold start (clusters of these vectors) now, through a training check.
+        # The pass is over: its vectors go into the similarity index and near-duplicate
+        # groups now rather than at the similarity tick (two chunks ending together queue
+        # two refreshes: they lock the index, and the second finds nothing new); items
+        # imported while it ran (their own request found it open) get the next pass now; and
+        # a project without a model gets its cold start (clusters of these vectors) now,
+        # through a training check.
+        jobs.enqueue_similarity_refresh(project_id=chunk.project_id, model_id=chunk.model_id)
         embedding_pass_start(project_id=chunk.project_id)
         if Project.objects.filter(pk=chunk.project_id, training_enabled=True).exists():
             jobs.enqueue_training_check(project_id=chunk.project_id)

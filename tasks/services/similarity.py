@@ -5,8 +5,9 @@ with its stored vectors in one model's space:
 - below SKEIN_SIMILARITY_INDEX_MIN vectors there are no lists (queries read every vector);
 - at that size, or once the vectors outgrow twice the count the lists were built for, the
   lists are rebuilt: spherical k-means on a sample, every vector filed under its nearest
-  centroid, written list by list;
-- otherwise vectors stored since the last run are filed under their nearest centroid.
+  centroid, one row of blobs per list (tasks.models.SimilarityList);
+- otherwise vectors stored since the last run are filed under their nearest centroid, in a
+  new row per list they touch (earlier rows are not rewritten).
 Each run also looks for near duplicates among the vectors it files (cosine ≥
 SKEIN_NEAR_DUPLICATE_COSINE against the others of their list, or of the project without
 lists) and joins them into the items' near-duplicate groups (annotation.services.duplicates).
@@ -28,9 +29,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 
+from annotation.models import Item
 from annotation.services.duplicates import duplicate_groups_join
-from tasks.embedding_codec import STORED_DTYPE
-from tasks.models import ItemEmbedding, SimilarityEntry, SimilarityIndex
+from tasks.embedding_codec import ITEM_ID_DTYPE, STORED_DTYPE
+from tasks.models import ItemEmbedding, SimilarityIndex, SimilarityList
 from tasks.vector_search import (
     close_pairs,
     kmeans,
@@ -56,9 +58,10 @@ class RefreshResult:
 
 def _vectors_since(
     *, project_id: int, model_id: str, after: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """(embedding ids, item ids, float32 matrix) of the project's vectors stored after the
-    embedding id ``after``, read in id order by chunks."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float16]]:
+    """(embedding ids, item ids, float16 matrix as stored) of the project's vectors stored
+    after the embedding id ``after``, read in id order by chunks (float16: a million
+    vectors are 768 MB, not 1.5 GB)."""
     emb_ids: list[int] = []
     item_ids: list[int] = []
     blobs: list[bytes] = []
@@ -78,60 +81,65 @@ def _vectors_since(
         last = rows[-1][0]
     dim = len(blobs[0]) // STORED_DTYPE.itemsize if blobs else 0
     matrix = np.frombuffer(b"".join(blobs), dtype=STORED_DTYPE).reshape(len(blobs), dim)
+    return np.asarray(emb_ids, dtype=np.int64), np.asarray(item_ids, dtype=np.int64), matrix
+
+
+def _list_members(
+    *, index: SimilarityIndex, lists: Sequence[int], dim: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """(list numbers, item ids, vectors) of the vectors already filed in ``lists``."""
+    numbers, ids, blobs = [], [], []
+    for list_no, raw_ids, raw_vectors in SimilarityList.objects.filter(
+        index=index, list_no__in=list(lists)
+    ).values_list("list_no", "item_ids", "vectors"):
+        filed = np.frombuffer(bytes(raw_ids), dtype=ITEM_ID_DTYPE).astype(np.int64)
+        numbers.append(np.full(len(filed), list_no, dtype=np.int64))
+        ids.append(filed)
+        blobs.append(bytes(raw_vectors))
+    matrix = np.frombuffer(b"".join(blobs), dtype=STORED_DTYPE).reshape(-1, dim)
+    empty = np.zeros(0, dtype=np.int64)
     return (
-        np.asarray(emb_ids, dtype=np.int64),
-        np.asarray(item_ids, dtype=np.int64),
+        np.concatenate(numbers) if numbers else empty,
+        np.concatenate(ids) if ids else empty,
         matrix.astype(np.float32),
     )
 
 
-def _list_members(
-    *, index: SimilarityIndex, lists: Sequence[int]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """(list numbers, item ids, vectors) of the entries already filed in ``lists``."""
-    rows = list(
-        SimilarityEntry.objects.filter(index=index, list_no__in=list(lists)).values_list(
-            "list_no", "item_id", "vector"
-        )
-    )
-    dim = len(rows[0][2]) // STORED_DTYPE.itemsize if rows else 0
-    matrix = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=STORED_DTYPE)
-    return (
-        np.asarray([r[0] for r in rows], dtype=np.int64),
-        np.asarray([r[1] for r in rows], dtype=np.int64),
-        matrix.reshape(len(rows), dim).astype(np.float32),
-    )
-
-
-def _entries_write(
+def _lists_write(
     *,
     index: SimilarityIndex,
     lists: npt.NDArray[np.int64],
     item_ids: npt.NDArray[np.int64],
-    vectors: npt.NDArray[np.float32],
+    vectors: npt.NDArray[np.float32] | npt.NDArray[np.float16],
 ) -> None:
-    """File the rows, list by list (so a list's rows sit together on disk): COPY on
-    PostgreSQL, batched inserts elsewhere."""
+    """File the vectors: one SimilarityList row per list they fall in (binary COPY on
+    PostgreSQL, batched inserts elsewhere)."""
     order = np.argsort(lists, kind="stable")
-    stored = vectors.astype(STORED_DTYPE)
-    if connection.vendor == "postgresql":
-        table = SimilarityEntry._meta.db_table
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} (index_id, list_no, item_id, vector) FROM STDIN") as copy,
-        ):
-            for n in order:
-                copy.write_row((index.pk, int(lists[n]), int(item_ids[n]), stored[n].tobytes()))
-        return
-    SimilarityEntry.objects.bulk_create(
+    bounds = np.flatnonzero(np.diff(lists[order])) + 1
+    stored = vectors.astype(STORED_DTYPE, copy=False)
+    rows = [
         (
-            SimilarityEntry(
-                index=index,
-                list_no=int(lists[n]),
-                item_id=int(item_ids[n]),
-                vector=stored[n].tobytes(),
-            )
-            for n in order
+            int(lists[members[0]]),
+            len(members),
+            item_ids[members].astype(ITEM_ID_DTYPE).tobytes(),
+            stored[members].tobytes(),
+        )
+        for members in np.split(order, bounds)
+        if len(members)
+    ]
+    if connection.vendor == "postgresql":
+        table = SimilarityList._meta.db_table
+        columns = "index_id, list_no, size, item_ids, vectors"
+        sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.set_types(["int8", "int4", "int4", "bytea", "bytea"])
+            for row in rows:
+                copy.write_row((index.pk, *row))
+        return
+    SimilarityList.objects.bulk_create(
+        (
+            SimilarityList(index=index, list_no=n, size=size, item_ids=ids, vectors=blob)
+            for n, size, ids, blob in rows
         ),
         batch_size=_WRITE_BATCH,
     )
@@ -165,16 +173,19 @@ def similarity_refresh(
         grown = index.n_lists == 0 or total > 2 * max(index.n_vectors, 1)
         if total >= index_min and (rebuild or grown):
             return _rebuild(index=index, threshold=threshold, seed=seed, started=started)
-        emb_ids, item_ids, vectors = _vectors_since(
+        emb_ids, item_ids, stored = _vectors_since(
             project_id=project_id, model_id=model_id, after=index.embedding_watermark
         )
+        vectors = stored.astype(np.float32)
         if len(emb_ids) == 0:
             return RefreshResult(False, 0, index.n_lists, 0, time.perf_counter() - started)
         if index.n_lists == 0:
             # No lists: the new vectors against every earlier one and each other.
-            _, old_items, old = _vectors_since(project_id=project_id, model_id=model_id, after=0)
+            _, old_items, old_stored = _vectors_since(
+                project_id=project_id, model_id=model_id, after=0
+            )
             earlier = ~np.isin(old_items, item_ids)
-            old_items, old = old_items[earlier], old[earlier]
+            old_items, old = old_items[earlier], old_stored[earlier].astype(np.float32)
             pairs = [close_pairs(vectors, vectors, threshold, same=True)]
             cross = close_pairs(vectors, old, threshold)
             links = np.concatenate(
@@ -186,7 +197,7 @@ def similarity_refresh(
             )
             lists = nearest_lists(vectors, centroids)[:, 0]
             member_lists, member_items, members = _list_members(
-                index=index, lists=np.unique(lists).tolist()
+                index=index, lists=np.unique(lists).tolist(), dim=vectors.shape[1]
             )
             links_found = [item_ids[near_duplicate_pairs(vectors, lists, threshold)]]
             for list_no in np.unique(lists):
@@ -199,7 +210,7 @@ def similarity_refresh(
                     )
                 )
             links = np.concatenate(links_found)
-            _entries_write(index=index, lists=lists, item_ids=item_ids, vectors=vectors)
+            _lists_write(index=index, lists=lists, item_ids=item_ids, vectors=vectors)
         n_pairs = _join_pairs(project_id=project_id, pairs=links)
         index.embedding_watermark = int(emb_ids.max())
         index.n_vectors = index.n_vectors + len(emb_ids)
@@ -219,8 +230,8 @@ def _rebuild(
     centroids = kmeans(vectors, n_lists, seed=seed)
     lists = nearest_lists(vectors, centroids)[:, 0]
     pairs = near_duplicate_pairs(vectors, lists, threshold)
-    SimilarityEntry.objects.filter(index=index).delete()
-    _entries_write(index=index, lists=lists, item_ids=item_ids, vectors=vectors)
+    SimilarityList.objects.filter(index=index).delete()
+    _lists_write(index=index, lists=lists, item_ids=item_ids, vectors=vectors)
     n_pairs = _join_pairs(project_id=index.project_id, pairs=item_ids[pairs])
     index.n_lists = len(centroids)
     index.centroids = centroids.astype("<f4").tobytes()
@@ -255,7 +266,27 @@ def similarity_due() -> list[tuple[int, str]]:
     ]
 
 
-def similarity_entries_delete(*, item_ids: Sequence[int]) -> None:
-    """Drop the items' filed vectors (their data was erased: a vector is a copy of the
-    text). Registered with the core as a data-erased hook."""
-    SimilarityEntry.objects.filter(item_id__in=list(item_ids)).delete()
+def similarity_vectors_erase(*, item_ids: Sequence[int]) -> None:
+    """Cut the items' filed vectors out of the lists of their projects' indexes (their data
+    was erased: a vector is a copy of the text). Registered with the core as a data-erased
+    hook. Reads the id blobs only; rewrites just the rows that hold one of the items."""
+    erased = np.asarray(sorted({int(i) for i in item_ids}), dtype=np.int64)
+    if len(erased) == 0:
+        return
+    projects = set(Item.objects.filter(pk__in=erased.tolist()).values_list("project_id", flat=True))
+    rows = SimilarityList.objects.filter(index__project_id__in=projects).values_list(
+        "pk", "item_ids"
+    )
+    for pk, raw in rows.iterator(chunk_size=500):
+        ids = np.frombuffer(bytes(raw), dtype=ITEM_ID_DTYPE)
+        keep = ~np.isin(ids.astype(np.int64), erased)
+        if keep.all():
+            continue
+        if not keep.any():
+            SimilarityList.objects.filter(pk=pk).delete()
+            continue
+        blob = SimilarityList.objects.filter(pk=pk).values_list("vectors", flat=True).get()
+        vectors = np.frombuffer(bytes(blob), dtype=STORED_DTYPE).reshape(len(ids), -1)
+        SimilarityList.objects.filter(pk=pk).update(
+            size=int(keep.sum()), item_ids=ids[keep].tobytes(), vectors=vectors[keep].tobytes()
+        )

@@ -16,7 +16,7 @@ from annotation.models import Item
 from annotation.services.imports import items_import_records
 from config.jobs import job_name
 from tasks import jobs
-from tasks.models import EmbeddingChunk, ItemEmbedding
+from tasks.models import EmbeddingChunk, ItemEmbedding, SimilarityIndex
 from tasks.selectors import item_embeddings
 from tasks.services.embeddings import loaded_embedder
 from tests.tasks.conftest import STALE_SECONDS, WITH_EMBEDDER, wait_for
@@ -201,3 +201,30 @@ def test_with_the_embedder_off_nothing_is_queued_or_embedded(celery_worker, make
     )
     assert not EmbeddingChunk.objects.exists()
     assert not ItemEmbedding.objects.exists()
+
+
+def test_the_end_of_a_pass_refreshes_the_similarity_index(celery_worker, make_project):
+    """No tick runs here: the index row and its watermark can only come from the refresh
+    the pass's last chunk queues."""
+    project = make_project()
+    _reviews(project, 8)
+    embedder = loaded_embedder()
+    assert embedder is not None
+
+    def refreshed() -> bool:
+        last = (
+            ItemEmbedding.objects.filter(project=project, model_id=embedder.model_id)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        index = SimilarityIndex.objects.filter(project=project, model_id=embedder.model_id).first()
+        return (
+            _all_embedded(project, 8)
+            and index is not None
+            and last is not None
+            and index.embedding_watermark == last
+        )
+
+    wait_for(refreshed, worker=celery_worker, what="the similarity refresh after the pass")
+    assert _succeeded(celery_worker, jobs.SIMILARITY_REFRESH) >= 1
