@@ -1,4 +1,5 @@
-"""App config for quality: registers its labeler policy and after-submit hook with the core."""
+"""App config for quality: registers its labeler policy, after-submit hook and bulk actions
+(label set, review) with the core."""
 
 from django.apps import AppConfig
 
@@ -9,9 +10,16 @@ class QualityConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models cannot be imported before the app registry is ready.
-        from annotation.extensions import register_after_submit, register_labeler_policy
+        from annotation.extensions import (
+            register_after_submit,
+            register_bulk_action,
+            register_labeler_policy,
+        )
+        from quality.bulk_actions import LabelSetFromSelection, SendToReview
         from quality.services.qualification import QualificationPolicy
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
         register_after_submit(after_annotation)
+        register_bulk_action("labelset", LabelSetFromSelection())
+        register_bulk_action("review", SendToReview())

@@ -6,7 +6,7 @@ from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 from annotation.api import dashboard_views, ops_views
-from annotation.api.views import auth_users, guidelines, images, items, projects, queue
+from annotation.api.views import auth_users, bulk, guidelines, images, items, projects, queue
 
 urlpatterns = [
     path("auth/token/", auth_users.TokenView.as_view()),
@@ -28,6 +28,8 @@ urlpatterns = [
     ),
     path("projects/<id:project_id>/items/", items.ItemListView.as_view()),
     path("projects/<id:project_id>/items/import/", items.ItemImportView.as_view()),
+    path("projects/<id:project_id>/items/bulk/", bulk.BulkActionView.as_view()),
+    path("projects/<id:project_id>/items/bulk/<id:bulk_id>/", bulk.BulkActionDetailView.as_view()),
     path("projects/<id:project_id>/images/", images.ImageUploadView.as_view()),
     path("projects/<id:project_id>/images/<str:key>/", images.ImageFileView.as_view()),
     path("projects/<id:project_id>/next/", queue.NextView.as_view()),
