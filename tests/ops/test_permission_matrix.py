@@ -12,7 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, Item
+from annotation.models import Annotation, BulkAction, Item
 from annotation.services.guidelines import guideline_acknowledge, guideline_publish
 from annotation.services.imports import items_import_records
 from annotation.services.queue import annotation_submit, assignment_claim_next
@@ -102,6 +102,7 @@ def world(make_user, make_project, add_member, manager):
     )
     gold_item = Item.objects.get(project=project, external_id="gold-1")
     token, _ = token_create(user=labeler, name="the labeler's laptop")
+    bulk = BulkAction.objects.create(project=project, action="priority", item_ids=[], total=0)
     return {
         "users": users,
         "project": project,
@@ -112,6 +113,7 @@ def world(make_user, make_project, add_member, manager):
         "item": first.item,
         "gold_item": gold_item,
         "token": token,
+        "bulk": bulk,
     }
 
 
@@ -146,6 +148,14 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("post", P + "/guidelines/1/ack/", None, member_read(204)),
     ("get", P + "/items/", None, managing(200)),
     ("post", P + "/items/import/", [{"external_id": "new-1", "text": "t"}], managing(201)),
+    # The workbench's bulk actions: managers only; reviewers 403, labelers 404 (issue 13).
+    (
+        "post",
+        P + "/items/bulk/",
+        {"action": "priority", "priority": 2, "filter": {}},
+        managing(200) | {"labeler": 404},
+    ),
+    ("get", P + "/items/bulk/{bulk}/", None, managing(200) | {"labeler": 404}),
     ("post", P + "/next/", None, member_read(200)),
     ("post", "/api/v1/assignments/{assignment}/submit/", {"labels": ["neg"]}, own(201)),
     ("post", "/api/v1/assignments/{assignment}/skip/", {}, own(204)),
@@ -203,6 +213,7 @@ def test_every_role_gets_the_exact_status(api, world, method, template, body, ex
         model=world["model"].pk,
         item=world["item"].pk,
         token=world["token"].pk,
+        bulk=world["bulk"].pk,
     )
     got = {}
     for role in ROLES:
@@ -231,6 +242,7 @@ def test_the_matrix_covers_every_api_route():
                 "item_id",
                 "version",
                 "token_id",
+                "bulk_id",
             ):
                 pattern = pattern.replace(f"<id:{name}>", "#")
             pattern = pattern.replace("<str:username>", "#").replace("<str:key>", "#")
