@@ -13,7 +13,7 @@ starts over (``MAX_ATTEMPTS`` runs at most). A duplicate delivery waits on the r
 and then finds the action done.
 
 Labelers are not blocked: the claim skips locked rows (``SELECT ... FOR UPDATE SKIP
-LOCKED``), and the statements are set-based, ``CHUNK`` items each (measured in
+LOCKED``), and the statements are set-based, ``SKEIN_BULK_CHUNK`` items each (measured in
 bench/README.md, "Bulk actions"). The queue's invariants hold because every state written
 here is the one rule of ``annotation.item_state`` over the item's counters."""
 
@@ -49,8 +49,6 @@ from config.jobs import send_after_commit
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 5_000
-"""Items per statement: set-based writes, each short enough to report progress often."""
 MAX_ATTEMPTS = 3
 MAX_OVERLAP = 50  # as the project's own overlap
 RUN_JOB = "items.bulk"
@@ -62,6 +60,12 @@ _MISSING_SHOWN = 10
 def inline_max() -> int:
     """Actions on at most this many items are applied in the request; larger ones by a job."""
     return int(getattr(settings, "SKEIN_BULK_INLINE_MAX", 2000))
+
+
+def chunk_size() -> int:
+    """Items per statement (``SKEIN_BULK_CHUNK``): set-based writes, each short enough to
+    report progress often."""
+    return max(1, int(getattr(settings, "SKEIN_BULK_CHUNK", 5000)))
 
 
 def stale_after() -> timedelta:
@@ -141,7 +145,7 @@ def _ids_checked(*, project: Project, raw: Any) -> list[int]:
         raise InvalidInput({"ids": ["Item ids are positive whole numbers."]})
     wanted = sorted(set(raw))
     found: set[int] = set()
-    for part in chunks(wanted, CHUNK):
+    for part in chunks(wanted, chunk_size()):
         found.update(Item.objects.filter(project=project, pk__in=part).values_list("pk", flat=True))
     missing = [i for i in wanted if i not in found]
     if missing:
@@ -235,6 +239,7 @@ def bulk_action_start(*, project: Project, actor: Any, body: Any) -> BulkOutcome
             target=f"{request.action} on {bulk.total} items",
             details={"bulk": bulk.pk, "action": request.action, "params": request.params},
         )
+        cache.delete(progress_key(bulk.pk))  # an id reused after a database reset
         enqueue_bulk_action(bulk_id=bulk.pk)
     return BulkOutcome(action=request.action, job=bulk)
 
@@ -335,7 +340,10 @@ def bulk_actions_resume(*, now: Any = None) -> list[int]:
             .filter(state__in=BulkAction.OPEN, heartbeat_at__lt=now - stale_after())
             .values_list("pk", flat=True)[:100]
         )
-        BulkAction.objects.filter(pk__in=ids).update(heartbeat_at=now)
+        # Queued again: the next run may take it (a run found still fresh would not).
+        BulkAction.objects.filter(pk__in=ids).update(
+            state=BulkAction.State.QUEUED, heartbeat_at=now
+        )
         for bulk_id in ids:
             enqueue_bulk_action(bulk_id=bulk_id)
     return ids
@@ -390,9 +398,10 @@ def _apply(
     else:
         apply_chunk = _OWN[action]
         step = Step(project, params, actor, bulk_id, timezone.now())
-        for done, part in enumerate(chunks(ids, CHUNK), start=1):
+        size = chunk_size()
+        for done, part in enumerate(chunks(ids, size), start=1):
             affected += apply_chunk(part, step)
-            report(min(len(ids), done * CHUNK))
+            report(min(len(ids), done * size))
             fault_sleep("bulk")
         if action == "erase" and step.oldest is not None:
             extra["labelsets_erased"] = labelsets_erase(
@@ -416,7 +425,7 @@ def _apply(
 
 def _existing(*, project: Project, ids: list[int]) -> list[int]:
     out: list[int] = []
-    for part in chunks(ids, CHUNK):
+    for part in chunks(ids, chunk_size()):
         out.extend(
             Item.objects.filter(project=project, pk__in=part)
             .order_by("pk")

@@ -264,6 +264,8 @@ CELERY_BEAT_SCHEDULE = {
 # Bulk actions on items (POST projects/{id}/items/bulk/) on at most this many items are
 # applied in the request (200); larger ones by a job (202).
 SKEIN_BULK_INLINE_MAX = int(os.environ.get("SKEIN_BULK_INLINE_MAX", "2000"))
+# Items per statement of a bulk action (all of them in one transaction either way).
+SKEIN_BULK_CHUNK = int(os.environ.get("SKEIN_BULK_CHUNK", "5000"))
 # Failed logins (API token, browser and admin login; annotation/ratelimit.py): allowed per
 # account and client address, and per client address over all accounts, e.g. "10/min".
 SKEIN_LOGIN_RATE = os.environ.get("SKEIN_LOGIN_RATE", "10/min")

@@ -397,7 +397,7 @@ def test_a_job_whose_answer_became_invalid_fails_and_applies_nothing(
 def test_an_error_midway_rolls_back_every_chunk(api, make_project, manager, monkeypatch, settings):
     """A failure after the first chunks were written leaves none of them written."""
     settings.SKEIN_BULK_INLINE_MAX = 5
-    monkeypatch.setattr(bulk_actions, "CHUNK", 4)
+    settings.SKEIN_BULK_CHUNK = 4
     project = make_project(items=12)
     job = bulk(api(manager), project, action="priority", priority=7, filter={}).json()["job"]
     calls = []
@@ -431,6 +431,7 @@ def test_a_lost_run_is_resumed_once_stale_and_given_up_after_three(
     assert bulk_actions.bulk_actions_resume() == []  # fresh: its worker may be alive
     later = timezone.now() + timedelta(seconds=settings.SKEIN_JOB_STALE_SECONDS + 1)
     assert bulk_actions.bulk_actions_resume(now=later) == [job]
+    assert BulkAction.objects.get(pk=job).state == "queued"
     BulkAction.objects.filter(pk=job).update(heartbeat_at=timezone.now() - timedelta(days=1))
     assert bulk_actions.bulk_action_run(bulk_id=job, job_id="fresh").state == "done"
     other = bulk(api(manager), project, action="priority", priority=4, filter={}).json()["job"]
