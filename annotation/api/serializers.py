@@ -590,7 +590,8 @@ class ImageUploadResultSerializer(serializers.Serializer):
 
 class BulkActionInput(InputSerializer):
     """A bulk action on items: which (``ids`` or the list's ``filter``), what, with what.
-    ``expected``: the count the manager confirmed (409 when the items differ). ``format``
+    ``expected``: the count the manager confirmed (409 when the items differ); ``dry_run``:
+    only check and count (``matched``), for the confirmation to name. ``format``
     and ``aggregation`` go with ``labelset``, as in a label set request."""
 
     action = StrictCharField()
@@ -600,6 +601,7 @@ class BulkActionInput(InputSerializer):
     overlap = StrictIntegerField(required=False, allow_null=True)
     priority = StrictFloatField(required=False)
     expected = StrictIntegerField(required=False, min_value=0)
+    dry_run = StrictBooleanField(required=False)
     format = choice(exports.FORMATS, required=False, allow_null=True)
     aggregation = choice(exports.AGGREGATIONS, required=False, allow_null=True)
 
@@ -610,6 +612,7 @@ class BulkActionResultSerializer(serializers.Serializer):
 
     action = serializers.CharField()
     affected = serializers.IntegerField(required=False)
+    matched = serializers.IntegerField(required=False)
     job = serializers.IntegerField(required=False)
     total = serializers.IntegerField(required=False)
     labelset = serializers.IntegerField(required=False)

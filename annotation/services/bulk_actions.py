@@ -223,8 +223,11 @@ def _available() -> set[str]:
 
 
 def bulk_action_start(*, project: Project, actor: Any, body: Any) -> BulkOutcome:
-    """Apply a checked bulk action now when small, else queue it as a job."""
+    """Apply a checked bulk action now when small, else queue it as a job; with
+    ``dry_run``, only check it and count its items (``matched``)."""
     request = bulk_request_clean(project=project, body=body, viewer=actor)
+    if body.get("dry_run"):  # what a confirmation names: nothing is written
+        return BulkOutcome(action=request.action, extra={"matched": len(request.item_ids)})
     if len(request.item_ids) <= inline_max():
         with transaction.atomic():
             result = _apply(project=project, request=request, actor=actor, bulk_id=None)

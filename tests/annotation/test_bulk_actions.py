@@ -150,6 +150,9 @@ def test_ids_of_another_project_are_named_and_nothing_is_written(api, team, make
 
 def test_a_confirmed_count_that_no_longer_holds_is_409_and_nothing_is_deleted(api, team, manager):
     project, _ = team
+    dry = bulk(api(manager), project, action="delete", filter={"state": "open"}, dry_run=True)
+    assert dry.json() == {"action": "delete", "matched": 2}
+    assert not AuditEvent.objects.filter(action__startswith="items.bulk").exists()
     response = bulk(api(manager), project, action="delete", filter={"state": "open"}, expected=3)
     assert response.status_code == 409
     assert "2" in response.json()["expected"][0]

@@ -42,6 +42,8 @@ class BulkActionView(APIView):
                 {"action": outcome.action, "job": outcome.job.pk, "total": outcome.job.total},
                 status=status.HTTP_202_ACCEPTED,
             )
+        if outcome.affected is None:  # a dry run
+            return Response({"action": outcome.action, **outcome.extra})
         return Response({"action": outcome.action, "affected": outcome.affected, **outcome.extra})
 
 
