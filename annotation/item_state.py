@@ -34,23 +34,30 @@ def item_state(
 
 
 def item_state_case(
-    *, overlap: int, d_annotations: int = 0, d_leases: int = 0, gold_open: bool = False
+    *,
+    overlap: int,
+    d_annotations: int = 0,
+    d_leases: int = 0,
+    gold_open: bool = False,
+    extra_overlap: Any = None,
 ) -> Case:
     """:func:`item_state` as an ORM expression over the counter columns. Inside an UPDATE
     that also adds ``d_annotations`` and ``d_leases`` to the counters, the thresholds are
     shifted as in :func:`state_case_params`. Gold items are left to the caller (filtered
     out, or their state set apart when the gold flag changes in the same UPDATE) unless
-    ``gold_open``, which adds the rule's gold branch."""
+    ``gold_open``, which adds the rule's gold branch. ``extra_overlap``: the expression an
+    UPDATE that also sets that column sets it to (by default the column)."""
     gold = [When(is_gold=True, then=Value(Item.State.OPEN))] if gold_open else []
+    extra = F("extra_overlap") if extra_overlap is None else extra_overlap
     return Case(
         *gold,
         When(
-            annotation_count__gte=Value(overlap - d_annotations) + F("extra_overlap"),
+            annotation_count__gte=Value(overlap - d_annotations) + extra,
             then=Value(Item.State.COMPLETE),
         ),
         When(
             annotation_count__lt=Value(overlap - d_annotations - d_leases)
-            + F("extra_overlap")
+            + extra
             - F("lease_count"),
             then=Value(Item.State.OPEN),
         ),

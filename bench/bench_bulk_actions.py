@@ -12,7 +12,8 @@ ids, as a table selection would send them):
 - the job's run (`bulk_action_run`, what a Celery worker does) in a separate Python
   process, timed inside it (Django start-up excluded);
 - meanwhile 2 labelers of their own (not the two who answered) loop `next` -> submit in
-  this process, and `next` is timed; then the same loop for as long again with nothing
+  this process, and `next` is timed (submit too: a submit of an item in the selection waits
+  for the action's commit); then the same loop for as long again with nothing
   else running (idle), alternated, so both see the same load.
 Prints, per action: request s, job s, next p50/p95 idle vs during, n, and the load.
 """
@@ -124,6 +125,8 @@ class Labelers:
 
     def __init__(self, project, users):
         self.project, self.users, self.n = project, users, 0
+        self.errors: list[str] = []
+        self.submits: list[float] = []
 
     def loop(self, stop: threading.Event, times: list[float]) -> None:
         from django.db import connections
@@ -139,7 +142,12 @@ class Labelers:
                 times.append((time.perf_counter() - t0) * 1000)
                 if claim is None:
                     raise SystemExit("the queue ran dry")
-                annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=["b"])
+                t1 = time.perf_counter()
+                try:
+                    annotation_submit(assignment_id=claim.assignment.pk, user=user, labels=["b"])
+                except Exception as exc:  # counted and shown: a labeler's error
+                    self.errors.append(repr(exc)[:200])
+                self.submits.append((time.perf_counter() - t1) * 1000)
                 time.sleep(0.01)
         finally:
             connections.close_all()
@@ -190,7 +198,9 @@ def main() -> None:
                 stdout=subprocess.PIPE,
                 text=True,
             )
+            loop.submits.clear()
             during, out = loop.timed(until=job)
+            submits = list(loop.submits)
             result = json.loads(out.strip().splitlines()[-1])
             idle, _ = loop.timed(seconds=max(2.0, result["seconds"]))
             print(
@@ -198,7 +208,9 @@ def main() -> None:
                 f"({result['state']}, {result['affected']:,} affected)  next p50/p95 idle "
                 f"{statistics.median(idle):.2f}/{percentile(idle, 95):.2f} ms, during "
                 f"{statistics.median(during):.2f}/{percentile(during, 95):.2f} ms, "
-                f"max {max(during):.0f} ms (n={len(idle)}/{len(during)}) {machine()}",
+                f"max {max(during):.0f} ms (n={len(idle)}/{len(during)}); submit during p50 "
+                f"{statistics.median(submits):.1f} ms, max {max(submits):.0f} ms; labeler errors "
+                f"{len(loop.errors)} {machine()}",
                 flush=True,
             )
 

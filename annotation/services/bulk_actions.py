@@ -466,22 +466,22 @@ Chunk = Callable[[list[int], Step], int]
 
 
 def _gold(ids: list[int], step: Step) -> int:
-    n = Item.objects.filter(project=step.project, pk__in=_any(ids)).update(
-        gold=step.params["gold"], is_gold=True, state=Value(Item.State.OPEN)
-    )
+    # Assignments, annotations, then items: the order a submit locks them in (its
+    # assignment, then its item), so the two never wait on each other in a cycle.
     Assignment.objects.filter(item_id__in=_any(ids)).update(is_gold=True)
     Annotation.objects.filter(item_id__in=_any(ids)).update(is_gold=True)
-    return n
+    return Item.objects.filter(project=step.project, pk__in=_any(ids)).update(
+        gold=step.params["gold"], is_gold=True, state=Value(Item.State.OPEN)
+    )
 
 
 def _ungold(ids: list[int], step: Step) -> int:
+    Assignment.objects.filter(item_id__in=_any(ids)).update(is_gold=False)  # as in _gold
+    Annotation.objects.filter(item_id__in=_any(ids)).update(is_gold=False)
     # The gold flag changes in this same UPDATE, so the rule's non-gold branch is chosen here.
-    n = Item.objects.filter(project=step.project, pk__in=_any(ids)).update(
+    return Item.objects.filter(project=step.project, pk__in=_any(ids)).update(
         gold=None, is_gold=False, state=item_state_case(overlap=step.project.overlap)
     )
-    Assignment.objects.filter(item_id__in=_any(ids)).update(is_gold=False)
-    Annotation.objects.filter(item_id__in=_any(ids)).update(is_gold=False)
-    return n
 
 
 def _requeue(ids: list[int], step: Step) -> int:
@@ -492,10 +492,11 @@ def _requeue(ids: list[int], step: Step) -> int:
         extra: Any = Greatest(F("extra_overlap"), F("annotation_count") + (1 - project.overlap))
     else:
         extra = Value(overlap - project.overlap)
-    n = items.update(extra_overlap=extra)
-    # Its own statement: inside the first one the rule would read the old extra_overlap.
-    items.update(state=item_state_case(overlap=project.overlap, gold_open=True))
-    return n
+    # One statement: the rule reads the new extra overlap (the column holds the old one).
+    return items.update(
+        extra_overlap=extra,
+        state=item_state_case(overlap=project.overlap, gold_open=True, extra_overlap=extra),
+    )
 
 
 def _priority(ids: list[int], step: Step) -> int:
@@ -539,7 +540,15 @@ def _delete(ids: list[int], step: Step) -> int:
             ],
         },
     )
-    return _rows_delete(Item, {"pk__in": [pk for pk, _, _ in items]})
+    present = [pk for pk, _, _ in items]
+    # Their assignments first, locked: a labeler's submit in flight (it locks its assignment,
+    # then its item) finishes before, and none can start on them after.
+    list(
+        Assignment.objects.select_for_update()
+        .filter(item_id__in=_any(present))
+        .values_list("pk", flat=True)
+    )
+    return _rows_delete(Item, {"pk__in": present})
 
 
 def _rows_delete(model: type[Model], where: dict[str, Any]) -> int:
