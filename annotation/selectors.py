@@ -300,3 +300,39 @@ def labels_in_use(*, project: Project, names: Iterable[str]) -> dict[str, list[s
 def stored_image_of(*, project: Project, key: str) -> StoredImage | None:
     """One of the project's stored images by its key (None for a key of another project)."""
     return StoredImage.objects.filter(project=project, key=key).first()
+
+
+def item_for(*, user: User, item_id: int, purpose: str) -> tuple[Item, str]:
+    """An item and the caller's role in its project, in one query, if the caller may see it
+    for ``purpose`` ("story": read its whole story; "comment": write a note on it); 404
+    otherwise, the same answer as for an item that does not exist.
+
+    Managers and admins see every item. Reviewers see what the review queue shows them:
+    never a gold item (its story would say so), but they may comment on one they were
+    handed as labelers. Labelers read no story, and comment only on items they were
+    handed. ``item.project`` is loaded in the same query."""
+    if not user.is_authenticated:
+        raise NotFound({"detail": "Item not found."})
+    items = Item.objects.select_related("project").filter(pk=item_id)
+    if not user.is_staff:
+        role = Membership.objects.filter(project=OuterRef("project_id"), user=user)
+        items = items.annotate(
+            member_role=Subquery(role.values("role")[:1]),
+            handed=Exists(Assignment.objects.filter(item=OuterRef("pk"), labeler=user)),
+        )
+    item = items.first()
+    if item is None:
+        raise NotFound({"detail": "Item not found."})
+    if user.is_staff:
+        return item, ADMIN
+    # member_role, handed: annotated above, not fields of Item.
+    role_of: str | None = item.member_role  # type: ignore[attr-defined]
+    handed: bool = item.handed  # type: ignore[attr-defined]
+    allowed = role_of in MANAGING_ROLES or (
+        role_of == REVIEWER and (not item.is_gold or (purpose == "comment" and handed))
+    )
+    if not allowed and purpose == "comment":
+        allowed = role_of == LABELER and handed
+    if role_of is None or not allowed:
+        raise NotFound({"detail": "Item not found."})
+    return item, role_of

@@ -6,7 +6,16 @@ from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 from annotation.api import dashboard_views, ops_views
-from annotation.api.views import auth_users, bulk, guidelines, images, items, projects, queue
+from annotation.api.views import (
+    auth_users,
+    bulk,
+    feedback,
+    guidelines,
+    images,
+    items,
+    projects,
+    queue,
+)
 
 urlpatterns = [
     path("auth/token/", auth_users.TokenView.as_view()),
@@ -35,6 +44,8 @@ urlpatterns = [
     path("projects/<id:project_id>/next/", queue.NextView.as_view()),
     path("assignments/<id:assignment_id>/submit/", queue.SubmitView.as_view()),
     path("assignments/<id:assignment_id>/skip/", queue.SkipView.as_view()),
+    path("assignments/<id:assignment_id>/flag/", feedback.FlagView.as_view()),
+    path("items/<id:item_id>/comments/", feedback.CommentView.as_view()),
     path("projects/<id:project_id>/annotations/", items.AnnotationListView.as_view()),
     path("annotations/<id:annotation_id>/", items.AnnotationDetailView.as_view()),
     path("projects/<id:project_id>/dashboard/", dashboard_views.DashboardView.as_view()),

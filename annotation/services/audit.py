@@ -14,9 +14,11 @@ def audit_record(
     project: Project | None = None,
     target: str = "",
     details: dict[str, Any] | None = None,
+    item_id: int | None = None,
 ) -> AuditEvent:
     """Write one event. The project's id and name are copied into the event, so the trail
-    still names the project after it is deleted."""
+    still names the project after it is deleted; ``item_id`` names the one item the event is
+    about (read by the item's story)."""
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         project=project,
@@ -25,4 +27,5 @@ def audit_record(
         action=action,
         target=target[:200],
         details=details or {},
+        item_id=item_id,
     )

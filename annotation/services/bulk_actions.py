@@ -471,7 +471,7 @@ def _gold(ids: list[int], step: Step) -> int:
     Assignment.objects.filter(item_id__in=_any(ids)).update(is_gold=True)
     Annotation.objects.filter(item_id__in=_any(ids)).update(is_gold=True)
     return Item.objects.filter(project=step.project, pk__in=_any(ids)).update(
-        gold=step.params["gold"], is_gold=True, state=Value(Item.State.OPEN)
+        gold=step.params["gold"], is_gold=True, state=Value(Item.State.OPEN), updated_at=step.now
     )
 
 
@@ -480,7 +480,10 @@ def _ungold(ids: list[int], step: Step) -> int:
     Annotation.objects.filter(item_id__in=_any(ids)).update(is_gold=False)
     # The gold flag changes in this same UPDATE, so the rule's non-gold branch is chosen here.
     return Item.objects.filter(project=step.project, pk__in=_any(ids)).update(
-        gold=None, is_gold=False, state=item_state_case(overlap=step.project.overlap)
+        gold=None,
+        is_gold=False,
+        state=item_state_case(overlap=step.project.overlap),
+        updated_at=step.now,
     )
 
 
@@ -496,12 +499,13 @@ def _requeue(ids: list[int], step: Step) -> int:
     return items.update(
         extra_overlap=extra,
         state=item_state_case(overlap=project.overlap, gold_open=True, extra_overlap=extra),
+        updated_at=step.now,
     )
 
 
 def _priority(ids: list[int], step: Step) -> int:
     items = Item.objects.filter(project=step.project, pk__in=_any(ids))
-    return items.update(priority=step.params["priority"])
+    return items.update(priority=step.params["priority"], updated_at=step.now)
 
 
 def _delete(ids: list[int], step: Step) -> int:

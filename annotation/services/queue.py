@@ -239,7 +239,7 @@ def _client_id_validate(client_id: Any) -> str | None:
     return client_id
 
 
-def _assignment_of(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
+def own_assignment(*, assignment_id: int, user: Any, lock: bool) -> Assignment:
     """One of the caller's own assignments, while they still belong to its project (staff
     always do); 404 otherwise. The membership is read in the same query."""
     qs = Assignment.objects.select_related("project")
@@ -364,7 +364,7 @@ def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
     """Give an item back; this labeler will not be offered it again. The caller must still
     belong to the project (404 otherwise, checked before the reason)."""
     with transaction.atomic():
-        assignment = _assignment_of(assignment_id=assignment_id, user=user, lock=True)
+        assignment = own_assignment(assignment_id=assignment_id, user=user, lock=True)
         if reason is not None and not isinstance(reason, str):
             raise InvalidInput({"reason": ["A reason is text."]})
         reason = (reason or "")[:500]
@@ -419,4 +419,5 @@ def annotation_update(
         raise Conflict({"detail": "This answer can no longer be changed."})
     annotation.labels = labels_validate(project=project, labels=labels, label_names=label_names)
     annotation.save(update_fields=["labels", "updated_at"])
+    Item.objects.filter(pk=annotation.item_id).update(updated_at=annotation.updated_at)
     return annotation

@@ -193,6 +193,7 @@ def review_submit(
             project=project,
             target=item["external_id"],
             details={"item_id": item_id, "labels": clean, "before": before, "note": review.note},
+            item_id=item_id,
         )
     return review
 

@@ -159,6 +159,14 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("post", P + "/next/", None, member_read(200)),
     ("post", "/api/v1/assignments/{assignment}/submit/", {"labels": ["neg"]}, own(201)),
     ("post", "/api/v1/assignments/{assignment}/skip/", {}, own(204)),
+    ("post", "/api/v1/assignments/{assignment}/flag/", {"reason": "unsure"}, own(201)),
+    # The item was handed to the labeler (and the admin); a reviewer sees a non-gold item.
+    (
+        "post",
+        "/api/v1/items/{item}/comments/",
+        {"body": "a note"},
+        reviewing(201) | {"labeler": 201},
+    ),
     ("get", P + "/annotations/", None, member_read(200)),
     ("patch", "/api/v1/annotations/{annotation}/", {"labels": ["neg"]}, own(200)),
     ("get", P + "/export/?format=jsonl", None, managing(200)),
