@@ -1,5 +1,5 @@
-"""App config for quality: registers its labeler policy, after-submit hook and bulk actions
-(label set, review) with the core."""
+"""App config for quality: registers its labeler policy, after-submit and labels-renamed
+hooks and bulk actions (label set, review) with the core."""
 
 from django.apps import AppConfig
 
@@ -14,12 +14,15 @@ class QualityConfig(AppConfig):
             register_after_submit,
             register_bulk_action,
             register_labeler_policy,
+            register_labels_renamed,
         )
         from quality.bulk_actions import LabelSetFromSelection, SendToReview
+        from quality.services.label_names import quality_labels_rename
         from quality.services.qualification import QualificationPolicy
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
         register_after_submit(after_annotation)
+        register_labels_renamed(quality_labels_rename)
         register_bulk_action("labelset", LabelSetFromSelection())
         register_bulk_action("review", SendToReview())

@@ -15,11 +15,13 @@ class TasksConfig(AppConfig):
             register_after_submit,
             register_data_erased,
             register_items_imported,
+            register_labels_renamed,
             register_predictions_rule,
         )
         from quality.datacard import register_model_version_rows
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
+        from tasks.services.label_names import learning_labels_rename
         from tasks.services.similarity import similarity_entries_delete
         from tasks.services.takeover import predictions_rule
         from tasks.triggers import after_annotation, after_import
@@ -30,3 +32,4 @@ class TasksConfig(AppConfig):
         register_data_erased(item_embeddings_delete)
         register_data_erased(similarity_entries_delete)
         register_items_imported(after_import)
+        register_labels_renamed(learning_labels_rename)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0015_bulk_actions'),
+        ('annotation', '0016_bulk_actions'),
         ('quality', '0002_label_errors'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0014_item_flags_comments'),
+        ('annotation', '0015_project_archive_invites'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
