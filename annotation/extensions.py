@@ -1,7 +1,8 @@
 """The core's extension points: who may be served and whether an annotation counts (one
 labeler policy), what runs after a submit commits, what runs after an import commits, what
-else must go when items' data is erased (hooks), and whether a team's own predictions serve a
-project's suggestions and priorities.
+else must go when items' data is erased (hooks), bulk actions on items that other apps
+own (saving a selection as a label set, sending it to review), and whether a team's own
+predictions serve a project's suggestions and priorities.
 
 The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
 (quality registers qualification as the policy; quality and tasks register after-submit
@@ -136,6 +137,34 @@ def register_labels_renamed(hook: LabelsRenamed) -> None:
 
 def labels_renamed_hooks() -> tuple[LabelsRenamed, ...]:
     return tuple(_labels_renamed)
+
+
+class BulkActionHandler(Protocol):
+    """A bulk action on a project's items that another app owns (``POST items/bulk/``).
+    The core resolves and checks the items, runs ``apply`` inside the action's one
+    transaction (inline, or in its job when large) and audits it."""
+
+    def clean(self, *, project: Project, body: dict[str, Any]) -> dict[str, Any]:
+        """The action's own parameters from the request body, checked (``InvalidInput``
+        naming the field); stored with the action and handed to ``apply``."""
+
+    def apply(
+        self, *, project: Project, actor: Any, item_ids: list[int], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Do it, inside the caller's transaction; returns what to answer and audit (e.g.
+        ``{"labelset": id}``)."""
+
+
+_bulk_actions: dict[str, BulkActionHandler] = {}
+
+
+def register_bulk_action(name: str, handler: BulkActionHandler) -> None:
+    """Add (or replace) the bulk action ``name``."""
+    _bulk_actions[name] = handler
+
+
+def bulk_action_handlers() -> dict[str, BulkActionHandler]:
+    return dict(_bulk_actions)
 
 
 ItemFilter = Callable[..., Any]

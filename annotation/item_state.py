@@ -1,7 +1,8 @@
 """The one rule for an item's queue state, derived from its counters.
 
 An item is ``open`` while it has a free slot, ``leased`` while every missing annotation is
-leased out, ``complete`` once it has ``overlap`` annotations. Gold items stay ``open``
+leased out, ``complete`` once it has ``overlap`` annotations (the project's overlap plus the
+item's own ``extra_overlap``, raised by a bulk requeue). Gold items stay ``open``
 (every labeler may get them). :func:`item_state` states the rule; :func:`item_state_case`
 is the same rule as an ORM expression (bulk refreshes, marking gold) and
 :data:`STATE_CASE_SQL` as the SQL fragment the hot ``submit``/``skip`` path writes inline
@@ -18,8 +19,11 @@ from django.db.models import Case, F, Value, When
 from annotation.models import Item
 
 
-def item_state(*, is_gold: bool, annotation_count: int, lease_count: int, overlap: int) -> str:
-    """The queue state of an item with these counters."""
+def item_state(
+    *, is_gold: bool, annotation_count: int, lease_count: int, overlap: int, extra_overlap: int = 0
+) -> str:
+    """The queue state of an item with these counters (``overlap``: the project's)."""
+    overlap += extra_overlap
     if is_gold:
         return Item.State.OPEN.value
     if annotation_count >= overlap:
@@ -30,19 +34,31 @@ def item_state(*, is_gold: bool, annotation_count: int, lease_count: int, overla
 
 
 def item_state_case(
-    *, overlap: int, d_annotations: int = 0, d_leases: int = 0, gold_open: bool = False
+    *,
+    overlap: int,
+    d_annotations: int = 0,
+    d_leases: int = 0,
+    gold_open: bool = False,
+    extra_overlap: Any = None,
 ) -> Case:
     """:func:`item_state` as an ORM expression over the counter columns. Inside an UPDATE
     that also adds ``d_annotations`` and ``d_leases`` to the counters, the thresholds are
     shifted as in :func:`state_case_params`. Gold items are left to the caller (filtered
     out, or their state set apart when the gold flag changes in the same UPDATE) unless
-    ``gold_open``, which adds the rule's gold branch."""
+    ``gold_open``, which adds the rule's gold branch. ``extra_overlap``: the expression an
+    UPDATE that also sets that column sets it to (by default the column)."""
     gold = [When(is_gold=True, then=Value(Item.State.OPEN))] if gold_open else []
+    extra = F("extra_overlap") if extra_overlap is None else extra_overlap
     return Case(
         *gold,
-        When(annotation_count__gte=overlap - d_annotations, then=Value(Item.State.COMPLETE)),
         When(
-            annotation_count__lt=overlap - d_annotations - d_leases - F("lease_count"),
+            annotation_count__gte=Value(overlap - d_annotations) + extra,
+            then=Value(Item.State.COMPLETE),
+        ),
+        When(
+            annotation_count__lt=Value(overlap - d_annotations - d_leases)
+            + extra
+            - F("lease_count"),
             then=Value(Item.State.OPEN),
         ),
         default=Value(Item.State.LEASED),
@@ -52,12 +68,12 @@ def item_state_case(
 STATE_CASE_SQL = (
     "CASE "
     "WHEN is_gold THEN %s "  # gold items stay open: every labeler may get them
-    "WHEN annotation_count >= %s THEN %s "  # overlap reached
-    "WHEN annotation_count < %s - lease_count THEN %s "  # a slot still free
+    "WHEN annotation_count >= %s + extra_overlap THEN %s "  # overlap reached
+    "WHEN annotation_count < %s + extra_overlap - lease_count THEN %s "  # a slot still free
     "ELSE %s END"
 )
-""":func:`item_state` in SQL, over the row's ``is_gold``, ``annotation_count`` and
-``lease_count`` columns; parameters from :func:`state_case_params`."""
+""":func:`item_state` in SQL, over the row's ``is_gold``, ``annotation_count``,
+``lease_count`` and ``extra_overlap`` columns; parameters from :func:`state_case_params`."""
 
 
 def state_case_params(*, overlap: int, d_annotations: int = 0, d_leases: int = 0) -> list[Any]:

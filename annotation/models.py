@@ -257,6 +257,9 @@ class Item(models.Model):
     handed_out = models.BooleanField(default=False, db_default=False)
     annotation_count = models.PositiveIntegerField(default=0)
     lease_count = models.PositiveIntegerField(default=0)
+    # Annotations this item needs beyond the project's overlap: a manager's requeue raised
+    # it (annotation.services.bulk_actions); the state rule adds it (annotation.item_state).
+    extra_overlap = models.PositiveSmallIntegerField(default=0, db_default=0)
     priority = models.FloatField(default=0.0)
     random_key = models.FloatField(default=0.0)
     predicted_labels = models.JSONField(null=True, blank=True)
@@ -330,6 +333,54 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}:{self.external_id}"
+
+
+class BulkAction(models.Model):
+    """A manager's action on many items (annotation.services.bulk_actions), run by a job
+    when large. The items are fixed when it is asked for (``item_ids``), so it acts on
+    what the manager confirmed; it is applied in one transaction, with ``state`` set to
+    done in that same transaction: a run killed midway leaves nothing applied and a later
+    run starts over."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    OPEN = (State.QUEUED, State.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="bulk_actions")
+    action = models.CharField(max_length=20)
+    params = models.JSONField(default=dict, blank=True)
+    item_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    affected = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    job_id = models.CharField(max_length=255, blank=True)
+    # Set when queued and at each claim: a job that stays open past the stale limit lost
+    # its message or its worker, and the tick queues it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["state", "heartbeat_at"],
+                condition=Q(state__in=["queued", "running"]),
+                name="bulkaction_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.total} items of {self.project_id} ({self.state})"
 
 
 class ItemPrediction(models.Model):

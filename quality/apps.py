@@ -1,5 +1,6 @@
 """App config for quality: registers its labeler policy, after-submit and labels-renamed
-hooks and its item-table filters and columns with the core."""
+hooks, its item-table filters and columns, and its bulk actions (label set, review) with
+the core."""
 
 from django.apps import AppConfig
 
@@ -12,12 +13,14 @@ class QualityConfig(AppConfig):
         # Imported here: models cannot be imported before the app registry is ready.
         from annotation.extensions import (
             register_after_submit,
+            register_bulk_action,
             register_item_columns,
             register_item_filter,
             register_labeler_policy,
             register_labels_renamed,
         )
         from quality import item_table
+        from quality.bulk_actions import LabelSetFromSelection, SendToReview
         from quality.services.label_names import quality_labels_rename
         from quality.services.qualification import QualificationPolicy
         from quality.triggers import after_annotation
@@ -28,3 +31,5 @@ class QualityConfig(AppConfig):
         for name, build in item_table.FILTERS.items():
             register_item_filter(name, build)
         register_item_columns(item_table.item_columns)
+        register_bulk_action("labelset", LabelSetFromSelection())
+        register_bulk_action("review", SendToReview())

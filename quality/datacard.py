@@ -19,11 +19,17 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
     a = annotation_arrays(
         project=project, item_state=Item.State.COMPLETE if state == "complete" else None
     )
+    selection = (labelset.filters or {}).get("item_ids")
+    if selection is not None:  # a saved selection: the card describes those items only
+        a = a.subset(np.isin(a.item_ids[a.item], np.asarray(selection, dtype=np.int64)))
     counted = a.subset(a.is_counted)
     agreement = agreement_summary(
         counted, overlap=project.overlap, seed=project.seed, per_label=True
     )
-    item_ids = set(a.item_ids.tolist())
+    in_card = np.ones(a.item_ids.size, dtype=bool)
+    if selection is not None:
+        in_card = np.isin(a.item_ids, np.asarray(selection, dtype=np.int64))
+    item_ids = set(a.item_ids[in_card].tolist())
     adjudicated = [i for i in adjudicated_labels(project=project) if i in item_ids]
     return {
         "project": project.name,
@@ -40,8 +46,10 @@ def data_card_for(*, project: Project, labelset: LabelSet) -> dict[str, Any]:
         "model_versions": _model_versions(project),
         "aggregation": labelset.aggregation,
         "adjudicated_items": len(adjudicated),
-        "gold_items": int(a.item_is_gold.sum()),
-        "filters": labelset.filters,
+        "gold_items": int(a.item_is_gold[in_card].sum()),
+        # A selection is named by its size here; its ids stay on the label set's filters.
+        "filters": {k: v for k, v in (labelset.filters or {}).items() if k != "item_ids"}
+        | ({} if selection is None else {"items": len(selection)}),
     }
 
 

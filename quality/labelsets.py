@@ -34,8 +34,10 @@ def labelset_request(
     fmt: str | None,
     aggregation: str | None,
     state: str | None = None,
+    item_ids: list[int] | None = None,
 ) -> LabelSet:
-    """Register a snapshot to build; the build runs as a background job."""
+    """Register a snapshot to build; the build runs as a background job. ``item_ids``: a
+    manager's selection (the items bulk action), kept in the snapshot's filters."""
     options = export_options(fmt=fmt, aggregation=aggregation, state=state)
     Project.objects.select_for_update().filter(pk=project.pk).first()
     latest = LabelSet.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
@@ -44,7 +46,9 @@ def labelset_request(
         version=latest + 1,
         format=options["format"],
         aggregation=options["aggregation"],
-        filters={"state": options["state"]},
+        filters={"state": options["state"]}
+        if item_ids is None
+        else {"state": options["state"], "item_ids": item_ids},
         created_by=actor,
     )
     audit_record(
@@ -52,7 +56,7 @@ def labelset_request(
         action="labelset.requested",
         project=project,
         target=f"v{labelset.version}",
-        details=options,
+        details=options if item_ids is None else {**options, "items": len(item_ids)},
     )
     return labelset
 
@@ -75,6 +79,7 @@ def labelset_build(*, labelset_id: int) -> LabelSet:
         project=project,
         aggregate=export_aggregator(project=project, aggregation=labelset.aggregation),
         state=labelset.filters.get("state", "labeled"),
+        item_ids=labelset.filters.get("item_ids"),
     )
 
     def counted() -> Iterator[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Quality records: reviewers' adjudications, cached reports, labelers' qualification."""
+"""Quality records: reviewers' adjudications and the items managers sent to review, cached
+reports, labelers' qualification."""
 
 from __future__ import annotations
 
@@ -56,6 +57,25 @@ class ItemConsensus(models.Model):
 
 DISPUTE_MIN_VOTES = 2
 """An item is disputed when at least this many counted answers do not all agree."""
+
+
+class ReviewRequest(models.Model):
+    """An item a manager sent to review (the items bulk action ``review``): it waits in the
+    review queue until a reviewer decides it (the decision removes the request)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="review_request")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "id"], name="reviewrequest_project_idx")]
+
+    def __str__(self) -> str:
+        return f"review asked for item {self.item_id}"
 
 
 class QualityReport(models.Model):

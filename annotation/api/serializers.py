@@ -788,3 +788,49 @@ class ImageUploadResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     images = StoredImageSerializer(many=True)
+
+
+class BulkActionInput(InputSerializer):
+    """A bulk action on items: which (``ids`` or the list's ``filter``), what, with what.
+    ``expected``: the count the manager confirmed (409 when the items differ); ``dry_run``:
+    only check and count (``matched``), for the confirmation to name. ``format``
+    and ``aggregation`` go with ``labelset``, as in a label set request."""
+
+    action = StrictCharField()
+    ids = serializers.ListField(child=StrictIntegerField(min_value=1), required=False)
+    filter = serializers.DictField(required=False)
+    gold = serializers.JSONField(required=False)
+    overlap = StrictIntegerField(required=False, allow_null=True)
+    priority = StrictFloatField(required=False)
+    expected = StrictIntegerField(required=False, min_value=0)
+    dry_run = StrictBooleanField(required=False)
+    format = choice(exports.FORMATS, required=False, allow_null=True)
+    aggregation = choice(exports.AGGREGATIONS, required=False, allow_null=True)
+
+
+class BulkActionResultSerializer(serializers.Serializer):
+    """200: applied at once. 202: ``job`` (the bulk action's id), polled at
+    ``items/bulk/{job}/``."""
+
+    action = serializers.CharField()
+    affected = serializers.IntegerField(required=False)
+    matched = serializers.IntegerField(required=False)
+    job = serializers.IntegerField(required=False)
+    total = serializers.IntegerField(required=False)
+    labelset = serializers.IntegerField(required=False)
+
+
+class BulkActionSerializer(serializers.Serializer):
+    """A bulk action run by a job, with its progress."""
+
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    state = serializers.CharField()
+    total = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    affected = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    labelset = serializers.IntegerField(required=False)

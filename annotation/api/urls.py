@@ -8,6 +8,7 @@ import config.converters  # noqa: F401  (registers <id:...>)
 from annotation.api import dashboard_views, ops_views
 from annotation.api.views import (
     auth_users,
+    bulk,
     feedback,
     guidelines,
     images,
@@ -46,6 +47,8 @@ urlpatterns = [
     ),
     path("projects/<id:project_id>/items/", items.ItemListView.as_view()),
     path("projects/<id:project_id>/items/import/", items.ItemImportView.as_view()),
+    path("projects/<id:project_id>/items/bulk/", bulk.BulkActionView.as_view()),
+    path("projects/<id:project_id>/items/bulk/<id:bulk_id>/", bulk.BulkActionDetailView.as_view()),
     path("projects/<id:project_id>/images/", images.ImageUploadView.as_view()),
     path("projects/<id:project_id>/images/<str:key>/", images.ImageFileView.as_view()),
     path("projects/<id:project_id>/next/", queue.NextView.as_view()),

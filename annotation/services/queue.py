@@ -307,7 +307,7 @@ def annotation_submit(
             if late and not assignment.is_gold:
                 item = Item.objects.select_for_update().get(pk=assignment.item_id)
                 others = item.lease_count - (1 if was_active else 0)
-                if item.annotation_count + others >= project.overlap:
+                if item.annotation_count + others >= project.overlap + item.extra_overlap:
                     raise Conflict(
                         {
                             "detail": "Your lease expired and this item no longer "

@@ -47,18 +47,7 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                     break
                 first = Item.objects.filter(pk__in=ids).aggregate(t=Min("created_at"))["t"]
                 oldest = first if oldest is None else min(oldest, first)
-                keys = set(
-                    Item.objects.filter(
-                        pk__in=ids, **{f"data__{STORED_IMAGE_FIELD}__isnull": False}
-                    ).values_list(f"data__{STORED_IMAGE_FIELD}", flat=True)
-                )
-                total += Item.objects.filter(pk__in=ids).update(
-                    data=ERASED, data_erased_at=now, text_key=None
-                )
-                # The images the erased items showed are their data too.
-                images_release(project=project, keys=keys, reason="item data erased")
-                for hook in data_erased_hooks():
-                    hook(item_ids=ids)
+                total += item_data_erase(project=project, ids=ids, now=now)
         if total:
             erased[project.pk] = total
             labelsets = labelsets_erase(project=project, items_since=oldest, now=now)
@@ -72,6 +61,24 @@ def item_data_erase_expired(*, now: Any = None) -> dict[int, int]:
                     "labelsets_erased": labelsets,
                 },
             )
+    return erased
+
+
+def item_data_erase(*, project: Project, ids: list[int], now: Any) -> int:
+    """Erase these items' data and every copy derived from it (the images they showed,
+    what other apps derived, through the data-erased hooks); returns how many were erased.
+    Inside the caller's transaction; the caller erases the label sets that may hold them
+    (``labelsets_erase``) and audits."""
+    keys = set(
+        Item.objects.filter(
+            pk__in=ids, **{f"data__{STORED_IMAGE_FIELD}__isnull": False}
+        ).values_list(f"data__{STORED_IMAGE_FIELD}", flat=True)
+    )
+    erased = Item.objects.filter(pk__in=ids).update(data=ERASED, data_erased_at=now, text_key=None)
+    # The images the erased items showed are their data too.
+    images_release(project=project, keys=keys, reason="item data erased")
+    for hook in data_erased_hooks():
+        hook(item_ids=ids)
     return erased
 
 

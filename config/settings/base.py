@@ -269,7 +269,14 @@ SKEIN_METRICS_TOKEN = os.environ.get("SKEIN_METRICS_TOKEN", "")
 SKEIN_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("SKEIN_WORKER_HEARTBEAT_SECONDS", 60))
 CELERY_BEAT_SCHEDULE = {
     "erase-expired-item-data": {"task": "skein.retention.erase_expired", "schedule": 3600.0},
+    # Bulk actions whose message or worker was lost are queued again (once stale).
+    "bulk-actions-tick": {"task": "skein.items.bulk_tick", "schedule": 60.0},
 }
+# Bulk actions on items (POST projects/{id}/items/bulk/) on at most this many items are
+# applied in the request (200); larger ones by a job (202).
+SKEIN_BULK_INLINE_MAX = int(os.environ.get("SKEIN_BULK_INLINE_MAX", "2000"))
+# Items per statement of a bulk action (all of them in one transaction either way).
+SKEIN_BULK_CHUNK = int(os.environ.get("SKEIN_BULK_CHUNK", "5000"))
 # Failed logins (API token, browser and admin login; annotation/ratelimit.py): allowed per
 # account and client address, and per client address over all accounts, e.g. "10/min".
 SKEIN_LOGIN_RATE = os.environ.get("SKEIN_LOGIN_RATE", "10/min")

@@ -2,7 +2,8 @@
 
 The review queue holds the disputed items (labelers disagree), then the top
 ``SKEIN_LABEL_ERRORS_TO_REVIEW`` items of the newest label-error list (the model confidently
-disagrees with the consensus), each row with the reason it is there; gold items never."""
+disagrees with the consensus), then the items a manager sent to review (``ReviewRequest``),
+each row with the reason it is there; gold items only when a manager sent them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.queue import labels_validate
 from quality.consensus import Consensus
-from quality.models import Review
+from quality.models import Review, ReviewRequest
 from quality.report import (
     AnnotationArrays,
     consensus_of,
@@ -94,7 +95,50 @@ def review_queue(
             continue  # its counted annotations are gone, or it was made gold since
         row = consensus_row(a, result, int(found[0]))
         rows.append({**row, "reason": label_error_reason(flag), "label_error": flag})
+        listed[item_id] = rows[-1]
+    for item_id in requested_items(project=project):
+        if item_id in listed:
+            listed[item_id]["reason"] += " " + REQUESTED_REASON
+            continue
+        found = np.flatnonzero(a.item_ids == item_id)
+        row = (
+            consensus_row(a, result, int(found[0]))
+            if found.size
+            else {"item_id": item_id, "votes": 0, "confidence": None, "weakest": None, "tie": None}
+        )
+        rows.append({**row, "reason": REQUESTED_REASON, "label_error": None})
     return rows
+
+
+REQUESTED_REASON = "Sent to review by a manager."
+
+
+def requested_items(*, project: Project) -> list[int]:
+    """The items managers sent to review and no reviewer has decided since, oldest first."""
+    return list(
+        ReviewRequest.objects.filter(project=project)
+        .order_by("id")
+        .values_list("item_id", flat=True)
+    )
+
+
+def review_request(*, project: Project, actor: Any, item_ids: list[int]) -> int:
+    """Send items to review (inside the caller's transaction); returns how many were not
+    waiting already. The caller audits."""
+    before = ReviewRequest.objects.filter(project=project, item_id__in=item_ids).count()
+    ReviewRequest.objects.bulk_create(
+        [
+            ReviewRequest(
+                project=project,
+                item_id=item_id,
+                requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            for item_id in item_ids
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(item_ids) - before
 
 
 def review_submit(
@@ -116,8 +160,11 @@ def review_submit(
     clean = labels_validate(
         project=project, labels=labels, label_names=label_names_of(project=project)
     )
-    if not item_disputed(project=project, item_id=item_id) and (
-        item["is_gold"] or item_id not in review_flags(project=project)
+    requested = ReviewRequest.objects.filter(item_id=item_id).exists()
+    if (
+        not requested
+        and not item_disputed(project=project, item_id=item_id)
+        and (item["is_gold"] or item_id not in review_flags(project=project))
     ):
         raise Conflict(
             {
@@ -132,6 +179,7 @@ def review_submit(
             .values_list("labels", flat=True)
             .first()
         )
+        ReviewRequest.objects.filter(item_id=item_id).delete()  # decided: leaves the queue
         review = Review.objects.create(
             project=project,
             item_id=item_id,

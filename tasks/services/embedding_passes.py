@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from annotation.iterables import chunks
 from annotation.models import Item, Project
+from config.faults import fault_sleep
 from tasks import jobs
 from tasks.models import EmbeddingChunk, ItemEmbedding
 from tasks.selectors import items_lacking_embedding, items_without_embedding
@@ -49,7 +50,6 @@ from tasks.services.embeddings import (
     item_embeddings_write,
     loaded_embedder,
 )
-from tasks.services.faults import fault_sleep
 from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, stale_after
 
 logger = logging.getLogger(__name__)

@@ -34,6 +34,7 @@ from annotation.models import Item, Project
 from annotation.services.audit import audit_record
 from annotation.services.bulk import item_statistics_refresh
 from annotation.services.items_sql import item_scores_write
+from config.faults import fault_sleep
 from tasks import jobs
 from tasks.learning import (
     Featurizer,
@@ -44,7 +45,6 @@ from tasks.learning import (
 )
 from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
-from tasks.services.faults import fault_sleep
 from tasks.services.images import featurize, featurize_columns
 from tasks.services.label_names import renamed_predictions
 from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, model_version_fail

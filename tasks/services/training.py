@@ -25,11 +25,11 @@ from annotation.models import Annotation, Item, Project
 from annotation.selectors import label_names_of
 from annotation.services.audit import audit_record
 from annotation.services.storage import stored_files_delete
+from config.faults import fault_sleep
 from quality.export_aggregation import aggregator_for
 from tasks.learning import committee_size_for, cross_validate, fit_featurizer, train_model
 from tasks.models import ModelVersion
 from tasks.services.artifacts import Artifact, artifact_save
-from tasks.services.faults import fault_sleep
 from tasks.services.images import featurize, fetch_urls_allowed
 from tasks.services.lifecycle import (
     MAX_ATTEMPTS,

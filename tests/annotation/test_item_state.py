@@ -1,6 +1,6 @@
 """The item-state rule has one owner (annotation.item_state); its ORM expression and the
 SQL fragment of the hot path must give the same state as the plain rule on every counter
-combination."""
+combination, with and without an item's own extra overlap (a bulk requeue)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from annotation.services.queue_sql import item_counters_update
 COUNTS = range(4)
 
 
-def _items_with(project, combos) -> list[Item]:
+def _items_with(project, combos, extra=0) -> list[Item]:
     """One item per (is_gold, annotation_count, lease_count), its state deliberately stale."""
     return Item.objects.bulk_create(
         [
@@ -28,6 +28,7 @@ def _items_with(project, combos) -> list[Item]:
                 is_gold=gold,
                 annotation_count=n_annotations,
                 lease_count=leases,
+                extra_overlap=extra,
                 state="leased",
             )
             for n, (gold, n_annotations, leases) in enumerate(combos)
@@ -35,11 +36,12 @@ def _items_with(project, combos) -> list[Item]:
     )
 
 
+@pytest.mark.parametrize("extra", [0, 2])
 @pytest.mark.parametrize("overlap", [1, 2, 3])
-def test_orm_expression_agrees_with_rule(make_project, overlap):
+def test_orm_expression_agrees_with_rule(make_project, overlap, extra):
     project = make_project(overlap=overlap)
     combos = list(itertools.product([False, True], COUNTS, COUNTS))
-    items = _items_with(project, combos)
+    items = _items_with(project, combos, extra)
     item_states_refresh(project=project)
     for item in Item.objects.filter(pk__in=[i.pk for i in items]):
         expected = (
@@ -51,13 +53,15 @@ def test_orm_expression_agrees_with_rule(make_project, overlap):
                 annotation_count=item.annotation_count,
                 lease_count=item.lease_count,
                 overlap=overlap,
+                extra_overlap=extra,
             )
         )
         assert item.state == expected, (item.annotation_count, item.lease_count)
 
 
+@pytest.mark.parametrize("extra", [0, 2])
 @pytest.mark.parametrize("overlap", [1, 2, 3])
-def test_hot_path_sql_agrees_with_rule(make_project, overlap):
+def test_hot_path_sql_agrees_with_rule(make_project, overlap, extra):
     project = make_project(overlap=overlap)
     n = 0
     for gold, n_annotations, leases, d_annotations, d_leases in itertools.product(
@@ -73,6 +77,7 @@ def test_hot_path_sql_agrees_with_rule(make_project, overlap):
             is_gold=gold,
             annotation_count=n_annotations,
             lease_count=leases,
+            extra_overlap=extra,
         )
         item_counters_update(
             item_id=item.pk, overlap=overlap, d_annotations=d_annotations, d_leases=d_leases
@@ -85,11 +90,13 @@ def test_hot_path_sql_agrees_with_rule(make_project, overlap):
             annotation_count=item.annotation_count,
             lease_count=item.lease_count,
             overlap=overlap,
+            extra_overlap=extra,
         )
 
 
+@pytest.mark.parametrize("extra", [0, 2])
 @pytest.mark.parametrize("overlap", [1, 2, 3])
-def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap):
+def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap, extra):
     """As used inside an UPDATE that also moves the counters (bulk lease release)."""
     project = make_project(overlap=overlap)
     for d_annotations, d_leases in itertools.product([0, 1], [-1, 0, 1]):
@@ -97,7 +104,7 @@ def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap):
             c for c in itertools.product([False, True], COUNTS, COUNTS) if c[2] + d_leases >= 0
         ]
         Item.objects.filter(project=project).delete()
-        _items_with(project, combos)
+        _items_with(project, combos, extra)
         Item.objects.filter(project=project).update(
             annotation_count=F("annotation_count") + d_annotations,
             lease_count=F("lease_count") + d_leases,
@@ -111,4 +118,5 @@ def test_orm_expression_with_deltas_agrees_with_rule(make_project, overlap):
                 annotation_count=item.annotation_count,
                 lease_count=item.lease_count,
                 overlap=overlap,
+                extra_overlap=extra,
             ), (d_annotations, d_leases)

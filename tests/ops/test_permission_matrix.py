@@ -12,7 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, Item
+from annotation.models import Annotation, BulkAction, Item
 from annotation.services.guidelines import guideline_acknowledge, guideline_publish
 from annotation.services.imports import items_import_records
 from annotation.services.invites import invite_create
@@ -103,6 +103,7 @@ def world(make_user, make_project, add_member, manager):
     )
     gold_item = Item.objects.get(project=project, external_id="gold-1")
     token, _ = token_create(user=labeler, name="the labeler's laptop")
+    bulk = BulkAction.objects.create(project=project, action="priority", item_ids=[], total=0)
     invite, invite_token = invite_create(project=project, actor=manager)
     return {
         "invite": invite,
@@ -116,6 +117,7 @@ def world(make_user, make_project, add_member, manager):
         "item": first.item,
         "gold_item": gold_item,
         "token": token,
+        "bulk": bulk,
     }
 
 
@@ -168,6 +170,14 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     # the item table: reviewers read it; labelers must not learn which items exist
     ("get", P + "/items/", None, {**reviewing(200), "labeler": 404}),
     ("post", P + "/items/import/", [{"external_id": "new-1", "text": "t"}], managing(201)),
+    # The workbench's bulk actions: managers only; reviewers 403, labelers 404 (issue 13).
+    (
+        "post",
+        P + "/items/bulk/",
+        {"action": "priority", "priority": 2, "filter": {}},
+        managing(200) | {"labeler": 404},
+    ),
+    ("get", P + "/items/bulk/{bulk}/", None, managing(200) | {"labeler": 404}),
     ("post", P + "/next/", None, member_read(200)),
     ("post", "/api/v1/assignments/{assignment}/submit/", {"labels": ["neg"]}, own(201)),
     ("post", "/api/v1/assignments/{assignment}/skip/", {}, own(204)),
@@ -233,6 +243,7 @@ def test_every_role_gets_the_exact_status(api, world, method, template, body, ex
         model=world["model"].pk,
         item=world["item"].pk,
         token=world["token"].pk,
+        bulk=world["bulk"].pk,
         invite=world["invite"].pk,
         invite_token=world["invite_token"],
     )
@@ -263,6 +274,7 @@ def test_the_matrix_covers_every_api_route():
                 "item_id",
                 "version",
                 "token_id",
+                "bulk_id",
                 "invite_id",
             ):
                 pattern = pattern.replace(f"<id:{name}>", "#")

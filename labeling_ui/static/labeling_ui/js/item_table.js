@@ -1,7 +1,9 @@
 // The Data tab's item table: filters and search (GET projects/{id}/items/), sortable
 // columns, the manager's choice of columns (remembered in localStorage), keyset pages, and
 // the current filter kept in the page's URL so it can be shared and survives a reload.
-// Each row links to the item's story page with the filter in its query string.
+// Each row links to the item's story page with the filter in its query string, and has a
+// checkbox: the bulk actions (data_bulk.js) act on the checked rows, or on the whole filter
+// when none is checked; the table reloads when they are done ("skein:items-changed").
 import { api, ApiError, config, el, errorText, formatDate } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -101,6 +103,7 @@ async function load(params, { push = true } = {}) {
     const { data } = await api("GET", `projects/${projectId}/items/${query ? `?${query}` : ""}`);
     page = { next: data.next, previous: data.previous };
     render(data.results, filterOnly(params));
+    document.dispatchEvent(new CustomEvent("skein:selection-changed"));
     status.textContent = data.results.length ? "" : "No item matches this filter.";
   } catch (err) {
     page = { next: null, previous: null };
@@ -133,10 +136,20 @@ function render(rows, filter) {
   const shown = chosenColumns();
   const columns = COLUMNS.filter((c) => c.always || shown.has(c.key));
   const ordering = filter.get("ordering") || "id";
-  table.tHead.rows[0].replaceChildren(...columns.map((c) => (c.sort ? sortHeader(c, ordering)
-    : el("th", { scope: "col", class: c.num ? "num" : null, text: c.title }))));
+  const selectPage = el("input", { type: "checkbox", id: "select-page",
+    "aria-label": "Select every item on this page",
+    onchange: (event) => {
+      table.querySelectorAll("input.row-select").forEach((box) => { box.checked = event.target.checked; });
+      document.dispatchEvent(new CustomEvent("skein:selection-changed"));
+    } });
+  table.tHead.rows[0].replaceChildren(el("th", { scope: "col" }, selectPage),
+    ...columns.map((c) => (c.sort ? sortHeader(c, ordering)
+      : el("th", { scope: "col", class: c.num ? "num" : null, text: c.title }))));
   const storyQuery = filter.toString();
   table.tBodies[0].replaceChildren(...rows.map((row) => el("tr", { dataset: { itemId: row.id } },
+    el("td", {}, el("input", { type: "checkbox", class: "row-select", dataset: { itemId: row.id },
+      "aria-label": `Select ${row.external_id}`,
+      onchange: () => document.dispatchEvent(new CustomEvent("skein:selection-changed")) })),
     ...columns.map((c) => {
       const value = c.cell(row);
       if (c.key !== "external_id") return el("td", { class: c.num ? "num" : null, text: value });
@@ -186,6 +199,9 @@ $("page-next").addEventListener("click", () => {
 });
 $("page-prev").addEventListener("click", () => {
   if (page.previous) load(new URL(page.previous, window.location.href).searchParams);
+});
+document.addEventListener("skein:items-changed", () => {
+  load(new URLSearchParams(window.location.search), { push: false });
 });
 window.addEventListener("popstate", () => {
   const params = new URLSearchParams(window.location.search);

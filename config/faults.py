@@ -1,6 +1,7 @@
 """Deterministic slowness for the worker tests: ``SKEIN_FAULT_SLEEP="score:5,train:3"``.
 
-Read by the worker process only; unset in production, where it costs one dict lookup."""
+Infrastructure any app may use (the learning loop's jobs, the bulk actions). Read by the
+worker process only; unset in production, where it costs one dict lookup."""
 
 from __future__ import annotations
 
