@@ -1,4 +1,5 @@
-"""App config for quality: registers its labeler policy and after-submit hook with the core."""
+"""App config for quality: registers its labeler policy, after-submit hook and story
+section (the review decisions) with the core."""
 
 from django.apps import AppConfig
 
@@ -9,9 +10,15 @@ class QualityConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models cannot be imported before the app registry is ready.
-        from annotation.extensions import register_after_submit, register_labeler_policy
+        from annotation.extensions import (
+            register_after_submit,
+            register_labeler_policy,
+            register_story_section,
+        )
         from quality.services.qualification import QualificationPolicy
+        from quality.story import review_section
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
         register_after_submit(after_annotation)
+        register_story_section(review_section)

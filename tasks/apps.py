@@ -1,5 +1,6 @@
 """App config for tasks: registers the learning loop's after-submit and after-import hooks,
-the erasure of embeddings and its rule for a team's own predictions with the core, and its
+the erasure of embeddings, its part of an item's story and its rule for a team's own
+predictions with the core, and its
 model versions with quality's data card."""
 
 from django.apps import AppConfig
@@ -16,12 +17,14 @@ class TasksConfig(AppConfig):
             register_data_erased,
             register_items_imported,
             register_predictions_rule,
+            register_story_section,
         )
         from quality.datacard import register_model_version_rows
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
         from tasks.services.similarity import similarity_entries_delete
         from tasks.services.takeover import predictions_rule
+        from tasks.story import model_predictions_section
         from tasks.triggers import after_annotation, after_import
 
         register_after_submit(after_annotation)
@@ -30,3 +33,4 @@ class TasksConfig(AppConfig):
         register_data_erased(item_embeddings_delete)
         register_data_erased(similarity_entries_delete)
         register_items_imported(after_import)
+        register_story_section(model_predictions_section)

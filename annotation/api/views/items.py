@@ -1,5 +1,5 @@
-"""The v1 API views of a project's items and annotations: import and list items, list
-annotations, change one's own last answer."""
+"""The v1 API views of a project's items and annotations: import and list items, one item's
+story, list annotations, change one's own last answer."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.authentication import request_user
+from annotation.api.feedback_serializers import ItemStorySerializer
 from annotation.api.pagination import paginate, paginated
 from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser
 from annotation.errors import InvalidInput, NotFound
 from annotation.selectors import MANAGING_ROLES, project_for
 from annotation.services import imports, queue
+from annotation.story import item_story
 
 
 class ItemImportView(APIView):
@@ -87,6 +89,17 @@ class ItemListView(APIView):
             has_gold = has_gold_raw.lower() in ("true", "1")
         qs = selectors.items_for_manager(project=project, state=state, has_gold=has_gold)
         return paginate(request, qs, s.ItemSerializer)
+
+
+class ItemStoryView(APIView):
+    """One item's story: managers read all; reviewers what the review queue shows them (no
+    gold item, private field, hidden suggestion, model prediction or audit); 404 to anyone
+    else, the same as for an item that does not exist."""
+
+    @extend_schema(responses={200: ItemStorySerializer})
+    def get(self, request: Request, item_id: int) -> Response:
+        item, role = selectors.item_for(user=request.user, item_id=item_id, purpose="story")
+        return Response(item_story(item=item, role=role))
 
 
 class AnnotationListView(APIView):
