@@ -20,6 +20,7 @@ from annotation.models import (
     Guideline,
     GuidelineAck,
     Item,
+    ItemFlag,
     Membership,
     Project,
     StoredImage,
@@ -336,3 +337,82 @@ def item_for(*, user: User, item_id: int, purpose: str) -> tuple[Item, str]:
     if role_of is None or not allowed:
         raise NotFound({"detail": "Item not found."})
     return item, role_of
+
+
+def flag_counts(*, project: Project) -> dict[str, Any]:
+    """The project's flags for the dashboard: ``open`` (not resolved), ``total``, and the
+    open ones by reason (every reason present, zeros included); one query."""
+    reasons = ItemFlag.Reason.values
+    unresolved = Q(resolved_at__isnull=True)
+    counts = ItemFlag.objects.filter(project=project).aggregate(
+        total=Count("id"),
+        open=Count("id", filter=unresolved),
+        **{reason: Count("id", filter=unresolved & Q(reason=reason)) for reason in reasons},
+    )
+    return {
+        "open": counts["open"],
+        "total": counts["total"],
+        "by_reason": {reason: counts[reason] for reason in reasons},
+    }
+
+
+MAX_FLAG_NOTES = 20
+
+
+def flags_by_guideline_version(*, project: Project) -> dict[str, Any]:
+    """What labelers asked about, per guideline version, for the guideline editor:
+    ``versions`` (newest first, unknown version last), each with its flag count per reason
+    and how many are still open, and ``notes``, the newest flags that carry a comment (with
+    their item). Two queries."""
+    rows = (
+        ItemFlag.objects.filter(project=project)
+        .values("guideline_version", "reason")
+        .annotate(n=Count("id"), open=Count("id", filter=Q(resolved_at__isnull=True)))
+    )
+    versions: dict[int | None, dict[str, Any]] = {}
+    for row in rows:
+        entry = versions.setdefault(
+            row["guideline_version"],
+            {
+                "version": row["guideline_version"],
+                "total": 0,
+                "open": 0,
+                **dict.fromkeys(ItemFlag.Reason.values, 0),
+            },
+        )
+        entry[row["reason"]] += row["n"]
+        entry["total"] += row["n"]
+        entry["open"] += row["open"]
+    ordered = sorted(versions.values(), key=lambda e: (e["version"] is None, -(e["version"] or 0)))
+    notes = list(
+        ItemFlag.objects.filter(project=project)
+        .exclude(comment="")
+        .order_by("-id")
+        .values(
+            "guideline_version", "reason", "comment", "created_at", "item_id", "item__external_id"
+        )[:MAX_FLAG_NOTES]
+    )
+    return {"versions": ordered, "notes": notes}
+
+
+def item_neighbours(
+    *, project: Project, item_id: int, role: str, params: Any
+) -> tuple[int | None, int | None]:
+    """The previous and next item of the list the caller came from: the item list's filters
+    this core knows (``state``, ``has_gold``), ordered by id (``ordering=-id`` reverses),
+    without the gold items for a reviewer (who may not see them). Two indexed queries.
+    Other filters are ignored here until the item table's own filter selector replaces
+    ``items_for_manager``."""
+    state = params.get("state")
+    state = state if state in Item.State.values else None
+    raw_gold = str(params.get("has_gold", "")).lower()
+    has_gold = {"true": True, "1": True, "false": False, "0": False}.get(raw_gold)
+    items = items_for_manager(project=project, state=state, has_gold=has_gold)
+    if role not in MANAGING_ROLES:
+        items = items.filter(is_gold=False)
+    ids = items.values_list("id", flat=True)
+    before = ids.filter(id__lt=item_id).order_by("-id").first()
+    after = ids.filter(id__gt=item_id).order_by("id").first()
+    if params.get("ordering") == "-id":
+        return after, before
+    return before, after

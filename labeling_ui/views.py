@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from annotation import selectors
 from annotation.errors import Forbidden, NotFound
-from annotation.models import Project
+from annotation.models import ItemFlag, Project
 from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
@@ -104,6 +104,7 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
         "label",
         labels=labels,
         keys=keys,
+        flag_reasons=ItemFlag.Reason.choices,
         config={
             "labels": labels,
             "multi": project.is_multi_label,
@@ -155,6 +156,9 @@ def data(request: HttpRequest, project_id: int) -> HttpResponse:
 def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
     current = selectors.current_guideline(project=project)
+    flags = selectors.flags_by_guideline_version(project=project)
+    for row in flags["versions"]:
+        row["counts"] = [row[value] for value in ItemFlag.Reason.values]
     return _page(
         request,
         "labeling_ui/guideline.html",
@@ -162,6 +166,8 @@ def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
         role,
         "guideline",
         current=current,
+        flags=flags,
+        flag_reasons=ItemFlag.Reason.choices,
         config={"currentVersion": current.version if current else 0},
     )
 
@@ -186,3 +192,36 @@ def guideline_preview(request: HttpRequest, project_id: int) -> JsonResponse:
 def members(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
     return _page(request, "labeling_ui/members.html", project, role, "members")
+
+
+@login_required
+def item_story(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """One item's story (drawn from ``GET items/{id}/``), with the previous and next item of
+    the list the caller came from: its query parameters ride along in the query string."""
+    project, role = _project(request, project_id, (*MANAGING_ROLES, REVIEWER))
+    try:
+        item, _ = selectors.item_for(user=request.user, item_id=item_id, purpose="story")
+    except NotFound as exc:
+        raise Http404("Item not found.") from exc
+    if item.project_id != project.pk:
+        raise Http404("Item not found.")
+    before, after = selectors.item_neighbours(
+        project=project, item_id=item.pk, role=role, params=request.GET
+    )
+    query = request.GET.urlencode()
+    return _page(
+        request,
+        "labeling_ui/item_story.html",
+        project,
+        role,
+        "data",
+        item=item,
+        query=query,
+        config={
+            "itemId": item.pk,
+            "previous": before,
+            "next": after,
+            "query": query,
+            "manager": role in MANAGING_ROLES,
+        },
+    )

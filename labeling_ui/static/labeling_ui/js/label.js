@@ -1,10 +1,11 @@
 // The labeling page: keyboard-first; every answer is retried with its client_id until saved
 // or until the labeler has been told plainly that it was not. This module holds the page's
 // state, its rendering and its wiring; label/ holds the parts: claims.js (getting items, the
-// retry rule), pending.js (saving answers), guideline_dialog.js and keys.js.
+// retry rule), pending.js (saving answers), guideline_dialog.js, flag_dialog.js and keys.js.
 import { api, clientId, config } from "./api.js";
 import { renderItem } from "./item_render.js";
 import { loadNext, prefetch, withRetry } from "./label/claims.js";
+import { wireFlagDialog } from "./label/flag_dialog.js";
 import { acknowledge, closeGuideline, openGuideline } from "./label/guideline_dialog.js";
 import { onKey } from "./label/keys.js";
 import { allSaved, enqueueSave, loadPending, retryPending } from "./label/pending.js";
@@ -341,6 +342,7 @@ $("guideline-close").addEventListener("click", closeGuideline);
 $("guideline-ack").addEventListener("click", acknowledge);
 $("guideline").addEventListener("cancel", (e) => { if (state.mustAck) e.preventDefault(); });
 $("retry-btn").addEventListener("click", () => retryPending());
+wireFlagDialog();
 window.addEventListener("beforeunload", (e) => {
   if (state.pendings.length) { e.preventDefault(); e.returnValue = ""; }
 });

@@ -1,7 +1,8 @@
 // The keyboard: label shortcuts and the page's own keys (submit, skip, back, guideline,
-// retry, cancel).
+// retry, flag, cancel).
 import { config } from "../api.js";
 import { $, chooseLabel, confirmMulti, endEdit, multi, skip, startEdit, state } from "../label.js";
+import { flagKey, openFlag } from "./flag_dialog.js";
 import { closeGuideline, openGuideline } from "./guideline_dialog.js";
 import { retryPending } from "./pending.js";
 
@@ -14,6 +15,11 @@ const actionByKey = new Map(config.keys.map((k) => [k.key, k.action]));
 export function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
+  if ($("flag-dialog").open) {
+    // Its numbers and Enter (not while typing the comment); Esc is the dialog's own cancel.
+    if (!(target instanceof HTMLTextAreaElement)) flagKey(event);
+    return;
+  }
   if (target instanceof HTMLElement && target.closest("input, textarea, select")) return;
   const dialog = $("guideline");
   const key = event.key;
@@ -42,6 +48,9 @@ export function onKey(event) {
   } else if (action === "back") {
     event.preventDefault();
     startEdit();
+  } else if (action === "flag") {
+    event.preventDefault();
+    openFlag();
   } else if (action === "retry" && !$("save-error").hidden) {
     event.preventDefault();
     retryPending();
