@@ -80,11 +80,12 @@ def after_submit_hooks() -> tuple[AfterSubmit, ...]:
 PredictionsInCharge = Callable[..., bool]
 """Called as ``rule(project=)``: may a team's own predictions (imported, or from its
 endpoint) be the project's suggestions and queue priority now? The learning loop registers
-"until the project's own model beat them"; by default, the project's ``use_predictions``."""
+"until the project's own model beat them"; by default, whenever the project's
+``suggestion_source`` admits them."""
 
 
 def _use_setting(*, project: Project) -> bool:
-    return bool(project.use_predictions)
+    return project.suggestion_source != project.SuggestionSource.MODEL
 
 
 _predictions_rule: PredictionsInCharge = _use_setting
@@ -139,3 +140,36 @@ def register_story_section(section: StorySection) -> None:
 
 def story_sections() -> tuple[StorySection, ...]:
     return tuple(_story_sections)
+
+
+ItemFilter = Callable[..., Any]
+"""Called as ``build(value=, project=, role=)`` for one query parameter of the item table
+(``annotation.item_filters``) that another app owns (quality: the consensus label, agreement,
+review): answers a condition on ``Item`` (a ``Q`` or a boolean expression) and raises
+``InvalidInput`` naming the parameter for a bad value."""
+
+ItemColumns = Callable[..., dict[int, dict[str, Any]]]
+"""Called as ``columns(project=, item_ids=)`` for one page of the item table: that app's
+columns of those items by item id, in one query whatever the page's size."""
+
+_item_filters: dict[str, ItemFilter] = {}
+_item_columns: list[ItemColumns] = []
+
+
+def register_item_filter(name: str, build: ItemFilter) -> None:
+    """Own the item table's query parameter ``name`` (the last registration wins)."""
+    _item_filters[name] = build
+
+
+def item_filter_extensions() -> dict[str, ItemFilter]:
+    return dict(_item_filters)
+
+
+def register_item_columns(columns: ItemColumns) -> None:
+    """Add columns to the item table; registering the same function twice adds it once."""
+    if columns not in _item_columns:
+        _item_columns.append(columns)
+
+
+def item_column_extensions() -> tuple[ItemColumns, ...]:
+    return tuple(_item_columns)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 
@@ -30,6 +31,11 @@ class Project(models.Model):
         OFF = "off", "Off"
         SHOW = "show", "Show"
         AB = "ab", "A/B: shown for half of the items"
+
+    class SuggestionSource(models.TextChoices):
+        MODEL = "model", "The project's own model only"
+        PREDICTIONS = "predictions", "The team's predictions; the own model never takes over"
+        AUTO = "auto", "The team's predictions until the project's own model is better"
 
     class Aggregation(models.TextChoices):
         MAJORITY = "majority", "Majority vote"
@@ -58,11 +64,19 @@ class Project(models.Model):
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     # After a submit, serve the labeler an open item of the same near-duplicate group next.
     duplicates_back_to_back = models.BooleanField(default=False, db_default=False)
-    # A team's own predictions (imported, or from its endpoint) serve as suggestions and
-    # queue priority until the project's own model beats them by cross-validation.
-    use_predictions = models.BooleanField(default=True, db_default=True)
+    # Where suggestions and queue priority come from: a team's own predictions (imported, or
+    # from its endpoint) and/or the project's model (tasks.services.takeover has the rule).
+    suggestion_source = models.CharField(
+        max_length=12,
+        choices=SuggestionSource.choices,
+        default=SuggestionSource.AUTO,
+        db_default=SuggestionSource.AUTO,
+    )
     # An external model: POSTed batches of items, answers predictions (README, "Predictions").
+    # Its timeout and batch size fall back to SKEIN_ENDPOINT_TIMEOUT / SKEIN_ENDPOINT_CHUNK.
     prediction_endpoint = models.URLField(max_length=500, blank=True, db_default="")
+    endpoint_timeout_seconds = models.FloatField(null=True, blank=True)
+    endpoint_batch_size = models.PositiveIntegerField(null=True, blank=True)
     seed = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -207,6 +221,9 @@ class Item(models.Model):
     # near ones by the similarity job once the vectors exist (tasks.services.similarity).
     duplicate_group = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The item's last activity: a lease, a skip or an answer (the queue's counter update), a
+    # changed answer, gold set or unset. Rows inserted in bulk get the database's now().
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["id"]
@@ -232,7 +249,20 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "random_key"], condition=Q(is_gold=True), name="item_gold_idx"
             ),
-            models.Index(fields=["project", "state"], name="item_state_idx"),
+            # The item table (annotation.item_filters): one index per sortable column, ties
+            # by id, so a page is an index range whatever its depth (keyset pagination).
+            models.Index(fields=["project", "id"], name="item_table_id_idx"),
+            models.Index(fields=["project", "state", "id"], name="item_table_state_idx"),
+            models.Index(fields=["project", "priority", "id"], name="item_table_priority_idx"),
+            models.Index(
+                F("project"),
+                Coalesce(F("confidence"), Value(-1.0, output_field=models.FloatField())),
+                F("id"),
+                name="item_table_confidence_idx",
+            ),
+            models.Index(fields=["project", "created_at", "id"], name="item_table_created_idx"),
+            models.Index(fields=["project", "updated_at", "id"], name="item_table_updated_idx"),
+            models.Index(fields=["project", "annotation_count", "id"], name="item_table_count_idx"),
             models.Index(
                 fields=["project", "text_key"],
                 condition=Q(text_key__isnull=False),

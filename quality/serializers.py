@@ -242,16 +242,25 @@ class RequalifySerializer(serializers.Serializer):
     qualification = QualificationSerializer(allow_null=True)
 
 
+class ItemRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    external_id = serializers.CharField()
+
+
 class LabelErrorRowSerializer(serializers.Serializer):
     """One possible label error, most likely wrong first (rank 1)."""
 
-    item_id = serializers.IntegerField(source="item.pk")
-    external_id = serializers.CharField(source="item.external_id")
-    given = serializers.CharField(help_text="The consensus label the model was trained on.")
-    suggested = serializers.CharField(help_text="The label the model confidently predicts.")
+    item = ItemRefSerializer()
+    # The metaclass moves declared fields off the class, so this does not shadow Field.label.
+    label = serializers.CharField(  # type: ignore[assignment]
+        source="given", help_text="The consensus label the model was trained on."
+    )
+    suggested_label = serializers.CharField(
+        source="suggested", help_text="The label the model confidently predicts."
+    )
     score = serializers.FloatField(help_text="(1 - normalized margin) / 2; higher: more likely.")
     rank = serializers.IntegerField()
-    given_proba = serializers.FloatField()
+    label_proba = serializers.FloatField(source="given_proba")
     suggested_proba = serializers.FloatField()
     reviewed = serializers.BooleanField(help_text="A reviewer has decided the item.")
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +20,7 @@ from rest_framework.views import APIView
 from annotation.api.pagination import paginate, paginated
 from annotation.api.serializers import ItemSerializer
 from annotation.errors import Conflict, InvalidInput, NotFound
-from annotation.models import Item
+from annotation.models import Item, Project
 from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, item_data_for, project_for
 from quality.selectors import suggestion_acceptance
 from tasks import selectors
@@ -26,7 +31,22 @@ from tasks.services.models import model_version_activate, model_version_request
 from tasks.similarity import NoEmbedding, similar_items
 
 
+class VersionStoppingSerializer(serializers.Serializer):
+    prediction_agreement = serializers.FloatField(
+        allow_null=True,
+        help_text="Cohen's kappa between this version's and the previous version's "
+        "predictions on the stop set.",
+    )
+    advice = serializers.CharField(help_text="The stopping signal in plain words.")
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
+    stopping = serializers.SerializerMethodField()
+
+    @extend_schema_field(VersionStoppingSerializer(allow_null=True))
+    def get_stopping(self, version: ModelVersion) -> dict[str, Any] | None:
+        return selectors.version_stopping(version=version.version, metrics=version.metrics)
+
     class Meta:
         model = ModelVersion
         fields = [
@@ -43,6 +63,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "chunks_done",
             "trigger",
             "takeover",
+            "stopping",
             "created_at",
             "trained_at",
             "activated_at",
@@ -86,7 +107,7 @@ class PredictionRunSerializer(serializers.ModelSerializer):
 class TeamPredictionsSerializer(serializers.Serializer):
     """Where the team's own predictions stand."""
 
-    use_predictions = serializers.BooleanField()
+    suggestion_source = serializers.ChoiceField(choices=Project.SuggestionSource.choices)
     in_charge = serializers.BooleanField(
         help_text="They serve as the project's suggestions and queue priority now."
     )

@@ -97,7 +97,7 @@ def team_predictions(*, project: Project) -> dict[str, Any]:
     them, and its latest endpoint run (a model, or None)."""
     covered = ItemPrediction.objects.filter(project=project).values("item_id").distinct().count()
     return {
-        "use_predictions": project.use_predictions,
+        "suggestion_source": project.suggestion_source,
         "in_charge": bool(covered) and predictions_rule(project=project),
         "items_with_predictions": covered,
         "latest_run": prediction_runs(project=project).first(),
@@ -209,6 +209,32 @@ def stopping_signal(*, project: Project) -> dict[str, Any]:
         }
     version, metrics = row
     check = metrics["stop_set"]
+    state, reading = stopping_reading(version=version, check=check)
+    return {
+        "state": state,
+        "stop": state == "stop",
+        "reading": reading,
+        "version": version,
+        "kappa": check.get("kappa"),
+        "recent": check.get("recent") or [],
+        "threshold": check["threshold"],
+        "window": check["window"],
+        "stop_set_items": check.get("items", 0),
+    }
+
+
+def version_stopping(*, version: int, metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """One version's stopping signal as the models API shows it (None where its stop-set
+    check was not computed): the agreement of its predictions with the previous version's."""
+    check = (metrics or {}).get("stop_set")
+    if not check or "window" not in check:
+        return None
+    _, advice = stopping_reading(version=version, check=check)
+    return {"prediction_agreement": check.get("kappa"), "advice": advice}
+
+
+def stopping_reading(*, version: int, check: Mapping[str, Any]) -> tuple[str, str]:
+    """The state of a stop-set check and its reading in plain words."""
     recent, window, threshold = check.get("recent") or [], check["window"], check["threshold"]
     kappa = check.get("kappa")
     if check.get("stop"):
@@ -231,14 +257,4 @@ def stopping_signal(*, project: Project) -> dict[str, Any]:
             if kappa is not None
             else "The model is still changing."
         )
-    return {
-        "state": state,
-        "stop": state == "stop",
-        "reading": reading,
-        "version": version,
-        "kappa": kappa,
-        "recent": recent,
-        "threshold": threshold,
-        "window": window,
-        "stop_set_items": check.get("items", 0),
-    }
+    return state, reading

@@ -12,6 +12,7 @@ from annotation.api.inputs import (
     InputSerializer,
     StrictBooleanField,
     StrictCharField,
+    StrictFloatField,
     choice,
     fraction,
     whole_number,
@@ -29,7 +30,13 @@ from annotation.models import (
 from annotation.rendering import render_markdown
 from annotation.selectors import MANAGING_ROLES
 from annotation.services import exports
-from annotation.services.projects import MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS
+from annotation.services.projects import (
+    ENDPOINT_BATCH_RANGE,
+    ENDPOINT_TIMEOUT_RANGE,
+    MAX_DESCRIPTION_CHARS,
+    MAX_EMAIL_CHARS,
+    project_model_endpoint,
+)
 from annotation.services.queue import visible_suggestion
 from config.outbound import OutboundRefused, url_check
 
@@ -46,9 +53,16 @@ class LabelSerializer(serializers.ModelSerializer):
         fields = ["name", "shortcut", "color"]
 
 
+class ModelEndpointSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    timeout_seconds = serializers.FloatField()
+    batch_size = serializers.IntegerField()
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     labels = LabelSerializer(many=True, read_only=True)
     role = serializers.SerializerMethodField()
+    model_endpoint = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
@@ -72,8 +86,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "private_fields",
             "retention_days",
             "duplicates_back_to_back",
-            "use_predictions",
-            "prediction_endpoint",
+            "suggestion_source",
+            "model_endpoint",
             "created_at",
             "role",
         ]
@@ -82,11 +96,15 @@ class ProjectSerializer(serializers.ModelSerializer):
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(project.pk)
 
+    @extend_schema_field(ModelEndpointSerializer(allow_null=True))
+    def get_model_endpoint(self, project: Project) -> dict[str, Any] | None:
+        return project_model_endpoint(project)
+
     def to_representation(self, instance: Project) -> dict[str, Any]:
-        """The model endpoint's URL is the managers' business (it may name internal hosts)."""
+        """The model endpoint is the managers' business (its URL may name internal hosts)."""
         data: dict[str, Any] = super().to_representation(instance)
         if self.get_role(instance) not in MANAGING_ROLES:
-            data.pop("prediction_endpoint", None)
+            data.pop("model_endpoint", None)
         return data
 
 
@@ -128,6 +146,31 @@ class LabelInputField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class ModelEndpointInput(InputSerializer):
+    """The project's external model: where, how long to wait, how many items per call."""
+
+    url = StrictCharField(max_length=500, error_messages={"required": "Give the endpoint's URL."})
+    timeout_seconds = StrictFloatField(
+        min_value=ENDPOINT_TIMEOUT_RANGE[0],
+        max_value=ENDPOINT_TIMEOUT_RANGE[1],
+        required=False,
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value", "max_string_length"),
+            "Must be a number of seconds from "
+            f"{ENDPOINT_TIMEOUT_RANGE[0]:g} to {ENDPOINT_TIMEOUT_RANGE[1]:g}.",
+        ),
+    )
+    batch_size = whole_number(*ENDPOINT_BATCH_RANGE, required=False)
+
+    def validate_url(self, url: str) -> str:
+        url = url.strip()
+        try:
+            url_check(url)
+        except OutboundRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return url
 
 
 class ProjectUpdateInput(InputSerializer):
@@ -183,28 +226,20 @@ class ProjectUpdateInput(InputSerializer):
     duplicates_back_to_back = StrictBooleanField(
         required=False, error_messages={"invalid": "Must be true or false."}
     )
-    use_predictions = StrictBooleanField(
+    suggestion_source = choice(
+        Project.SuggestionSource,
         required=False,
-        error_messages={"invalid": "Must be true or false."},
-        help_text="Use the team's own predictions (imported, or from the model endpoint) as "
-        "suggestions and queue priority until the project's model beats them.",
+        help_text="Where suggestions and queue priority come from: 'model' (the project's "
+        "own model), 'predictions' (the team's own, imported or from the model endpoint; the "
+        "own model never takes over by itself) or 'auto' (the team's predictions until the "
+        "project's model is better by cross-validation).",
     )
-    prediction_endpoint = StrictCharField(
-        max_length=500,
+    model_endpoint = ModelEndpointInput(
         required=False,
-        allow_blank=True,
-        help_text="An http(s) URL that answers predictions for batches of items (README, "
-        "'A team's own predictions'); empty for none.",
+        allow_null=True,
+        help_text="An external model that answers predictions for batches of items (README, "
+        "'A team's own predictions'); null for none.",
     )
-
-    def validate_prediction_endpoint(self, url: str) -> str:
-        url = url.strip()
-        if url:
-            try:
-                url_check(url)
-            except OutboundRefused as exc:
-                raise serializers.ValidationError(str(exc)) from None
-        return url
 
     def validate_name(self, name: str) -> str:
         if not name.strip():

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Value
+from django.utils import timezone
 
 from annotation.errors import InvalidInput, NotFound
 from annotation.item_state import item_state_case
@@ -36,6 +37,7 @@ def item_gold_set(*, project: Project, item_id: int, actor: Any, gold: Any) -> I
     Item.objects.filter(pk=item.pk).update(
         gold=clean,
         is_gold=is_gold,
+        updated_at=timezone.now(),
         # the gold flag changes in this same UPDATE, so its branch of the rule is chosen here
         state=(Value(Item.State.OPEN) if is_gold else item_state_case(overlap=project.overlap)),
     )

@@ -5,7 +5,7 @@ and queue priority.
 Whether predictions serve a project is not the core's call: the registered
 ``extensions.predictions_in_charge`` answers it (the learning loop says "until the
 project's own model beat them by cross-validation"); with nothing registered, a project's
-``use_predictions`` setting decides.
+``suggestion_source`` setting decides.
 """
 
 from __future__ import annotations
@@ -301,5 +301,5 @@ def item_predictions_apply(*, project: Project, item_ids: Sequence[int] | None =
 
 def item_predictions_withdraw(*, project: Project) -> int:
     """Take the team's predictions off the project's items (suggestion and priority), e.g.
-    when a manager turns ``use_predictions`` off; the predictions themselves are kept."""
+    when they stop serving (``suggestion_source``); the predictions themselves are kept."""
     return item_suggestions_clear(project_id=project.pk)

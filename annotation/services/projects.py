@@ -6,6 +6,7 @@ import random
 import re
 from typing import Any
 
+from django.conf import settings as conf
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -34,6 +35,9 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # length) refuses what PostgreSQL would.
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_EMAIL_CHARS = 254  # the User model's email column
+# A project's model endpoint: the bounds of its own timeout (seconds) and batch size.
+ENDPOINT_TIMEOUT_RANGE = (0.5, 300.0)
+ENDPOINT_BATCH_RANGE = (1, 1000)
 PALETTE = [
     "#4e79a7",
     "#f28e2b",
@@ -96,6 +100,28 @@ def _clean_labels(labels: Any) -> list[dict[str, str]]:
     return cleaned
 
 
+def project_model_endpoint(project: Project) -> dict[str, Any] | None:
+    """The project's model endpoint as the API shows it, defaults filled in; None without."""
+    if not project.prediction_endpoint:
+        return None
+    return {
+        "url": project.prediction_endpoint,
+        "timeout_seconds": project.endpoint_timeout_seconds or conf.SKEIN_ENDPOINT_TIMEOUT,
+        "batch_size": project.endpoint_batch_size or conf.SKEIN_ENDPOINT_CHUNK,
+    }
+
+
+def _model_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The API's ``model_endpoint`` object (or null) as the project's columns."""
+    if "model_endpoint" not in fields:
+        return fields
+    endpoint = fields.pop("model_endpoint") or {}
+    fields["prediction_endpoint"] = endpoint.get("url", "")
+    fields["endpoint_timeout_seconds"] = endpoint.get("timeout_seconds")
+    fields["endpoint_batch_size"] = endpoint.get("batch_size")
+    return fields
+
+
 @transaction.atomic
 def project_create(*, creator: Any, name: str, labels: list[Any], **settings: Any) -> Project:
     """Create a project with its label schema; the creator becomes its manager. The
@@ -103,7 +129,7 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
     API's ProjectCreateInput)."""
     cleaned_labels = _clean_labels(labels)
     project = Project.objects.create(
-        created_by=creator, name=name, seed=random.randrange(2**31), **settings
+        created_by=creator, name=name, seed=random.randrange(2**31), **_model_fields(settings)
     )
     Label.objects.bulk_create(
         Label(project=project, order=i, **label) for i, label in enumerate(cleaned_labels)
@@ -130,18 +156,20 @@ def project_update(
                 details=change,
             )
     old_overlap = project.overlap
-    old_use = project.use_predictions
+    served = predictions_in_charge(project=project)
+    fields = _model_fields(fields)
     for field, value in fields.items():
         setattr(project, field, value)
     project.save()
     if project.overlap != old_overlap:
         item_states_refresh(project=project)
-    if project.use_predictions != old_use:
-        # The team's predictions come off the items, or go (back) on if they serve.
-        if not project.use_predictions:
-            item_predictions_withdraw(project=project)
-        elif predictions_in_charge(project=project):
+    serve = predictions_in_charge(project=project)
+    if serve != served:
+        # The team's predictions come off the items, or go (back) on now that they serve.
+        if serve:
             item_predictions_apply(project=project)
+        else:
+            item_predictions_withdraw(project=project)
     audit_record(
         actor=actor,
         action="project.updated",

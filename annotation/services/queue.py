@@ -419,4 +419,5 @@ def annotation_update(
         raise Conflict({"detail": "This answer can no longer be changed."})
     annotation.labels = labels_validate(project=project, labels=labels, label_names=label_names)
     annotation.save(update_fields=["labels", "updated_at"])
+    Item.objects.filter(pk=annotation.item_id).update(updated_at=annotation.updated_at)
     return annotation

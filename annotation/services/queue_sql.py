@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 from annotation.item_state import STATE_CASE_SQL, state_case_params
 from annotation.models import (
@@ -338,15 +339,16 @@ def assignment_close(*, assignment_id: int, state: str, now: datetime) -> None:
 
 _COUNTERS_SQL = (
     f"UPDATE {ITEM} SET annotation_count = annotation_count + %s, "
-    f"lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = {STATE_CASE_SQL} "
-    "WHERE id = %s"
+    f"lease_count = lease_count + %s, handed_out = (handed_out OR %s), state = {STATE_CASE_SQL}, "
+    "updated_at = %s WHERE id = %s"
 )
 
 
 def item_counters_update(*, item_id: int, overlap: int, d_annotations: int, d_leases: int) -> None:
     """Move an item's counters and recompute its state in the same UPDATE statement.
 
-    The state is :mod:`annotation.item_state`'s rule, computed from the new counts."""
+    The state is :mod:`annotation.item_state`'s rule, computed from the new counts; the
+    item's last activity (``updated_at``) is now."""
     with connection.cursor() as cursor:
         cursor.execute(
             _COUNTERS_SQL,
@@ -355,6 +357,7 @@ def item_counters_update(*, item_id: int, overlap: int, d_annotations: int, d_le
                 d_leases,
                 d_leases > 0,
                 *state_case_params(overlap=overlap, d_annotations=d_annotations, d_leases=d_leases),
+                _dt(timezone.now()),
                 item_id,
             ],
         )

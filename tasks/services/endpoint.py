@@ -2,14 +2,16 @@
 predictions it answers (README, "A team's own predictions", has the contract).
 
 Never called from a web request: a manager asks for a run (``prediction_run_request``), which
-plans chunks by item-id ranges and sends one job per chunk; each job makes one request
-(``SKEIN_ENDPOINT_TIMEOUT``), and the job decorator retries a transport failure (timeout,
-refused connection, HTTP 429/5xx) with backoff. An answer that breaks the contract (not
-JSON, wrong shape, unknown ids or labels) fails its chunk at once: asking again would get
-the same. A per-process circuit breaker stops calling an endpoint after
-``SKEIN_ENDPOINT_FAILURES`` failures in a row for ``SKEIN_ENDPOINT_BREAKER_SECONDS``. Every
-failure is kept on the run (``errors``), which the API shows; the queue never waits for any
-of it: items are served with whatever suggestion and priority they have.
+plans chunks by item-id ranges (the project's ``model_endpoint.batch_size``, else
+``SKEIN_ENDPOINT_CHUNK``) and sends one job per chunk; each job makes one request (the
+endpoint's ``timeout_seconds``, else ``SKEIN_ENDPOINT_TIMEOUT``), and the job decorator
+retries a transport failure (timeout, refused connection, HTTP 429/5xx) with backoff. An
+answer that breaks the contract (not JSON, wrong shape, unknown ids or labels) fails its
+chunk at once: asking again would get the same. A per-process circuit breaker stops
+calling an endpoint after ``SKEIN_ENDPOINT_FAILURES`` failures in a row for
+``SKEIN_ENDPOINT_BREAKER_SECONDS``. Every failure is kept on the run (``errors``), which
+the API shows; the queue never waits for any of it: items are served with whatever
+suggestion and priority they have.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def endpoint_answer_parse(
     return out
 
 
-def endpoint_call(*, url: str, payload: dict[str, Any]) -> bytes:
+def endpoint_call(*, url: str, payload: dict[str, Any], timeout: float) -> bytes:
     """One request through the breaker; raises EndpointUnavailable (retry; counted by the
     breaker here), EndpointRefused or EndpointAnswerInvalid (the caller counts it)."""
     if _circuit(url).breaker.is_open():
@@ -152,16 +154,14 @@ def endpoint_call(*, url: str, payload: dict[str, Any]) -> bytes:
         status, body = http_post_json(
             url,
             payload,
-            timeout=settings.SKEIN_ENDPOINT_TIMEOUT,
+            timeout=timeout,
             max_bytes=MAX_RESPONSE_BYTES,
         )
     except OutboundRefused as exc:
         raise EndpointRefused(f"refused: {exc}") from None
     except TimeoutError:
         _failed(url)
-        raise EndpointUnavailable(
-            f"timed out after {settings.SKEIN_ENDPOINT_TIMEOUT:g} s"
-        ) from None
+        raise EndpointUnavailable(f"timed out after {timeout:g} s") from None
     except (OSError, http.client.HTTPException) as exc:
         _failed(url)
         raise EndpointUnavailable(f"{type(exc).__name__}: {exc}") from None
@@ -198,7 +198,7 @@ def prediction_run_request(*, project: Project, actor: Any = None) -> Prediction
         finished_at=now,
         updated_at=now,
     )
-    size = max(1, int(settings.SKEIN_ENDPOINT_CHUNK))
+    size = max(1, int(project.endpoint_batch_size or settings.SKEIN_ENDPOINT_CHUNK))
     ids = list(_open_items(project.pk).order_by("id").values_list("id", flat=True))
     plan = [[ids[s], ids[min(s + size, len(ids)) - 1]] for s in range(0, len(ids), size)]
     try:
@@ -288,6 +288,7 @@ def prediction_run_chunk(*, run_id: int, index: int) -> int:
         else:
             body = endpoint_call(
                 url=run.endpoint,
+                timeout=project.endpoint_timeout_seconds or settings.SKEIN_ENDPOINT_TIMEOUT,
                 payload=endpoint_payload(project=project, labels=labels, items=items),
             )
             predictions = endpoint_answer_parse(

@@ -2,7 +2,9 @@
 suggestions and queue priority only once it is better by cross-validation.
 
 The rule the core asks (``annotation.extensions.predictions_in_charge``): a project's
-predictions serve while ``use_predictions`` is on and no version of its own model is active.
+predictions serve while ``suggestion_source`` admits them (``auto`` or ``predictions``) and no
+version of its own model is active. With ``predictions`` the own model never takes over by
+itself: its versions are trained and compared (for the record) but stay ``ready``.
 A trained version becomes active only through a scoring pass, and while predictions serve,
 ``model_version_train`` starts that pass only if :func:`takeover_compare` says the version is
 better: its cross-validated accuracy (``ModelVersion.metrics``) against the accuracy of the
@@ -28,7 +30,7 @@ _READ_CHUNK = 2000
 
 def predictions_rule(*, project: Project) -> bool:
     """Registered with the core: may the team's predictions serve this project now?"""
-    return bool(project.use_predictions) and not (
+    return project.suggestion_source != Project.SuggestionSource.MODEL and not (
         ModelVersion.objects.filter(project=project, state=ModelVersion.State.ACTIVE).exists()
     )
 
@@ -38,6 +40,16 @@ def comparison_due(*, project: Project) -> bool:
     return (
         predictions_rule(project=project)
         and ItemPrediction.objects.filter(project_id=project.pk).exists()
+    )
+
+
+def takeover_due(*, project: Project) -> bool:
+    """Must a new version be held back (compared, and kept ``ready`` unless it wins)? When
+    the team's predictions serve; with ``suggestion_source`` = predictions even before any
+    prediction arrived, so that they serve once they do."""
+    return comparison_due(project=project) or (
+        project.suggestion_source == Project.SuggestionSource.PREDICTIONS
+        and predictions_rule(project=project)
     )
 
 
@@ -75,7 +87,13 @@ def takeover_compare(
         "labeled_items": len(item_ids),
         "prediction_models": dict(Counter(m for _, m in newest.values())),
     }
-    if theirs is None:
+    if project.suggestion_source == Project.SuggestionSource.PREDICTIONS:
+        record.update(
+            decision=PREDICTIONS,
+            reason="the project's suggestion_source is 'predictions': its own model does "
+            "not take over by itself (a manager may activate a version)",
+        )
+    elif theirs is None:
         record.update(decision=MODEL, reason="no labeled item has a prediction to compare with")
     elif own_accuracy is None:
         record.update(

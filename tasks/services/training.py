@@ -39,7 +39,7 @@ from tasks.services.lifecycle import (
 )
 from tasks.services.model_checks import label_errors_check, stop_set_check
 from tasks.services.scoring import model_version_score_start
-from tasks.services.takeover import PREDICTIONS, comparison_due, takeover_compare
+from tasks.services.takeover import PREDICTIONS, takeover_compare, takeover_due
 from tasks.services.text_features import embedding_space_for, item_vectors
 
 logger = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def model_version_train(*, version_id: int, job_id: str) -> ModelVersion | None:
             labels=labeled.labels,
             own_accuracy=metrics.get("accuracy"),
         )
-        if comparison_due(project=project)
+        if takeover_due(project=project)
         else {}
     )
     name = artifact_save(

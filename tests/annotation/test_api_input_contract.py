@@ -13,11 +13,16 @@ from annotation.api.serializers import ProjectSerializer
 from annotation.models import Annotation, AuditEvent, Item, Project
 from tests.annotation.helpers import claim, submit
 
-# Every setting a project has: the model's own editable columns, less the internal ones.
+# Every setting a project has: the model's own editable columns, less the internal ones;
+# the model endpoint's three columns are one object in the API (``model_endpoint``).
 INTERNAL = {"id", "seed", "created_by"}
+ENDPOINT_COLUMNS = {"prediction_endpoint", "endpoint_timeout_seconds", "endpoint_batch_size"}
 SETTINGS = sorted(
-    f.name for f in Project._meta.concrete_fields if f.editable and f.name not in INTERNAL
+    f.name
+    for f in Project._meta.concrete_fields
+    if f.editable and f.name not in INTERNAL | ENDPOINT_COLUMNS
 )
+COLUMNS = SETTINGS + sorted(ENDPOINT_COLUMNS)
 
 
 @pytest.fixture
@@ -183,21 +188,74 @@ def test_a_body_that_is_not_an_object_is_refused(endpoints):
         ("private_fields", ["email"]),
         ("retention_days", 30),
         ("retention_days", None),
-        ("use_predictions", False),
-        ("prediction_endpoint", "https://models.example.org/predict"),
+        ("suggestion_source", "model"),
+        ("suggestion_source", "predictions"),
     ],
 )
 def test_a_patch_changes_only_what_it_sends(api, project, manager, field, value):
     assert field in SETTINGS
-    others = {f: getattr(project, f) for f in SETTINGS if f != field}
+    others = {f: getattr(project, f) for f in COLUMNS if f != field}
     labels = list(project.labels.values_list("name", "shortcut", "color"))
     response = api(manager).patch(f"/api/v1/projects/{project.pk}/", {field: value}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()[field] == value
     project.refresh_from_db()
     assert getattr(project, field) == value
-    assert {f: getattr(project, f) for f in SETTINGS if f != field} == others
+    assert {f: getattr(project, f) for f in COLUMNS if f != field} == others
     assert list(project.labels.values_list("name", "shortcut", "color")) == labels
+
+
+def test_the_model_endpoint_is_one_object_with_its_defaults_filled_in(
+    api, project, manager, settings
+):
+    url = f"/api/v1/projects/{project.pk}/"
+    others = {f: getattr(project, f) for f in SETTINGS}
+    body = {"model_endpoint": {"url": "https://models.example.org/predict", "batch_size": 25}}
+    response = api(manager).patch(url, body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["model_endpoint"] == {
+        "url": "https://models.example.org/predict",
+        "timeout_seconds": settings.SKEIN_ENDPOINT_TIMEOUT,
+        "batch_size": 25,
+    }
+    project.refresh_from_db()
+    assert (project.prediction_endpoint, project.endpoint_batch_size) == (
+        "https://models.example.org/predict",
+        25,
+    )
+    assert project.endpoint_timeout_seconds is None
+    assert {f: getattr(project, f) for f in SETTINGS} == others
+    # null takes it away, timeout and batch size with it.
+    response = api(manager).patch(url, {"model_endpoint": None}, format="json")
+    assert response.status_code == 200 and response.json()["model_endpoint"] is None
+    project.refresh_from_db()
+    assert (project.prediction_endpoint, project.endpoint_batch_size) == ("", None)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field"),
+    [
+        ({"url": "https://m.example.org/p", "timeout_seconds": 0.1}, "timeout_seconds"),
+        ({"url": "https://m.example.org/p", "timeout_seconds": "5"}, "timeout_seconds"),
+        ({"url": "https://m.example.org/p", "batch_size": 0}, "batch_size"),
+        ({"url": "https://m.example.org/p", "batch_size": 1001}, "batch_size"),
+        ({"url": "https://m.example.org/p", "retries": 3}, "retries"),
+        ({"batch_size": 10}, "url"),
+        ({"url": "ftp://m.example.org/p"}, "url"),
+    ],
+)
+def test_a_bad_model_endpoint_is_a_400_naming_its_field_and_changes_nothing(
+    api, project, manager, endpoint, field
+):
+    response = api(manager).patch(
+        f"/api/v1/projects/{project.pk}/",
+        {"model_endpoint": endpoint, "overlap": 3},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()["model_endpoint"]
+    project.refresh_from_db()
+    assert (project.prediction_endpoint, project.overlap) == ("", 1)
 
 
 def test_every_setting_can_be_given_when_the_project_is_created(api, manager):
@@ -220,14 +278,24 @@ def test_every_setting_can_be_given_when_the_project_is_created(api, manager):
         "private_fields": ["email"],
         "retention_days": 90,
         "duplicates_back_to_back": True,
-        "use_predictions": False,
-        "prediction_endpoint": "https://models.example.org/predict",
+        "suggestion_source": "predictions",
+        "model_endpoint": {
+            "url": "https://models.example.org/predict",
+            "timeout_seconds": 2.5,
+            "batch_size": 40,
+        },
     }
-    assert sorted(set(body) - {"labels"}) == SETTINGS
+    assert sorted(set(body) - {"labels", "model_endpoint"}) == SETTINGS
     response = api(manager).post("/api/v1/projects/", body, format="json")
     assert response.status_code == 201, response.content
+    assert response.json()["model_endpoint"] == body["model_endpoint"]
     project = Project.objects.get(pk=response.json()["id"])
     assert {f: getattr(project, f) for f in SETTINGS} == {f: body[f] for f in SETTINGS}
+    assert (
+        project.prediction_endpoint,
+        project.endpoint_timeout_seconds,
+        project.endpoint_batch_size,
+    ) == ("https://models.example.org/predict", 2.5, 40)
 
 
 def _request_schema(api, path: str, method: str) -> dict[str, Any]:
@@ -242,7 +310,7 @@ def test_the_project_request_schemas_list_every_setting_the_server_takes(api, db
     create = _request_schema(api, "/api/v1/projects/", "post")
     update = _request_schema(api, "/api/v1/projects/{project_id}/", "patch")
     for body in (create, update):
-        assert sorted(body["properties"]) == sorted([*SETTINGS, "labels"])
+        assert sorted(body["properties"]) == sorted([*SETTINGS, "labels", "model_endpoint"])
     # What a project shows of itself can be written, and nothing else.
     shown = set(ProjectSerializer.Meta.fields) - {"id", "created_at", "role"}
     assert shown == set(update["properties"])

@@ -219,13 +219,12 @@ def test_a_hidden_ab_suggestion_never_reaches_the_labeler(api, make_project, mak
     assert len(hidden) == seen_hidden
 
 
-def test_use_predictions_off_takes_them_off_the_items_and_on_puts_them_back(
-    api, manager, make_project
-):
+def test_source_model_takes_them_off_the_items_and_auto_puts_them_back(api, manager, make_project):
     project = make_project(suggestions="show")
     items_import_records(project=project, records=_rows(3))
     url = f"/api/v1/projects/{project.pk}/"
-    assert api(manager).patch(url, {"use_predictions": False}, format="json").status_code == 200
+    response = api(manager).patch(url, {"suggestion_source": "model"}, format="json")
+    assert response.status_code == 200
     assert not Item.objects.filter(project=project, predicted_labels__isnull=False).exists()
     assert ItemPrediction.objects.filter(project=project).count() == 3  # kept
     # Imported while off: stored, not served.
@@ -235,7 +234,7 @@ def test_use_predictions_off_takes_them_off_the_items_and_on_puts_them_back(
         records=[{"external_id": "new", "text": "x", "predictions": [_pred(["neg"], 0.5)]}],
     )
     assert Item.objects.get(project=project, external_id="new").predicted_labels is None
-    assert api(manager).patch(url, {"use_predictions": True}, format="json").status_code == 200
+    assert api(manager).patch(url, {"suggestion_source": "auto"}, format="json").status_code == 200
     assert Item.objects.filter(project=project, suggested_by="import:m1").count() == 4
 
 

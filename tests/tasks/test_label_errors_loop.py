@@ -69,8 +69,11 @@ def test_training_on_the_worker_flags_the_planted_wrong_labels_and_serves_them_t
     assert body["count"] == PLANTED and body["check"]["model_version"] == version.version
     assert body["check"]["checked"] == 60
     first = body["results"][0]
-    assert first["rank"] == 1 and first["item_id"] == flagged[0].item_id
-    assert {"external_id", "given", "suggested", "score", "reviewed"} <= set(first)
+    assert first["rank"] == 1 and first["item"]["id"] == flagged[0].item_id
+    assert first["item"]["external_id"] == flagged[0].item.external_id
+    assert first["label"] == flagged[0].given
+    assert first["suggested_label"] == flagged[0].suggested
+    assert {"score", "reviewed", "label_proba", "suggested_proba"} <= set(first)
     page = api(reviewer).get(url + "?limit=2").json()
     assert len(page["results"]) == 2 and page["next"]
     assert api(reviewer).get(url + f"?version={version.version + 5}").status_code == 404
@@ -104,7 +107,7 @@ def test_training_on_the_worker_flags_the_planted_wrong_labels_and_serves_them_t
     item_gold_set(project=project, item_id=flagged[1].item_id, actor=manager, gold=["pos"])
     for user in (reviewer, manager):
         rows = api(user).get(url).json()["results"]
-        assert flagged[1].item_id not in {r["item_id"] for r in rows}
+        assert flagged[1].item_id not in {r["item"]["id"] for r in rows}
         queue = api(user).get(f"/api/v1/projects/{project.pk}/review/").json()["results"]
         assert flagged[1].item_id not in {r["item_id"] for r in queue}
     # Only what the queue serves may be decided: rank 4 is beyond the top 2 (gold left out).

@@ -22,10 +22,7 @@ from tasks.models import PredictionRun
 from tasks.services.endpoint import prediction_run_chunk, prediction_run_request
 from tests.tasks.conftest import wait_for
 
-WORKER_ENV = {
-    "SKEIN_ALLOW_PRIVATE_ENDPOINTS": "1",
-    "SKEIN_ENDPOINT_TIMEOUT": "1",
-}
+WORKER_ENV = {"SKEIN_ALLOW_PRIVATE_ENDPOINTS": "1"}
 
 
 class Endpoint:
@@ -105,14 +102,15 @@ def _run_finished(run_id: int) -> PredictionRun | None:
 
 def _served_by(endpoint, n, *, worker, settings, api, manager, make_project):
     """A project of ``n`` items whose manager set ``endpoint`` through the API (private
-    endpoints allowed here and in the worker, which calls with a 1 s timeout)."""
+    endpoints allowed here and in the worker) with a 1 s timeout and 10 items a call."""
     settings.SKEIN_ALLOW_PRIVATE_ENDPOINTS = True
-    settings.SKEIN_ENDPOINT_CHUNK = 10
     worker.restart(env=WORKER_ENV)
     project = _project(make_project, n)
     url = f"/api/v1/projects/{project.pk}/"
-    response = api(manager).patch(url, {"prediction_endpoint": endpoint.url}, format="json")
-    assert response.status_code == 200 and response.json()["prediction_endpoint"] == endpoint.url
+    body = {"model_endpoint": {"url": endpoint.url, "timeout_seconds": 1, "batch_size": 10}}
+    response = api(manager).patch(url, body, format="json")
+    assert response.status_code == 200
+    assert response.json()["model_endpoint"]["url"] == endpoint.url
     return project
 
 
@@ -130,7 +128,7 @@ def test_an_endpoint_run_through_the_worker_serves_its_predictions(
     )
     url = f"/api/v1/projects/{project.pk}/"
     alice = add_member(project, make_user("alice"))
-    assert "prediction_endpoint" not in api(alice).get(url).json()  # managers only
+    assert "model_endpoint" not in api(alice).get(url).json()  # managers only
 
     response = api(manager).post(f"/api/v1/projects/{project.pk}/prediction-runs/")
     assert response.status_code == 202, response.content
@@ -229,10 +227,10 @@ def test_an_endpoint_timing_out_or_answering_garbage_leaves_the_queue_serving(
 def test_a_private_loopback_or_non_http_endpoint_is_refused(api, manager, make_project, url):
     project = make_project()
     response = api(manager).patch(
-        f"/api/v1/projects/{project.pk}/", {"prediction_endpoint": url}, format="json"
+        f"/api/v1/projects/{project.pk}/", {"model_endpoint": {"url": url}}, format="json"
     )
     assert response.status_code == 400
-    assert "prediction_endpoint" in response.json()
+    assert "url" in response.json()["model_endpoint"]
     project.refresh_from_db()
     assert project.prediction_endpoint == ""
 

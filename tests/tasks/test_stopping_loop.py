@@ -58,6 +58,14 @@ def test_a_converged_model_says_stop(
     assert version >= 4  # three comparisons need four versions
     assert len(signal["recent"]) == 3 and min(signal["recent"]) >= 0.99
     assert "unlikely to improve the model much" in signal["reading"]
+    # Each version carries its own reading (API contract: prediction_agreement, advice).
+    rows = {v["version"]: v for v in api(manager).get(url).json()["results"]}
+    assert rows[version]["stopping"] == {
+        "prediction_agreement": signal["kappa"],
+        "advice": signal["reading"],
+    }
+    assert rows[1]["stopping"]["prediction_agreement"] is None  # nothing to compare with
+    assert rows[1]["stopping"]["advice"].startswith("Too early to tell")
     # Predictions are stored per version, never for stop-set items it trained on.
     latest = ModelVersion.objects.get(project=project, version=version)
     predicted = set(

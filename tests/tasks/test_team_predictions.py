@@ -124,6 +124,63 @@ def test_the_own_model_takes_over_when_better_by_cross_validation(
     assert item.suggested_by is None and item.scored_by_version == version.version
 
 
+def test_source_predictions_keeps_them_serving_even_against_a_better_model(
+    make_project, make_user, add_member, api, manager
+):
+    """The same coin-flip predictions the own model beats under "auto" keep serving under
+    "predictions"; the comparison is still recorded, and "model" takes them off."""
+    project = make_project(retrain_every=1000, suggestions="show")
+    url = f"/api/v1/projects/{project.pk}/"
+    assert (
+        api(manager).patch(url, {"suggestion_source": "predictions"}, format="json").status_code
+        == 200
+    )
+    project.refresh_from_db()
+    _pool_with_predictions(project, right_share=0.5)
+    alice = add_member(project, make_user("alice"))
+    label_some(project, alice, 24)
+    version = _train(project)
+
+    assert version.state == ModelVersion.State.READY
+    assert not ScoreChunk.objects.filter(version=version).exists()
+    assert version.takeover["decision"] == "predictions"
+    assert "suggestion_source" in version.takeover["reason"]
+    assert version.takeover["own_accuracy"] > version.takeover["predictions_accuracy"]
+    body = api(manager).get(f"/api/v1/projects/{project.pk}/models/").json()
+    assert body["team_predictions"] | {"latest_run": None} == {
+        "suggestion_source": "predictions",
+        "in_charge": True,
+        "items_with_predictions": 80,
+        "latest_run": None,
+    }
+    assert assignment_claim_next(project=project, user=alice).suggestion["model_version"] == (
+        "import:t5"
+    )
+
+    assert api(manager).patch(url, {"suggestion_source": "model"}, format="json").status_code == 200
+    assert not Item.objects.filter(project=project, suggested_by__isnull=False).exists()
+    body = api(manager).get(f"/api/v1/projects/{project.pk}/models/").json()
+    assert body["team_predictions"]["in_charge"] is False
+
+
+def test_source_predictions_holds_the_model_back_before_any_prediction_arrived(
+    make_project, make_user, add_member
+):
+    project = make_project(retrain_every=1000, suggestion_source="predictions")
+    alice = add_member(project, make_user("alice"))
+    items_import_records(
+        project=project,
+        records=[
+            {"external_id": f"r{i}", "text": review("pos" if i % 2 else "neg", random.Random(i))}
+            for i in range(40)
+        ],
+    )
+    label_some(project, alice, 24)
+    version = _train(project)
+    assert version.state == ModelVersion.State.READY, version.takeover
+    assert version.takeover["decision"] == "predictions"
+
+
 def test_export_and_data_card_name_the_team_model_behind_each_suggestion(
     make_project, make_user, add_member, manager
 ):

@@ -23,9 +23,9 @@ function draw(data) {
   }
   body.replaceChildren(...data.results.map((r) => ctx.el("tr", {},
     ctx.el("td", { class: "num", text: String(r.rank) }),
-    ctx.el("td", { class: "mono", text: r.external_id }),
-    ctx.el("td", { text: `${r.given} (${(r.given_proba * 100).toFixed(0)}%)` }),
-    ctx.el("td", { text: `${r.suggested} (${(r.suggested_proba * 100).toFixed(0)}%)` }),
+    ctx.el("td", { class: "mono", text: r.item.external_id }),
+    ctx.el("td", { text: `${r.label} (${(r.label_proba * 100).toFixed(0)}%)` }),
+    ctx.el("td", { text: `${r.suggested_label} (${(r.suggested_proba * 100).toFixed(0)}%)` }),
     ctx.el("td", { class: "num", text: r.score.toFixed(2) }),
     ctx.el("td", { text: r.reviewed ? "yes" : "no" }))));
 }

@@ -103,8 +103,9 @@ function draw(data) {
   // The team's own predictions: whether they serve, the latest comparison, the endpoint.
   const team = data.team_predictions || {};
   if (team.items_with_predictions) {
+    const until = team.suggestion_source === "predictions" ? "" : " until the project's model beats them";
     parts.push(team.in_charge
-      ? `Your team's predictions (${team.items_with_predictions} items) are the suggestions and the queue order until the project's model beats them.`
+      ? `Your team's predictions (${team.items_with_predictions} items) are the suggestions and the queue order${until}.`
       : `Your team's predictions cover ${team.items_with_predictions} items; they are not serving.`);
   }
   const decided = data.results.find((v) => v.takeover && v.takeover.decision);

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0011_near_duplicates'),
+        ('annotation', '0013_item_workbench'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
