@@ -126,8 +126,8 @@ StorySection = Callable[..., dict[str, Any]]
 answers the keys it adds. A list under a key the core already fills (``predictions``) is
 appended to the core's list; any other key is set. It must run a fixed number of queries
 (the story's query count is asserted flat) and show ``role`` only what that role may see
-(``annotation.selectors.MANAGING_ROLES`` see everything; reviewers no gold, no hidden
-suggestion, no model prediction)."""
+(``annotation.selectors.MANAGING_ROLES`` see everything; reviewers no gold answer or
+status, no hidden suggestion, no model prediction)."""
 
 _story_sections: list[StorySection] = []
 

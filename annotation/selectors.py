@@ -308,10 +308,10 @@ def item_for(*, user: User, item_id: int, purpose: str) -> tuple[Item, str]:
     for ``purpose`` ("story": read its whole story; "comment": write a note on it); 404
     otherwise, the same answer as for an item that does not exist.
 
-    Managers and admins see every item. Reviewers see what the review queue shows them:
-    never a gold item (its story would say so), but they may comment on one they were
-    handed as labelers. Labelers read no story, and comment only on items they were
-    handed. ``item.project`` is loaded in the same query."""
+    Managers, admins and reviewers see every item of the project, as the item table lists
+    them (what a reviewer may read of it is the story's rule: no gold answer, no private
+    field). Labelers read no story, and comment only on items they were handed.
+    ``item.project`` is loaded in the same query."""
     if not user.is_authenticated:
         raise NotFound({"detail": "Item not found."})
     items = Item.objects.select_related("project").filter(pk=item_id)
@@ -329,11 +329,7 @@ def item_for(*, user: User, item_id: int, purpose: str) -> tuple[Item, str]:
     # member_role, handed: annotated above, not fields of Item.
     role_of: str | None = item.member_role  # type: ignore[attr-defined]
     handed: bool = item.handed  # type: ignore[attr-defined]
-    allowed = role_of in MANAGING_ROLES or (
-        role_of == REVIEWER and (not item.is_gold or (purpose == "comment" and handed))
-    )
-    if not allowed and purpose == "comment":
-        allowed = role_of == LABELER and handed
+    allowed = role_of in REVIEWING_ROLES or (purpose == "comment" and role_of == LABELER and handed)
     if role_of is None or not allowed:
         raise NotFound({"detail": "Item not found."})
     return item, role_of
@@ -393,26 +389,3 @@ def flags_by_guideline_version(*, project: Project) -> dict[str, Any]:
         )[:MAX_FLAG_NOTES]
     )
     return {"versions": ordered, "notes": notes}
-
-
-def item_neighbours(
-    *, project: Project, item_id: int, role: str, params: Any
-) -> tuple[int | None, int | None]:
-    """The previous and next item of the list the caller came from: the item list's filters
-    this core knows (``state``, ``has_gold``), ordered by id (``ordering=-id`` reverses),
-    without the gold items for a reviewer (who may not see them). Two indexed queries.
-    Other filters are ignored here until the item table's own filter selector replaces
-    ``items_for_manager``."""
-    state = params.get("state")
-    state = state if state in Item.State.values else None
-    raw_gold = str(params.get("has_gold", "")).lower()
-    has_gold = {"true": True, "1": True, "false": False, "0": False}.get(raw_gold)
-    items = items_for_manager(project=project, state=state, has_gold=has_gold)
-    if role not in MANAGING_ROLES:
-        items = items.filter(is_gold=False)
-    ids = items.values_list("id", flat=True)
-    before = ids.filter(id__lt=item_id).order_by("-id").first()
-    after = ids.filter(id__gt=item_id).order_by("id").first()
-    if params.get("ordering") == "-id":
-        return after, before
-    return before, after

@@ -5,15 +5,22 @@ model's predictions over versions) through ``annotation.extensions.story_section
 
 A fixed number of queries whatever the number of annotations or model versions: one per
 part, each a ``values()`` read with its user names joined. Managers and admins read all;
-reviewers (who may label too) read what the review queue shows them: no private field, no
+reviewers (who may label too) read every item, as the item table lists them, but not what
+would tell them which items are gold or what a labeler may not see: no private field, no
 gold answer, no suggestion that was hidden from a labeler, no model prediction, no audit.
+The previous and next item of the list the reader came from are ``item_neighbours``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import F, Q
+
+from annotation.errors import InvalidInput
 from annotation.extensions import story_sections
+from annotation.item_filters import items_matching, ordering_parse
 from annotation.models import (
     Annotation,
     Assignment,
@@ -22,6 +29,7 @@ from annotation.models import (
     ItemComment,
     ItemFlag,
     ItemPrediction,
+    Project,
 )
 from annotation.selectors import MANAGING_ROLES, item_data_for
 from annotation.services.queue import visible_suggestion
@@ -209,3 +217,35 @@ def item_story(*, item: Item, role: str) -> dict[str, Any]:
             else:
                 story[key] = value
     return story
+
+
+def item_neighbours(
+    *, project: Project, item: Item, viewer: Any, role: str, params: Mapping[str, str]
+) -> tuple[int | None, int | None]:
+    """The ids of the items before and after ``item`` in the item table under ``params``
+    (its filters and ``ordering``, ties by id): keyset reads from the item's own sort key,
+    so they cost what the list's first page costs wherever the item is (three queries).
+    Parameters the table refuses give no neighbours (None, None)."""
+    filters = {k: v for k, v in params.items() if k not in ("cursor", "limit", "offset")}
+    try:
+        ordering = ordering_parse(filters.get("ordering"))
+        items = items_matching(project, filters, viewer, role=role)
+    except InvalidInput:
+        return None, None
+    key = (
+        Item.objects.filter(pk=item.pk)
+        .annotate(order_key=ordering.key)
+        .values_list("order_key", flat=True)
+        .first()
+    )
+    after = Q(order_key__gt=key) | Q(order_key=key, id__gt=item.pk)
+    before = Q(order_key__lt=key) | Q(order_key=key, id__lt=item.pk)
+    if ordering.descending:
+        after, before = before, after
+    ids = items.values_list("id", flat=True)
+    following = ids.filter(after).first()  # the list's own order
+    reverse = (F("order_key").asc(), F("id").asc())
+    if not ordering.descending:
+        reverse = (F("order_key").desc(), F("id").desc())
+    preceding = ids.filter(before).order_by(*reverse).first()
+    return preceding, following

@@ -18,6 +18,7 @@ from annotation.models import ItemFlag, Project
 from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
+from annotation.story import item_neighbours
 from annotation.text import json_loads
 
 MAX_PREVIEW_CHARS = 200_000
@@ -205,8 +206,8 @@ def item_story(request: HttpRequest, project_id: int, item_id: int) -> HttpRespo
         raise Http404("Item not found.") from exc
     if item.project_id != project.pk:
         raise Http404("Item not found.")
-    before, after = selectors.item_neighbours(
-        project=project, item_id=item.pk, role=role, params=request.GET
+    before, after = item_neighbours(
+        project=project, item=item, viewer=request.user, role=role, params=request.GET.dict()
     )
     query = request.GET.urlencode()
     return _page(

@@ -1,6 +1,7 @@
 """GET items/{id}/: one item's story — content and provenance, the hidden-suggestion rule,
-who may read what (managers all; reviewers no gold, private field, hidden suggestion, model
-prediction or audit; labelers and outsiders 404), and a query count flat in the number of
+who may read what (managers all; reviewers no gold answer, private field, hidden suggestion, model
+prediction or audit; labelers and outsiders 404), prev/next in the list's order, and a
+query count flat in the number of
 annotations and model versions."""
 
 from __future__ import annotations
@@ -193,8 +194,14 @@ def test_who_reads_a_story(api, manager, make_user, story_world):
         # A labeler who annotated it, one who skipped it, an outsider: the missing item's 404.
         response = _story(api(user), item.pk)
         assert response.status_code == 404 and response.json() == missing.json()
-    # Reviewers never see a gold item (as in the review queue).
-    assert _story(api(users["reviewer"]), gold.pk).status_code == 404
+    # Reviewers read a gold item as they read any other (the item table lists it too):
+    # nothing in it says gold.
+    seen = _story(api(users["reviewer"]), gold.pk)
+    assert seen.status_code == 200
+    plain = _story(api(users["reviewer"]), item.pk).json()
+    assert set(seen.json()) == set(plain)
+    assert seen.json()["gold"] is None and seen.json()["audit"] == []
+    assert seen.json()["state"] == "open" and seen.json()["label_errors"] == []
     assert _story(api(), item.pk).status_code in (401, 403)
 
 
@@ -240,3 +247,33 @@ def test_story_query_count_is_flat(api, manager, make_user, add_member, story_wo
     assert _queries(client, item.pk) == small_manager
     assert _queries(reviewer, item.pk) == small_reviewer
     assert len(_story(client, item.pk).json()["annotations"]) == 14
+
+
+def test_neighbours_follow_the_lists_filter_and_ordering_with_ties(make_project, manager):
+    from annotation.story import item_neighbours
+
+    project = make_project(items=6)
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    # priorities: ties between items 1 and 3 (0.5) and between 0 and 5 (0.9); 4 is complete.
+    for n, priority in enumerate([0.9, 0.5, 0.1, 0.5, 0.7, 0.9]):
+        Item.objects.filter(pk=items[n].pk).update(priority=priority)
+    Item.objects.filter(pk=items[4].pk).update(state="complete")
+
+    def around(n, **params):
+        before, after = item_neighbours(
+            project=project, item=items[n], viewer=manager, role="manager", params=params
+        )
+        index = {item.pk: k for k, item in enumerate(items)}
+        return index.get(before), index.get(after)
+
+    assert around(2) == (1, 3)  # the default: by id
+    assert around(0) == (None, 1)
+    assert around(2, ordering="-id") == (3, 1)
+    assert around(3, state="open") == (2, 5)  # 4 is filtered out
+    # -priority: 5, 0 (0.9; ties by id in the list's direction), 4 (0.7), 3, 1 (0.5), 2.
+    assert around(5, ordering="-priority") == (None, 0)
+    assert around(1, ordering="-priority") == (3, 2)
+    assert around(1, ordering="priority") == (2, 3)  # 2, 1, 3, 4, 0, 5
+    assert around(3, ordering="-priority", state="open") == (0, 1)
+    # A filter the table refuses: no neighbours rather than an error.
+    assert around(2, nonsense="1") == (None, None)

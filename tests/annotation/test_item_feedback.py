@@ -141,10 +141,10 @@ def test_comment_roles(api, project, manager, make_user, add_member):
     assert _comment(api(reviewer), item.pk, {"body": "seen"}).status_code == 201
     assert _comment(api(make_user("stranger")), item.pk, {"body": "x"}).status_code == 404
     assert _comment(api(make_user("admin", staff=True)), item.pk, {"body": "ok"}).status_code == 201
-    # A reviewer sees no gold item (as in the review queue) unless it was handed to them.
+    # A gold item is commented on like any other (nothing tells a reviewer it is gold).
     item_gold_set(project=project, item_id=item.pk, actor=manager, gold=["pos"])
-    assert _comment(api(reviewer), item.pk, {"body": "x"}).status_code == 404
-    assert ItemComment.objects.filter(item=item).count() == 3
+    assert _comment(api(reviewer), item.pk, {"body": "x"}).status_code == 201
+    assert ItemComment.objects.filter(item=item).count() == 4
 
 
 def test_dashboard_counts_open_flags_and_guideline_versions_group_them(

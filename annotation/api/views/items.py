@@ -92,9 +92,9 @@ class ItemListView(APIView):
 
 
 class ItemStoryView(APIView):
-    """One item's story: managers read all; reviewers what the review queue shows them (no
-    gold item, private field, hidden suggestion, model prediction or audit); 404 to anyone
-    else, the same as for an item that does not exist."""
+    """One item's story: managers read all; reviewers every item without what a labeler may
+    not see (gold answer, private field, hidden suggestion, model prediction, audit); 404 to
+    anyone else, the same as for an item that does not exist."""
 
     @extend_schema(responses={200: ItemStorySerializer})
     def get(self, request: Request, item_id: int) -> Response:
