@@ -69,6 +69,10 @@ def test_labeler_flags_comments_and_still_labels(new_page, make_project, make_us
     page.wait_for_timeout(LOOK_MS)
     page.keyboard.press("1")
     page.locator("#item-id").filter(has_text="i").filter(has_not_text=shown).wait_for()
+    for _ in range(100):  # the answer is saved after the next item is shown
+        if Annotation.objects.filter(labeler=labeler).exists():
+            break
+        page.wait_for_timeout(100)
     annotation = Annotation.objects.get(labeler=labeler)
     assert annotation.item.external_id == shown and annotation.labels == ["pos"]
     assert not page.page_errors
