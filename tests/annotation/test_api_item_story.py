@@ -226,9 +226,9 @@ def test_story_query_count_is_flat(api, manager, make_user, add_member, story_wo
     reviewer = api(story_world["users"]["reviewer"])
     small_manager, small_reviewer = _queries(client, item.pk), _queries(reviewer, item.pk)
     # One query per part: the item with the caller's role, annotations, skips, flags,
-    # comments, team predictions, audit, reviews, label errors, stop-set predictions, the
-    # current model version. Reviewers skip team predictions, audit and the model's.
-    assert small_manager == 11
+    # comments, team predictions, audit, reviews, label errors, the model versions'
+    # predictions. Reviewers skip team predictions, audit and the model's.
+    assert small_manager == 10
     assert small_reviewer == 7
     Project = type(project)
     Project.objects.filter(pk=project.pk).update(overlap=30)
