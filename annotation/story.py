@@ -238,8 +238,10 @@ def item_neighbours(
         .values_list("order_key", flat=True)
         .first()
     )
-    after = Q(order_key__gt=key) | Q(order_key=key, id__gt=item.pk)
-    before = Q(order_key__lt=key) | Q(order_key=key, id__lt=item.pk)
+    # The keyset as a range on the sort key (which the (project, key, id) index serves) and
+    # the tie rule inside it: a bare "key > v OR (key = v AND id > x)" is read by a scan.
+    after = Q(order_key__gte=key) & (Q(order_key__gt=key) | Q(id__gt=item.pk))
+    before = Q(order_key__lte=key) & (Q(order_key__lt=key) | Q(id__lt=item.pk))
     if ordering.descending:
         after, before = before, after
     ids = items.values_list("id", flat=True)
