@@ -41,6 +41,13 @@ class GuidelineNotAcknowledged(Conflict):
         )
 
 
+class ProjectArchived(Conflict):
+    """The project is archived: its queue serves nothing until a manager unarchives it."""
+
+    def __init__(self) -> None:
+        super().__init__({"detail": "This project is archived: there is nothing to label in it."})
+
+
 class NotFound(DomainError):
     """The object does not exist for this caller (also used to hide others' projects)."""
 

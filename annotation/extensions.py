@@ -51,10 +51,16 @@ ItemsImported = Callable[..., None]
 """Called as ``hook(project=, created=)`` after an import that created items commits (e.g.
 the learning loop queues an embedding pass); it must be cheap and never fail the import."""
 
+LabelsRenamed = Callable[..., dict[str, int] | None]
+"""Called as ``hook(project=, mapping={old: new})`` inside the transaction that renames or
+merges labels: other apps rewrite the names they store (review decisions, label-error lists,
+stop-set predictions) and return how many rows changed, by what holds them."""
+
 _policy: LabelerPolicy = _Open()
 _after_submit: list[AfterSubmit] = []
 _data_erased: list[DataErased] = []
 _items_imported: list[ItemsImported] = []
+_labels_renamed: list[LabelsRenamed] = []
 
 
 def register_labeler_policy(policy: LabelerPolicy) -> None:
@@ -119,6 +125,17 @@ def register_items_imported(hook: ItemsImported) -> None:
 
 def items_imported_hooks() -> tuple[ItemsImported, ...]:
     return tuple(_items_imported)
+
+
+def register_labels_renamed(hook: LabelsRenamed) -> None:
+    """Add a reaction to renamed or merged labels; registering the same hook twice adds it
+    once."""
+    if hook not in _labels_renamed:
+        _labels_renamed.append(hook)
+
+
+def labels_renamed_hooks() -> tuple[LabelsRenamed, ...]:
+    return tuple(_labels_renamed)
 
 
 StorySection = Callable[..., dict[str, Any]]

@@ -78,6 +78,9 @@ class Project(models.Model):
     endpoint_timeout_seconds = models.FloatField(null=True, blank=True)
     endpoint_batch_size = models.PositiveIntegerField(null=True, blank=True)
     seed = models.BigIntegerField(default=0)
+    # Set while the project is archived: it leaves labelers' lists and its queue serves
+    # nothing; its data stays, and managers can still read and export it.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,6 +92,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def is_multi_label(self) -> bool:
@@ -142,6 +149,45 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} as {self.role}"
+
+
+class Invite(models.Model):
+    """A link that lets one person create an account and join a project with a role: valid
+    until ``expires_at``, used once, revocable. Only the SHA-256 of its random key is stored,
+    as for API tokens."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invites")
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.LABELER
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"invite {self.pk} to {self.project_id} as {self.role}"
+
+    @property
+    def state(self) -> str:
+        """``open``, ``used``, ``revoked`` or ``expired``."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "open"
 
 
 class Guideline(models.Model):

@@ -10,6 +10,7 @@ from django.contrib.auth import models as auth_models
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotation.errors import Forbidden, NotFound
@@ -19,6 +20,7 @@ from annotation.models import (
     Assignment,
     Guideline,
     GuidelineAck,
+    Invite,
     Item,
     ItemFlag,
     Membership,
@@ -85,11 +87,19 @@ _PROJECT_WITH_ROLE = (
 )
 
 
-def projects_for(*, user: auth_models.User) -> QuerySet[Project]:
-    """Projects the caller belongs to; every project for staff."""
+def projects_for(*, user: auth_models.User, archived: bool | None = None) -> QuerySet[Project]:
+    """Projects the caller belongs to; every project for staff. Archived projects are listed
+    only to those who manage them (``archived`` keeps only archived or only live ones)."""
     if user.is_staff:
-        return Project.objects.all()
-    return Project.objects.filter(memberships__user=user).distinct()
+        projects = Project.objects.all()
+    else:
+        managing = Membership.objects.filter(project=OuterRef("pk"), user=user, role=MANAGER)
+        projects = Project.objects.filter(memberships__user=user).filter(
+            Q(archived_at__isnull=True) | Exists(managing)
+        )
+    if archived is not None:
+        projects = projects.filter(archived_at__isnull=not archived)
+    return projects
 
 
 def can_create_projects(*, user: User) -> bool:
@@ -114,6 +124,16 @@ def project_roles_of(*, user: auth_models.User) -> dict[int, str]:
 def memberships_of(*, project: Project) -> QuerySet[Membership]:
     """The project's members, by username."""
     return project.memberships.select_related("user").order_by("user__username")
+
+
+def item_count_of(*, project: Project) -> int:
+    """How many items the project has (the delete confirmation names it)."""
+    return Item.objects.filter(project=project).count()
+
+
+def invites_of(*, project: Project) -> QuerySet[Invite]:
+    """The project's invites, newest first, with who made and used them."""
+    return project.invites.select_related("created_by", "used_by").order_by("-id")
 
 
 def tokens_visible_to(
@@ -280,6 +300,33 @@ def _in_json_lists(
     with connection.cursor() as cursor:
         cursor.execute(sql, [project.pk, *names])
         return {row[0] for row in cursor.fetchall()}
+
+
+def rows_with_labels(
+    *, rows: QuerySet[Any], field: str, names: list[str], path: str | None = None
+) -> QuerySet[Any]:
+    """Of ``rows``, those whose JSON list ``field`` (or the list at ``field[path]``) holds
+    one of ``names``, compared exactly: the rows a label rename must rewrite."""
+    if not names:
+        return rows.none()
+    lookup = f"{field}__{path}__contains" if path else f"{field}__contains"
+    if connection.vendor == "postgresql":  # jsonb containment, exact
+        match = Q()
+        for name in names:
+            match |= Q(**{lookup: [name]})
+        return rows.filter(match)
+    # SQLite: json_each unpacks the stored lists (see _in_json_lists); ``rows`` narrows it.
+    model = rows.model
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field(field).column)
+    json_path = f"'$.{path}'" if path else "'$'"
+    marks = ", ".join(["%s"] * len(names))
+    sql = (
+        f"SELECT t.id FROM {table} t, json_each(t.{column}, {json_path}) j "
+        f"WHERE json_valid(t.{column}) AND json_type(t.{column}, {json_path}) = 'array' "
+        f"AND j.type = 'text' AND j.value IN ({marks})"
+    )
+    return rows.filter(pk__in=RawSQL(sql, names))
 
 
 def labels_in_use(*, project: Project, names: Iterable[str]) -> dict[str, list[str]]:

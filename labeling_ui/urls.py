@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/new/", views.project_new, name="project-new"),
+    path("invite/<str:token>/", views.invite, name="invite"),
     path("projects/<id:project_id>/label/", views.label, name="label"),
     path("projects/<id:project_id>/dashboard/", views.dashboard, name="dashboard"),
     path("projects/<id:project_id>/settings/", views.project_settings, name="settings"),

@@ -7,19 +7,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from annotation import selectors
-from annotation.errors import Forbidden, NotFound
-from annotation.models import ItemFlag, Project
+from annotation.errors import Conflict, Forbidden, NotFound
+from annotation.models import ItemFlag, Membership, Project
 from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
+from annotation.services.invites import invite_by_token
 from annotation.story import item_neighbours
 from annotation.text import json_loads
+from labeling_ui.settings_form import head_choices, settings_groups
 
 MAX_PREVIEW_CHARS = 200_000
 
@@ -71,8 +74,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """The caller's projects with what is left for them and what they did today."""
     assert request.user.is_authenticated  # @login_required has checked
     roles = dict(request.user.memberships.values_list("project_id", "role"))
+    archived = {"true": True, "false": False}.get(request.GET.get("archived", ""))
     rows = []
-    for project in selectors.projects_for(user=request.user).order_by("name"):
+    for project in selectors.projects_for(user=request.user, archived=archived).order_by("name"):
         role = "admin" if request.user.is_staff else roles.get(project.pk)
         stats = selectors.labeler_stats(user=request.user, project=project)
         rows.append(
@@ -84,6 +88,9 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "section": "home",
+            # Only those who manage an archived project see it, and the filter with it.
+            "has_archived": selectors.projects_for(user=request.user, archived=True).exists(),
+            "archived_filter": archived,
             "can_create": selectors.can_create_projects(user=request.user),
         },
     )
@@ -123,28 +130,32 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     return _page(request, "labeling_ui/dashboard.html", project, role, "dashboard")
 
 
+def _form_context() -> dict[str, Any]:
+    return {"groups": settings_groups(), "head": head_choices(), "reserved_keys": reserved_hint()}
+
+
 @login_required
 def project_new(request: HttpRequest) -> HttpResponse:
     if not selectors.can_create_projects(user=request.user):
         raise PermissionDenied("Ask an admin for permission to create projects.")
-    return _page(request, "labeling_ui/project_form.html", None, None, "new", choices=_choices())
+    return _page(request, "labeling_ui/project_form.html", None, None, "new", **_form_context())
 
 
 @login_required
 def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
+    # The delete confirmation names how many items go (admins only see it).
+    item_count = selectors.item_count_of(project=project) if request.user.is_staff else None
     return _page(
-        request, "labeling_ui/project_form.html", project, role, "settings", choices=_choices()
+        request,
+        "labeling_ui/project_form.html",
+        project,
+        role,
+        "settings",
+        item_count=item_count,
+        config={"projectName": project.name, "itemCount": item_count},
+        **_form_context(),
     )
-
-
-def _choices() -> dict[str, Any]:
-    return {
-        "kind": Project.Kind.choices,
-        "strategy": Project.Strategy.choices,
-        "suggestions": Project.Suggestions.choices,
-        "reserved_keys": reserved_hint(),
-    }
 
 
 @login_required
@@ -192,7 +203,39 @@ def guideline_preview(request: HttpRequest, project_id: int) -> JsonResponse:
 @login_required
 def members(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
-    return _page(request, "labeling_ui/members.html", project, role, "members")
+    return _page(
+        request,
+        "labeling_ui/members.html",
+        project,
+        role,
+        "members",
+        roles=Membership.Role.choices,
+        password_rules=password_validators_help_texts(),
+    )
+
+
+def invite(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an invite link opens: what it offers, and a form to create an account (or
+    to join with the account one is logged in with). The API decides and explains."""
+    offer: dict[str, Any] | None = None
+    problem = ""
+    try:
+        found = invite_by_token(token)
+        offer = {"project": found.project.name, "role": found.role}
+    except (NotFound, Conflict) as exc:
+        problem = str(exc.detail.get("detail", "")) if isinstance(exc.detail, dict) else ""
+    return render(
+        request,
+        "labeling_ui/invite.html",
+        {
+            "offer": offer,
+            "problem": problem,
+            "section": "invite",
+            "password_rules": password_validators_help_texts(),
+            "config": {"token": token},
+        },
+        status=200 if offer else 404,
+    )
 
 
 @login_required

@@ -1,5 +1,5 @@
-"""App config for quality: registers its labeler policy, after-submit hook and story
-section (the review decisions) with the core."""
+"""App config for quality: registers its labeler policy, after-submit and labels-renamed
+hooks and its story section (the review decisions) with the core."""
 
 from django.apps import AppConfig
 
@@ -13,12 +13,15 @@ class QualityConfig(AppConfig):
         from annotation.extensions import (
             register_after_submit,
             register_labeler_policy,
+            register_labels_renamed,
             register_story_section,
         )
+        from quality.services.label_names import quality_labels_rename
         from quality.services.qualification import QualificationPolicy
         from quality.story import review_section
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
         register_after_submit(after_annotation)
+        register_labels_renamed(quality_labels_rename)
         register_story_section(review_section)

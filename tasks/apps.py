@@ -16,12 +16,14 @@ class TasksConfig(AppConfig):
             register_after_submit,
             register_data_erased,
             register_items_imported,
+            register_labels_renamed,
             register_predictions_rule,
             register_story_section,
         )
         from quality.datacard import register_model_version_rows
         from tasks.selectors import model_version_rows
         from tasks.services.embeddings import item_embeddings_delete
+        from tasks.services.label_names import learning_labels_rename
         from tasks.services.similarity import similarity_entries_delete
         from tasks.services.takeover import predictions_rule
         from tasks.story import model_predictions_section
@@ -33,4 +35,5 @@ class TasksConfig(AppConfig):
         register_data_erased(item_embeddings_delete)
         register_data_erased(similarity_entries_delete)
         register_items_imported(after_import)
+        register_labels_renamed(learning_labels_rename)
         register_story_section(model_predictions_section)

@@ -53,6 +53,9 @@ class ModelVersion(models.Model):
     # While a team's own predictions serve the project: this version's cross-validated
     # accuracy against theirs on the same labeled items, and who won (tasks/services/takeover.py).
     takeover = models.JSONField(default=dict, blank=True)
+    # Labels renamed or merged since it was trained: the name it was fitted with -> the name
+    # now. Its artifact keeps the old class names; scoring writes them through this map.
+    label_renames = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["project_id", "-version"]

@@ -13,6 +13,7 @@ from annotation.api.inputs import (
     StrictBooleanField,
     StrictCharField,
     StrictFloatField,
+    StrictIntegerField,
     choice,
     fraction,
     whole_number,
@@ -21,6 +22,7 @@ from annotation.models import (
     Annotation,
     ApiToken,
     Guideline,
+    Invite,
     Item,
     Label,
     LabelSet,
@@ -30,6 +32,8 @@ from annotation.models import (
 from annotation.rendering import render_markdown
 from annotation.selectors import MANAGING_ROLES
 from annotation.services import exports
+from annotation.services.invites import DEFAULT_DAYS as DEFAULT_INVITE_DAYS
+from annotation.services.invites import MAX_DAYS as MAX_INVITE_DAYS
 from annotation.services.projects import (
     ENDPOINT_BATCH_RANGE,
     ENDPOINT_TIMEOUT_RANGE,
@@ -62,6 +66,7 @@ class ModelEndpointSerializer(serializers.Serializer):
 class ProjectSerializer(serializers.ModelSerializer):
     labels = LabelSerializer(many=True, read_only=True)
     role = serializers.SerializerMethodField()
+    archived = serializers.BooleanField(source="is_archived", read_only=True)
     model_endpoint = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,9 +93,12 @@ class ProjectSerializer(serializers.ModelSerializer):
             "duplicates_back_to_back",
             "suggestion_source",
             "model_endpoint",
+            "archived",
+            "archived_at",
             "created_at",
             "role",
         ]
+        read_only_fields = ["archived_at"]
 
     def get_role(self, project: Project) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
@@ -241,6 +249,13 @@ class ProjectUpdateInput(InputSerializer):
         "'A team's own predictions'); null for none.",
     )
 
+    archived = StrictBooleanField(
+        required=False,
+        error_messages={"invalid": "Must be true or false."},
+        help_text="true archives the project (it leaves labelers' lists, its queue serves "
+        "nothing, its data stays and can be exported); false brings it back.",
+    )
+
     def validate_name(self, name: str) -> str:
         if not name.strip():
             raise serializers.ValidationError("A project needs a name.")
@@ -252,9 +267,37 @@ class ProjectCreateInput(ProjectUpdateInput):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
+        fields.pop("archived")
         for name in ("name", "labels"):
             fields[name].required = True
         return fields
+
+
+class ProjectDeleteInput(InputSerializer):
+    """Deleting a project is confirmed by repeating its name."""
+
+    confirm = StrictCharField(help_text="The project's name, exactly.")
+
+
+# ``label`` shadows Field.label for mypy only: DRF's metaclass takes declared fields off the
+# class, so the serializer's own label attribute is untouched.
+class LabelRenameInput(InputSerializer):
+    label = StrictCharField(help_text="The label's current name.")  # type: ignore[assignment]
+    name = StrictCharField(max_length=100, help_text="Its new name.")
+
+
+class LabelMergeInput(InputSerializer):
+    label = StrictCharField(help_text="The label that goes: its uses become `into`.")  # type: ignore[assignment]
+    into = StrictCharField(help_text="The label that stays.")
+
+
+class LabelChangeSerializer(serializers.Serializer):
+    """What a rename or merge changed: the names, and the rows rewritten by what holds them."""
+
+    to = serializers.CharField(required=False)
+    into = serializers.CharField(required=False)
+    rows = serializers.DictField(child=serializers.IntegerField())
+    labels = LabelSerializer(many=True)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -268,6 +311,55 @@ class MembershipSerializer(serializers.ModelSerializer):
 class MemberInput(InputSerializer):
     username = StrictCharField()
     role = choice(Membership.Role)
+
+
+class InviteSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(help_text="open, used, revoked or expired")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    used_by = serializers.CharField(source="used_by.username", default=None)
+
+    class Meta:
+        model = Invite
+        fields = [
+            "id",
+            "role",
+            "state",
+            "created_by",
+            "created_at",
+            "expires_at",
+            "used_by",
+            "used_at",
+            "revoked_at",
+        ]
+
+
+class InviteCreatedSerializer(InviteSerializer):
+    url = serializers.CharField(help_text="The link to send; shown once.")
+
+    class Meta(InviteSerializer.Meta):
+        fields = [*InviteSerializer.Meta.fields, "url"]
+
+
+class InviteCreateInput(InputSerializer):
+    role = choice(Membership.Role, required=False, default=Membership.Role.LABELER)
+    expires_in_days = whole_number(1, MAX_INVITE_DAYS, required=False, default=DEFAULT_INVITE_DAYS)
+
+
+class InvitePreviewSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="The project's name.")
+    role = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class InviteAcceptInput(InputSerializer):
+    """A new account's name and password; empty when the caller is logged in (they join with
+    their own account)."""
+
+    username = StrictCharField(required=False, default="")
+    password = StrictCharField(write_only=True, required=False, default="", allow_blank=True)
+    email = serializers.EmailField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_EMAIL_CHARS
+    )
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
@@ -447,6 +539,11 @@ class UserCreateInput(InputSerializer):
     email = serializers.EmailField(
         required=False, allow_blank=True, allow_null=True, max_length=MAX_EMAIL_CHARS
     )
+    project = StrictIntegerField(
+        required=False,
+        help_text="A project you manage: the new account joins it (with `role`) at once.",
+    )
+    role = choice(Membership.Role, required=False, default=Membership.Role.LABELER)
 
 
 class UserSerializer(serializers.Serializer):

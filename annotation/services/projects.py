@@ -12,6 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import FileField
+from django.utils import timezone
 
 from annotation.accounts import username_normalize, username_problem
 from annotation.errors import Forbidden, InvalidInput, NotFound
@@ -141,10 +142,19 @@ def project_create(*, creator: Any, name: str, labels: list[Any], **settings: An
 
 @transaction.atomic
 def project_update(
-    *, project: Project, actor: Any, labels: list[Any] | None = None, **fields: Any
+    *,
+    project: Project,
+    actor: Any,
+    labels: list[Any] | None = None,
+    archived: bool | None = None,
+    **fields: Any,
 ) -> Project:
-    """Change settings (and optionally the label schema); a new overlap re-sorts the queue.
-    The fields are checked by the caller, as for project_create."""
+    """Change settings (and optionally the label schema, or archive it); a new overlap
+    re-sorts the queue. The fields are checked by the caller, as for project_create."""
+    if archived is not None:
+        project_archive(project=project, actor=actor, archived=archived)
+        if not fields and labels is None:
+            return project
     if labels is not None:
         change = _replace_labels(project=project, labels=_clean_labels(labels))
         if change:
@@ -234,12 +244,9 @@ def item_states_refresh(*, project: Project) -> int:
     )
 
 
-@transaction.atomic
-def user_create(*, actor: Any, username: str, password: str, email: str = "") -> Any:
-    """Admins create any account; managers create labeler accounts for their teams. The
-    email's form and length are checked by the caller (the API's UserCreateInput)."""
-    if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
-        raise Forbidden({"detail": "Only admins and managers can create accounts."})
+def account_create(*, username: str, password: str, email: str = "") -> Any:
+    """A new user account, its name and password checked (a 400 naming each field): the
+    one rule for accounts, whoever creates them (an admin, a manager, an invite)."""
     errors: dict[str, list[str]] = {}
     username = username_normalize(username)
     problem = username_problem(username)
@@ -251,8 +258,29 @@ def user_create(*, actor: Any, username: str, password: str, email: str = "") ->
         errors["password"] = list(exc.messages)
     if errors:
         raise InvalidInput(errors)
-    user = User.objects.create_user(username=username, password=password, email=email)
-    audit_record(actor=actor, action="user.created", target=username)
+    return User.objects.create_user(username=username, password=password, email=email)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Any,
+    username: str,
+    password: str,
+    email: str = "",
+    project: Project | None = None,
+    role: str = Membership.Role.LABELER,
+) -> Any:
+    """Admins create any account; managers create labeler accounts for their teams. With a
+    ``project`` (which the actor manages, checked by the caller) the account joins it with
+    ``role`` in the same transaction. The email's form and length are checked by the caller
+    (the API's UserCreateInput)."""
+    if not (actor.is_staff or Membership.objects.filter(user=actor, role=MANAGER).exists()):
+        raise Forbidden({"detail": "Only admins and managers can create accounts."})
+    user = account_create(username=username, password=password, email=email)
+    audit_record(actor=actor, action="user.created", project=project, target=user.username)
+    if project is not None:
+        member_set(project=project, actor=actor, username=user.username, role=role)
     return user
 
 
@@ -318,6 +346,27 @@ def member_remove(*, project: Project, actor: Any, username: str) -> None:
     audit_record(actor=actor, action="member.removed", project=project, target=username)
 
 
+@transaction.atomic
+def project_archive(*, project: Project, actor: Any, archived: bool) -> Project:
+    """Archive a project (it leaves labelers' lists, its queue serves nothing, its open
+    leases end; its data stays and can be exported) or bring it back."""
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    project.refresh_from_db(fields=["archived_at"])
+    if archived == project.is_archived:
+        return project
+    project.archived_at = timezone.now() if archived else None
+    project.save(update_fields=["archived_at", "updated_at"])
+    released = assignments_release(project=project, user=None) if archived else 0
+    audit_record(
+        actor=actor,
+        action="project.archived" if archived else "project.unarchived",
+        project=project,
+        target=project.name,
+        details={"leases_released": released} if archived else {},
+    )
+    return project
+
+
 def _stored_files_of(project: Project) -> list[str]:
     """Every storage file a row of the project points at (label sets, model artifacts):
     found through the project's related models that have a file field, so a new kind of
@@ -335,10 +384,17 @@ def _stored_files_of(project: Project) -> list[str]:
 
 
 @transaction.atomic
-def project_delete(*, project: Project, actor: Any) -> None:
+def project_delete(*, project: Project, actor: Any, confirm: str | None = None) -> None:
     """Delete a project with everything of it: rows, and the files of its label sets (item
     text, labeler names) and models, removed from storage after the commit. Its audit
-    trail stays, naming the project by id and name."""
+    trail stays, naming the project by id and name. Admins only; from the API and the
+    browser ``confirm`` must repeat the project's name (the admin site confirms its own)."""
+    if not getattr(actor, "is_staff", False):
+        raise Forbidden({"detail": "Only admins can delete a project."})
+    if confirm is not None and confirm != project.name:
+        raise InvalidInput(
+            {"confirm": [f"Type the project's name, '{project.name}', to delete it."]}
+        )
     Project.objects.select_for_update().filter(pk=project.pk).first()
     files = _stored_files_of(project)
     audit_record(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -18,7 +19,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
-from annotation.errors import Conflict, GuidelineNotAcknowledged, InvalidInput, NotFound
+from annotation.errors import (
+    Conflict,
+    GuidelineNotAcknowledged,
+    InvalidInput,
+    NotFound,
+    ProjectArchived,
+)
 from annotation.extensions import GOLD_ONLY, after_submit_hooks, labeler_policy
 from annotation.item_state import item_state_case
 from annotation.models import Annotation, Assignment, Item, Membership, Project
@@ -127,6 +134,8 @@ def assignment_claim_next(
 
     ``ahead_of`` is the labeler's current assignment: the browser fetches the following
     item while the current one is on screen, so a labeler holds at most two open assignments."""
+    if project.archived_at is not None:
+        raise ProjectArchived()
     now = timezone.now()
     state = queue_sql.labeler_state(
         project_id=project.pk, user_id=user.pk, now=now, excluding=ahead_of
@@ -280,6 +289,8 @@ def annotation_submit(
             project, label_names = queue_sql.project_with_label_names(
                 project_id=assignment.project_id
             )
+            if project.archived_at is not None:
+                raise ProjectArchived()
             labels = labels_validate(project=project, labels=labels, label_names=label_names)
             if assignment.state == Assignment.State.SUBMITTED:
                 raise Conflict(
@@ -385,25 +396,29 @@ def assignment_skip(*, assignment_id: int, user: Any, reason: Any = "") -> None:
             )
 
 
-def assignments_release(*, project: Project, user: Any) -> int:
+def assignments_release(*, project: Project, user: Any | None) -> int:
     """End a labeler's open assignments in the project without an answer (a member
-    removed): the slots return to the queue. One UPDATE for the assignments, one for their
-    items (a labeler holds at most one assignment per item). Returns the number released."""
+    removed), or everyone's (``user=None``: the project archived): the slots return to the
+    queue. Returns the number released."""
     with transaction.atomic():
-        open_ones = list(
-            Assignment.objects.select_for_update()
-            .filter(project=project, labeler=user, state=Assignment.State.ACTIVE)
-            .values_list("pk", "item_id")
+        held = Assignment.objects.select_for_update().filter(
+            project=project, state=Assignment.State.ACTIVE
         )
+        if user is not None:
+            held = held.filter(labeler=user)
+        open_ones = list(held.values_list("pk", "item_id"))
         if not open_ones:
             return 0
         Assignment.objects.filter(pk__in=[pk for pk, _ in open_ones]).update(
             state=Assignment.State.EXPIRED, closed_at=timezone.now()
         )
-        Item.objects.filter(pk__in=[item_id for _, item_id in open_ones]).update(
-            lease_count=F("lease_count") - 1,
-            state=item_state_case(overlap=project.overlap, d_leases=-1, gold_open=True),
-        )
+        # An item may be held by several labelers: it gives back one lease per assignment.
+        per_item = Counter(item_id for _, item_id in open_ones)
+        for count in sorted(set(per_item.values())):
+            Item.objects.filter(pk__in=[i for i, n in per_item.items() if n == count]).update(
+                lease_count=F("lease_count") - count,
+                state=item_state_case(overlap=project.overlap, d_leases=-count, gold_open=True),
+            )
     return len(open_ones)
 
 

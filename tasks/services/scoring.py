@@ -46,6 +46,7 @@ from tasks.models import ModelVersion, ScoreChunk
 from tasks.services.artifacts import artifact_load
 from tasks.services.faults import fault_sleep
 from tasks.services.images import featurize, featurize_columns
+from tasks.services.label_names import renamed_predictions
 from tasks.services.lifecycle import MAX_ATTEMPTS, chunk_take, is_stale, model_version_fail
 from tasks.services.text_features import featurizer_vectors
 
@@ -245,6 +246,7 @@ def model_version_score_chunk(*, chunk_id: int, job_id: str) -> int | None:
         del X
         labels = [_jsonable(x) for x in scores.predicted_labels]
         labels = [x if isinstance(x, list) else [x] for x in labels]
+        labels = renamed_predictions(labels, version.label_renames or {})
     for start in range(0, len(ids), SCORE_WRITE_BATCH):
         end = start + SCORE_WRITE_BATCH
         with transaction.atomic():

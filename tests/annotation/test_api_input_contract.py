@@ -13,9 +13,10 @@ from annotation.api.serializers import ProjectSerializer
 from annotation.models import Annotation, AuditEvent, Item, Project
 from tests.annotation.helpers import claim, submit
 
-# Every setting a project has: the model's own editable columns, less the internal ones;
-# the model endpoint's three columns are one object in the API (``model_endpoint``).
-INTERNAL = {"id", "seed", "created_by"}
+# Every setting a project has: the model's own editable columns, less the internal ones and
+# its archived state (written as "archived": true/false by a PATCH, not at creation); the
+# model endpoint's three columns are one object in the API (``model_endpoint``).
+INTERNAL = {"id", "seed", "created_by", "archived_at"}
 ENDPOINT_COLUMNS = {"prediction_endpoint", "endpoint_timeout_seconds", "endpoint_batch_size"}
 SETTINGS = sorted(
     f.name
@@ -309,10 +310,12 @@ def _request_schema(api, path: str, method: str) -> dict[str, Any]:
 def test_the_project_request_schemas_list_every_setting_the_server_takes(api, db):
     create = _request_schema(api, "/api/v1/projects/", "post")
     update = _request_schema(api, "/api/v1/projects/{project_id}/", "patch")
-    for body in (create, update):
-        assert sorted(body["properties"]) == sorted([*SETTINGS, "labels", "model_endpoint"])
+    assert sorted(create["properties"]) == sorted([*SETTINGS, "labels", "model_endpoint"])
+    assert sorted(update["properties"]) == sorted(
+        [*SETTINGS, "labels", "model_endpoint", "archived"]
+    )
     # What a project shows of itself can be written, and nothing else.
-    shown = set(ProjectSerializer.Meta.fields) - {"id", "created_at", "role"}
+    shown = set(ProjectSerializer.Meta.fields) - {"id", "created_at", "role", "archived_at"}
     assert shown == set(update["properties"])
     assert sorted(create["required"]) == ["labels", "name"]
     assert "required" not in update  # a PATCH changes what it sends

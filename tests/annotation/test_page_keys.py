@@ -87,7 +87,7 @@ def test_flag_key_migration_moves_labels_off_f(make_project):
     for name, key in (("pos", "1"), ("neg", "F"), ("meh", "2")):
         Label.objects.filter(project=project, name=name).update(shortcut=key)
     untouched = make_project(labels=("x",))
-    migration = importlib.import_module("annotation.migrations.0015_flag_key")
+    migration = importlib.import_module("annotation.migrations.0016_flag_key")
 
     migration.free_the_flag_key(apps, None)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Item
 from annotation.services.guidelines import guideline_acknowledge, guideline_publish
 from annotation.services.imports import items_import_records
+from annotation.services.invites import invite_create
 from annotation.services.queue import annotation_submit, assignment_claim_next
 from annotation.services.tokens import token_create
 from quality.labelsets import labelset_build, labelset_request
@@ -102,7 +103,10 @@ def world(make_user, make_project, add_member, manager):
     )
     gold_item = Item.objects.get(project=project, external_id="gold-1")
     token, _ = token_create(user=labeler, name="the labeler's laptop")
+    invite, invite_token = invite_create(project=project, actor=manager)
     return {
+        "invite": invite,
+        "invite_token": invite_token,
         "users": users,
         "project": project,
         "annotation": annotation,
@@ -135,6 +139,23 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ),
     ("get", P + "/", None, member_read(200)),
     ("patch", P + "/", {"description": "changed"}, managing(200)),
+    ("patch", P + "/", {"archived": True}, managing(200)),
+    # Admins only; the wrong name is the admin's 400, so nothing is deleted in the matrix.
+    ("delete", P + "/", {"confirm": "not its name"}, managing(403) | {"admin": 400}),
+    ("post", P + "/labels/rename/", {"label": "pos", "name": "positive"}, managing(200)),
+    ("post", P + "/labels/merge/", {"label": "pos", "into": "neg"}, managing(200)),
+    ("get", P + "/invites/", None, managing(200)),
+    ("post", P + "/invites/", {"role": "reviewer"}, managing(201)),
+    ("delete", P + "/invites/{invite}/", None, managing(204)),
+    # Anyone holding the link reads it; a logged-in non-member joins with their own account,
+    # a member is told they are one, an anonymous caller must give an account (400).
+    ("get", "/api/v1/invites/{invite_token}/", None, dict.fromkeys(ROLES, 200)),
+    (
+        "post",
+        "/api/v1/invites/{invite_token}/accept/",
+        {},
+        dict.fromkeys(ROLES, 400) | {"admin": 201, "other_manager": 201, "nonmember": 201},
+    ),
     ("get", P + "/progress/", None, member_read(200)),
     ("get", P + "/members/", None, managing(200)),
     ("post", P + "/members/", {"username": "outsider", "role": "labeler"}, managing(201)),
@@ -213,6 +234,8 @@ def test_every_role_gets_the_exact_status(api, world, method, template, body, ex
         model=world["model"].pk,
         item=world["item"].pk,
         token=world["token"].pk,
+        invite=world["invite"].pk,
+        invite_token=world["invite_token"],
     )
     got = {}
     for role in ROLES:
@@ -241,9 +264,11 @@ def test_the_matrix_covers_every_api_route():
                 "item_id",
                 "version",
                 "token_id",
+                "invite_id",
             ):
                 pattern = pattern.replace(f"<id:{name}>", "#")
-            pattern = pattern.replace("<str:username>", "#").replace("<str:key>", "#")
+            for name in ("username", "key", "token"):
+                pattern = pattern.replace(f"<str:{name}>", "#")
             parts, candidate = pattern.split("/"), path.split("/")
             if len(parts) == len(candidate) and all(
                 a == "#" or a == b for a, b in zip(parts, candidate, strict=True)

@@ -17,7 +17,7 @@ from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.authentication import request_user
 from annotation.api.pagination import paginate, paginated
-from annotation.errors import InvalidInput
+from annotation.errors import Forbidden, InvalidInput, NotFound
 from annotation.ratelimit import login_wait
 from annotation.services import projects, tokens
 
@@ -82,11 +82,21 @@ class UserCreateView(APIView):
     @extend_schema(request=s.UserCreateInput, responses={201: s.UserSerializer})
     def post(self, request: Request) -> Response:
         body = s.UserCreateInput.validated(request)
+        project = None
+        if "project" in body:
+            try:
+                project, _ = selectors.project_for(
+                    user=request.user, project_id=body["project"], roles=selectors.MANAGING_ROLES
+                )
+            except (NotFound, Forbidden):
+                raise InvalidInput({"project": ["You manage no project with this id."]}) from None
         user = projects.user_create(
             actor=request.user,
             username=body["username"],
             password=body["password"],
             email=body.get("email") or "",
+            project=project,
+            role=body["role"],
         )
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 

@@ -34,14 +34,14 @@ def free_the_flag_key(apps, schema_editor):
                 "from": old,
                 "to": new,
                 "why": f"'{old}' is the labeling page's key for flagging an item",
-                "by": "migration 0015_flag_key",
+                "by": "migration 0016_flag_key",
             },
         )
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotation", "0014_item_flags_comments"),
+        ("annotation", "0015_project_archive_invites"),
     ]
 
     operations = [
