@@ -12,7 +12,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, Project
-from annotation.selectors import project_progress, start_of_today
+from annotation.selectors import flag_counts, project_progress, start_of_today
 
 MAX_HOURS = 7 * 24
 MIN_HOURS = 12
@@ -137,5 +137,6 @@ def project_dashboard(*, project: Project) -> dict[str, Any]:
         "labels": label_distribution(project=project),
         "annotators": labeler_table(project=project),
         "leases": lease_overview(project=project, now=now),
+        "flags": flag_counts(project=project),
         "generated_at": now.isoformat(),
     }

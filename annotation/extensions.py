@@ -1,8 +1,9 @@
 """The core's extension points: who may be served and whether an annotation counts (one
 labeler policy), what runs after a submit commits, what runs after an import commits, what
 else must go when items' data is erased (hooks), bulk actions on items that other apps
-own (saving a selection as a label set, sending it to review), and whether a team's own
-predictions serve a project's suggestions and priorities.
+own (saving a selection as a label set, sending it to review), whether a team's own
+predictions serve a project's suggestions and priorities, and what other apps add to an
+item's story (sections).
 
 The core knows none of its consumers: other apps register theirs from ``AppConfig.ready()``
 (quality registers qualification as the policy; quality and tasks register after-submit
@@ -165,6 +166,27 @@ def register_bulk_action(name: str, handler: BulkActionHandler) -> None:
 
 def bulk_action_handlers() -> dict[str, BulkActionHandler]:
     return dict(_bulk_actions)
+
+
+StorySection = Callable[..., dict[str, Any]]
+"""Called as ``section(item=, role=)`` while an item's story is read (``annotation.story``):
+answers the keys it adds. A list under a key the core already fills (``predictions``) is
+appended to the core's list; any other key is set. It must run a fixed number of queries
+(the story's query count is asserted flat) and show ``role`` only what that role may see
+(``annotation.selectors.MANAGING_ROLES`` see everything; reviewers no gold answer or
+status, no hidden suggestion, no model prediction)."""
+
+_story_sections: list[StorySection] = []
+
+
+def register_story_section(section: StorySection) -> None:
+    """Add a section to every item's story; registering the same one twice adds it once."""
+    if section not in _story_sections:
+        _story_sections.append(section)
+
+
+def story_sections() -> tuple[StorySection, ...]:
+    return tuple(_story_sections)
 
 
 ItemFilter = Callable[..., Any]

@@ -24,6 +24,7 @@ PAGE_KEYS: tuple[PageKey, ...] = (
     PageKey("b", "back", "change last answer", "b"),
     PageKey("Backspace", "back", "change last answer", "⌫"),
     PageKey("r", "retry", "retry an answer that was not saved", "r"),
+    PageKey("f", "flag", "flag the item (none fits, unsure, …) or comment on it", "f"),
     PageKey("?", "guideline", "guideline", "?"),
     PageKey("/", "filter", "filter the labels (Enter picks the first, Esc clears)", "/"),
     PageKey("Enter", "submit", "submit (multi-label)", "Enter"),

@@ -23,6 +23,7 @@ from annotation.models import (
     GuidelineAck,
     Invite,
     Item,
+    ItemFlag,
     Membership,
     Project,
     StoredImage,
@@ -370,10 +371,10 @@ def item_for(*, user: User, item_id: int, purpose: str) -> tuple[Item, str]:
     for ``purpose`` ("story": read its whole story; "comment": write a note on it); 404
     otherwise, the same answer as for an item that does not exist.
 
-    Managers and admins see every item. Reviewers see what the review queue shows them:
-    never a gold item (its story would say so), but they may comment on one they were
-    handed as labelers. Labelers read no story, and comment only on items they were
-    handed. ``item.project`` is loaded in the same query."""
+    Managers, admins and reviewers see every item of the project, as the item table lists
+    them (what a reviewer may read of it is the story's rule: no gold answer, no private
+    field). Labelers read no story, and comment only on items they were handed.
+    ``item.project`` is loaded in the same query."""
     if not user.is_authenticated:
         raise NotFound({"detail": "Item not found."})
     items = Item.objects.select_related("project").filter(pk=item_id)
@@ -391,11 +392,63 @@ def item_for(*, user: User, item_id: int, purpose: str) -> tuple[Item, str]:
     # member_role, handed: annotated above, not fields of Item.
     role_of: str | None = item.member_role  # type: ignore[attr-defined]
     handed: bool = item.handed  # type: ignore[attr-defined]
-    allowed = role_of in MANAGING_ROLES or (
-        role_of == REVIEWER and (not item.is_gold or (purpose == "comment" and handed))
-    )
-    if not allowed and purpose == "comment":
-        allowed = role_of == LABELER and handed
+    allowed = role_of in REVIEWING_ROLES or (purpose == "comment" and role_of == LABELER and handed)
     if role_of is None or not allowed:
         raise NotFound({"detail": "Item not found."})
     return item, role_of
+
+
+def flag_counts(*, project: Project) -> dict[str, Any]:
+    """The project's flags for the dashboard: ``open`` (not resolved), ``total``, and the
+    open ones by reason (every reason present, zeros included); one query."""
+    reasons = ItemFlag.Reason.values
+    unresolved = Q(resolved_at__isnull=True)
+    counts = ItemFlag.objects.filter(project=project).aggregate(
+        total=Count("id"),
+        open=Count("id", filter=unresolved),
+        **{reason: Count("id", filter=unresolved & Q(reason=reason)) for reason in reasons},
+    )
+    return {
+        "open": counts["open"],
+        "total": counts["total"],
+        "by_reason": {reason: counts[reason] for reason in reasons},
+    }
+
+
+MAX_FLAG_NOTES = 20
+
+
+def flags_by_guideline_version(*, project: Project) -> dict[str, Any]:
+    """What labelers asked about, per guideline version, for the guideline editor:
+    ``versions`` (newest first, unknown version last), each with its flag count per reason
+    and how many are still open, and ``notes``, the newest flags that carry a comment (with
+    their item). Two queries."""
+    rows = (
+        ItemFlag.objects.filter(project=project)
+        .values("guideline_version", "reason")
+        .annotate(n=Count("id"), open=Count("id", filter=Q(resolved_at__isnull=True)))
+    )
+    versions: dict[int | None, dict[str, Any]] = {}
+    for row in rows:
+        entry = versions.setdefault(
+            row["guideline_version"],
+            {
+                "version": row["guideline_version"],
+                "total": 0,
+                "open": 0,
+                **dict.fromkeys(ItemFlag.Reason.values, 0),
+            },
+        )
+        entry[row["reason"]] += row["n"]
+        entry["total"] += row["n"]
+        entry["open"] += row["open"]
+    ordered = sorted(versions.values(), key=lambda e: (e["version"] is None, -(e["version"] or 0)))
+    notes = list(
+        ItemFlag.objects.filter(project=project)
+        .exclude(comment="")
+        .order_by("-id")
+        .values(
+            "guideline_version", "reason", "comment", "created_at", "item_id", "item__external_id"
+        )[:MAX_FLAG_NOTES]
+    )
+    return {"versions": ordered, "notes": notes}

@@ -25,5 +25,10 @@ urlpatterns = [
         name="guideline-preview",
     ),
     path("projects/<id:project_id>/members/", views.members, name="members"),
+    path(
+        "projects/<id:project_id>/items/<id:item_id>/",
+        views.item_story,
+        name="item-story",
+    ),
     path("projects/<id:project_id>/review/", review_page, name="review"),
 ]

@@ -16,11 +16,12 @@ from django.views.decorators.http import require_POST
 from annotation import selectors
 from annotation.errors import Conflict, Forbidden, NotFound
 from annotation.item_filters import filter_names
-from annotation.models import Membership, Project
+from annotation.models import ItemFlag, Membership, Project
 from annotation.page_keys import PAGE_KEYS, page_keys_config, reserved_hint
 from annotation.rendering import render_markdown
 from annotation.selectors import LABELING_ROLES, MANAGING_ROLES, REVIEWER
 from annotation.services.invites import invite_by_token
+from annotation.story import item_neighbours
 from annotation.text import json_loads
 from labeling_ui.label_list import label_buttons_html, label_entries, label_glossary_html
 from labeling_ui.settings_form import head_choices, settings_groups
@@ -115,6 +116,7 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
         label_buttons=label_buttons_html(label_tree, multi=project.is_multi_label),
         label_glossary=label_glossary_html(label_tree),
         keys=keys,
+        flag_reasons=ItemFlag.Reason.choices,
         config={
             "labels": labels,
             "multi": project.is_multi_label,
@@ -181,6 +183,9 @@ def data(request: HttpRequest, project_id: int) -> HttpResponse:
 def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = _project(request, project_id, MANAGING_ROLES)
     current = selectors.current_guideline(project=project)
+    flags = selectors.flags_by_guideline_version(project=project)
+    for row in flags["versions"]:
+        row["counts"] = [row[value] for value in ItemFlag.Reason.values]
     return _page(
         request,
         "labeling_ui/guideline.html",
@@ -189,6 +194,8 @@ def guideline(request: HttpRequest, project_id: int) -> HttpResponse:
         "guideline",
         current=current,
         label_glossary=label_glossary_html(label_entries(project)[1]),
+        flags=flags,
+        flag_reasons=ItemFlag.Reason.choices,
         config={"currentVersion": current.version if current else 0},
     )
 
@@ -244,4 +251,37 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
             "config": {"token": token},
         },
         status=200 if offer else 404,
+    )
+
+
+@login_required
+def item_story(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """One item's story (drawn from ``GET items/{id}/``), with the previous and next item of
+    the list the caller came from: its query parameters ride along in the query string."""
+    project, role = _project(request, project_id, (*MANAGING_ROLES, REVIEWER))
+    try:
+        item, _ = selectors.item_for(user=request.user, item_id=item_id, purpose="story")
+    except NotFound as exc:
+        raise Http404("Item not found.") from exc
+    if item.project_id != project.pk:
+        raise Http404("Item not found.")
+    before, after = item_neighbours(
+        project=project, item=item, viewer=request.user, role=role, params=request.GET.dict()
+    )
+    query = request.GET.urlencode()
+    return _page(
+        request,
+        "labeling_ui/item_story.html",
+        project,
+        role,
+        "data",
+        item=item,
+        query=query,
+        config={
+            "itemId": item.pk,
+            "previous": before,
+            "next": after,
+            "query": query,
+            "manager": role in MANAGING_ROLES,
+        },
     )

@@ -1,6 +1,6 @@
 """App config for quality: registers its labeler policy, after-submit and labels-renamed
-hooks, its item-table filters and columns, and its bulk actions (label set, review) with
-the core."""
+hooks, its item-table filters and columns, its bulk actions (label set, review) and its
+story section (the review decisions) with the core."""
 
 from django.apps import AppConfig
 
@@ -18,11 +18,13 @@ class QualityConfig(AppConfig):
             register_item_filter,
             register_labeler_policy,
             register_labels_renamed,
+            register_story_section,
         )
         from quality import item_table
         from quality.bulk_actions import LabelSetFromSelection, SendToReview
         from quality.services.label_names import quality_labels_rename
         from quality.services.qualification import QualificationPolicy
+        from quality.story import review_section
         from quality.triggers import after_annotation
 
         register_labeler_policy(QualificationPolicy())
@@ -33,3 +35,4 @@ class QualityConfig(AppConfig):
         register_item_columns(item_table.item_columns)
         register_bulk_action("labelset", LabelSetFromSelection())
         register_bulk_action("review", SendToReview())
+        register_story_section(review_section)

@@ -1,4 +1,5 @@
-"""Input and output shapes of flags and comments (docs/API.md, "Items: the workbench")."""
+"""Input and output shapes of flags, comments and an item's story (docs/API.md, "Flags,
+comments and an item's story")."""
 
 from __future__ import annotations
 
@@ -68,3 +69,27 @@ class CommentSerializer(serializers.ModelSerializer):
     class Meta:
         model = ItemComment
         fields = ["id", "item", "author", "body", "created_at"]
+
+
+class ItemStorySerializer(serializers.Serializer):
+    """The story's shape, for the schema (the view builds it in ``annotation.story``)."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    project = serializers.IntegerField()
+    # The API's field name; in the stubs it clashes with the Serializer.data property.
+    data = serializers.JSONField()  # type: ignore[assignment]
+    data_erased = serializers.BooleanField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    annotation_count = serializers.IntegerField()
+    gold = serializers.JSONField(allow_null=True)
+    annotations = serializers.ListField(child=serializers.DictField())
+    skips = serializers.ListField(child=serializers.DictField())
+    flags = serializers.ListField(child=serializers.DictField())
+    comments = serializers.ListField(child=serializers.DictField())
+    review = serializers.DictField(allow_null=True)
+    reviews = serializers.ListField(child=serializers.DictField())
+    label_errors = serializers.ListField(child=serializers.DictField())
+    predictions = serializers.ListField(child=serializers.DictField())
+    audit = serializers.ListField(child=serializers.DictField())

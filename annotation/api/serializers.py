@@ -756,12 +756,21 @@ class LeaseOverviewSerializer(serializers.Serializer):
     leases = LeaseSerializer(many=True)
 
 
+class FlagCountsSerializer(serializers.Serializer):
+    open = serializers.IntegerField(help_text="Flags not resolved yet.")
+    total = serializers.IntegerField()
+    by_reason = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Open flags per reason."
+    )
+
+
 class DashboardSerializer(serializers.Serializer):
     progress = ProjectProgressSerializer()
     per_hour = HourCountSerializer(many=True)
     labels = LabelCountSerializer(many=True)
     annotators = AnnotatorActivitySerializer(many=True)
     leases = LeaseOverviewSerializer()
+    flags = FlagCountsSerializer()
     generated_at = serializers.DateTimeField()
 
 

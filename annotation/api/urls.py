@@ -55,6 +55,7 @@ urlpatterns = [
     path("assignments/<id:assignment_id>/submit/", queue.SubmitView.as_view()),
     path("assignments/<id:assignment_id>/skip/", queue.SkipView.as_view()),
     path("assignments/<id:assignment_id>/flag/", feedback.FlagView.as_view()),
+    path("items/<id:item_id>/", items.ItemStoryView.as_view()),
     path("items/<id:item_id>/comments/", feedback.CommentView.as_view()),
     path("projects/<id:project_id>/annotations/", items.AnnotationListView.as_view()),
     path("annotations/<id:annotation_id>/", items.AnnotationDetailView.as_view()),

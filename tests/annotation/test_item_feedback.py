@@ -141,7 +141,44 @@ def test_comment_roles(api, project, manager, make_user, add_member):
     assert _comment(api(reviewer), item.pk, {"body": "seen"}).status_code == 201
     assert _comment(api(make_user("stranger")), item.pk, {"body": "x"}).status_code == 404
     assert _comment(api(make_user("admin", staff=True)), item.pk, {"body": "ok"}).status_code == 201
-    # A reviewer sees no gold item (as in the review queue) unless it was handed to them.
+    # A gold item is commented on like any other (nothing tells a reviewer it is gold).
     item_gold_set(project=project, item_id=item.pk, actor=manager, gold=["pos"])
-    assert _comment(api(reviewer), item.pk, {"body": "x"}).status_code == 404
-    assert ItemComment.objects.filter(item=item).count() == 3
+    assert _comment(api(reviewer), item.pk, {"body": "x"}).status_code == 201
+    assert ItemComment.objects.filter(item=item).count() == 4
+
+
+def test_dashboard_counts_open_flags_and_guideline_versions_group_them(
+    api, project, manager, make_user, add_member
+):
+    from django.utils import timezone
+
+    from annotation.selectors import flags_by_guideline_version
+
+    users = [add_member(project, make_user(f"f{n}")) for n in range(3)]
+    guideline_publish(project=project, actor=manager, body="v1")
+    for user in users:
+        api(user).post(f"/api/v1/projects/{project.pk}/guidelines/1/ack/")
+    a0 = claim(api(users[0]), project).json()["assignment"]["id"]
+    a1 = claim(api(users[1]), project).json()["assignment"]["id"]
+    assert _flag(api(users[0]), a0, {"reason": "none_fits", "comment": "sports"}).status_code == 201
+    assert _flag(api(users[1]), a1, {"reason": "unsure"}).status_code == 201
+    guideline_publish(project=project, actor=manager, body="v2: sports is 'other'")
+    api(users[2]).post(f"/api/v1/projects/{project.pk}/guidelines/2/ack/")
+    a2 = claim(api(users[2]), project).json()["assignment"]["id"]
+    assert _flag(api(users[2]), a2, {"reason": "unsure"}).status_code == 201
+    ItemFlag.objects.filter(assignment_id=a1).update(resolved_at=timezone.now())
+
+    flags = api(manager).get(f"/api/v1/projects/{project.pk}/dashboard/").json()["flags"]
+    assert flags == {
+        "open": 2,
+        "total": 3,
+        "by_reason": {"none_fits": 1, "unsure": 1, "bad_item": 0, "other": 0},
+    }
+    grouped = flags_by_guideline_version(project=project)
+    assert [
+        (v["version"], v["none_fits"], v["unsure"], v["open"]) for v in grouped["versions"]
+    ] == [
+        (2, 0, 1, 1),
+        (1, 1, 1, 1),
+    ]
+    assert [n["comment"] for n in grouped["notes"]] == ["sports"]

@@ -17,7 +17,7 @@ PAGE_LETTERS = sorted({k.key for k in PAGE_KEYS if len(k.key) == 1})
 
 
 def test_the_list_holds_every_key_the_page_uses():
-    assert set(PAGE_LETTERS) == {"s", "b", "r", "?", "/"}
+    assert set(PAGE_LETTERS) == {"s", "b", "r", "f", "?", "/"}
     assert {k.key for k in PAGE_KEYS} >= {"Backspace", "Enter", "Escape"}
     assert set(RESERVED_SHORTCUTS) == {*PAGE_LETTERS, " "}
 
@@ -94,3 +94,29 @@ def test_migration_frees_the_filter_key_and_audits_it(make_project):
     assert dict(project.labels.values_list("name", "shortcut")) == {"pos": "1", "neg": "2"}
     event = AuditEvent.objects.get(action="label.shortcut_changed")
     assert (event.target, event.details["from"], event.details["to"]) == ("neg", "/", "2")
+
+
+def test_flag_key_migration_moves_labels_off_f(make_project):
+    project = make_project(labels=("pos", "neg", "meh"))
+    for name, key in (("pos", "1"), ("neg", "F"), ("meh", "2")):
+        Label.objects.filter(project=project, name=name).update(shortcut=key)
+    untouched = make_project(labels=("x",))
+    migration = importlib.import_module("annotation.migrations.0019_flag_key")
+
+    migration.free_the_flag_key(apps, None)
+
+    assert dict(project.labels.values_list("name", "shortcut")) == {
+        "pos": "1",
+        "neg": "3",
+        "meh": "2",
+    }
+    assert untouched.labels.get().shortcut == "1"
+    event = AuditEvent.objects.get(action="label.shortcut_changed")
+    assert (event.project_id, event.target, event.details["from"], event.details["to"]) == (
+        project.pk,
+        "neg",
+        "F",
+        "3",
+    )
+    migration.free_the_flag_key(apps, None)  # nothing left to change
+    assert AuditEvent.objects.filter(action="label.shortcut_changed").count() == 1

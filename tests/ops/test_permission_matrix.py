@@ -182,6 +182,8 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("post", "/api/v1/assignments/{assignment}/submit/", {"labels": ["neg"]}, own(201)),
     ("post", "/api/v1/assignments/{assignment}/skip/", {}, own(204)),
     ("post", "/api/v1/assignments/{assignment}/flag/", {"reason": "unsure"}, own(201)),
+    # An item's story: managers and reviewers; labelers 404 like outsiders.
+    ("get", "/api/v1/items/{item}/", None, reviewing(200) | {"labeler": 404}),
     # The item was handed to the labeler (and the admin); a reviewer sees a non-gold item.
     (
         "post",

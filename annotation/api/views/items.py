@@ -1,5 +1,5 @@
-"""The v1 API views of a project's items and annotations: import and list items, list
-annotations, change one's own last answer."""
+"""The v1 API views of a project's items and annotations: import and list items, one item's
+story, list annotations, change one's own last answer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.authentication import request_user
+from annotation.api.feedback_serializers import ItemStorySerializer
 from annotation.api.pagination import Pagination, paginate, paginated
 from annotation.api.parsers import FormParser, ImportJSONParser, MultiPartParser
 from annotation.errors import InvalidInput, NotFound
@@ -19,6 +20,7 @@ from annotation.item_filters import items_matching
 from annotation.item_table import Cursor, item_rows, items_page, page_limit
 from annotation.selectors import MANAGING_ROLES, REVIEWING_ROLES, project_for
 from annotation.services import imports, queue
+from annotation.story import item_story
 
 
 class ItemImportView(APIView):
@@ -144,6 +146,17 @@ def _page_url(request: Request, cursor: Cursor | None) -> str | None:
     params = request.query_params.copy()
     params["cursor"] = cursor.encode()
     return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+class ItemStoryView(APIView):
+    """One item's story: managers read all; reviewers every item without what a labeler may
+    not see (gold answer, private field, hidden suggestion, model prediction, audit); 404 to
+    anyone else, the same as for an item that does not exist."""
+
+    @extend_schema(responses={200: ItemStorySerializer})
+    def get(self, request: Request, item_id: int) -> Response:
+        item, role = selectors.item_for(user=request.user, item_id=item_id, purpose="story")
+        return Response(item_story(item=item, role=role))
 
 
 class AnnotationListView(APIView):

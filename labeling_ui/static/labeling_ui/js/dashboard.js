@@ -20,6 +20,12 @@ function render(data) {
   for (const key of ["items", "complete", "in_progress", "open", "annotations", "gold_items"]) {
     $(`kpi-${key}`).textContent = p[key].toLocaleString();
   }
+  const flags = data.flags;
+  $("kpi-flags").textContent = flags.open.toLocaleString();
+  const reasons = Object.entries(flags.by_reason).filter(([, n]) => n)
+    .map(([reason, n]) => `${n} ${reason.replace("_", " ")}`);
+  $("kpi-flags-caption").textContent = reasons.length ? `open flags (${reasons.join(", ")})`
+    : "open flags";
   const total = Math.max(1, p.items);
   const segment = (n, color, label) => el("span", {
     style: `width:${(100 * n) / total}%;background:${color}`, title: `${label}: ${n}` });

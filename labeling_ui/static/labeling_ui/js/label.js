@@ -1,11 +1,12 @@
 // The labeling page: keyboard-first; every answer is retried with its client_id until saved
 // or until the labeler has been told plainly that it was not. This module holds the page's
 // state, its rendering and its wiring; label/ holds the parts: claims.js (getting items, the
-// retry rule), pending.js (saving answers), guideline_dialog.js, keys.js and label_list.js
-// (filtering and narrowing long label lists).
+// retry rule), pending.js (saving answers), guideline_dialog.js, flag_dialog.js, keys.js and
+// label_list.js (filtering and narrowing long label lists).
 import { api, clientId, config } from "./api.js";
 import { renderItem } from "./item_render.js";
 import { loadNext, prefetch, withRetry } from "./label/claims.js";
+import { wireFlagDialog } from "./label/flag_dialog.js";
 import { acknowledge, closeGuideline, openGuideline } from "./label/guideline_dialog.js";
 import { onKey } from "./label/keys.js";
 import { resetLabelView } from "./label/label_list.js";
@@ -344,6 +345,7 @@ $("guideline-close").addEventListener("click", closeGuideline);
 $("guideline-ack").addEventListener("click", acknowledge);
 $("guideline").addEventListener("cancel", (e) => { if (state.mustAck) e.preventDefault(); });
 $("retry-btn").addEventListener("click", () => retryPending());
+wireFlagDialog();
 window.addEventListener("beforeunload", (e) => {
   if (state.pendings.length) { e.preventDefault(); e.returnValue = ""; }
 });

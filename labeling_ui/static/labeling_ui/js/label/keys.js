@@ -1,9 +1,10 @@
 // The keyboard: label shortcuts (one key, or two in a row: the first narrows the list to the
 // labels it starts, a group's key to the group's labels) and the page's own keys (submit,
-// skip, back, guideline, retry, cancel, filter).
+// skip, back, guideline, retry, flag, cancel, filter).
 import { config } from "../api.js";
 import { $, chooseLabel, confirmMulti, endEdit, multi, refuse, skip, startEdit, state }
   from "../label.js";
+import { flagKey, openFlag } from "./flag_dialog.js";
 import { closeGuideline, openGuideline } from "./guideline_dialog.js";
 import { focusFilter, isNarrowed, narrowTo, pendingKey, resetLabelView } from "./label_list.js";
 import { retryPending } from "./pending.js";
@@ -54,6 +55,11 @@ function labelKey(lower, keyTime, what) {
 export function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
+  if ($("flag-dialog").open) {
+    // Its numbers and Enter (not while typing the comment); Esc is the dialog's own cancel.
+    if (!(target instanceof HTMLTextAreaElement)) flagKey(event);
+    return;
+  }
   if (target instanceof HTMLElement && target.closest("input, textarea, select")) return;
   const dialog = $("guideline");
   const key = event.key;
@@ -90,6 +96,9 @@ export function onKey(event) {
   } else if (action === "back") {
     event.preventDefault();
     startEdit();
+  } else if (action === "flag") {
+    event.preventDefault();
+    openFlag();
   } else if (action === "retry" && !$("save-error").hidden) {
     event.preventDefault();
     retryPending();
