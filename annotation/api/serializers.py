@@ -347,8 +347,8 @@ class MemberInput(InputSerializer):
 
 class InviteSerializer(serializers.ModelSerializer):
     state = serializers.CharField(help_text="open, used, revoked or expired")
-    created_by = serializers.CharField(source="created_by.username", default=None)
-    used_by = serializers.CharField(source="used_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    used_by = serializers.CharField(source="used_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Invite

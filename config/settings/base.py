@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProjectAggregationEnum": "annotation.models.Project.Aggregation",
         "ExportStateEnum": "annotation.services.exports.STATES",
+        "ExportAggregationEnum": "annotation.services.exports.AGGREGATIONS",
         "QualificationStateEnum": "quality.models.Qualification.State",
         "ModelVersionStateEnum": "tasks.models.ModelVersion.State",
     },

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 
-from annotation.models import Item
+from annotation.models import Item, Project
 from annotation.services.duplicates import duplicate_groups_join
 from tasks.embedding_codec import ITEM_ID_DTYPE, STORED_DTYPE
 from tasks.models import ItemEmbedding, SimilarityIndex, SimilarityList
@@ -160,6 +160,9 @@ def similarity_refresh(
     started = time.perf_counter()
     threshold = float(settings.SKEIN_NEAR_DUPLICATE_COSINE)
     index_min = int(settings.SKEIN_SIMILARITY_INDEX_MIN)
+    if not Project.objects.filter(pk=project_id).exists():
+        # Deleted since the refresh was queued: nothing to index (not a failure to retry).
+        return RefreshResult(False, 0, 0, 0, time.perf_counter() - started)
     SimilarityIndex.objects.get_or_create(
         project_id=project_id,
         model_id=model_id,

@@ -203,6 +203,7 @@ def test_with_the_embedder_off_nothing_is_queued_or_embedded(celery_worker, make
     assert not ItemEmbedding.objects.exists()
 
 
+@pytest.mark.worker_env(WITH_EMBEDDER)
 def test_the_end_of_a_pass_refreshes_the_similarity_index(celery_worker, make_project):
     """No tick runs here: the index row and its watermark can only come from the refresh
     the pass's last chunk queues."""

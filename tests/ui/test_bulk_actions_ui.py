@@ -71,7 +71,7 @@ def test_checked_rows_are_the_selection(new_page, manager, answered):
     boxes.nth(0).check()
     boxes.nth(2).check()
     page.locator("#bulk-scope").filter(has_text="the 2 checked items").wait_for()
-    page.get_by_role("button", name="Mark gold").click()
+    page.get_by_role("button", name="Mark gold", exact=True).click()
     page.locator(".bulk-question").filter(has_text="Mark 2 items gold?").wait_for()
     page.get_by_role("button", name="Yes, mark gold 2 items").click()
     page.get_by_role("status").filter(has_text="Done: 2 items affected.").wait_for()

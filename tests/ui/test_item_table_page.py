@@ -50,7 +50,7 @@ def test_filter_in_url_sort_columns_and_pages(new_page, make_project, manager, c
     page.locator("#column-chooser summary").click()
     page.check("input[data-column=priority]")
     page.uncheck("input[data-column=text]")
-    page.get_by_role("button", name="Priority").click()
+    page.get_by_role("button", name="Priority", exact=True).click()
     page.wait_for_url("**ordering=priority**")
     page.get_by_role("button", name="Priority ↑").click()
     page.wait_for_url("**ordering=-priority**")
