@@ -43,6 +43,7 @@ from annotation.models import (
     Assignment,
     AuditEvent,
     Item,
+    ItemComment,
     ItemFlag,
     Membership,
     Project,
@@ -272,6 +273,12 @@ def _flag_reason(name: str, value: str, project: Project, role: str) -> Exists:
     return _open_flags(project, reason=value)
 
 
+def _commented(name: str, value: str, project: Project, role: str) -> Q:
+    """Items someone left a comment on (labelers, reviewers, managers)."""
+    commented = Exists(ItemComment.objects.filter(project_id=project.pk, item=OuterRef("pk")))
+    return Q(commented) if parse_bool(name, value) else ~Q(commented)
+
+
 def _duplicate_group(name: str, value: str, project: Project, role: str) -> Q:
     return Q(duplicate_group=parse_int(name, value))
 
@@ -333,6 +340,7 @@ _CORE: dict[str, _Build] = {
     "skip_reason": _skip_reason,
     "flagged": _flagged,
     "flag_reason": _flag_reason,
+    "commented": _commented,
     "duplicate_group": _duplicate_group,
     "has_duplicates": _has_duplicates,
     "import_batch": _import_batch,

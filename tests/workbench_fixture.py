@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, AuditEvent, Item, ItemFlag
+from annotation.models import Annotation, Assignment, AuditEvent, Item, ItemComment, ItemFlag
 from annotation.services.imports import items_import_records
 
 TEXTS = {
@@ -101,6 +101,8 @@ def bench(make_project, make_user, add_member) -> dict[str, Any]:
         reason=ItemFlag.Reason.UNSURE,
         resolved_at=now,
     )
+    ItemComment.objects.create(project=project, item=items["e"], author=users["bob"], body="?")
+    ItemComment.objects.create(project=project, item=items["g"], author=users["alice"], body="!")
     batch = AuditEvent.objects.filter(project=project, action="items.imported").order_by("id")
     return {
         "project": project,

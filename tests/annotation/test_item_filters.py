@@ -46,6 +46,8 @@ def keys(bench: dict[str, Any], params: dict[str, str], who: str = "manager") ->
         ({"flagged": "false"}, list("abdefg")),
         ({"flag_reason": "none_fits"}, ["c"]),
         ({"flag_reason": "unsure"}, []),
+        ({"commented": "true"}, ["e", "g"]),
+        ({"commented": "false"}, list("abcdf")),
         ({"has_duplicates": "true"}, ["a", "c"]),
         ({"field.lang": "fr"}, ["b", "d"]),
         ({"field.stars": "5"}, ["c"]),
@@ -107,6 +109,7 @@ def test_each_ordering_breaks_ties_by_id(bench, ordering, expected):
         ({"field.": "x"}, "field."),
         ({"flagged": "yes please"}, "flagged"),
         ({"flag_reason": "bored"}, "flag_reason"),
+        ({"commented": "often"}, "commented"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_them(bench, params, field):
