@@ -29,3 +29,25 @@ def audit_record(
         details=details or {},
         item_id=item_id,
     )
+
+
+def audit_items_record(
+    *, event: AuditEvent, action: str, item_ids: list[int], chunk: int = 5000
+) -> None:
+    """One row per item for an event about many (a bulk action), so each item's story shows
+    it: ``action`` (e.g. ``item.bulk_gold`` for ``items.bulk_gold``), the same actor and
+    project, ``details.event`` pointing at ``event``."""
+    fields = {
+        "actor_id": event.actor_id,
+        "project_id": event.project_id,
+        "project_ref_id": event.project_ref_id,
+        "project_name": event.project_name,
+        "action": action,
+        "target": event.target,
+    }
+    details = {"event": event.pk, "params": event.details.get("params", {})}
+    for start in range(0, len(item_ids), chunk):
+        AuditEvent.objects.bulk_create(
+            AuditEvent(**fields, details=details, item_id=item_id)
+            for item_id in item_ids[start : start + chunk]
+        )

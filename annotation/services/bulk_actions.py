@@ -41,7 +41,7 @@ from annotation.item_state import item_state_case
 from annotation.iterables import chunks
 from annotation.models import Annotation, Assignment, BulkAction, Item, Project
 from annotation.selectors import label_names_of
-from annotation.services.audit import audit_record
+from annotation.services.audit import audit_items_record, audit_record
 from annotation.services.bulk import item_statistics_refresh
 from annotation.services.queue import labels_validate
 from annotation.services.retention import item_data_erase, labelsets_erase
@@ -422,7 +422,7 @@ def _apply(
             extra["labelsets_erased"] = labelsets_erase(
                 project=project, items_since=step.oldest, now=step.now
             )
-    audit_record(
+    event = audit_record(
         actor=actor,
         action=f"items.bulk_{action}",
         project=project,
@@ -435,6 +435,8 @@ def _apply(
             **extra,
         },
     )
+    if action != "delete":  # the items' own trails (their stories); deleted items have none
+        audit_items_record(event=event, action=f"item.bulk_{action}", item_ids=ids)
     return {"affected": affected, **extra}
 
 

@@ -444,3 +444,20 @@ def test_a_lost_run_is_resumed_once_stale_and_given_up_after_three(
     failed = BulkAction.objects.get(pk=other)
     assert failed.state == "failed" and "Gave up after 3 attempts" in failed.error
     assert not Item.objects.filter(project=project, priority=4).exists()
+
+
+def test_a_bulk_action_shows_in_each_item_s_story(api, team, manager):
+    project, _ = team
+    ids = ids_of(project)[:2]
+    response = bulk(api(manager), project, action="priority", ids=ids, priority=3.5)
+    assert response.status_code == 200, response.content
+    event = AuditEvent.objects.get(project=project, action="items.bulk_priority")
+    for item_id in ids:
+        trail = api(manager).get(f"/api/v1/items/{item_id}/").json()["audit"]
+        assert [e["action"] for e in trail].count("item.bulk_priority") == 1
+    untouched = ids_of(project)[2]
+    trail = api(manager).get(f"/api/v1/items/{untouched}/").json()["audit"]
+    assert "item.bulk_priority" not in [e["action"] for e in trail]
+    rows = AuditEvent.objects.filter(action="item.bulk_priority")
+    assert sorted(r.item_id for r in rows) == ids
+    assert {r.details["event"] for r in rows} == {event.pk}
