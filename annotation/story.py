@@ -77,19 +77,16 @@ def _annotations(item: Item, *, full: bool) -> list[dict[str, Any]]:
 
 
 def _skips(item: Item) -> list[dict[str, Any]]:
-    rows = (
-        Assignment.objects.filter(item_id=item.pk, state=Assignment.State.SKIPPED)
-        .order_by("closed_at", "id")
-        .values("labeler__username", "skip_reason", "guideline_version", "closed_at")
-    )
     return [
-        {
-            "user": row["labeler__username"],
-            "reason": row["skip_reason"],
-            "guideline_version": row["guideline_version"],
-            "at": row["closed_at"],
-        }
-        for row in rows
+        dict(row)
+        for row in Assignment.objects.filter(item_id=item.pk, state=Assignment.State.SKIPPED)
+        .order_by("closed_at", "id")
+        .values(
+            "guideline_version",
+            user=F("labeler__username"),
+            reason=F("skip_reason"),
+            at=F("closed_at"),
+        )
     ]
 
 
@@ -99,24 +96,20 @@ def _flags(item: Item) -> list[dict[str, Any]]:
         .order_by("id")
         .values(
             "id",
-            "user__username",
             "reason",
             "comment",
             "guideline_version",
             "created_at",
             "resolved_at",
+            "user__username",
             "resolved_by__username",
         )
     )
+    # "user" and "resolved_by" are the model's own field names, so they cannot be aliases.
     return [
         {
-            "id": row["id"],
+            **{k: v for k, v in row.items() if not k.endswith("__username")},
             "user": row["user__username"],
-            "reason": row["reason"],
-            "comment": row["comment"],
-            "guideline_version": row["guideline_version"],
-            "created_at": row["created_at"],
-            "resolved_at": row["resolved_at"],
             "resolved_by": row["resolved_by__username"],
         }
         for row in rows
@@ -127,16 +120,16 @@ def _comments(item: Item) -> list[dict[str, Any]]:
     rows = (
         ItemComment.objects.filter(item_id=item.pk)
         .order_by("id")
-        .values("id", "author__username", "body", "created_at")
+        .values("id", "body", "created_at", "author__username")
     )
     return [
         {
-            "id": row["id"],
-            "author": row["author__username"],
-            "body": row["body"],
-            "created_at": row["created_at"],
+            "id": r["id"],
+            "author": r["author__username"],
+            "body": r["body"],
+            "created_at": r["created_at"],
         }
-        for row in rows
+        for r in rows
     ]
 
 
@@ -145,19 +138,9 @@ def _team_predictions(item: Item) -> list[dict[str, Any]]:
     rows = (
         ItemPrediction.objects.filter(project_id=item.project_id, item_id=item.pk)
         .order_by("id")
-        .values("source", "model_version", "labels", "score", "created_at")
+        .values("source", "model_version", "labels", "score", at=F("created_at"))
     )
-    return [
-        {
-            "source": row["source"],
-            "model_version": row["model_version"],
-            "labels": row["labels"],
-            "score": row["score"],
-            "at": row["created_at"],
-            "current": False,
-        }
-        for row in rows
-    ]
+    return [{**row, "current": False} for row in rows]
 
 
 def _audit(item: Item) -> list[dict[str, Any]]:
